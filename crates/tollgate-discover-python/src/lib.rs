@@ -1,0 +1,1 @@
+//! Static pytest collection (placeholder, being written).

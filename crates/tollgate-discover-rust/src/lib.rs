@@ -1,0 +1,1 @@
+//! Static Rust test discovery (placeholder, being written).

@@ -1,0 +1,1 @@
+//! Marker expressions (placeholder, being written).
