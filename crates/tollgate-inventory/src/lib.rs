@@ -285,6 +285,18 @@ mod tests {
     fn json_shape_of_a_marker() {
         let mut m = Marker::new("gpus", origin());
         m.kwargs.insert("count".into(), MarkValue::Int(2));
-        insta::assert_json_snapshot!(m, @"");
+        insta::assert_json_snapshot!(m, @r#"
+        {
+          "name": "gpus",
+          "kwargs": {
+            "count": 2
+          },
+          "origin": {
+            "file": "tests/test_a.py",
+            "line": 3,
+            "source": "function_decorator"
+          }
+        }
+        "#);
     }
 }
