@@ -1,1 +1,314 @@
-//! Static Rust test discovery (placeholder, being written).
+//! Static Rust test discovery: what `cargo nextest list` would list, without
+//! compiling anything.
+//!
+//! The pipeline, one module each:
+//! 1. [`workspace`] finds workspaces and members from `Cargo.toml` files;
+//! 2. [`features`] resolves each member's features (with Cargo's unification);
+//! 3. [`targets`] lists each member's targets (Cargo's auto-discovery);
+//! 4. [`modtree`] walks each test target's module tree ([`source`] reads and
+//!    [`scan`] parses files with syn, [`cfg`] evaluates `cfg`s, [`rstest`]
+//!    names generated cases, [`annotation`] reads marker comments);
+//! 5. [`nextest`] orders the result and renders ids and filtersets.
+//!
+//! Test targets are walked in parallel with rayon. Problems in the input
+//! (unparsable files, missing modules, bad manifests) become diagnostics; the
+//! rest is still collected.
+//!
+//! `TestItem::file` and diagnostic paths are relative to the common ancestor
+//! directory of the searched paths (a searched file counts as its directory).
+
+pub mod annotation;
+pub mod cfg;
+pub mod features;
+pub mod manifest;
+pub mod modtree;
+pub mod nextest;
+pub mod rstest;
+pub mod scan;
+pub mod source;
+pub mod targets;
+pub mod workspace;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use tollgate_inventory::{Diagnostic, Inventory, Severity};
+
+pub use nextest::{nextest_filterset, nextest_list_ids, RunIgnored};
+
+/// The feature flags of the `cargo nextest list` being mirrored.
+#[derive(Debug, Default, Clone)]
+pub struct FeatureSelection {
+    /// `--features` (plain names apply to every member that has them;
+    /// `pkg/feat` to that member only).
+    pub features: Vec<String>,
+    pub all_features: bool,
+    pub no_default_features: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CollectOptions {
+    /// Directories to search (absolute). Each is either inside a Cargo workspace/package (then
+    /// that workspace is used) or contains workspaces below it (every workspace root and
+    /// standalone package below is found, skipping `target/`, hidden dirs, and packages that
+    /// are members of a workspace already found; nested separate workspaces are their own
+    /// workspace). Both apply when a path is a workspace root with other workspaces below.
+    pub paths: Vec<PathBuf>,
+    pub features: FeatureSelection,
+}
+
+#[derive(Debug, Clone)]
+pub struct Collection {
+    /// Workspace roots found, sorted.
+    pub workspaces: Vec<PathBuf>,
+    /// Every test (ignored ones included) in nextest's list order, workspace
+    /// by workspace; `id` = `"<binary-id> <test name>"` as
+    /// `cargo nextest list --message-format oneline` prints it.
+    pub inventory: Inventory,
+}
+
+/// Usage errors. Problems in the searched tree are diagnostics instead.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("no path to search")]
+    NoPaths,
+    #[error("path must be absolute: {0}")]
+    RelativePath(PathBuf),
+    #[error("path does not exist: {0}")]
+    NotFound(PathBuf),
+}
+
+/// Collects every test `cargo nextest list --workspace` would list in each
+/// workspace found under `opts.paths`, with the given feature flags.
+pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
+    if opts.paths.is_empty() {
+        return Err(CollectError::NoPaths);
+    }
+    for path in &opts.paths {
+        if !path.is_absolute() {
+            return Err(CollectError::RelativePath(path.clone()));
+        }
+        if !path.exists() {
+            return Err(CollectError::NotFound(path.clone()));
+        }
+    }
+    let display_root = common_root(&opts.paths);
+    let discovery = workspace::discover(&opts.paths);
+    let mut inventory = Inventory::default();
+    for problem in &discovery.problems {
+        inventory.diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            code: problem.code.to_string(),
+            file: relative(&problem.path, &display_root),
+            line: problem.line,
+            column: problem.column,
+            message: problem.message.clone(),
+        });
+    }
+
+    let plans: Vec<WorkspacePlan> = discovery
+        .workspaces
+        .iter()
+        .map(|ws| plan_workspace(ws, &opts.features))
+        .collect();
+    let cache = source::SourceCache::default();
+    for (plan, ws) in plans.iter().zip(&discovery.workspaces) {
+        inventory.diagnostics.extend(plan.diagnostics(ws, &display_root));
+        let outputs: Vec<modtree::TargetOutput> = plan
+            .jobs
+            .par_iter()
+            .map(|job| {
+                let member = &ws.members[job.member];
+                modtree::collect_target(
+                    &modtree::TargetJob {
+                        package: &member.package.name,
+                        binary_id: job.target.binary_id(&member.package.name),
+                        target_kind: job.target.kind.as_str(),
+                        target_name: &job.target.name,
+                        root: &job.target.root,
+                        features: &plan.features[job.member],
+                        required_features: &job.target.required_features,
+                        proc_macro: job.target.kind == targets::TargetKind::ProcMacro,
+                        display_root: &display_root,
+                    },
+                    &cache,
+                )
+            })
+            .collect();
+        let mut tests = Vec::new();
+        for output in outputs {
+            tests.extend(output.tests);
+            inventory.diagnostics.extend(output.diagnostics);
+        }
+        nextest::sort_tests(&mut tests);
+        inventory.tests.extend(tests);
+    }
+    Ok(Collection {
+        workspaces: discovery.workspaces.iter().map(|w| w.root.clone()).collect(),
+        inventory,
+    })
+}
+
+struct TargetPlan {
+    member: usize,
+    target: targets::Target,
+}
+
+/// The test binaries of one workspace and the features they are built with.
+struct WorkspacePlan {
+    features: Vec<BTreeSet<String>>,
+    jobs: Vec<TargetPlan>,
+    /// `harness = false` targets: their tests are whatever their `main`
+    /// prints for `--list`, unknowable statically.
+    custom_harness: Vec<TargetPlan>,
+}
+
+impl WorkspacePlan {
+    fn diagnostics(&self, ws: &workspace::Workspace, display_root: &Path) -> Vec<Diagnostic> {
+        self.custom_harness
+            .iter()
+            .map(|job| Diagnostic {
+                severity: Severity::Warning,
+                code: "custom-harness".to_string(),
+                file: relative(&job.target.root, display_root),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "`{}` has `harness = false`; its tests are listed by running it and are not collected",
+                    job.target.binary_id(&ws.members[job.member].package.name)
+                ),
+            })
+            .collect()
+    }
+}
+
+fn plan_workspace(ws: &workspace::Workspace, selection: &FeatureSelection) -> WorkspacePlan {
+    let dependencies: Vec<Vec<(manifest::Dependency, Option<usize>)>> = ws
+        .members
+        .iter()
+        .map(|member| {
+            ws.dependencies_of(member)
+                .into_iter()
+                .filter(|(dep, _)| features::target_applies(dep.target.as_deref()))
+                .map(|(dep, dir)| {
+                    let index = dir.and_then(|d| ws.members.iter().position(|m| m.dir == d));
+                    (dep, index)
+                })
+                .collect()
+        })
+        .collect();
+    let member_deps: Vec<features::MemberDeps<'_>> = ws
+        .members
+        .iter()
+        .zip(dependencies)
+        .map(|(member, dependencies)| features::MemberDeps {
+            package: &member.package,
+            dependencies,
+        })
+        .collect();
+    let features = features::resolve(&member_deps, selection);
+    let mut jobs = Vec::new();
+    let mut custom_harness = Vec::new();
+    for (index, member) in ws.members.iter().enumerate() {
+        let layout = targets::Layout::read(&member.dir);
+        for target in targets::package_targets(&member.dir, &member.package, &layout) {
+            let enabled = &features[index];
+            let buildable = target
+                .required_features
+                .iter()
+                .all(|f| required_feature_enabled(f, enabled));
+            if !target.test || !buildable {
+                continue;
+            }
+            let plan = TargetPlan {
+                member: index,
+                target,
+            };
+            if plan.target.harness {
+                jobs.push(plan);
+            } else {
+                custom_harness.push(plan);
+            }
+        }
+    }
+    WorkspacePlan {
+        features,
+        jobs,
+        custom_harness,
+    }
+}
+
+/// `required-features` entries are feature names, or `dep/feature` (which
+/// needs the dependency's feature; a member's own features are what we know,
+/// so those count as met).
+fn required_feature_enabled(feature: &str, enabled: &BTreeSet<String>) -> bool {
+    feature.contains('/') || enabled.contains(feature)
+}
+
+fn relative(path: &Path, root: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The deepest directory containing every path (files count as their
+/// directory).
+fn common_root(paths: &[PathBuf]) -> PathBuf {
+    let dirs: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| {
+            let dir = if p.is_file() {
+                p.parent().map(Path::to_path_buf).unwrap_or_default()
+            } else {
+                p.clone()
+            };
+            workspace::normalize(&dir)
+        })
+        .collect();
+    let Some(first) = dirs.first() else {
+        return PathBuf::new();
+    };
+    let mut root = first.clone();
+    for dir in &dirs[1..] {
+        while !dir.starts_with(&root) {
+            if !root.pop() {
+                break;
+            }
+        }
+    }
+    root
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_root_of_several_paths() {
+        let root = common_root(&[PathBuf::from("/a/b/c"), PathBuf::from("/a/b/d/e")]);
+        assert_eq!(root, PathBuf::from("/a/b"));
+    }
+
+    #[test]
+    fn usage_errors() {
+        let opts = |p: &str| CollectOptions {
+            paths: vec![PathBuf::from(p)],
+            features: FeatureSelection::default(),
+        };
+        assert!(matches!(
+            collect(&CollectOptions {
+                paths: vec![],
+                features: FeatureSelection::default()
+            }),
+            Err(CollectError::NoPaths)
+        ));
+        assert!(matches!(collect(&opts("rel")), Err(CollectError::RelativePath(_))));
+        assert!(matches!(
+            collect(&opts("/definitely/not/here")),
+            Err(CollectError::NotFound(_))
+        ));
+    }
+}

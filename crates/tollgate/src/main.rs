@@ -1,1 +1,26 @@
-fn main() {}
+//! `tollgate`: a test-strategy engine for Rust + Python monorepos.
+//!
+//! This binary is deliberately thin: argument parsing and output live here,
+//! every decision lives in the library crates (`tollgate-discover-*`,
+//! `tollgate-markexpr`, ...). Exit codes are part of the contract:
+//! 0 success, 1 findings (`--strict` diagnostics, lint errors, failed tests),
+//! 2 usage or configuration errors, 3 infrastructure errors.
+
+mod cli;
+mod commands;
+mod exit;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::dispatch(cli) {
+        Ok(code) => code.into(),
+        Err(err) => {
+            exit::report(&err);
+            exit::code_for(&err).into()
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! Applying `[[rules]]` to an inventory: the markers discovery cannot see
+//! (what conftest hooks add, what a Rust test's location or features mean).
+//!
+//! Pure: the inventory is changed in place and nothing else is touched.
+//! Explicit markers always stay; rules only add, never remove, and never add
+//! a marker twice.
+
+use globset::{GlobSet, GlobSetBuilder};
+use tollgate_inventory::{Inventory, MarkOrigin, MarkSource, Marker, TestItem};
+
+use crate::schema::{Config, Rule, RustAttribute, Taxonomy};
+
+/// A rule with its globs compiled once for the whole inventory.
+struct CompiledRule<'a> {
+    rule: &'a Rule,
+    paths: Option<GlobSet>,
+    packages: Option<GlobSet>,
+}
+
+/// Compiles a list of globs; `None` when the list is empty (no condition).
+/// A glob that does not compile (only possible for a config that skipped
+/// validation) makes the set match nothing rather than everything.
+fn glob_set(globs: &[String]) -> Option<GlobSet> {
+    if globs.is_empty() {
+        return None;
+    }
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        if let Ok(g) = globset::GlobBuilder::new(glob).literal_separator(true).build() {
+            builder.add(g);
+        }
+    }
+    Some(builder.build().unwrap_or_else(|_| GlobSet::empty()))
+}
+
+impl<'a> CompiledRule<'a> {
+    fn new(rule: &'a Rule) -> Self {
+        CompiledRule {
+            rule,
+            paths: glob_set(&rule.paths),
+            packages: glob_set(&rule.packages),
+        }
+    }
+
+    fn matches(&self, test: &TestItem, taxonomy: &Taxonomy) -> bool {
+        let rule = self.rule;
+        if rule.language.is_some_and(|l| l != test.language) {
+            return false;
+        }
+        if let Some(paths) = &self.paths {
+            if !paths.is_match(&test.file) {
+                return false;
+            }
+        }
+        let needs_rust = !rule.target_kind.is_empty()
+            || !rule.features.is_empty()
+            || rule.attribute.is_some()
+            || self.packages.is_some();
+        if needs_rust {
+            let Some(facts) = &test.rust else {
+                return false;
+            };
+            if !rule.target_kind.is_empty() && !rule.target_kind.contains(&facts.target_kind) {
+                return false;
+            }
+            if !rule
+                .features
+                .iter()
+                .all(|f| facts.required_features.contains(f))
+            {
+                return false;
+            }
+            let attribute_ok = match rule.attribute {
+                None => true,
+                Some(RustAttribute::Ignore) => facts.ignored.is_some(),
+                Some(RustAttribute::ShouldPanic) => facts.should_panic,
+            };
+            if !attribute_ok {
+                return false;
+            }
+            if let Some(packages) = &self.packages {
+                if !packages.is_match(&facts.package) {
+                    return false;
+                }
+            }
+        }
+        !rule.unless.iter().any(|u| has_marker_or_category(test, u, taxonomy))
+    }
+}
+
+/// Whether the test carries `name` (as a marker, under any alias spelling)
+/// or any marker of the category called `name`.
+fn has_marker_or_category(test: &TestItem, name: &str, taxonomy: &Taxonomy) -> bool {
+    if let Some(category) = taxonomy.categories.get(name) {
+        return test
+            .markers
+            .iter()
+            .any(|m| category.markers.contains_key(taxonomy.canonical(&m.name)));
+    }
+    let wanted = taxonomy.canonical(name);
+    test.markers
+        .iter()
+        .any(|m| taxonomy.canonical(&m.name) == wanted)
+}
+
+impl Config {
+    /// Adds the markers of every matching rule, in rule order, to every test.
+    /// Each added [`Marker`] has [`MarkSource::ConfigRule`] and an origin
+    /// pointing at the rule's `[[rules]]` line in this file.
+    pub fn apply_rules(&self, inv: &mut Inventory) {
+        let rules: Vec<CompiledRule<'_>> = self.rules.iter().map(CompiledRule::new).collect();
+        if rules.is_empty() {
+            return;
+        }
+        for test in &mut inv.tests {
+            for compiled in &rules {
+                if !compiled.matches(test, &self.taxonomy) {
+                    continue;
+                }
+                for name in &compiled.rule.markers {
+                    if test.has_marker(name) {
+                        continue;
+                    }
+                    test.markers.push(Marker::new(
+                        name.clone(),
+                        MarkOrigin {
+                            file: self.origin_file.clone(),
+                            line: compiled.rule.line,
+                            source: MarkSource::ConfigRule,
+                        },
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Compiles globs for other crates that match paths the way rules do
+/// (`*` stays within a directory, `**` crosses them).
+pub fn compile_globs(globs: &[String]) -> Result<GlobSet, globset::Error> {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        builder.add(globset::GlobBuilder::new(glob).literal_separator(true).build()?);
+    }
+    builder.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use tollgate_inventory::{Language, RustFacts};
+
+    use super::*;
+
+    const SRC: &str = r#"
+[taxonomy.categories.type]
+exclusive = true
+markers = { unit = "u", integration = "i", e2e = "e" }
+
+[taxonomy.categories.other]
+markers = { slow = "s", kvbm = "k" }
+
+[[rules]]
+language = "python"
+paths = ["tests/serve/**"]
+markers = ["e2e"]
+
+[[rules]]
+target_kind = ["lib", "bin"]
+unless = ["type"]
+markers = ["unit"]
+
+[[rules]]
+target_kind = ["test"]
+features = ["integration"]
+markers = ["integration"]
+
+[[rules]]
+attribute = "ignore"
+markers = ["slow"]
+
+[[rules]]
+packages = ["dynamo-kvbm*"]
+markers = ["kvbm"]
+"#;
+
+    fn python(file: &str, markers: &[&str]) -> TestItem {
+        TestItem {
+            id: format!("{file}::test_x"),
+            language: Language::Python,
+            file: file.into(),
+            line: 1,
+            function: format!("{file}::test_x"),
+            markers: markers
+                .iter()
+                .map(|m| {
+                    Marker::new(
+                        *m,
+                        MarkOrigin {
+                            file: file.into(),
+                            line: 1,
+                            source: MarkSource::FunctionDecorator,
+                        },
+                    )
+                })
+                .collect(),
+            dynamic: None,
+            rust: None,
+        }
+    }
+
+    fn rust(package: &str, kind: &str, features: &[&str], ignored: bool) -> TestItem {
+        TestItem {
+            id: format!("{package} t"),
+            language: Language::Rust,
+            file: format!("lib/{package}/src/lib.rs"),
+            line: 3,
+            function: "t".into(),
+            markers: Vec::new(),
+            dynamic: None,
+            rust: Some(RustFacts {
+                package: package.into(),
+                target_kind: kind.into(),
+                target_name: package.into(),
+                binary_id: package.into(),
+                required_features: features.iter().map(|f| f.to_string()).collect(),
+                test_attribute: "test".into(),
+                ignored: ignored.then(String::new),
+                should_panic: false,
+            }),
+        }
+    }
+
+    fn names(test: &TestItem) -> Vec<&str> {
+        test.markers.iter().map(|m| m.name.as_str()).collect()
+    }
+
+    #[test]
+    fn rules_add_markers_with_their_origin() {
+        let config = crate::Config::from_str(SRC, "tollgate.toml").unwrap();
+        let mut inv = Inventory {
+            tests: vec![
+                python("tests/serve/test_api.py", &[]),
+                python("tests/other/test_api.py", &[]),
+                rust("dynamo-runtime", "lib", &[], false),
+                rust("dynamo-kvbm", "test", &["integration"], true),
+                rust("dynamo-llm", "test", &[], false),
+            ],
+            diagnostics: Vec::new(),
+        };
+        config.apply_rules(&mut inv);
+        assert_eq!(names(&inv.tests[0]), ["e2e"]);
+        assert!(names(&inv.tests[1]).is_empty());
+        assert_eq!(names(&inv.tests[2]), ["unit"]);
+        assert_eq!(names(&inv.tests[3]), ["integration", "slow", "kvbm"]);
+        assert!(names(&inv.tests[4]).is_empty(), "no integration feature");
+
+        let origin = &inv.tests[0].markers[0].origin;
+        assert_eq!(origin.source, MarkSource::ConfigRule);
+        assert_eq!(origin.file, "tollgate.toml");
+        assert_eq!(origin.line, 9, "line of the first [[rules]] header");
+        assert_eq!(inv.tests[3].markers[1].origin.line, 24);
+    }
+
+    #[test]
+    fn explicit_markers_win_and_nothing_is_added_twice() {
+        let config = crate::Config::from_str(SRC, "tollgate.toml").unwrap();
+        let mut annotated = rust("dynamo-runtime", "lib", &[], false);
+        annotated.markers.push(Marker::new(
+            "integration",
+            MarkOrigin {
+                file: "lib/dynamo-runtime/src/lib.rs".into(),
+                line: 2,
+                source: MarkSource::Annotation,
+            },
+        ));
+        let mut inv = Inventory {
+            tests: vec![annotated, python("tests/serve/test_a.py", &["e2e"])],
+            diagnostics: Vec::new(),
+        };
+        config.apply_rules(&mut inv);
+        config.apply_rules(&mut inv);
+        assert_eq!(names(&inv.tests[0]), ["integration"], "`unless = [\"type\"]`");
+        assert_eq!(names(&inv.tests[1]), ["e2e"]);
+        assert_eq!(
+            inv.tests[1].markers[0].origin.source,
+            MarkSource::FunctionDecorator
+        );
+    }
+}

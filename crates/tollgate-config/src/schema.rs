@@ -1,0 +1,869 @@
+//! The shape of `tollgate.toml`, as plain serde types.
+//!
+//! Every table denies unknown keys so a typo is an error with a span rather
+//! than a silently ignored setting. Cross-references (a pipeline naming a job,
+//! a job's marker expression naming markers, ...) are checked afterwards in
+//! [`crate::validate`], which needs the whole file.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use tollgate_inventory::Language;
+
+use crate::duration::DurationSpec;
+use crate::ordered::OrderedMap;
+
+/// The whole file. Every section is optional so that a project can start
+/// with only a taxonomy and grow into pipelines and gates.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub project: Project,
+    #[serde(default)]
+    pub taxonomy: Taxonomy,
+    /// Declarative rules that add markers discovery cannot see (§3).
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    #[serde(default)]
+    pub lint: Lint,
+    #[serde(default)]
+    pub frameworks: OrderedMap<Framework>,
+    #[serde(default)]
+    pub components: OrderedMap<Component>,
+    #[serde(default)]
+    pub changes: Changes,
+    #[serde(default)]
+    pub owners: Owners,
+    #[serde(default)]
+    pub variables: OrderedMap<Variable>,
+    #[serde(default)]
+    pub jobs: OrderedMap<Job>,
+    #[serde(default)]
+    pub pipelines: OrderedMap<Pipeline>,
+    #[serde(default)]
+    pub budgets: OrderedMap<Budget>,
+    #[serde(default)]
+    pub gates: OrderedMap<Gate>,
+    #[serde(default)]
+    pub quarantine: Quarantine,
+    #[serde(default)]
+    pub store: Store,
+    #[serde(default)]
+    pub run: Run,
+    #[serde(default)]
+    pub notify: Notify,
+    /// File name that rule origins point at (`tollgate.toml`); set by the loader.
+    #[serde(skip)]
+    pub origin_file: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    pub name: Option<String>,
+}
+
+// ---------------------------------------------------------------- taxonomy
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Taxonomy {
+    /// When true, a marker that is not in the taxonomy is an error everywhere
+    /// (lint, job expressions), as pytest's `--strict-markers` would make it.
+    #[serde(default)]
+    pub strict: bool,
+    /// Categories in the order they are written; listings follow this order.
+    #[serde(default)]
+    pub categories: OrderedMap<Category>,
+    /// Other spellings of a marker: `gpus_needed_1 = "gpu_1"`. An alias may
+    /// point at another alias; the chain must end at a marker.
+    #[serde(default)]
+    pub aliases: OrderedMap<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    #[serde(default)]
+    pub description: String,
+    /// Every test (under `applies_to`, if given) must carry a marker of this category.
+    #[serde(default)]
+    pub required: bool,
+    /// Globs (relative to the project root) limiting where `required` applies,
+    /// e.g. components are only required under `components/**`.
+    #[serde(default)]
+    pub applies_to: Vec<String>,
+    /// A test may carry at most one marker of this category.
+    #[serde(default)]
+    pub exclusive: bool,
+    /// The markers are stages in the written order (the lifecycle): a test
+    /// marked for an earlier stage also runs in every later one.
+    #[serde(default)]
+    pub ordered: bool,
+    /// Tests carrying a marker of this category need a runner that provides
+    /// that marker (`runner.provides`), e.g. `k8s` or `h100`.
+    #[serde(default)]
+    pub requires_runner: bool,
+    pub markers: OrderedMap<MarkerDef>,
+}
+
+/// A marker in the taxonomy. Written either as `name = "description"` or as a
+/// table `name = { description = "...", gpus = 2, locations = [...] }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MarkerDef {
+    pub description: String,
+    /// GPUs a test with this marker needs (`gpu_2` → 2). Runners offer `gpus`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpus: Option<u32>,
+    /// Globs where tests with this marker belong (seed 003's "test types and
+    /// locations" table); lint reports a test elsewhere. Empty: anywhere.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkerTable {
+    #[serde(default)]
+    description: String,
+    gpus: Option<u32>,
+    #[serde(default)]
+    locations: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for MarkerDef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MarkerVisitor;
+
+        impl<'de> Visitor<'de> for MarkerVisitor {
+            type Value = MarkerDef;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a description string or a table { description, gpus }")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<MarkerDef, E> {
+                Ok(MarkerDef {
+                    description: v.to_string(),
+                    ..MarkerDef::default()
+                })
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MarkerDef, A::Error> {
+                let table = MarkerTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(MarkerDef {
+                    description: table.description,
+                    gpus: table.gpus,
+                    locations: table.locations,
+                })
+            }
+        }
+
+        deserializer.deserialize_any(MarkerVisitor)
+    }
+}
+
+// ---------------------------------------------------------------- rules
+
+/// Adds `markers` to every test matching all the conditions given. Rules run
+/// in file order, after discovery, and see markers added by earlier rules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    #[serde(default)]
+    pub description: String,
+    pub language: Option<Language>,
+    /// Globs on the test's file path (relative to the project root).
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Rust only: target kinds (`lib`, `bin`, `test`, `bench`, `example`).
+    #[serde(default)]
+    pub target_kind: Vec<String>,
+    /// Rust only: the test exists only with all of these features enabled.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// Rust only: the test carries this attribute.
+    pub attribute: Option<RustAttribute>,
+    /// Rust only: Cargo package names (globs).
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// Skip tests that already carry one of these markers, or any marker of
+    /// one of these categories (explicit annotations win over rules).
+    #[serde(default)]
+    pub unless: Vec<String>,
+    pub markers: Vec<String>,
+    /// 1-based line of the rule's `[[rules]]` header; set by the loader.
+    #[serde(skip)]
+    pub line: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RustAttribute {
+    Ignore,
+    ShouldPanic,
+}
+
+/// The Rust target kinds rules may name (as Cargo and nextest name them).
+pub const TARGET_KINDS: &[&str] = &["lib", "bin", "test", "bench", "example", "proc-macro"];
+
+// ---------------------------------------------------------------- lint
+
+/// Settings for `tollgate lint` beyond what the taxonomy implies.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lint {
+    /// Rule codes that are not reported.
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// `#[ignore]` must say why (`#[ignore = "needs a GPU"]`).
+    #[serde(default)]
+    pub require_ignore_reason: bool,
+    /// How Python test files must be named.
+    pub file_name: Option<FileNameRule>,
+}
+
+/// A file-name pattern such as `test_{component}_{flow}.py` (seed 003).
+/// `{component}` and `{framework}` stand for a declared component or framework
+/// name, `{flow}` and `{name}` for any `[a-z0-9_]+`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileNameRule {
+    pub pattern: String,
+    /// Globs of test files the pattern applies to; empty means all.
+    #[serde(default)]
+    pub applies_to: Vec<String>,
+}
+
+/// Placeholders a [`FileNameRule`] pattern may use.
+pub const FILE_NAME_PLACEHOLDERS: &[&str] = &["component", "framework", "flow", "name"];
+
+// ---------------------------------------------------------------- frameworks, components, owners
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Framework {
+    #[serde(default)]
+    pub description: String,
+    /// Globs: a change under these paths belongs to this framework.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// The marker that tags this framework's tests; defaults to the table name.
+    pub marker: Option<String>,
+    pub owner: Option<String>,
+    /// The container image its tests run in.
+    pub container: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Component {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Cargo packages that belong to this component.
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// Defaults to the table name.
+    pub marker: Option<String>,
+    pub owner: Option<String>,
+    /// A critical component (seed 000): its prime-path tests gate.
+    #[serde(default)]
+    pub critical: bool,
+}
+
+impl Framework {
+    pub fn marker_or<'a>(&'a self, name: &'a str) -> &'a str {
+        self.marker.as_deref().unwrap_or(name)
+    }
+}
+
+impl Component {
+    pub fn marker_or<'a>(&'a self, name: &'a str) -> &'a str {
+        self.marker.as_deref().unwrap_or(name)
+    }
+}
+
+/// How changed files steer a run (§6 change awareness).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Changes {
+    /// Framework tested when the changes are not confined to one framework.
+    pub default_framework: Option<String>,
+    /// Variable that receives the chosen framework (`DYNAMO_TEST_FRAMEWORK`).
+    pub framework_variable: Option<String>,
+    /// Variable that overrides `default_framework` (`DYNAMO_DEFAULT_FRAMEWORK`).
+    pub default_framework_variable: Option<String>,
+    /// Globs whose change widens the run to everything (lock files, CI config).
+    #[serde(default)]
+    pub widen: Vec<String>,
+    /// Globs of documentation: a change touching only these runs lint only.
+    #[serde(default)]
+    pub docs: Vec<String>,
+    /// Globs that are claimed but affect no test (e.g. `.gitignore`).
+    #[serde(default)]
+    pub ignore: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Owners {
+    /// A CODEOWNERS file consulted for paths no component claims.
+    pub codeowners: Option<String>,
+    /// Who gets what nobody else owns.
+    pub fallback: Option<String>,
+    /// CI-area points of contact (seed 004): `test_fail = "Pavithra"`.
+    #[serde(default)]
+    pub ci_areas: OrderedMap<String>,
+    /// How to reach an owner named anywhere in this file.
+    #[serde(default)]
+    pub contacts: OrderedMap<Contact>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub email: Option<String>,
+    pub github: Option<String>,
+    pub slack: Option<String>,
+}
+
+// ---------------------------------------------------------------- variables
+
+/// A trigger variable, declared once (seed 000: "all CI variables must be
+/// defined in one place"); resolved from flags, then the environment, then
+/// the default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    #[serde(rename = "type")]
+    pub kind: VariableType,
+    pub default: Option<VarValue>,
+    #[serde(default)]
+    pub description: String,
+    /// Environment variable to read; defaults to the table name.
+    pub env: Option<String>,
+    /// Allowed values of an `enum` variable.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+impl Variable {
+    pub fn env_name<'a>(&'a self, name: &'a str) -> &'a str {
+        self.env.as_deref().unwrap_or(name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VariableType {
+    Bool,
+    String,
+    Int,
+    Float,
+    Enum,
+}
+
+impl fmt::Display for VariableType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            VariableType::Bool => "bool",
+            VariableType::String => "string",
+            VariableType::Int => "int",
+            VariableType::Float => "float",
+            VariableType::Enum => "enum",
+        })
+    }
+}
+
+/// A variable's value as written in TOML.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum VarValue {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl fmt::Display for VarValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VarValue::Bool(b) => write!(f, "{b}"),
+            VarValue::Int(i) => write!(f, "{i}"),
+            VarValue::Float(x) => write!(f, "{x}"),
+            VarValue::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- jobs and pipelines
+
+/// One CI job: what it selects, how it runs, on what.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Job {
+    #[serde(default)]
+    pub description: String,
+    /// Stage order within a pipeline: lower runs first, and a failed gating
+    /// job stops every later stage.
+    #[serde(default = "one")]
+    pub stage: u32,
+    /// Marker expression in pytest `-m` syntax. Absent for jobs that select no
+    /// tests (lint, build). The pipeline's lifecycle filter is added to it.
+    pub expr: Option<String>,
+    /// Languages whose tests this job runs; empty means both.
+    #[serde(default)]
+    pub languages: Vec<Language>,
+    /// Command templates. Placeholders: see [`crate::validate::PLACEHOLDERS`]
+    /// and `{VAR}` for any declared variable. Empty: the planner derives them.
+    #[serde(default)]
+    pub commands: Vec<String>,
+    #[serde(default)]
+    pub runner: Runner,
+    /// A gating job blocks the merge/release when it fails.
+    #[serde(default)]
+    pub gating: bool,
+    pub timeout: Option<DurationSpec>,
+    #[serde(default = "one")]
+    pub shards: u32,
+    /// Run only when this boolean expression over `bool` variables holds
+    /// (same grammar as marker expressions): `when = "RUN_VLLM"`.
+    pub when: Option<String>,
+    #[serde(default)]
+    pub cargo: CargoOptions,
+    #[serde(default)]
+    pub framework: FrameworkMode,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// What a job's runner offers; tests needing more are dropped from the job
+/// and reported, never run into a failure.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runner {
+    #[serde(default)]
+    pub gpus: u32,
+    /// Markers of `requires_runner` categories this runner satisfies
+    /// (`k8s`, `slurm`, `h100`, ...).
+    #[serde(default)]
+    pub provides: Vec<String>,
+    /// CPU architectures (`x86_64`, `aarch64`); empty means the default platform.
+    #[serde(default)]
+    pub arch: Vec<String>,
+    /// CI runner labels, passed through to emitters.
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CargoOptions {
+    #[serde(default)]
+    pub features: Vec<String>,
+    #[serde(default)]
+    pub all_features: bool,
+    /// How `#[ignore]`d tests are treated: excluded (default), included, or only.
+    #[serde(default)]
+    pub ignored: IgnoredTests,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IgnoredTests {
+    #[default]
+    Exclude,
+    Include,
+    Only,
+}
+
+/// How a job relates to frameworks (seed 004: framework-specific tests run
+/// in that framework's container).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameworkMode {
+    /// Not framework-specific (lint, build, unit).
+    #[default]
+    Any,
+    /// Runs in the container of the framework chosen from the changes (or the
+    /// default one); selects tests of that framework and framework-free ones.
+    Selected,
+    /// One instance per framework.
+    Each,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pipeline {
+    #[serde(default)]
+    pub description: String,
+    /// The lifecycle marker this pipeline runs: tests marked for this stage or
+    /// an earlier one are selected.
+    pub stage: String,
+    /// The CI event that starts it.
+    pub on: Trigger,
+    /// Branches (globs) for `push`/`pull_request` triggers.
+    #[serde(default)]
+    pub branches: Vec<String>,
+    /// Cron schedule for `schedule` triggers.
+    pub schedule: Option<String>,
+    pub jobs: Vec<String>,
+    pub gate: Option<String>,
+    /// Use changed files to narrow the run (§6); otherwise run everything.
+    #[serde(default)]
+    pub change_aware: bool,
+    /// Variables this pipeline sets (`NIGHTLY_BUILD = true`).
+    #[serde(default)]
+    pub set: OrderedMap<VarValue>,
+    /// Per-pipeline changes to a job (e.g. `cargo.all_features` at night).
+    #[serde(default)]
+    pub overrides: OrderedMap<JobOverride>,
+    /// Stop at the first failed gating stage (defaults to `run.fail_fast`).
+    pub fail_fast: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Commit,
+    PullRequest,
+    Push,
+    Schedule,
+    #[default]
+    Manual,
+}
+
+/// Fields a pipeline may replace on a job it runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobOverride {
+    pub expr: Option<String>,
+    pub commands: Option<Vec<String>>,
+    pub gating: Option<bool>,
+    pub runner: Option<Runner>,
+    pub timeout: Option<DurationSpec>,
+    pub shards: Option<u32>,
+    pub cargo: Option<CargoOptions>,
+}
+
+// ---------------------------------------------------------------- budgets and gates
+
+/// A time budget for the tests an expression selects (seed 003).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    pub expr: String,
+    pub limit: DurationSpec,
+    #[serde(default)]
+    pub scope: BudgetScope,
+    /// Pipelines it applies to; empty means all.
+    #[serde(default)]
+    pub pipelines: Vec<String>,
+    #[serde(default)]
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetScope {
+    /// The whole selection, per runner invocation.
+    #[default]
+    Suite,
+    /// Every single test.
+    Test,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Block,
+    #[default]
+    Alert,
+}
+
+/// A pipeline's quality gate (§8): each present check is evaluated.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    #[serde(default)]
+    pub description: String,
+    /// Start from another gate's checks and add or tighten.
+    pub extends: Option<String>,
+    /// Any failed gating job or test.
+    pub critical_failures: Option<Action>,
+    #[serde(default)]
+    pub coverage: Vec<CoverageCheck>,
+    pub coverage_drop: Option<CoverageDropCheck>,
+    pub patch_coverage: Option<PatchCoverageCheck>,
+    pub perf_regression: Option<PerfRegressionCheck>,
+    /// Absolute performance limits (`ttft_ms < 200`).
+    #[serde(default)]
+    pub limits: Vec<LimitCheck>,
+    pub flaky_rate: Option<FlakyRateCheck>,
+    /// Whether an exceeded time budget blocks or alerts.
+    pub budgets: Option<Action>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageCheck {
+    pub language: Language,
+    /// Minimum line coverage in percent.
+    pub min_lines: f64,
+    /// Stricter minimums for some paths (critical paths, public APIs).
+    #[serde(default)]
+    pub critical: Vec<CriticalCoverage>,
+    #[serde(default = "block")]
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CriticalCoverage {
+    pub name: String,
+    pub paths: Vec<String>,
+    pub min_lines: f64,
+}
+
+fn block() -> Action {
+    Action::Block
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageDropCheck {
+    /// Largest allowed drop, in percentage points, against the baseline.
+    pub max_points: f64,
+    #[serde(default = "block")]
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchCoverageCheck {
+    pub min_percent: f64,
+    #[serde(default)]
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerfRegressionCheck {
+    /// Largest allowed slowdown against history, in percent.
+    pub max_percent: f64,
+    #[serde(default)]
+    pub test: StatTest,
+    /// Significance level: a regression must be significant to count.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// History samples needed before the check judges at all.
+    #[serde(default = "default_min_samples")]
+    pub min_samples: u32,
+    #[serde(default)]
+    pub action: Action,
+}
+
+fn default_alpha() -> f64 {
+    0.05
+}
+
+fn default_min_samples() -> u32 {
+    5
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatTest {
+    #[default]
+    MannWhitney,
+    Welch,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitCheck {
+    /// Benchmark metric name as the results parser reports it (`ttft_ms`).
+    pub metric: String,
+    pub max: Option<f64>,
+    pub min: Option<f64>,
+    /// Only benchmarks matching this marker expression.
+    pub expr: Option<String>,
+    #[serde(default = "block")]
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlakyRateCheck {
+    pub max_percent: f64,
+    #[serde(default)]
+    pub action: Action,
+}
+
+// ---------------------------------------------------------------- quarantine, store, run, notify
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quarantine {
+    #[serde(default = "default_quarantine_file")]
+    pub file: String,
+    /// Every entry must name an issue.
+    #[serde(default)]
+    pub require_issue: bool,
+    /// Every entry must have an expiry date.
+    #[serde(default)]
+    pub require_expiry: bool,
+}
+
+fn default_quarantine_file() -> String {
+    ".tollgate/quarantine.toml".to_string()
+}
+
+impl Default for Quarantine {
+    fn default() -> Self {
+        Quarantine {
+            file: default_quarantine_file(),
+            require_issue: false,
+            require_expiry: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Store {
+    /// `sqlite://<path>` or `postgres://...`.
+    #[serde(default = "default_store_url")]
+    pub url: String,
+    /// Environment variable that overrides `url` (keeps passwords out of the file).
+    pub url_env: Option<String>,
+}
+
+fn default_store_url() -> String {
+    "sqlite://.tollgate/history.db".to_string()
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            url: default_store_url(),
+            url_env: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Run {
+    /// Python interpreter for pytest; defaults to `<venv>/bin/python` or `python3`.
+    pub python: Option<String>,
+    pub venv: Option<String>,
+    /// Retries of a failed test; pass-after-fail is reported as flaky.
+    #[serde(default)]
+    pub retries: u32,
+    /// Default per-test timeout.
+    pub timeout: Option<DurationSpec>,
+    /// Jobs run in parallel on this machine; 0 means one per core.
+    #[serde(default)]
+    pub parallel: u32,
+    #[serde(default = "yes")]
+    pub fail_fast: bool,
+    #[serde(default)]
+    pub redact: Redact,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Run {
+            python: None,
+            venv: None,
+            retries: 0,
+            timeout: None,
+            parallel: 0,
+            fail_fast: true,
+            redact: Redact::default(),
+        }
+    }
+}
+
+/// Secrets removed from every stored or printed output.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redact {
+    /// Environment variables whose values are redacted (`HF_TOKEN`).
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Regular expressions whose matches are redacted.
+    #[serde(default)]
+    pub patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// The same alert is not sent again within this window.
+    pub dedup: Option<DurationSpec>,
+    #[serde(default)]
+    pub webhook: Vec<Webhook>,
+    pub email: Option<Email>,
+    pub github_issue: Option<GithubIssue>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyEvent {
+    GateFailed,
+    CriticalFailure,
+    CoverageDrop,
+    PerfRegression,
+    Flaky,
+}
+
+/// A Slack-compatible webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    pub url: Option<String>,
+    pub url_env: Option<String>,
+    /// Events sent; empty means all.
+    #[serde(default)]
+    pub on: Vec<NotifyEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Email {
+    pub to: Vec<String>,
+    pub from: String,
+    /// Environment variable holding `smtps://user:pass@host:port`.
+    pub smtp_url_env: String,
+    #[serde(default)]
+    pub on: Vec<NotifyEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubIssue {
+    /// `owner/name`.
+    pub repo: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default = "default_token_env")]
+    pub token_env: String,
+    #[serde(default)]
+    pub on: Vec<NotifyEvent>,
+}
+
+fn default_token_env() -> String {
+    "GITHUB_TOKEN".to_string()
+}

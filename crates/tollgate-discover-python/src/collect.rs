@@ -1,0 +1,634 @@
+//! Turns a [`ModuleModel`] into test items the way `Module.collect`,
+//! `Class.collect` and `UnitTestCase.collect` do: `__dict__` order, base
+//! classes first, MRO-aware class marks, `__init__`/`__new__`/abstract
+//! classes skipped, unittest method ordering, parametrize expansion.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use tollgate_inventory::{Language, MarkOrigin, MarkSource, MarkValue, Marker, Severity, TestItem};
+
+use crate::fnmatch::fnmatch;
+use crate::model::{BaseRef, ClassDef, Entry, FuncDef, ModelDiagnostic, ModuleModel, PlacedMark};
+use crate::parametrize::{expand, ExpandError, IdOptions};
+use crate::value::Value;
+
+/// `python_classes` / `python_functions`: prefixes or fnmatch globs.
+#[derive(Debug, Clone)]
+pub struct NameFilters {
+    pub classes: Vec<String>,
+    pub functions: Vec<String>,
+}
+
+impl NameFilters {
+    fn matches(patterns: &[String], name: &str) -> bool {
+        patterns.iter().any(|p| {
+            name.starts_with(p.as_str())
+                || ((p.contains('*') || p.contains('?') || p.contains('[')) && fnmatch(name, p))
+        })
+    }
+    pub fn is_test_class(&self, name: &str) -> bool {
+        Self::matches(&self.classes, name)
+    }
+    pub fn is_test_function(&self, name: &str) -> bool {
+        Self::matches(&self.functions, name)
+    }
+}
+
+/// Resolves `from module import name` to a definition in another project file.
+pub trait EntryLookup {
+    fn lookup_entry(&self, module: &str, level: u32, name: &str) -> Option<Entry>;
+}
+
+pub struct ModuleContext<'a> {
+    /// Node id of the module (`tests/test_a.py`).
+    pub module_id: &'a str,
+    /// The module's path relative to rootdir.
+    pub file: &'a str,
+    pub filters: &'a NameFilters,
+    pub ids: &'a IdOptions,
+    /// Set when something outside the module (a conftest hook) can change
+    /// what is collected here.
+    pub external_dynamic: Option<String>,
+    pub lookup: &'a dyn EntryLookup,
+}
+
+/// A test class as seen from its collector, with its resolved MRO.
+struct ClassFrame {
+    marks: Vec<PlacedMark>,
+    dynamic: Option<String>,
+}
+
+enum MroEntry {
+    Def(Arc<ClassDef>),
+    External(String),
+    Unresolved(String),
+}
+
+const UNITTEST_BASES: [&str; 8] = [
+    "unittest.TestCase",
+    "unittest.case.TestCase",
+    "unittest.IsolatedAsyncioTestCase",
+    "django.test.TestCase",
+    "django.test.SimpleTestCase",
+    "django.test.TransactionTestCase",
+    "absl.testing.absltest.TestCase",
+    "twisted.trial.unittest.TestCase",
+];
+
+const ABC_BASES: [&str; 2] = ["abc.ABC", "ABC"];
+
+/// Output of collecting one module.
+#[derive(Default)]
+pub struct ModuleItems {
+    pub items: Vec<TestItem>,
+    pub diagnostics: Vec<ModelDiagnostic>,
+}
+
+struct Collector<'a> {
+    ctx: &'a ModuleContext<'a>,
+    model: &'a ModuleModel,
+    out: ModuleItems,
+}
+
+/// A collector failure pytest would report (the collector yields nothing).
+struct CollectorError {
+    line: u32,
+    message: String,
+}
+
+pub fn collect_module(model: &ModuleModel, ctx: &ModuleContext) -> ModuleItems {
+    let mut c = Collector {
+        ctx,
+        model,
+        out: ModuleItems::default(),
+    };
+    c.out.diagnostics.extend(model.diagnostics.iter().cloned());
+    if model.test_attr == Some(false) {
+        return c.out;
+    }
+    let mut items = Vec::new();
+    let mut failed = None;
+    for (name, entry) in &model.entries {
+        let entry = match entry {
+            Entry::Imported {
+                module,
+                level,
+                name: orig,
+                line,
+            } => {
+                let interesting = ctx.filters.is_test_class(name) || ctx.filters.is_test_function(name);
+                if !interesting || is_external_module(module, *level) {
+                    continue;
+                }
+                match ctx.lookup.lookup_entry(module, *level, orig) {
+                    Some(e) => e,
+                    None => {
+                        c.warn(
+                            *line,
+                            "unresolved-import",
+                            format!("`{name}` imported from `{}{module}` may be a test but could not be resolved statically", ".".repeat(*level as usize)),
+                        );
+                        continue;
+                    }
+                }
+            }
+            other => other.clone(),
+        };
+        match &entry {
+            Entry::Function(f) => {
+                if ctx.filters.is_test_function(name) {
+                    match c.function_items(f, name, &[], &[]) {
+                        Ok(mut v) => items.append(&mut v),
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+            }
+            Entry::Class(cls) => {
+                let mut v = c.class_items(cls, name, &[], &[]);
+                items.append(&mut v);
+            }
+            _ => {}
+        }
+    }
+    if let Some(e) = failed {
+        c.error(e.line, format!("{}: collection error: {}", ctx.module_id, e.message));
+        items.clear();
+    }
+    c.out.items = items;
+    c.out
+}
+
+fn is_external_module(module: &str, level: u32) -> bool {
+    level == 0
+        && matches!(
+            module.split('.').next().unwrap_or(""),
+            "unittest" | "pytest" | "_pytest" | "typing" | "abc" | "enum" | "collections" | "dataclasses"
+        )
+}
+
+impl<'a> Collector<'a> {
+    fn warn(&mut self, line: u32, code: &'static str, message: String) {
+        self.out.diagnostics.push(ModelDiagnostic {
+            severity: Severity::Warning,
+            code,
+            line,
+            column: 0,
+            message,
+        });
+    }
+
+    fn error(&mut self, line: u32, message: String) {
+        self.out.diagnostics.push(ModelDiagnostic {
+            severity: Severity::Error,
+            code: "collection-error",
+            line,
+            column: 0,
+            message,
+        });
+    }
+
+    /// C3 linearisation over the classes we can see; falls back to a
+    /// depth-first order when the hierarchy is inconsistent.
+    fn mro(&mut self, cls: &Arc<ClassDef>, depth: u32) -> Vec<MroEntry> {
+        let mut seqs: Vec<Vec<MroKey>> = Vec::new();
+        let mut keyed: Vec<(MroKey, MroEntry)> = Vec::new();
+        let mut base_keys: Vec<MroKey> = Vec::new();
+        let me = MroKey::of_def(cls);
+        keyed.push((me.clone(), MroEntry::Def(cls.clone())));
+        if depth < 16 {
+            for base in &cls.bases {
+                let sub = match self.resolve_base(base) {
+                    MroEntry::Def(d) => self.mro(&d, depth + 1),
+                    other => vec![other],
+                };
+                let keys: Vec<MroKey> = sub.iter().map(MroKey::of).collect();
+                for (k, e) in keys.iter().cloned().zip(sub) {
+                    if !keyed.iter().any(|(kk, _)| *kk == k) {
+                        keyed.push((k, e));
+                    }
+                }
+                base_keys.extend(keys.first().cloned());
+                seqs.push(keys);
+            }
+        }
+        seqs.push(base_keys);
+        let order = c3_merge(me, seqs).unwrap_or_else(|| keyed.iter().map(|(k, _)| k.clone()).collect());
+        let mut out = Vec::new();
+        for k in order {
+            if let Some(pos) = keyed.iter().position(|(kk, _)| *kk == k) {
+                out.push(keyed.swap_remove(pos).1);
+            }
+        }
+        out
+    }
+
+    fn resolve_base(&mut self, base: &BaseRef) -> MroEntry {
+        match base {
+            BaseRef::Local(d) => MroEntry::Def(d.clone()),
+            BaseRef::External(e) => MroEntry::External(e.clone()),
+            BaseRef::Unknown(u) => MroEntry::Unresolved(u.clone()),
+            BaseRef::Imported { module, level, name } => {
+                let known = format!("{module}.{name}");
+                if UNITTEST_BASES.contains(&known.as_str()) || is_external_module(module, *level) {
+                    return MroEntry::External(known);
+                }
+                match self.ctx.lookup.lookup_entry(module, *level, name) {
+                    Some(Entry::Class(d)) => MroEntry::Def(d),
+                    _ => MroEntry::Unresolved(format!("{}{module}.{name}", ".".repeat(*level as usize))),
+                }
+            }
+        }
+    }
+
+    fn class_items(
+        &mut self,
+        cls: &Arc<ClassDef>,
+        name: &str,
+        parents: &[String],
+        parent_frames: &[ClassFrame],
+    ) -> Vec<TestItem> {
+        let mro = self.mro(cls, 0);
+        let is_unittest = mro
+            .iter()
+            .any(|e| matches!(e, MroEntry::External(x) if UNITTEST_BASES.contains(&x.as_str())));
+        // `__test__` is looked up through the MRO.
+        let test_attr = mro.iter().find_map(|e| match e {
+            MroEntry::Def(d) => d.test_attr,
+            _ => None,
+        });
+        if !is_unittest && !(self.ctx.filters.is_test_class(name) || test_attr == Some(true)) {
+            return Vec::new();
+        }
+        if test_attr == Some(false) || self.is_abstract(&mro) {
+            return Vec::new();
+        }
+        for e in &mro {
+            if let MroEntry::Unresolved(u) = e {
+                let line = cls.line;
+                self.warn(line, "unresolved-base", format!("base class `{u}` of `{name}` could not be resolved; inherited tests and marks may be missing"));
+            }
+        }
+        // Class marks: bases first (reversed MRO), then the class itself.
+        let mut marks = Vec::new();
+        let mut dynamic = None;
+        for e in mro.iter().rev() {
+            if let MroEntry::Def(d) = e {
+                let own = Arc::ptr_eq(d, cls);
+                marks.extend(d.marks.iter().cloned().map(|mut m| {
+                    if !own {
+                        m.source = MarkSource::InheritedClass;
+                    }
+                    m
+                }));
+                if d.dynamic_marks.is_some() {
+                    dynamic = d.dynamic_marks.clone();
+                }
+            }
+        }
+        if mro.iter().any(|e| matches!(e, MroEntry::Def(d) if d.defines_generate_tests)) {
+            dynamic = Some(format!("class `{name}` defines pytest_generate_tests"));
+        }
+        let frame = ClassFrame { marks, dynamic };
+        let mut frames: Vec<&ClassFrame> = vec![&frame];
+        frames.extend(parent_frames.iter());
+        let mut chain = parents.to_vec();
+        chain.push(name.to_string());
+
+        let defs: Vec<&Arc<ClassDef>> = mro
+            .iter()
+            .filter_map(|e| match e {
+                MroEntry::Def(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+
+        if is_unittest {
+            return self.unittest_items(&defs, &chain, &frames);
+        }
+        if defs.iter().any(|d| d.defines_init) {
+            self.warn(cls.line, "class-with-init", format!("cannot collect test class '{name}' because it has a __init__ constructor"));
+            return Vec::new();
+        }
+        if defs.iter().any(|d| d.defines_new) {
+            self.warn(cls.line, "class-with-new", format!("cannot collect test class '{name}' because it has a __new__ constructor"));
+            return Vec::new();
+        }
+
+        // PyCollector.collect: one group per class in the MRO, names claimed
+        // by the most derived definition, groups emitted base-first.
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut groups: Vec<Vec<TestItem>> = Vec::new();
+        let owned_frames: Vec<ClassFrame> = frames
+            .iter()
+            .map(|f| ClassFrame {
+                marks: f.marks.clone(),
+                dynamic: f.dynamic.clone(),
+            })
+            .collect();
+        for d in &defs {
+            let mut group = Vec::new();
+            for (entry_name, entry) in &d.entries {
+                if !seen.insert(entry_name.as_str()) {
+                    continue;
+                }
+                match entry {
+                    Entry::Function(f) if self.ctx.filters.is_test_function(entry_name) => {
+                        match self.function_items(f, entry_name, &chain, &owned_frames) {
+                            Ok(mut v) => group.append(&mut v),
+                            Err(e) => {
+                                self.error(e.line, format!("{}::{}: collection error: {}", self.ctx.module_id, chain.join("::"), e.message));
+                                return Vec::new();
+                            }
+                        }
+                    }
+                    Entry::Class(inner) => {
+                        let mut v = self.class_items(inner, entry_name, &chain, &owned_frames);
+                        group.append(&mut v);
+                    }
+                    _ => {}
+                }
+            }
+            groups.push(group);
+        }
+        groups.into_iter().rev().flatten().collect()
+    }
+
+    fn is_abstract(&self, mro: &[MroEntry]) -> bool {
+        let abc = mro.iter().any(|e| match e {
+            MroEntry::Def(d) => d.abc_metaclass,
+            MroEntry::External(x) => ABC_BASES.contains(&x.as_str()) || x.ends_with(".ABC"),
+            MroEntry::Unresolved(_) => false,
+        });
+        if !abc {
+            return false;
+        }
+        let mut decided: HashSet<&str> = HashSet::new();
+        for e in mro {
+            let MroEntry::Def(d) = e else { continue };
+            for (n, _) in &d.entries {
+                if decided.insert(n.as_str()) && d.abstract_methods.iter().any(|a| a == n) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// `UnitTestCase.collect`: `TestLoader.getTestCaseNames` (sorted `test*`
+    /// callables over the MRO), no parametrization.
+    fn unittest_items(&mut self, defs: &[&Arc<ClassDef>], chain: &[String], frames: &[&ClassFrame]) -> Vec<TestItem> {
+        let mut decided: HashSet<&str> = HashSet::new();
+        let mut methods: Vec<(String, Arc<FuncDef>)> = Vec::new();
+        let mut run_test = None;
+        for d in defs {
+            for (n, e) in &d.entries {
+                if !decided.insert(n.as_str()) {
+                    continue;
+                }
+                if let Entry::Function(f) = e {
+                    if n.starts_with("test") && !f.is_property {
+                        methods.push((n.clone(), f.clone()));
+                    } else if n == "runTest" {
+                        run_test = Some(f.clone());
+                    }
+                }
+            }
+        }
+        methods.sort_by(|a, b| a.0.cmp(&b.0));
+        if methods.is_empty() {
+            if let Some(f) = run_test {
+                methods.push(("runTest".into(), f));
+            }
+        }
+        let owned: Vec<ClassFrame> = frames
+            .iter()
+            .map(|f| ClassFrame {
+                marks: f.marks.clone(),
+                dynamic: f.dynamic.clone(),
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (n, f) in methods {
+            let base = format!("{}::{}::{}", self.ctx.module_id, chain.join("::"), n);
+            let markers = self.markers(&f.marks, &[], &owned);
+            out.push(self.item(base.clone(), base, &f, markers, self.dynamic_reason(&f, &owned, None)));
+        }
+        out
+    }
+
+    fn dynamic_reason(&self, f: &FuncDef, frames: &[ClassFrame], extra: Option<String>) -> Option<String> {
+        extra
+            .or_else(|| self.ctx.external_dynamic.clone())
+            .or_else(|| {
+                self.model
+                    .generate_tests_line
+                    .map(|l| format!("module defines pytest_generate_tests (line {l})"))
+            })
+            .or_else(|| f.dynamic_marks.clone())
+            .or_else(|| frames.iter().find_map(|fr| fr.dynamic.clone()))
+            .or_else(|| self.model.dynamic_marks.clone())
+    }
+
+    /// Markers in `iter_markers()` order: the function's own (decorators,
+    /// then its case's `pytest.param` marks), enclosing classes from the
+    /// innermost out, then the module's `pytestmark`.
+    fn markers(&self, own: &[PlacedMark], param: &[(PlacedMark, ())], frames: &[ClassFrame]) -> Vec<Marker> {
+        let mut out: Vec<Marker> = own.iter().map(to_marker).collect();
+        out.extend(param.iter().map(|(m, _)| to_marker(m)));
+        for f in frames {
+            out.extend(f.marks.iter().map(to_marker));
+        }
+        out.extend(self.model.pytestmark.iter().map(to_marker));
+        out
+    }
+
+    fn item(&self, id: String, function: String, f: &FuncDef, markers: Vec<Marker>, dynamic: Option<String>) -> TestItem {
+        TestItem {
+            id,
+            language: Language::Python,
+            file: if f.file.is_empty() { self.ctx.file.to_string() } else { f.file.to_string() },
+            line: f.line,
+            function,
+            markers,
+            dynamic,
+            rust: None,
+        }
+    }
+
+    fn function_items(
+        &mut self,
+        f: &Arc<FuncDef>,
+        name: &str,
+        chain: &[String],
+        frames: &[ClassFrame],
+    ) -> Result<Vec<TestItem>, CollectorError> {
+        if f.is_fixture || f.is_property {
+            return Ok(Vec::new());
+        }
+        if f.is_generator {
+            return Err(CollectorError {
+                line: f.line,
+                message: format!("'yield' keyword is allowed in fixtures, but not in tests ({name})"),
+            });
+        }
+        let base = if chain.is_empty() {
+            format!("{}::{name}", self.ctx.module_id)
+        } else {
+            format!("{}::{}::{name}", self.ctx.module_id, chain.join("::"))
+        };
+        // Parametrize marks in iter_markers order.
+        let mut parametrize: Vec<&PlacedMark> = f.marks.iter().filter(|m| m.mark.name == "parametrize").collect();
+        for fr in frames {
+            parametrize.extend(fr.marks.iter().filter(|m| m.mark.name == "parametrize"));
+        }
+        parametrize.extend(self.model.pytestmark.iter().filter(|m| m.mark.name == "parametrize"));
+        if parametrize.is_empty() {
+            let markers = self.markers(&f.marks, &[], frames);
+            let dynamic = self.dynamic_reason(f, frames, None);
+            return Ok(vec![self.item(base.clone(), base, f, markers, dynamic)]);
+        }
+        let decos: Vec<&crate::value::MarkDeco> = parametrize.iter().map(|m| &m.mark).collect();
+        match expand(&decos, self.ctx.ids) {
+            Ok(cases) => {
+                let dynamic = self.dynamic_reason(f, frames, None);
+                Ok(cases
+                    .into_iter()
+                    .map(|case| {
+                        let id = match case.suffix() {
+                            Some(s) => format!("{base}[{s}]"),
+                            None => base.clone(),
+                        };
+                        let param: Vec<(PlacedMark, ())> = case
+                            .marks
+                            .iter()
+                            .map(|(i, m)| {
+                                let at = parametrize.get(*i).map(|p| (p.file.clone(), p.line));
+                                let (file, line) = at.unwrap_or_else(|| (f.file.clone(), f.line));
+                                (
+                                    PlacedMark {
+                                        mark: m.clone(),
+                                        file,
+                                        line,
+                                        source: MarkSource::Param,
+                                    },
+                                    (),
+                                )
+                            })
+                            .collect();
+                        let markers = self.markers(&f.marks, &param, frames);
+                        self.item(id, base.clone(), f, markers, dynamic.clone())
+                    })
+                    .collect())
+            }
+            Err(ExpandError::Dynamic(reason)) => {
+                self.warn(f.line, "dynamic-parametrize", format!("{base}: {reason}; kept as one entry"));
+                // Keep the union of the marks the cases could carry.
+                let param: Vec<(PlacedMark, ())> = parametrize
+                    .iter()
+                    .flat_map(|p| param_marks_of(p))
+                    .map(|m| (m, ()))
+                    .collect();
+                let markers = self.markers(&f.marks, &param, frames);
+                Ok(vec![self.item(base.clone(), base, f, markers, Some(reason))])
+            }
+            Err(ExpandError::CollectionError(message)) => Err(CollectorError { line: f.line, message }),
+        }
+    }
+}
+
+/// The `pytest.param(marks=...)` of a parametrize mark whose values are not
+/// all static, as far as they are known.
+fn param_marks_of(p: &PlacedMark) -> Vec<PlacedMark> {
+    let values = p.mark.args.get(1).or_else(|| p.mark.kwarg("argvalues"));
+    let Some(Value::List(items) | Value::Tuple(items)) = values else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|v| match v {
+            Value::Param(ps) => Some(ps.marks.iter().map(|m| PlacedMark {
+                mark: m.clone(),
+                file: p.file.clone(),
+                line: p.line,
+                source: MarkSource::Param,
+            })),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// Parametrize `argvalues` longer than this are summarised in marker
+/// arguments (the ids already carry them; copying them into every case's
+/// marker would make memory quadratic).
+const MAX_ARGVALUES_IN_MARKER: usize = 32;
+
+fn to_marker(m: &PlacedMark) -> Marker {
+    let mut args: Vec<MarkValue> = m.mark.args.iter().map(Value::to_mark_value).collect();
+    if m.mark.name == "parametrize" {
+        if let Some(Value::List(v) | Value::Tuple(v)) = m.mark.args.get(1) {
+            if v.len() > MAX_ARGVALUES_IN_MARKER {
+                if let Some(slot) = args.get_mut(1) {
+                    *slot = MarkValue::Expr {
+                        expr: format!("<{} values>", v.len()),
+                    };
+                }
+            }
+        }
+    }
+    Marker {
+        name: m.mark.name.clone(),
+        args,
+        kwargs: m.mark.kwargs.iter().map(|(k, v)| (k.clone(), v.to_mark_value())).collect(),
+        origin: MarkOrigin {
+            file: m.file.to_string(),
+            line: m.line,
+            source: m.source,
+        },
+    }
+}
+
+/// Identity of a class in an MRO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum MroKey {
+    Def(usize),
+    Other(String),
+}
+
+impl MroKey {
+    fn of_def(d: &Arc<ClassDef>) -> MroKey {
+        MroKey::Def(Arc::as_ptr(d) as usize)
+    }
+    fn of(e: &MroEntry) -> MroKey {
+        match e {
+            MroEntry::Def(d) => MroKey::of_def(d),
+            MroEntry::External(x) => MroKey::Other(x.clone()),
+            MroEntry::Unresolved(x) => MroKey::Other(format!("?{x}")),
+        }
+    }
+}
+
+fn c3_merge(head: MroKey, mut seqs: Vec<Vec<MroKey>>) -> Option<Vec<MroKey>> {
+    let mut out = vec![head];
+    loop {
+        seqs.retain(|s| !s.is_empty());
+        if seqs.is_empty() {
+            return Some(out);
+        }
+        let candidate = seqs.iter().find_map(|s| {
+            let c = s.first()?;
+            let in_tail = seqs.iter().any(|t| t.iter().skip(1).any(|x| x == c));
+            (!in_tail).then(|| c.clone())
+        })?;
+        for s in seqs.iter_mut() {
+            if s.first() == Some(&candidate) {
+                s.remove(0);
+            }
+        }
+        out.push(candidate);
+    }
+}

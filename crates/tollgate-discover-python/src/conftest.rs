@@ -1,0 +1,173 @@
+//! What a `conftest.py` contributes to collection, read statically: literal
+//! `collect_ignore` / `collect_ignore_glob`, and the hooks that make
+//! collection unknowable without running it.
+
+use ruff_python_ast::{Expr, Operator, Stmt};
+use ruff_text_size::Ranged;
+use tollgate_inventory::Severity;
+
+use crate::model::{collect_bindings, flatten_body, LineIndex, ModelDiagnostic};
+use crate::value::{NoImports, Scope, Value};
+
+/// Hooks whose effect on collected ids or marks cannot be known statically.
+pub const DYNAMIC_HOOKS: [&str; 8] = [
+    "pytest_collection_modifyitems",
+    "pytest_generate_tests",
+    "pytest_collect_file",
+    "pytest_pycollect_makeitem",
+    "pytest_pycollect_makemodule",
+    "pytest_make_parametrize_id",
+    "pytest_collect_directory",
+    "pytest_ignore_collect",
+];
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConftestInfo {
+    /// `collect_ignore`, relative to the conftest's directory (None = unset).
+    pub collect_ignore: Option<Vec<String>>,
+    pub collect_ignore_glob: Option<Vec<String>>,
+    /// `(hook name, line)` of hooks in [`DYNAMIC_HOOKS`].
+    pub dynamic_hooks: Vec<(String, u32)>,
+    pub diagnostics: Vec<ModelDiagnostic>,
+}
+
+impl ConftestInfo {
+    /// Why items under this conftest are dynamic, if they are.
+    pub fn dynamic_reason(&self, rel: &str) -> Option<String> {
+        let (hook, line) = self.dynamic_hooks.first()?;
+        Some(format!("{rel}:{line} defines {hook}"))
+    }
+}
+
+fn string_list(v: &Value) -> Option<Vec<String>> {
+    match v {
+        Value::List(items) | Value::Tuple(items) => items
+            .iter()
+            .map(|i| match i {
+                Value::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        Value::Str(s) => Some(vec![s.clone()]),
+        _ => None,
+    }
+}
+
+pub fn analyze(source: &str) -> Result<ConftestInfo, (u32, u32, String)> {
+    let lines = LineIndex::new(source);
+    let parsed = ruff_python_parser::parse_module(source).map_err(|e| {
+        let (l, c) = lines.line_col(source, e.location.start());
+        (l, c, e.error.to_string())
+    })?;
+    let mut stmts = Vec::new();
+    flatten_body(&parsed.syntax().body, &mut stmts);
+    let scope = Scope {
+        source,
+        bindings: collect_bindings(&stmts),
+        imports: &NoImports,
+        import_depth: 0,
+    };
+    let mut info = ConftestInfo::default();
+    for stmt in &stmts {
+        let line = lines.line(stmt.range().start());
+        let apply = |name: &str, op: ListOp, value: &Expr, info: &mut ConftestInfo| {
+            let slot = match name {
+                "collect_ignore" => &mut info.collect_ignore,
+                "collect_ignore_glob" => &mut info.collect_ignore_glob,
+                _ => return,
+            };
+            let evaluated = match op {
+                ListOp::Append => match scope.eval(value) {
+                    Value::Str(s) => Some(vec![s]),
+                    _ => None,
+                },
+                _ => string_list(&scope.eval(value)),
+            };
+            match evaluated {
+                Some(list) => match op {
+                    ListOp::Set => *slot = Some(list),
+                    ListOp::Append | ListOp::Extend => slot.get_or_insert_with(Vec::new).extend(list),
+                },
+                None => info.diagnostics.push(ModelDiagnostic {
+                    severity: Severity::Warning,
+                    code: "dynamic-collection",
+                    line,
+                    column: 0,
+                    message: format!("`{name}` is computed at import time; it is not applied"),
+                }),
+            }
+        };
+        match stmt {
+            Stmt::FunctionDef(f) if DYNAMIC_HOOKS.contains(&f.name.as_str()) => {
+                let hook_line = lines.line(f.name.range().start());
+                info.dynamic_hooks.push((f.name.to_string(), hook_line));
+            }
+            Stmt::Assign(a) => {
+                for t in &a.targets {
+                    if let Expr::Name(n) = t {
+                        apply(n.id.as_str(), ListOp::Set, &a.value, &mut info);
+                    }
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let (Expr::Name(n), Some(v)) = (a.target.as_ref(), &a.value) {
+                    apply(n.id.as_str(), ListOp::Set, v, &mut info);
+                }
+            }
+            Stmt::AugAssign(a) if a.op == Operator::Add => {
+                if let Expr::Name(n) = a.target.as_ref() {
+                    apply(n.id.as_str(), ListOp::Extend, &a.value, &mut info);
+                }
+            }
+            Stmt::Expr(e) => {
+                if let Expr::Call(c) = e.value.as_ref() {
+                    if let (Expr::Attribute(attr), Some(arg)) = (c.func.as_ref(), c.arguments.args.first()) {
+                        if let Expr::Name(n) = attr.value.as_ref() {
+                            let op = match attr.attr.as_str() {
+                                "append" => Some(ListOp::Append),
+                                "extend" => Some(ListOp::Extend),
+                                _ => None,
+                            };
+                            if let Some(op) = op {
+                                apply(n.id.as_str(), op, arg, &mut info);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(info)
+}
+
+#[derive(Clone, Copy)]
+enum ListOp {
+    Set,
+    Append,
+    Extend,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_ignores_and_hooks() {
+        let info = analyze(
+            "IGN = ['a.py']\ncollect_ignore = IGN + ['b']\ncollect_ignore.append('c.py')\ncollect_ignore_glob = ['*_x.py']\ndef pytest_collection_modifyitems(items):\n    pass\n",
+        )
+        .unwrap();
+        assert_eq!(info.collect_ignore, Some(vec!["a.py".into(), "b".into(), "c.py".into()]));
+        assert_eq!(info.collect_ignore_glob, Some(vec!["*_x.py".into()]));
+        assert_eq!(info.dynamic_hooks, vec![("pytest_collection_modifyitems".to_string(), 5)]);
+        assert_eq!(info.dynamic_reason("conftest.py").unwrap(), "conftest.py:5 defines pytest_collection_modifyitems");
+    }
+
+    #[test]
+    fn computed_ignore_is_a_diagnostic() {
+        let info = analyze("import glob\ncollect_ignore = glob.glob('x*')\n").unwrap();
+        assert_eq!(info.collect_ignore, None);
+        assert_eq!(info.diagnostics[0].code, "dynamic-collection");
+    }
+}

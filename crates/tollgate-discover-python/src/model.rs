@@ -1,0 +1,836 @@
+//! One Python module reduced to what collection needs: its top-level names
+//! in `__dict__` order (functions, classes, imports), each with the marks
+//! written on it, and its `pytestmark`. Built from the AST in one pass; the
+//! AST is dropped afterwards so memory stays per-file.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
+use ruff_python_ast::{self as ast, Expr, Operator, Stmt};
+use ruff_text_size::{Ranged, TextSize};
+use tollgate_inventory::{MarkSource, Severity};
+
+use crate::value::{Binding, EnumKind, ImportLookup, MarkDeco, Scope, Value};
+
+/// Maps byte offsets to 1-based lines and columns.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(source: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    pub fn line(&self, offset: TextSize) -> u32 {
+        let off = offset.to_usize();
+        self.starts.partition_point(|&s| s <= off) as u32
+    }
+
+    pub fn line_col(&self, source: &str, offset: TextSize) -> (u32, u32) {
+        let line = self.line(offset);
+        let start = self.starts.get(line as usize - 1).copied().unwrap_or(0);
+        let col = source
+            .get(start..offset.to_usize())
+            .map(|s| s.chars().count() as u32 + 1)
+            .unwrap_or(1);
+        (line, col)
+    }
+}
+
+/// A mark attached to a function or class, where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedMark {
+    pub mark: MarkDeco,
+    pub file: Arc<str>,
+    pub line: u32,
+    pub source: MarkSource,
+}
+
+/// A problem found while modelling a module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelDiagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FuncDef {
+    pub name: String,
+    pub line: u32,
+    pub file: Arc<str>,
+    /// Decorated with `@pytest.fixture` (never a test).
+    pub is_fixture: bool,
+    /// Decorated with `@property` and the like (not callable).
+    pub is_property: bool,
+    /// Contains `yield`: pytest refuses it as a test.
+    pub is_generator: bool,
+    /// `func.__test__ = ...` is not tracked; `None` means unset.
+    pub marks: Vec<PlacedMark>,
+    /// Why some decorator marks could not be resolved.
+    pub dynamic_marks: Option<String>,
+}
+
+/// A base class as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BaseRef {
+    Local(Arc<ClassDef>),
+    Imported {
+        module: String,
+        level: u32,
+        name: String,
+    },
+    /// A dotted path outside the project (`unittest.TestCase`, `object`).
+    External(String),
+    Unknown(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassDef {
+    pub name: String,
+    pub line: u32,
+    pub file: Arc<str>,
+    pub bases: Vec<BaseRef>,
+    pub entries: Vec<(String, Entry)>,
+    /// Body `pytestmark` first, then decorators bottom-up (as `store_mark` does).
+    pub marks: Vec<PlacedMark>,
+    pub dynamic_marks: Option<String>,
+    pub defines_init: bool,
+    pub defines_new: bool,
+    /// `__test__ = True/False` in the body.
+    pub test_attr: Option<bool>,
+    pub defines_generate_tests: bool,
+    /// Methods decorated `@abstractmethod` in this body.
+    pub abstract_methods: Vec<String>,
+    /// `metaclass=ABCMeta` given explicitly.
+    pub abc_metaclass: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    Function(Arc<FuncDef>),
+    Class(Arc<ClassDef>),
+    /// `from module import name` of something we may have to resolve.
+    Imported {
+        module: String,
+        level: u32,
+        name: String,
+        line: u32,
+    },
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ModuleModel {
+    pub entries: Vec<(String, Entry)>,
+    pub pytestmark: Vec<PlacedMark>,
+    pub dynamic_marks: Option<String>,
+    pub test_attr: Option<bool>,
+    pub generate_tests_line: Option<u32>,
+    pub diagnostics: Vec<ModelDiagnostic>,
+    /// Module-level constants, evaluated (only for modules loaded to resolve
+    /// an import).
+    pub exports: HashMap<String, Value>,
+}
+
+impl ModuleModel {
+    pub fn entry(&self, name: &str) -> Option<&Entry> {
+        self.entries.iter().find(|(n, _)| n == name).map(|(_, e)| e)
+    }
+}
+
+/// Insertion-ordered names with "first position, last value" semantics,
+/// like a Python `__dict__`.
+#[derive(Default)]
+struct OrderedNames {
+    entries: Vec<(String, Entry)>,
+    index: HashMap<String, usize>,
+}
+
+impl OrderedNames {
+    fn set(&mut self, name: &str, entry: Entry) {
+        match self.index.get(name) {
+            Some(&i) => {
+                if let Some(slot) = self.entries.get_mut(i) {
+                    slot.1 = entry;
+                }
+            }
+            None => {
+                self.index.insert(name.to_string(), self.entries.len());
+                self.entries.push((name.to_string(), entry));
+            }
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&Entry> {
+        self.index
+            .get(name)
+            .and_then(|&i| self.entries.get(i))
+            .map(|(_, e)| e)
+    }
+}
+
+/// Statements executed at the level of a module or class body, looking
+/// through `if`/`try`/`with`/loops (both branches: we cannot evaluate the
+/// condition, and definitions under `if TYPE_CHECKING`/`try: import` are
+/// overwhelmingly meant to exist).
+pub(crate) fn flatten_body<'a>(body: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
+    for stmt in body {
+        match stmt {
+            Stmt::If(s) => {
+                flatten_body(&s.body, out);
+                for clause in &s.elif_else_clauses {
+                    flatten_body(&clause.body, out);
+                }
+            }
+            Stmt::Try(s) => {
+                flatten_body(&s.body, out);
+                for h in &s.handlers {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    flatten_body(&h.body, out);
+                }
+                flatten_body(&s.orelse, out);
+                flatten_body(&s.finalbody, out);
+            }
+            Stmt::With(s) => flatten_body(&s.body, out),
+            other => out.push(other),
+        }
+    }
+}
+
+fn dotted_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Name(n) => Some(n.id.to_string()),
+        Expr::Attribute(a) => Some(format!("{}.{}", dotted_name(&a.value)?, a.attr)),
+        _ => None,
+    }
+}
+
+fn last_segment(expr: &Expr) -> Option<String> {
+    let target = match expr {
+        Expr::Call(c) => c.func.as_ref(),
+        other => other,
+    };
+    dotted_name(target).map(|d| d.rsplit('.').next().unwrap_or("").to_string())
+}
+
+const ENUM_BASES: [&str; 5] = ["Enum", "Flag", "IntEnum", "IntFlag", "StrEnum"];
+
+/// Collects module-level bindings for the evaluator.
+pub(crate) fn collect_bindings<'a>(stmts: &[&'a Stmt]) -> HashMap<&'a str, Binding<'a>> {
+    let mut bindings: HashMap<&'a str, Binding<'a>> = HashMap::new();
+    for stmt in stmts {
+        match stmt {
+            Stmt::Assign(a) => {
+                for t in &a.targets {
+                    match t {
+                        Expr::Name(n) => {
+                            bindings.insert(n.id.as_str(), Binding::Expr(&a.value));
+                        }
+                        Expr::Tuple(t) => {
+                            for e in &t.elts {
+                                if let Expr::Name(n) = e {
+                                    bindings.insert(n.id.as_str(), Binding::Opaque);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let (Expr::Name(n), Some(v)) = (a.target.as_ref(), &a.value) {
+                    bindings.insert(n.id.as_str(), Binding::Expr(v));
+                }
+            }
+            Stmt::AugAssign(a) => {
+                if let Expr::Name(n) = a.target.as_ref() {
+                    if n.id.as_str() != "pytestmark" {
+                        bindings.insert(n.id.as_str(), Binding::Opaque);
+                    }
+                }
+            }
+            Stmt::FunctionDef(f) => {
+                bindings.insert(f.name.as_str(), Binding::Function);
+            }
+            Stmt::ClassDef(c) => {
+                let enum_kind = enum_kind_of(c, &bindings);
+                let mut members = HashMap::new();
+                if enum_kind.is_some() {
+                    for s in c.body.iter() {
+                        if let Stmt::Assign(a) = s {
+                            for t in &a.targets {
+                                if let Expr::Name(n) = t {
+                                    members.insert(n.id.as_str(), a.value.as_ref());
+                                }
+                            }
+                        }
+                    }
+                }
+                bindings.insert(c.name.as_str(), Binding::Class { enum_kind, members });
+            }
+            Stmt::Import(i) => {
+                for alias in &i.names {
+                    let full = alias.name.to_string();
+                    match &alias.asname {
+                        Some(as_) => {
+                            bindings.insert(as_.as_str(), Binding::Module(full));
+                        }
+                        None => {
+                            let first = alias.name.as_str().split('.').next().unwrap_or("");
+                            bindings.insert(first, Binding::Module(first.to_string()));
+                        }
+                    }
+                }
+            }
+            Stmt::ImportFrom(i) => {
+                let module = i.module.as_ref().map(|m| m.to_string()).unwrap_or_default();
+                for alias in &i.names {
+                    let bound = alias.asname.as_ref().unwrap_or(&alias.name);
+                    bindings.insert(
+                        bound.as_str(),
+                        Binding::From {
+                            module: module.clone(),
+                            level: i.level,
+                            name: alias.name.to_string(),
+                        },
+                    );
+                }
+            }
+            Stmt::For(f) => {
+                if let Expr::Name(n) = f.target.as_ref() {
+                    bindings.insert(n.id.as_str(), Binding::Opaque);
+                }
+            }
+            _ => {}
+        }
+    }
+    bindings
+}
+
+fn enum_kind_of(c: &ast::StmtClassDef, bindings: &HashMap<&str, Binding>) -> Option<EnumKind> {
+    let args = c.arguments.as_ref()?;
+    let mut kind = None;
+    // `class C(str, Enum)`: ids use the str value (pytest checks `isinstance(v, str)` first).
+    let str_mixin = args.args.iter().any(|b| last_segment(b).as_deref() == Some("str"));
+    for base in args.args.iter() {
+        let Some(seg) = last_segment(base) else { continue };
+        if ENUM_BASES.contains(&seg.as_str()) {
+            let k = if str_mixin || matches!(seg.as_str(), "IntEnum" | "IntFlag" | "StrEnum") {
+                EnumKind::ValueStr
+            } else {
+                EnumKind::Qualified
+            };
+            kind = Some(kind.unwrap_or(k));
+        } else if let Some(Binding::Class {
+            enum_kind: Some(k), ..
+        }) = bindings.get(seg.as_str())
+        {
+            kind = Some(*k);
+        }
+    }
+    kind
+}
+
+struct YieldFinder {
+    found: bool,
+}
+
+impl<'a> Visitor<'a> for YieldFinder {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+            walk_stmt(self, stmt);
+        }
+    }
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Yield(_) | Expr::YieldFrom(_) => self.found = true,
+            Expr::Lambda(_) => {}
+            _ => walk_expr(self, expr),
+        }
+    }
+}
+
+/// Builds [`ModuleModel`]s; one per file, borrowing the file's source.
+pub struct ModelBuilder<'a> {
+    scope: Scope<'a>,
+    lines: LineIndex,
+    file: Arc<str>,
+    diagnostics: Vec<ModelDiagnostic>,
+    /// Local classes seen so far (for base resolution).
+    classes: HashMap<String, Arc<ClassDef>>,
+}
+
+/// Parses and models `source`. Returns the parse error (line, column,
+/// message) when the file is not valid Python.
+pub fn build_module(
+    source: &str,
+    file: Arc<str>,
+    imports: &dyn ImportLookup,
+    import_depth: u32,
+    with_exports: bool,
+) -> Result<ModuleModel, (u32, u32, String)> {
+    let parsed = ruff_python_parser::parse_module(source).map_err(|e| {
+        let lines = LineIndex::new(source);
+        let (line, col) = lines.line_col(source, e.location.start());
+        (line, col, e.error.to_string())
+    })?;
+    let module = parsed.syntax();
+    let mut stmts = Vec::new();
+    flatten_body(&module.body, &mut stmts);
+    let bindings = collect_bindings(&stmts);
+    let mut builder = ModelBuilder {
+        scope: Scope {
+            source,
+            bindings,
+            imports,
+            import_depth,
+        },
+        lines: LineIndex::new(source),
+        file,
+        diagnostics: Vec::new(),
+        classes: HashMap::new(),
+    };
+    let mut model = builder.module(&stmts);
+    if with_exports {
+        for (name, binding) in &builder.scope.bindings {
+            if let Binding::Expr(e) = binding {
+                model.exports.insert(name.to_string(), builder.scope.eval(e));
+            }
+        }
+    }
+    model.diagnostics = builder.diagnostics;
+    Ok(model)
+}
+
+impl<'a> ModelBuilder<'a> {
+    fn line(&self, node: &impl Ranged) -> u32 {
+        self.lines.line(node.range().start())
+    }
+
+    fn diag(&mut self, node: &impl Ranged, code: &'static str, message: String) {
+        let (line, column) = self.lines.line_col(self.scope.source, node.range().start());
+        self.diagnostics.push(ModelDiagnostic {
+            severity: Severity::Warning,
+            code,
+            line,
+            column,
+            message,
+        });
+    }
+
+    fn module(&mut self, stmts: &[&'a Stmt]) -> ModuleModel {
+        let mut names = OrderedNames::default();
+        let mut model = ModuleModel::default();
+        let mut pytestmark: Option<(Vec<PlacedMark>, Option<String>)> = None;
+        for stmt in stmts {
+            match stmt {
+                Stmt::FunctionDef(f) => {
+                    if f.name.as_str() == "pytest_generate_tests" {
+                        model.generate_tests_line = Some(self.line(&f.name));
+                    }
+                    let def = self.function(f);
+                    names.set(f.name.as_str(), Entry::Function(Arc::new(def)));
+                }
+                Stmt::ClassDef(c) => {
+                    let def = Arc::new(self.class(c));
+                    self.classes.insert(c.name.to_string(), def.clone());
+                    names.set(c.name.as_str(), Entry::Class(def));
+                }
+                Stmt::ImportFrom(i) => {
+                    let module = i.module.as_ref().map(|m| m.to_string()).unwrap_or_default();
+                    for alias in &i.names {
+                        if alias.name.as_str() == "*" {
+                            continue;
+                        }
+                        let bound = alias.asname.as_ref().unwrap_or(&alias.name);
+                        names.set(
+                            bound.as_str(),
+                            Entry::Imported {
+                                module: module.clone(),
+                                level: i.level,
+                                name: alias.name.to_string(),
+                                line: self.line(*stmt),
+                            },
+                        );
+                    }
+                }
+                Stmt::Import(i) => {
+                    for alias in &i.names {
+                        let bound = alias.asname.as_ref().map(|a| a.to_string()).unwrap_or_else(|| {
+                            alias.name.as_str().split('.').next().unwrap_or("").to_string()
+                        });
+                        names.set(&bound, Entry::Other);
+                    }
+                }
+                Stmt::Assign(a) => {
+                    for target in &a.targets {
+                        let Expr::Name(n) = target else { continue };
+                        let name = n.id.as_str();
+                        match name {
+                            "pytestmark" => {
+                                pytestmark = Some(self.marks_value(&a.value, MarkSource::ModulePytestmark));
+                            }
+                            "__test__" => model.test_attr = self.bool_literal(&a.value),
+                            _ => {}
+                        }
+                        // `TestAlias = TestFoo` binds the same object again.
+                        let entry = match a.value.as_ref() {
+                            Expr::Name(v) => names.get(v.id.as_str()).cloned().unwrap_or(Entry::Other),
+                            _ => Entry::Other,
+                        };
+                        names.set(name, entry);
+                    }
+                }
+                Stmt::AnnAssign(a) => {
+                    if let Expr::Name(n) = a.target.as_ref() {
+                        if let (Some(v), "pytestmark") = (&a.value, n.id.as_str()) {
+                            pytestmark = Some(self.marks_value(v, MarkSource::ModulePytestmark));
+                        }
+                        names.set(n.id.as_str(), Entry::Other);
+                    }
+                }
+                Stmt::AugAssign(a) => {
+                    if let Expr::Name(n) = a.target.as_ref() {
+                        if n.id.as_str() == "pytestmark" && a.op == Operator::Add {
+                            let (more, dynamic) = self.marks_value(&a.value, MarkSource::ModulePytestmark);
+                            let (marks, d) = pytestmark.get_or_insert_with(Default::default);
+                            marks.extend(more);
+                            if dynamic.is_some() {
+                                *d = dynamic;
+                            }
+                        }
+                    }
+                }
+                Stmt::Expr(e) => {
+                    // `pytestmark.append(mark)` / `.extend([...])`
+                    if let Expr::Call(c) = e.value.as_ref() {
+                        if let Expr::Attribute(attr) = c.func.as_ref() {
+                            if matches!(attr.value.as_ref(), Expr::Name(n) if n.id.as_str() == "pytestmark")
+                                && matches!(attr.attr.as_str(), "append" | "extend")
+                            {
+                                if let Some(arg) = c.arguments.args.first() {
+                                    let (more, dynamic) = self.marks_value(arg, MarkSource::ModulePytestmark);
+                                    let (marks, d) = pytestmark.get_or_insert_with(Default::default);
+                                    marks.extend(more);
+                                    if dynamic.is_some() {
+                                        *d = dynamic;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some((marks, dynamic)) = pytestmark {
+            model.pytestmark = marks;
+            model.dynamic_marks = dynamic;
+        }
+        model.entries = names.entries;
+        model
+    }
+
+    fn bool_literal(&self, e: &Expr) -> Option<bool> {
+        match self.scope.eval(e) {
+            Value::Bool(b) => Some(b),
+            Value::Int(s) => Some(s != "0"),
+            Value::None => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Evaluates a `pytestmark`-style value: one mark or a list/tuple of marks.
+    fn marks_value(&mut self, e: &Expr, source: MarkSource) -> (Vec<PlacedMark>, Option<String>) {
+        let line = self.line(e);
+        let mut out = Vec::new();
+        let mut dynamic = None;
+        let push = |v: Value, out: &mut Vec<PlacedMark>, dynamic: &mut Option<String>| match v {
+            Value::Mark(mark) => out.push(PlacedMark {
+                mark,
+                file: self.file.clone(),
+                line,
+                source,
+            }),
+            other => {
+                *dynamic = Some(format!(
+                    "pytestmark entry `{}` is not a mark known statically",
+                    other.source_text()
+                ))
+            }
+        };
+        match self.scope.eval(e) {
+            Value::List(items) | Value::Tuple(items) => {
+                for item in items {
+                    push(item, &mut out, &mut dynamic);
+                }
+            }
+            other => push(other, &mut out, &mut dynamic),
+        }
+        if let Some(reason) = &dynamic {
+            let reason = reason.clone();
+            self.diag(e, "dynamic-marks", reason);
+        }
+        (out, dynamic)
+    }
+
+    /// Marks from decorators, in application order (bottom-most first).
+    fn decorator_marks(
+        &mut self,
+        decorators: &[ast::Decorator],
+        source: MarkSource,
+    ) -> (Vec<PlacedMark>, Option<String>) {
+        let mut marks = Vec::new();
+        let mut dynamic = None;
+        for dec in decorators.iter().rev() {
+            match self.scope.eval(&dec.expression) {
+                Value::Mark(mark) => marks.push(PlacedMark {
+                    mark,
+                    file: self.file.clone(),
+                    line: self.line(dec),
+                    source,
+                }),
+                Value::Unknown { src } if src.contains("mark.") => {
+                    let reason = format!("decorator `{src}` looks like a mark but is not static");
+                    self.diag(dec, "dynamic-marks", reason.clone());
+                    dynamic = Some(reason);
+                }
+                _ => {}
+            }
+        }
+        (marks, dynamic)
+    }
+
+    fn function(&mut self, f: &'a ast::StmtFunctionDef) -> FuncDef {
+        let (marks, dynamic_marks) = self.decorator_marks(&f.decorator_list, MarkSource::FunctionDecorator);
+        let mut is_fixture = false;
+        let mut is_property = false;
+        for dec in f.decorator_list.iter() {
+            match last_segment(&dec.expression).as_deref() {
+                Some("fixture" | "yield_fixture") => is_fixture = true,
+                Some("property" | "cached_property") => is_property = true,
+                _ => {}
+            }
+        }
+        let mut finder = YieldFinder { found: false };
+        if !f.is_async {
+            for s in f.body.iter() {
+                finder.visit_stmt(s);
+            }
+        }
+        FuncDef {
+            name: f.name.to_string(),
+            line: self.line(&f.name),
+            file: self.file.clone(),
+            is_fixture,
+            is_property,
+            is_generator: finder.found,
+            marks,
+            dynamic_marks,
+        }
+    }
+
+    fn base_ref(&self, base: &Expr) -> BaseRef {
+        if let Expr::Name(n) = base {
+            if let Some(c) = self.classes.get(n.id.as_str()) {
+                return BaseRef::Local(c.clone());
+            }
+            if n.id.as_str() == "object" {
+                return BaseRef::External("object".into());
+            }
+            if let Some(Binding::From { module, level, name }) = self.scope.bindings.get(n.id.as_str()) {
+                let root = module.split('.').next().unwrap_or("");
+                if *level == 0 && matches!(root, "unittest" | "abc" | "enum" | "typing") {
+                    return BaseRef::External(format!("{module}.{name}"));
+                }
+                return BaseRef::Imported {
+                    module: module.clone(),
+                    level: *level,
+                    name: name.clone(),
+                };
+            }
+        }
+        match self.scope.eval(base) {
+            Value::Path { dotted, .. } => BaseRef::External(dotted),
+            other => BaseRef::Unknown(other.source_text()),
+        }
+    }
+
+    fn class(&mut self, c: &'a ast::StmtClassDef) -> ClassDef {
+        let mut bases = Vec::new();
+        let mut abc_metaclass = false;
+        if let Some(args) = &c.arguments {
+            for b in args.args.iter() {
+                bases.push(self.base_ref(b));
+            }
+            for k in args.keywords.iter() {
+                if k.arg.as_ref().is_some_and(|a| a.as_str() == "metaclass")
+                    && last_segment(&k.value).as_deref() == Some("ABCMeta")
+                {
+                    abc_metaclass = true;
+                }
+            }
+        }
+        let mut body = Vec::new();
+        flatten_body(&c.body, &mut body);
+        let mut names = OrderedNames::default();
+        let mut def = ClassDef {
+            name: c.name.to_string(),
+            line: self.line(&c.name),
+            file: self.file.clone(),
+            bases,
+            entries: Vec::new(),
+            marks: Vec::new(),
+            dynamic_marks: None,
+            defines_init: false,
+            defines_new: false,
+            test_attr: None,
+            defines_generate_tests: false,
+            abstract_methods: Vec::new(),
+            abc_metaclass,
+        };
+        let mut body_marks: Vec<PlacedMark> = Vec::new();
+        for stmt in body {
+            match stmt {
+                Stmt::FunctionDef(f) => {
+                    match f.name.as_str() {
+                        "__init__" => def.defines_init = true,
+                        "__new__" => def.defines_new = true,
+                        "pytest_generate_tests" => def.defines_generate_tests = true,
+                        _ => {}
+                    }
+                    if f
+                        .decorator_list
+                        .iter()
+                        .any(|d| last_segment(&d.expression).as_deref() == Some("abstractmethod"))
+                    {
+                        def.abstract_methods.push(f.name.to_string());
+                    }
+                    let func = self.function(f);
+                    names.set(f.name.as_str(), Entry::Function(Arc::new(func)));
+                }
+                Stmt::ClassDef(inner) => {
+                    let inner_def = Arc::new(self.class(inner));
+                    names.set(inner.name.as_str(), Entry::Class(inner_def));
+                }
+                Stmt::Assign(a) => {
+                    for t in &a.targets {
+                        let Expr::Name(n) = t else { continue };
+                        match n.id.as_str() {
+                            "pytestmark" => {
+                                let (marks, dynamic) = self.marks_value(&a.value, MarkSource::ClassPytestmark);
+                                body_marks = marks;
+                                if dynamic.is_some() {
+                                    def.dynamic_marks = dynamic;
+                                }
+                            }
+                            "__test__" => def.test_attr = self.bool_literal(&a.value),
+                            "__init__" => def.defines_init = true,
+                            "__new__" => def.defines_new = true,
+                            _ => {}
+                        }
+                        let entry = match a.value.as_ref() {
+                            Expr::Name(v) => names.get(v.id.as_str()).cloned().unwrap_or(Entry::Other),
+                            _ => Entry::Other,
+                        };
+                        names.set(n.id.as_str(), entry);
+                    }
+                }
+                Stmt::AnnAssign(a) => {
+                    if let Expr::Name(n) = a.target.as_ref() {
+                        names.set(n.id.as_str(), Entry::Other);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let (decorator_marks, dynamic) = self.decorator_marks(&c.decorator_list, MarkSource::ClassDecorator);
+        if dynamic.is_some() {
+            def.dynamic_marks = dynamic;
+        }
+        def.marks = body_marks;
+        def.marks.extend(decorator_marks);
+        def.entries = names.entries;
+        def
+    }
+}
+
+/// Names of entries that could be tests, for tests of this module.
+#[cfg(test)]
+pub fn entry_names(model: &ModuleModel) -> Vec<&str> {
+    model.entries.iter().map(|(n, _)| n.as_str()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::NoImports;
+
+    fn model(src: &str) -> ModuleModel {
+        build_module(src, Arc::from("t.py"), &NoImports, 0, false).unwrap()
+    }
+
+    #[test]
+    fn dict_order_keeps_first_position_last_value() {
+        let m = model("def test_b(): pass\ndef test_a(): pass\n@pytest.mark.x\ndef test_b(): pass\n");
+        assert_eq!(entry_names(&m), vec!["test_b", "test_a"]);
+        let Some(Entry::Function(f)) = m.entry("test_b") else { panic!() };
+        assert_eq!(f.line, 4);
+        assert_eq!(f.marks[0].mark.name, "x");
+    }
+
+    #[test]
+    fn decorator_marks_bottom_first_and_aliases() {
+        let m = model(
+            "import pytest\nfrom pytest import mark\nslow = pytest.mark.slow\n@mark.a\n@slow\n@pytest.mark.timeout(3)\ndef test_x(): pass\n",
+        );
+        let Some(Entry::Function(f)) = m.entry("test_x") else { panic!() };
+        let names: Vec<&str> = f.marks.iter().map(|m| m.mark.name.as_str()).collect();
+        assert_eq!(names, vec!["timeout", "slow", "a"]);
+        assert_eq!(f.marks[0].line, 6);
+    }
+
+    #[test]
+    fn module_pytestmark_lists_and_augmented() {
+        let m = model("import pytest\ngpu = [pytest.mark.gpu_1, pytest.mark.vllm]\npytestmark = [*gpu, pytest.mark.e2e]\npytestmark += [pytest.mark.nightly]\n");
+        let names: Vec<&str> = m.pytestmark.iter().map(|m| m.mark.name.as_str()).collect();
+        assert_eq!(names, vec!["gpu_1", "vllm", "e2e", "nightly"]);
+        assert!(m.dynamic_marks.is_none());
+    }
+
+    #[test]
+    fn dynamic_pytestmark_is_reported() {
+        let m = model("pytestmark = make_marks()\n");
+        assert!(m.dynamic_marks.is_some());
+        assert_eq!(m.diagnostics[0].code, "dynamic-marks");
+    }
+
+    #[test]
+    fn class_facts() {
+        let m = model(
+            "import pytest\nclass Base:\n    def test_base(self): pass\n@pytest.mark.cls\nclass TestX(Base):\n    pytestmark = pytest.mark.body\n    def __init__(self): pass\n    @pytest.fixture\n    def test_fix(self): pass\n    def test_gen(self):\n        yield 1\n",
+        );
+        let Some(Entry::Class(c)) = m.entry("TestX") else { panic!() };
+        assert!(c.defines_init);
+        assert!(matches!(&c.bases[0], BaseRef::Local(b) if b.name == "Base"));
+        let names: Vec<&str> = c.marks.iter().map(|m| m.mark.name.as_str()).collect();
+        assert_eq!(names, vec!["body", "cls"]);
+        let Some((_, Entry::Function(fix))) = c.entries.iter().find(|(n, _)| n == "test_fix") else { panic!() };
+        assert!(fix.is_fixture);
+        let Some((_, Entry::Function(g))) = c.entries.iter().find(|(n, _)| n == "test_gen") else { panic!() };
+        assert!(g.is_generator);
+    }
+
+    #[test]
+    fn syntax_error_has_position() {
+        let err = build_module("def f(:\n", Arc::from("t.py"), &NoImports, 0, false).unwrap_err();
+        assert_eq!(err.0, 1);
+    }
+}

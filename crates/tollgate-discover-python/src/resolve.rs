@@ -1,0 +1,164 @@
+//! Follows `from x import Name` to other project files, so that test
+//! classes, base classes and mark aliases defined elsewhere are known.
+//! Imported modules are modelled once and cached (they are usually shared
+//! helpers); resolution depth is bounded to survive import cycles.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::collect::EntryLookup;
+use crate::model::{build_module, Entry, ModuleModel};
+use crate::value::{ImportLookup, NamedKind, Value};
+use crate::walk::{read_source, rel_to};
+
+const MAX_IMPORT_DEPTH: u32 = 5;
+
+pub struct ProjectModules {
+    rootdir: PathBuf,
+    cache: Mutex<HashMap<PathBuf, Option<Arc<ModuleModel>>>>,
+}
+
+impl ProjectModules {
+    pub fn new(rootdir: PathBuf) -> Self {
+        ProjectModules {
+            rootdir,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Where `import module` (with `level` leading dots) from `importer`
+    /// would land, under pytest's default `prepend` import mode.
+    fn find_module(&self, importer: &Path, module: &str, level: u32) -> Option<PathBuf> {
+        let parts: Vec<&str> = module.split('.').filter(|p| !p.is_empty()).collect();
+        let roots: Vec<PathBuf> = if level > 0 {
+            let mut base = importer.parent()?.to_path_buf();
+            for _ in 1..level {
+                base = base.parent()?.to_path_buf();
+            }
+            vec![base]
+        } else {
+            let mut roots = vec![];
+            // The first directory above the importer's package is on sys.path.
+            let mut dir = importer.parent()?;
+            while dir.join("__init__.py").is_file() {
+                match dir.parent() {
+                    Some(p) => dir = p,
+                    None => break,
+                }
+            }
+            roots.push(dir.to_path_buf());
+            roots.push(self.rootdir.clone());
+            roots.extend(
+                importer
+                    .ancestors()
+                    .skip(1)
+                    .take_while(|a| a.starts_with(&self.rootdir))
+                    .map(Path::to_path_buf),
+            );
+            roots
+        };
+        for root in roots {
+            let mut p = root.clone();
+            for part in &parts {
+                p.push(part);
+            }
+            let as_file = p.with_extension("py");
+            if !parts.is_empty() && as_file.is_file() {
+                return Some(as_file);
+            }
+            let init = p.join("__init__.py");
+            if init.is_file() {
+                return Some(init);
+            }
+        }
+        None
+    }
+
+    fn model(&self, path: &Path, depth: u32) -> Option<Arc<ModuleModel>> {
+        if let Ok(cache) = self.cache.lock() {
+            if let Some(m) = cache.get(path) {
+                return m.clone();
+            }
+        }
+        let source = read_source(path).ok()?;
+        let rel: Arc<str> = Arc::from(rel_to(path, &self.rootdir).unwrap_or_else(|| path.to_string_lossy().into_owned()));
+        let lookup = FileLookup {
+            modules: self,
+            importer: path.to_path_buf(),
+            depth,
+        };
+        let model = build_module(&source, rel, &lookup, depth, true).ok().map(Arc::new);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(path.to_path_buf(), model.clone());
+        }
+        model
+    }
+}
+
+/// Import resolution from one importing file.
+pub struct FileLookup<'a> {
+    pub modules: &'a ProjectModules,
+    pub importer: PathBuf,
+    pub depth: u32,
+}
+
+impl FileLookup<'_> {
+    fn target(&self, module: &str, level: u32) -> Option<(PathBuf, Arc<ModuleModel>)> {
+        if self.depth >= MAX_IMPORT_DEPTH {
+            return None;
+        }
+        let path = self.modules.find_module(&self.importer, module, level)?;
+        if path == self.importer {
+            return None;
+        }
+        let model = self.modules.model(&path, self.depth + 1)?;
+        Some((path, model))
+    }
+}
+
+impl ImportLookup for FileLookup<'_> {
+    fn lookup_value(&self, module: &str, level: u32, name: &str, _depth: u32) -> Option<Value> {
+        let (path, model) = self.target(module, level)?;
+        if let Some(v) = model.exports.get(name) {
+            return Some(v.clone());
+        }
+        match model.entry(name)? {
+            Entry::Function(_) => Some(Value::Named {
+                name: name.to_string(),
+                kind: NamedKind::Function,
+            }),
+            Entry::Class(_) => Some(Value::Named {
+                name: name.to_string(),
+                kind: NamedKind::Class,
+            }),
+            Entry::Imported {
+                module, level, name, ..
+            } => FileLookup {
+                modules: self.modules,
+                importer: path,
+                depth: self.depth + 1,
+            }
+            .lookup_value(module, *level, name, 0),
+            Entry::Other => None,
+        }
+    }
+}
+
+impl EntryLookup for FileLookup<'_> {
+    fn lookup_entry(&self, module: &str, level: u32, name: &str) -> Option<Entry> {
+        let (path, model) = self.target(module, level)?;
+        match model.entry(name)? {
+            e @ (Entry::Function(_) | Entry::Class(_)) => Some(e.clone()),
+            Entry::Imported {
+                module, level, name, ..
+            } => FileLookup {
+                modules: self.modules,
+                importer: path,
+                depth: self.depth + 1,
+            }
+            .lookup_entry(module, *level, name),
+            Entry::Other => None,
+        }
+    }
+}

@@ -1,0 +1,433 @@
+//! Walking one target's module tree from its crate root, as rustc resolves
+//! it, and turning the test functions found into [`TestItem`]s.
+//!
+//! Module files follow rustc's rules: in a "mod-rs" file (a crate root,
+//! `mod.rs`, or a file loaded through `#[path]`) `mod x;` is `x.rs` or
+//! `x/mod.rs` next to it; in any other file `a/b.rs` it is below `a/b/`.
+//! Inline `mod m { .. }` adds `m/` to that directory. `#[path = ".."]` is
+//! relative to the current file's directory, or — inside inline modules — to
+//! the directory those modules stand for.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use tollgate_inventory::{
+    Diagnostic, Language, MarkOrigin, MarkSource, Marker, RustFacts, Severity, TestItem,
+};
+
+use crate::cfg::{Cfg, CfgContext};
+use crate::rstest;
+use crate::scan::{Attr, AttrKind, ScanItem, TestFn};
+use crate::source::{LoadError, SourceCache};
+
+/// Everything needed to collect one test binary.
+pub struct TargetJob<'a> {
+    pub package: &'a str,
+    pub binary_id: String,
+    pub target_kind: &'static str,
+    pub target_name: &'a str,
+    pub root: &'a Path,
+    pub features: &'a BTreeSet<String>,
+    pub required_features: &'a [String],
+    pub proc_macro: bool,
+    /// Paths in the output are relative to this directory.
+    pub display_root: &'a Path,
+}
+
+#[derive(Debug, Default)]
+pub struct TargetOutput {
+    pub tests: Vec<TestItem>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub fn collect_target(job: &TargetJob<'_>, cache: &SourceCache) -> TargetOutput {
+    let mut walker = Walker {
+        job,
+        cache,
+        out: TargetOutput::default(),
+        chain: Vec::new(),
+    };
+    let root_dir = job.root.parent().map(Path::to_path_buf).unwrap_or_default();
+    let ctx = ModCtx {
+        module_path: Vec::new(),
+        file: job.root.to_path_buf(),
+        file_dir: root_dir.clone(),
+        dir: root_dir,
+        in_inline: false,
+        required: job.required_features.to_vec(),
+        markers: Vec::new(),
+    };
+    walker.walk_file(ctx, None);
+    walker.out
+}
+
+struct Walker<'a> {
+    job: &'a TargetJob<'a>,
+    cache: &'a SourceCache,
+    out: TargetOutput,
+    /// Files on the current `mod` chain, to stop `#[path]` cycles.
+    chain: Vec<PathBuf>,
+}
+
+/// Where we are: the module path and how `mod x;` resolves from here.
+#[derive(Clone)]
+struct ModCtx {
+    module_path: Vec<String>,
+    file: PathBuf,
+    file_dir: PathBuf,
+    dir: PathBuf,
+    in_inline: bool,
+    /// Features required by enclosing `cfg`s and the target.
+    required: Vec<String>,
+    /// Annotation markers of enclosing modules.
+    markers: Vec<Marker>,
+}
+
+impl Walker<'_> {
+    fn rel(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(self.job.display_root).unwrap_or(path);
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    fn diagnose(&mut self, severity: Severity, code: &str, file: &Path, line: u32, column: u32, message: String) {
+        let file = self.rel(file);
+        self.out.diagnostics.push(Diagnostic {
+            severity,
+            code: code.to_string(),
+            file,
+            line,
+            column,
+            message,
+        });
+    }
+
+    /// Walks a module file. `declared_at` is the `mod` item that loaded it
+    /// (file, line, column), for cycle reports.
+    fn walk_file(&mut self, ctx: ModCtx, declared_at: Option<(&Path, u32, u32)>) {
+        let key = std::fs::canonicalize(&ctx.file).unwrap_or_else(|_| ctx.file.clone());
+        if self.chain.contains(&key) {
+            let (file, line, column) = declared_at.unwrap_or((&ctx.file, 0, 0));
+            let file = file.to_path_buf();
+            self.diagnose(
+                Severity::Error,
+                "module-cycle",
+                &file,
+                line,
+                column,
+                format!("module file {} includes itself", self.rel(&ctx.file)),
+            );
+            return;
+        }
+        let loaded = self.cache.load(&ctx.file);
+        let scan = match loaded.as_ref() {
+            Ok(scan) => scan,
+            Err(err) => {
+                let (code, line, column) = match err {
+                    LoadError::Parse(p) => ("parse-error", p.line, p.column),
+                    LoadError::NotUtf8 => ("not-utf8", 0, 0),
+                    LoadError::TooLarge(_) => ("file-too-large", 0, 0),
+                    LoadError::Unreadable(_) => ("unreadable", 0, 0),
+                };
+                let file = ctx.file.clone();
+                self.diagnose(Severity::Error, code, &file, line, column, err.to_string());
+                return;
+            }
+        };
+        let mut ctx = ctx;
+        if !self.cfg_holds(&scan.inner_attrs, &ctx.file, &mut ctx.required) {
+            return;
+        }
+        self.chain.push(key);
+        self.walk_items(&scan.items, &ctx);
+        self.chain.pop();
+    }
+
+    fn walk_items(&mut self, items: &[ScanItem], ctx: &ModCtx) {
+        for item in items {
+            match item {
+                ScanItem::Mod(m) => {
+                    let mut child = ctx.clone();
+                    if !self.cfg_holds(&m.attrs, &ctx.file, &mut child.required) {
+                        continue;
+                    }
+                    child.module_path.push(m.name.clone());
+                    child.markers.extend(annotation_markers(&m.annotations, &self.rel(&ctx.file)));
+                    let path_attr = self
+                        .active(&m.attrs, &ctx.file)
+                        .into_iter()
+                        .rev()
+                        .find_map(|a| match &a.kind {
+                            AttrKind::Path(p) => Some(p.clone()),
+                            _ => None,
+                        });
+                    match &m.inline {
+                        Some(inline) => {
+                            child.dir = match &path_attr {
+                                Some(p) => self.path_base(ctx).join(p),
+                                None => ctx.dir.join(&m.name),
+                            };
+                            child.in_inline = true;
+                            if self.cfg_holds(&inline.inner_attrs, &ctx.file, &mut child.required) {
+                                self.walk_items(&inline.items, &child);
+                            }
+                        }
+                        None => {
+                            let file = match &path_attr {
+                                Some(p) => {
+                                    let file = self.path_base(ctx).join(p);
+                                    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+                                    child.dir = dir.clone();
+                                    child.file_dir = dir;
+                                    Some(file)
+                                }
+                                None => {
+                                    let flat = ctx.dir.join(format!("{}.rs", m.name));
+                                    let nested = ctx.dir.join(&m.name).join("mod.rs");
+                                    child.dir = ctx.dir.join(&m.name);
+                                    if is_file_or_broken(&flat) {
+                                        child.file_dir = ctx.dir.clone();
+                                        Some(flat)
+                                    } else if is_file_or_broken(&nested) {
+                                        child.file_dir = child.dir.clone();
+                                        Some(nested)
+                                    } else {
+                                        None
+                                    }
+                                }
+                            };
+                            let Some(file) = file else {
+                                let (name, dir) = (m.name.clone(), self.rel(&ctx.dir));
+                                self.diagnose(
+                                    Severity::Error,
+                                    "missing-module",
+                                    &ctx.file.clone(),
+                                    m.line,
+                                    m.column,
+                                    format!("file not found for module `{name}` (looked for {dir}/{name}.rs and {dir}/{name}/mod.rs)"),
+                                );
+                                continue;
+                            };
+                            child.file = file;
+                            child.in_inline = false;
+                            self.walk_file(child, Some((&ctx.file, m.line, m.column)));
+                        }
+                    }
+                }
+                ScanItem::Test(t) => self.add_test(t, ctx),
+                ScanItem::TestMacro(call) => {
+                    let name = call.name.clone();
+                    self.diagnose(
+                        Severity::Warning,
+                        "macro-tests",
+                        &ctx.file.clone(),
+                        call.line,
+                        call.column,
+                        format!("`{name}!` may generate tests that cannot be listed without expanding it"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn path_base(&self, ctx: &ModCtx) -> PathBuf {
+        if ctx.in_inline {
+            ctx.dir.clone()
+        } else {
+            ctx.file_dir.clone()
+        }
+    }
+
+    fn eval(&mut self, cfg: &Cfg, file: &Path, line: u32, column: u32) -> bool {
+        let outcome = cfg.evaluate(&CfgContext {
+            features: self.job.features,
+            test: true,
+            proc_macro: self.job.proc_macro,
+        });
+        for unknown in outcome.unknown {
+            self.diagnose(
+                Severity::Warning,
+                "unknown-cfg",
+                file,
+                line,
+                column,
+                format!("cfg `{unknown}` is not set for x86_64-unknown-linux-gnu without RUSTFLAGS; assumed false"),
+            );
+        }
+        outcome.value
+    }
+
+    /// The attributes whose `cfg_attr` conditions hold.
+    fn active<'s>(&mut self, attrs: &'s [Attr], file: &Path) -> Vec<&'s Attr> {
+        attrs
+            .iter()
+            .filter(|a| {
+                a.conditions
+                    .iter()
+                    .all(|c| self.eval(c, file, a.line, a.column))
+            })
+            .collect()
+    }
+
+    /// Whether every active `cfg` holds; adds the features they require.
+    fn cfg_holds(&mut self, attrs: &[Attr], file: &Path, required: &mut Vec<String>) -> bool {
+        for attr in self.active(attrs, file) {
+            if let AttrKind::Cfg(cfg) = &attr.kind {
+                if !self.eval(cfg, file, attr.line, attr.column) {
+                    return false;
+                }
+                cfg.required_features(required);
+            }
+        }
+        true
+    }
+
+    fn add_test(&mut self, t: &TestFn, ctx: &ModCtx) {
+        let mut required = ctx.required.clone();
+        if !self.cfg_holds(&t.attrs, &ctx.file, &mut required) {
+            return;
+        }
+        let active = self.active(&t.attrs, &ctx.file);
+        if let Some(attr) = active.iter().find_map(|a| match &a.kind {
+            AttrKind::UnsupportedTest(p) => Some((p.clone(), a.line, a.column)),
+            _ => None,
+        }) {
+            let (path, line, column) = attr;
+            self.diagnose(
+                Severity::Warning,
+                "unsupported-test-attribute",
+                &ctx.file.clone(),
+                line,
+                column,
+                format!("tests generated by `#[{path}]` are not expanded statically"),
+            );
+            return;
+        }
+        let is_rstest = active.iter().any(|a| a.kind == AttrKind::Rstest);
+        let test_path = active.iter().find_map(|a| match &a.kind {
+            AttrKind::Test(p) => Some(p.clone()),
+            _ => None,
+        });
+        let test_attribute = match (is_rstest, test_path) {
+            (true, _) => "rstest".to_string(),
+            (false, Some(p)) => p,
+            (false, None) => return,
+        };
+        let file_rel = self.rel(&ctx.file);
+        let mut markers = ctx.markers.clone();
+        markers.extend(annotation_markers(&t.annotations, &file_rel));
+        let base_name = ctx
+            .module_path
+            .iter()
+            .chain(std::iter::once(&t.name))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("::");
+
+        // rstest: attributes before a `#[case]` belong to that case only; the
+        // ones after the last case apply to all.
+        let mut case_attrs: Vec<(Option<String>, Vec<&Attr>)> = Vec::new();
+        let mut buffer: Vec<&Attr> = Vec::new();
+        if is_rstest {
+            for attr in &active {
+                match &attr.kind {
+                    AttrKind::Rstest => {}
+                    AttrKind::Case { description } => {
+                        case_attrs.push((description.clone(), std::mem::take(&mut buffer)))
+                    }
+                    _ => buffer.push(attr),
+                }
+            }
+            if let Some(arg) = &t.unsupported_arg {
+                self.diagnose(
+                    Severity::Warning,
+                    "unsupported-rstest",
+                    &ctx.file.clone(),
+                    t.line,
+                    t.column,
+                    format!("rstest `#[{arg}]` arguments are not expanded statically; `{base_name}` skipped"),
+                );
+                return;
+            }
+        } else {
+            buffer = active.clone();
+        }
+        let shared = buffer;
+        let expansions = if is_rstest {
+            let descriptions: Vec<Option<String>> =
+                case_attrs.iter().map(|(d, _)| d.clone()).collect();
+            let lists: Vec<(String, Vec<String>)> = t
+                .value_lists
+                .iter()
+                .map(|v| (v.arg.clone(), v.descriptions.clone()))
+                .collect();
+            rstest::expand(&descriptions, &lists)
+        } else {
+            vec![rstest::RstestCase {
+                suffix: None,
+                case_index: None,
+            }]
+        };
+        for expansion in expansions {
+            let mut attrs: Vec<&Attr> = Vec::new();
+            if let Some((_, own)) = expansion.case_index.and_then(|i| case_attrs.get(i)) {
+                attrs.extend(own.iter().copied());
+            }
+            attrs.extend(shared.iter().copied());
+            let ignored = attrs.iter().find_map(|a| match &a.kind {
+                AttrKind::Ignore(reason) => Some(reason.clone()),
+                _ => None,
+            });
+            let should_panic = attrs.iter().any(|a| a.kind == AttrKind::ShouldPanic);
+            let name = match &expansion.suffix {
+                Some(s) => format!("{base_name}::{s}"),
+                None => base_name.clone(),
+            };
+            self.out.tests.push(TestItem {
+                id: format!("{} {name}", self.job.binary_id),
+                language: Language::Rust,
+                file: file_rel.clone(),
+                line: t.line,
+                function: name,
+                markers: markers.clone(),
+                dynamic: None,
+                rust: Some(RustFacts {
+                    package: self.job.package.to_string(),
+                    target_kind: self.job.target_kind.to_string(),
+                    target_name: self.job.target_name.to_string(),
+                    binary_id: self.job.binary_id.clone(),
+                    required_features: required.clone(),
+                    test_attribute: test_attribute.clone(),
+                    ignored,
+                    should_panic,
+                }),
+            });
+        }
+    }
+}
+
+/// A path that exists as a file, or as a link that cannot be followed (so
+/// that reading it reports the broken link or loop).
+fn is_file_or_broken(path: &Path) -> bool {
+    path.is_file() || (path.symlink_metadata().is_ok() && std::fs::metadata(path).is_err())
+}
+
+fn annotation_markers(annotations: &[crate::annotation::Annotation], file: &str) -> Vec<Marker> {
+    annotations
+        .iter()
+        .flat_map(|a| {
+            a.markers.iter().map(move |name| {
+                Marker::new(
+                    name.clone(),
+                    MarkOrigin {
+                        file: file.to_string(),
+                        line: a.line,
+                        source: MarkSource::Annotation,
+                    },
+                )
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,227 @@
+//! Agreement with the real oracle: for every fixture, workspace and feature
+//! combination, the collector's ids must equal what
+//! `cargo nextest list --workspace --message-format oneline` prints, line for
+//! line, for each `--run-ignored` mode; and the filterset the collector
+//! writes must make nextest list exactly the chosen tests.
+//!
+//! Fixture builds go to `<repo>/target/fixtures` so they share compiled
+//! dependencies and stay out of the source tree. Without cargo-nextest the
+//! test fails when `CI` is set and is skipped loudly otherwise.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tollgate_discover_rust::{
+    collect, nextest_filterset, nextest_list_ids, workspace, CollectOptions, FeatureSelection,
+    RunIgnored,
+};
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(crate_dir().join("tests/fixtures"))
+        .expect("fixtures directory")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("Cargo.toml").is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+fn nextest_available() -> bool {
+    let ok = Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "cargo-nextest is required in CI (install it, or unset CI to skip)"
+        );
+        eprintln!("\n*** NOTE: cargo-nextest not found; agreement with nextest NOT checked ***\n");
+    }
+    ok
+}
+
+/// A feature combination: its command-line flags, and whether it can run in
+/// every workspace (`pkg/feature` flags only exist in some).
+struct Combo {
+    flags: &'static [&'static str],
+    everywhere: bool,
+}
+
+const COMBOS: &[Combo] = &[
+    Combo { flags: &[], everywhere: true },
+    Combo { flags: &["--features", "integration"], everywhere: true },
+    Combo { flags: &["--all-features"], everywhere: true },
+    Combo { flags: &["--no-default-features"], everywhere: true },
+    Combo { flags: &["--no-default-features", "--features", "integration"], everywhere: true },
+    Combo { flags: &["--features", "alpha-core/gpu,beta/cli"], everywhere: false },
+    Combo { flags: &["--no-default-features", "--features", "gamma/rt alpha-core/everything"], everywhere: false },
+];
+
+fn selection(flags: &[&str]) -> FeatureSelection {
+    let mut sel = FeatureSelection::default();
+    let mut iter = flags.iter();
+    while let Some(flag) = iter.next() {
+        match *flag {
+            "--all-features" => sel.all_features = true,
+            "--no-default-features" => sel.no_default_features = true,
+            "--features" => sel.features.extend(iter.next().map(|s| s.to_string())),
+            other => panic!("unexpected flag {other}"),
+        }
+    }
+    sel
+}
+
+fn nextest_list(dir: &Path, extra: &[&str]) -> Vec<String> {
+    let target_dir = crate_dir().join("../../target/fixtures");
+    let output = Command::new("cargo")
+        .args(["nextest", "list", "--workspace", "--message-format", "oneline"])
+        .args(extra)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("run cargo nextest");
+    assert!(
+        output.status.success(),
+        "cargo nextest list {extra:?} failed in {}:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A precise line diff (both sides are small).
+fn diff(expected: &[String], got: &[String]) -> String {
+    let exp: BTreeSet<&String> = expected.iter().collect();
+    let gotset: BTreeSet<&String> = got.iter().collect();
+    let mut out = String::new();
+    for line in expected.iter().filter(|l| !gotset.contains(l)) {
+        out.push_str(&format!("  missing (nextest lists it): {line}\n"));
+    }
+    for line in got.iter().filter(|l| !exp.contains(l)) {
+        out.push_str(&format!("  extra (nextest does not):   {line}\n"));
+    }
+    if out.is_empty() && expected != got {
+        out.push_str("  same lines, different order:\n");
+        for (i, (e, g)) in expected.iter().zip(got).enumerate() {
+            if e != g {
+                out.push_str(&format!("    line {i}: nextest `{e}`, collector `{g}`\n"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn collector_lists_what_nextest_lists() {
+    if !nextest_available() {
+        return;
+    }
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for fixture in fixtures() {
+        let discovered = workspace::discover(std::slice::from_ref(&fixture));
+        for combo in COMBOS {
+            let collection = collect(&CollectOptions {
+                paths: vec![fixture.clone()],
+                features: selection(combo.flags),
+            })
+            .expect("collect");
+            for ws in &discovered.workspaces {
+                if !combo.everywhere && ws.root != fixture {
+                    continue;
+                }
+                let packages: BTreeSet<&str> =
+                    ws.members.iter().map(|m| m.package.name.as_str()).collect();
+                for (mode, flag) in [
+                    (RunIgnored::Default, None),
+                    (RunIgnored::All, Some("all")),
+                    (RunIgnored::Only, Some("only")),
+                ] {
+                    let mut extra: Vec<&str> = combo.flags.to_vec();
+                    if let Some(flag) = flag {
+                        extra.extend(["--run-ignored", flag]);
+                    }
+                    let expected = nextest_list(&ws.root, &extra);
+                    let ids = nextest_list_ids(&collection.inventory, mode);
+                    let got: Vec<String> = collection
+                        .inventory
+                        .tests
+                        .iter()
+                        .filter(|t| ids.contains(&t.id.as_str()))
+                        .filter(|t| {
+                            t.rust
+                                .as_ref()
+                                .is_some_and(|r| packages.contains(r.package.as_str()))
+                        })
+                        .map(|t| t.id.clone())
+                        .collect();
+                    compared += expected.len();
+                    if expected != got {
+                        failures.push(format!(
+                            "{} {:?}:\n{}",
+                            ws.root.display(),
+                            extra,
+                            diff(&expected, &got)
+                        ));
+                    }
+                }
+            }
+            if !failures.is_empty() {
+                let diags: Vec<String> = collection
+                    .inventory
+                    .diagnostics
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect();
+                failures.push(format!("diagnostics:\n  {}", diags.join("\n  ")));
+                break;
+            }
+        }
+    }
+    assert!(failures.is_empty(), "disagreement with nextest:\n{}", failures.join("\n"));
+    eprintln!("compared {compared} nextest lines");
+    assert!(compared > 100, "too few tests compared: {compared}");
+}
+
+#[test]
+fn filterset_selects_exactly_the_chosen_tests() {
+    if !nextest_available() {
+        return;
+    }
+    let fixture = crate_dir().join("tests/fixtures/ws");
+    let collection = collect(&CollectOptions {
+        paths: vec![fixture.clone()],
+        features: FeatureSelection::default(),
+    })
+    .expect("collect");
+    let main_ws: BTreeSet<String> = workspace::discover(std::slice::from_ref(&fixture))
+        .workspaces
+        .iter()
+        .filter(|w| w.root == fixture)
+        .flat_map(|w| w.members.iter().map(|m| m.package.name.clone()))
+        .collect();
+    // Every third test, ignored ones included, across all binaries.
+    let chosen: Vec<_> = collection
+        .inventory
+        .tests
+        .iter()
+        .filter(|t| t.rust.as_ref().is_some_and(|r| main_ws.contains(&r.package)))
+        .step_by(3)
+        .collect();
+    assert!(chosen.len() > 10);
+    let filterset = nextest_filterset(&chosen);
+    let listed = nextest_list(&fixture, &["--run-ignored", "all", "-E", &filterset]);
+    let expected: Vec<String> = chosen.iter().map(|t| t.id.clone()).collect();
+    assert_eq!(listed, expected, "filterset: {filterset}\n{}", diff(&expected, &listed));
+}

@@ -1,0 +1,143 @@
+//! Bad input never panics: each problem becomes exactly one diagnostic (with
+//! file, line and column where there is one) and everything else is still
+//! collected.
+
+use std::path::Path;
+
+use tollgate_discover_rust::{collect, CollectOptions, FeatureSelection};
+use tollgate_inventory::Diagnostic;
+
+fn write(root: &Path, rel: &str, bytes: &[u8]) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn run(root: &Path) -> (Vec<String>, Vec<Diagnostic>) {
+    let collection = collect(&CollectOptions {
+        paths: vec![root.to_path_buf()],
+        features: FeatureSelection::default(),
+    })
+    .expect("collect");
+    let ids = collection
+        .inventory
+        .tests
+        .iter()
+        .map(|t| t.id.clone())
+        .collect();
+    (ids, collection.inventory.diagnostics)
+}
+
+fn codes(diagnostics: &[Diagnostic]) -> Vec<(String, String, u32)> {
+    let mut out: Vec<_> = diagnostics
+        .iter()
+        .map(|d| (d.code.clone(), d.file.clone(), d.line))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn each_bad_file_is_one_diagnostic_and_the_rest_is_collected() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "Cargo.toml", b"[package]\nname = \"bad\"\nedition = \"2021\"\n");
+    write(
+        root,
+        "src/lib.rs",
+        b"mod broken;\nmod latin1;\nmod big;\nmod missing;\nmod looped;\nmod good;\n\n#[test]\nfn root_test() {}\n",
+    );
+    write(root, "src/broken.rs", b"#[test]\nfn fine() {}\n\nfn broken( {\n");
+    write(root, "src/latin1.rs", b"// caf\xe9\n#[test]\nfn t() {}\n");
+    write(root, "src/good.rs", b"#[test]\nfn still_collected() {}\n");
+    // 50 MB of valid Rust.
+    let line = b"// padding padding padding padding padding padding padding\n";
+    let big: Vec<u8> = line.iter().copied().cycle().take(50 * 1024 * 1024).collect();
+    write(root, "src/big.rs", &big);
+    std::os::unix::fs::symlink("looped.rs", root.join("src/looped.rs")).unwrap();
+    // A directory symlink loop below the search root must not hang the walk.
+    std::os::unix::fs::symlink(".", root.join("src/dirloop")).unwrap();
+    write(root, "sub/Cargo.toml", b"[package\nname = \"sub\"\n");
+
+    let (ids, diagnostics) = run(root);
+    assert_eq!(
+        ids,
+        vec!["bad good::still_collected", "bad root_test"],
+        "{diagnostics:#?}"
+    );
+    assert_eq!(
+        codes(&diagnostics),
+        vec![
+            ("file-too-large".to_string(), "src/big.rs".to_string(), 0),
+            ("invalid-manifest".to_string(), "sub/Cargo.toml".to_string(), 1),
+            ("missing-module".to_string(), "src/lib.rs".to_string(), 4),
+            ("not-utf8".to_string(), "src/latin1.rs".to_string(), 0),
+            ("parse-error".to_string(), "src/broken.rs".to_string(), 4),
+            ("unreadable".to_string(), "src/looped.rs".to_string(), 0),
+        ]
+    );
+    let parse = diagnostics.iter().find(|d| d.code == "parse-error").unwrap();
+    assert!(parse.column > 0);
+    let missing = diagnostics.iter().find(|d| d.code == "missing-module").unwrap();
+    assert_eq!(missing.column, 5);
+}
+
+#[test]
+fn unreadable_directory_is_one_diagnostic() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "ok/Cargo.toml", b"[package]\nname = \"ok\"\n");
+    write(root, "ok/src/lib.rs", b"#[test]\nfn t() {}\n");
+    let locked = root.join("locked");
+    write(root, "locked/Cargo.toml", b"[package]\nname = \"locked\"\n");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let readable_anyway = std::fs::read_dir(&locked).is_ok(); // running as root
+    let (ids, diagnostics) = run(root);
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if readable_anyway {
+        eprintln!("NOTE: running as root; permissions are not enforced, only the walk is checked");
+        assert!(ids.contains(&"ok t".to_string()));
+        return;
+    }
+    assert_eq!(ids, vec!["ok t"]);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    assert_eq!(diagnostics[0].code, "unreadable");
+    assert_eq!(diagnostics[0].file, "locked");
+}
+
+#[test]
+fn module_cycles_through_path_attributes_stop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "Cargo.toml", b"[package]\nname = \"cyc\"\n");
+    write(
+        root,
+        "src/lib.rs",
+        b"#[path = \"lib.rs\"]\nmod again;\n\n#[test]\nfn once() {}\n",
+    );
+    let (ids, diagnostics) = run(root);
+    assert_eq!(ids, vec!["cyc once"]);
+    assert_eq!(codes(&diagnostics), vec![("module-cycle".to_string(), "src/lib.rs".to_string(), 2)]);
+}
+
+#[test]
+fn macro_generated_and_unsupported_tests_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "Cargo.toml", b"[package]\nname = \"mac\"\n");
+    write(
+        root,
+        "src/lib.rs",
+        b"#[cfg(test)]\nmod tests {\n    make_tests! { #[test] fn generated() {} }\n\n    #[test_case(1)]\n    fn tc(_n: u8) {}\n\n    #[test]\n    fn visible() {}\n}\n",
+    );
+    let (ids, diagnostics) = run(root);
+    assert_eq!(ids, vec!["mac tests::visible"]);
+    assert_eq!(
+        codes(&diagnostics),
+        vec![
+            ("macro-tests".to_string(), "src/lib.rs".to_string(), 3),
+            ("unsupported-test-attribute".to_string(), "src/lib.rs".to_string(), 5),
+        ]
+    );
+}

@@ -1,0 +1,270 @@
+//! Which tests a pipeline's jobs select.
+//!
+//! A job selects a test when all of these hold:
+//! 1. the job runs the test's language (`languages`, empty = both);
+//! 2. the job's marker expression (`expr`, or the pipeline's override of it)
+//!    matches the test — a job without an expression (lint, build) selects
+//!    nothing;
+//! 3. **lifecycle inheritance**: the test carries a lifecycle marker for the
+//!    pipeline's stage or an earlier one (seed 003: "use the marker for the
+//!    earliest pipeline stage where the test must run");
+//! 4. the job's runner can host it: enough GPUs for its hardware markers and
+//!    every `requires_runner` marker in `runner.provides`;
+//! 5. for a Rust test, the job's cargo options build and run it: its required
+//!    features are enabled and `#[ignore]` matches `cargo.ignored`.
+//!
+//! Aliases are followed everywhere: a test marked `premerge` is selected by a
+//! job asking for `pre_merge` (lint still reports the spelling).
+//!
+//! [`Selector`] compiles a config once (expressions parsed, lookups hashed) so
+//! that lint and the planner can ask about every test of a large inventory in
+//! linear time; [`job_selects`] and [`pipeline_selects`] are one-shot
+//! conveniences over it.
+
+mod matcher;
+mod verdict;
+
+use std::collections::HashMap;
+
+use tollgate_config::{CargoOptions, Config, IgnoredTests, Runner};
+use tollgate_inventory::{Language, TestItem};
+use tollgate_markexpr::Expression;
+
+use crate::matcher::{AliasAwareMatcher, Spellings};
+pub use crate::verdict::Verdict;
+
+/// Whether `job`, as run by `pipeline`, selects `test`. False when either
+/// name is unknown or the job is not part of the pipeline.
+pub fn job_selects(config: &Config, pipeline: &str, job: &str, test: &TestItem) -> bool {
+    Selector::new(config)
+        .job_verdict(pipeline, job, test)
+        .is_some_and(|v| v.is_selected())
+}
+
+/// Whether any job of `pipeline` selects `test`.
+pub fn pipeline_selects(config: &Config, pipeline: &str, test: &TestItem) -> bool {
+    Selector::new(config).pipeline_selects(pipeline, test)
+}
+
+/// A config compiled for selection: build once, ask for every test.
+#[derive(Debug)]
+pub struct Selector<'c> {
+    spellings: Spellings<'c>,
+    /// Canonical lifecycle marker → its stage index.
+    stages: HashMap<&'c str, usize>,
+    /// Marker → GPUs it needs (only markers that declare `gpus`).
+    gpus: HashMap<&'c str, u32>,
+    /// Markers of `requires_runner` categories.
+    runner_markers: HashMap<&'c str, ()>,
+    pipelines: Vec<CompiledPipeline<'c>>,
+}
+
+#[derive(Debug)]
+struct CompiledPipeline<'c> {
+    name: &'c str,
+    /// `None` when the taxonomy has no lifecycle (no inheritance filter).
+    /// `Some(None)` when the pipeline's stage is not a lifecycle marker
+    /// (validation rejects that; such a pipeline selects nothing).
+    stage: Option<Option<usize>>,
+    jobs: Vec<CompiledJob<'c>>,
+}
+
+/// A job with the pipeline's overrides applied and its expression parsed.
+#[derive(Debug)]
+struct CompiledJob<'c> {
+    name: &'c str,
+    /// `None`: the job selects no tests. An expression that does not parse
+    /// (only possible in a config that skipped validation) selects nothing.
+    expr: Option<Expression>,
+    languages: &'c [Language],
+    runner: &'c Runner,
+    cargo: &'c CargoOptions,
+}
+
+impl<'c> Selector<'c> {
+    pub fn new(config: &'c Config) -> Self {
+        let taxonomy = &config.taxonomy;
+        let stages = taxonomy
+            .lifecycle()
+            .map(|(_, category)| {
+                category
+                    .markers
+                    .keys()
+                    .enumerate()
+                    .map(|(index, name)| (name, index))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut gpus = HashMap::new();
+        let mut runner_markers = HashMap::new();
+        for (_, category) in taxonomy.categories.iter() {
+            for (name, def) in category.markers.iter() {
+                if let Some(count) = def.gpus {
+                    gpus.insert(name, count);
+                }
+                if category.requires_runner {
+                    runner_markers.insert(name, ());
+                }
+            }
+        }
+        let has_lifecycle = taxonomy.lifecycle().is_some();
+        let pipelines = config
+            .pipelines
+            .iter()
+            .map(|(name, pipeline)| CompiledPipeline {
+                name,
+                stage: has_lifecycle.then(|| taxonomy.stage_index(&pipeline.stage)),
+                jobs: pipeline
+                    .jobs
+                    .iter()
+                    .filter_map(|job_name| {
+                        let (job_name, job) = config.jobs.iter().find(|(n, _)| n == job_name)?;
+                        let over = pipeline.overrides.get(job_name);
+                        let expr_text = over
+                            .and_then(|o| o.expr.as_deref())
+                            .or(job.expr.as_deref());
+                        Some(CompiledJob {
+                            name: job_name,
+                            expr: expr_text.and_then(|text| Expression::parse(text).ok()),
+                            languages: &job.languages,
+                            runner: over.and_then(|o| o.runner.as_ref()).unwrap_or(&job.runner),
+                            cargo: over.and_then(|o| o.cargo.as_ref()).unwrap_or(&job.cargo),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        Selector {
+            spellings: Spellings::new(taxonomy),
+            stages,
+            gpus,
+            runner_markers,
+            pipelines,
+        }
+    }
+
+    /// Pipeline names in file order.
+    pub fn pipelines(&self) -> impl Iterator<Item = &'c str> + '_ {
+        self.pipelines.iter().map(|p| p.name)
+    }
+
+    /// Job names of `pipeline` in the order it lists them (unknown jobs left out).
+    pub fn jobs(&self, pipeline: &str) -> Vec<&'c str> {
+        self.pipeline(pipeline)
+            .map(|p| p.jobs.iter().map(|j| j.name).collect())
+            .unwrap_or_default()
+    }
+
+    fn pipeline(&self, name: &str) -> Option<&CompiledPipeline<'c>> {
+        self.pipelines.iter().find(|p| p.name == name)
+    }
+
+    /// Why `job` in `pipeline` does or does not select `test`; `None` when the
+    /// pipeline is unknown or does not run that job.
+    pub fn job_verdict(&self, pipeline: &str, job: &str, test: &TestItem) -> Option<Verdict> {
+        let pipeline = self.pipeline(pipeline)?;
+        let job = pipeline.jobs.iter().find(|j| j.name == job)?;
+        Some(self.verdict(pipeline, job, test))
+    }
+
+    pub fn pipeline_selects(&self, pipeline: &str, test: &TestItem) -> bool {
+        self.pipeline(pipeline).is_some_and(|p| {
+            p.jobs
+                .iter()
+                .any(|job| self.verdict(p, job, test).is_selected())
+        })
+    }
+
+    /// Whether some job of some pipeline selects `test`.
+    pub fn any_pipeline_selects(&self, test: &TestItem) -> bool {
+        self.pipelines.iter().any(|p| {
+            p.jobs
+                .iter()
+                .any(|job| self.verdict(p, job, test).is_selected())
+        })
+    }
+
+    fn verdict(&self, pipeline: &CompiledPipeline<'c>, job: &CompiledJob<'c>, test: &TestItem) -> Verdict {
+        if !job.languages.is_empty() && !job.languages.contains(&test.language) {
+            return Verdict::OtherLanguage;
+        }
+        let Some(expr) = &job.expr else {
+            return Verdict::NoExpression;
+        };
+        let matcher = AliasAwareMatcher::new(&self.spellings, test);
+        if !expr.evaluate(&matcher) {
+            return Verdict::ExpressionFalse;
+        }
+        if let Some(stage) = pipeline.stage {
+            let Some(stage) = stage else {
+                return Verdict::UnknownStage;
+            };
+            match self.earliest_stage(test) {
+                None => return Verdict::NoLifecycle,
+                Some(earliest) if earliest > stage => return Verdict::LaterLifecycle,
+                Some(_) => {}
+            }
+        }
+        if let Some(lack) = self.runner_lack(job.runner, test) {
+            return lack;
+        }
+        if let Some(facts) = &test.rust {
+            let missing: Vec<String> = facts
+                .required_features
+                .iter()
+                .filter(|f| !feature_enabled(job.cargo, &facts.package, f))
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                return Verdict::FeaturesOff(missing);
+            }
+            let ignored = facts.ignored.is_some();
+            match job.cargo.ignored {
+                IgnoredTests::Exclude if ignored => return Verdict::IgnoredExcluded,
+                IgnoredTests::Only if !ignored => return Verdict::NotIgnored,
+                _ => {}
+            }
+        }
+        Verdict::Selected
+    }
+
+    /// The earliest lifecycle stage among the test's markers.
+    fn earliest_stage(&self, test: &TestItem) -> Option<usize> {
+        test.markers
+            .iter()
+            .filter_map(|m| self.stages.get(self.spellings.canonical(&m.name)).copied())
+            .min()
+    }
+
+    fn runner_lack(&self, runner: &Runner, test: &TestItem) -> Option<Verdict> {
+        for marker in &test.markers {
+            let name = self.spellings.canonical(&marker.name);
+            if let Some(&needed) = self.gpus.get(name) {
+                if needed > runner.gpus {
+                    return Some(Verdict::NotEnoughGpus {
+                        needed,
+                        offered: runner.gpus,
+                    });
+                }
+            }
+            if self.runner_markers.contains_key(name) && !runner.provides.iter().any(|p| p == name) {
+                return Some(Verdict::RunnerLacks(name.to_string()));
+            }
+        }
+        None
+    }
+}
+
+/// Whether `cargo` enables `feature` of `package` (`--features f` or
+/// `--features package/f`, or `--all-features`).
+fn feature_enabled(cargo: &CargoOptions, package: &str, feature: &str) -> bool {
+    cargo.all_features
+        || cargo.features.iter().any(|f| {
+            f == feature
+                || f.split_once('/')
+                    .is_some_and(|(pkg, feat)| pkg == package && feat == feature)
+        })
+}
+
+#[cfg(test)]
+mod tests;

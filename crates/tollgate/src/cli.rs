@@ -1,0 +1,114 @@
+//! Command-line definitions. `--help` is the user's first documentation, so
+//! every option says what it does and what it defaults to.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tollgate",
+    version,
+    about = "Test-strategy engine for Rust + Python monorepos",
+    long_about = "tollgate discovers every pytest and Rust test statically (no imports, no \
+compiling), checks them against the marker taxonomy in tollgate.toml, and selects, plans, runs \
+and gates them per CI pipeline.",
+    after_help = "Exit codes: 0 success, 1 findings (diagnostics with --strict, lint errors, \
+failed tests), 2 usage or configuration error, 3 infrastructure error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every test statically, with its markers, like `pytest --collect-only -q` and
+    /// `cargo nextest list` would, without importing or compiling anything.
+    #[command(after_help = COLLECT_EXAMPLES)]
+    Collect(CollectArgs),
+}
+
+const COLLECT_EXAMPLES: &str = "Examples:
+  tollgate collect                          every test below the current directory
+  tollgate collect tests/ -m 'e2e and gpu_1' what `pytest tests/ -m 'e2e and gpu_1'` would select
+  tollgate collect --lang rust --features integration
+  tollgate collect --format json > inventory.json
+
+--format ids prints pytest node ids exactly as `pytest --collect-only -q` does, then Rust tests \
+exactly as `cargo nextest list --message-format oneline` does (`<binary-id> <test name>`).";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    Python,
+    Rust,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CollectFormat {
+    /// One test id per line.
+    Ids,
+    /// The whole inventory: ids, files, lines, markers with their origins.
+    Json,
+    /// A human-readable table.
+    Table,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunIgnored {
+    /// Rust tests that are not `#[ignore]`d (nextest's default).
+    Default,
+    /// Only `#[ignore]`d Rust tests.
+    Only,
+    /// All Rust tests.
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Files or directories to collect from, as you would pass them to pytest
+    /// [default: pytest's testpaths, else the current directory].
+    pub paths: Vec<PathBuf>,
+
+    /// pytest's `--rootdir`: the directory node ids are relative to.
+    #[arg(long, value_name = "DIR")]
+    pub rootdir: Option<PathBuf>,
+
+    /// pytest's `-c/--config-file`: the ini file to use instead of searching for one.
+    #[arg(short = 'c', long = "config-file", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+
+    /// Only tests whose markers match this expression (pytest's `-m` grammar,
+    /// e.g. "e2e and (gpu_1 or gpu_2) and not slow").
+    #[arg(short = 'm', value_name = "EXPR")]
+    pub marker_expr: Option<String>,
+
+    /// Which tests to collect.
+    #[arg(long, value_enum, default_value_t = Lang::All)]
+    pub lang: Lang,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CollectFormat::Ids)]
+    pub format: CollectFormat,
+
+    /// Exit 1 when any file could not be read, parsed or fully resolved.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Rust: features to enable, as `cargo nextest list --features` (comma or space separated).
+    #[arg(long, short = 'F', value_name = "FEATURES")]
+    pub features: Vec<String>,
+
+    /// Rust: enable all features.
+    #[arg(long)]
+    pub all_features: bool,
+
+    /// Rust: do not enable the `default` feature.
+    #[arg(long)]
+    pub no_default_features: bool,
+
+    /// Rust: which tests to list with respect to `#[ignore]`, as nextest's `--run-ignored`.
+    #[arg(long, value_enum, default_value_t = RunIgnored::Default)]
+    pub run_ignored: RunIgnored,
+}

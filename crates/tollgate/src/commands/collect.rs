@@ -1,0 +1,319 @@
+//! `tollgate collect`: discovery (I/O) → selection and formatting (pure).
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use tollgate_discover_python as py;
+use tollgate_discover_rust as rs;
+use tollgate_inventory::{Diagnostic, Inventory, Language, TestItem};
+use tollgate_markexpr::Expression;
+
+use crate::cli::{CollectArgs, CollectFormat, Lang, RunIgnored};
+use crate::exit::{usage, Status};
+
+pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
+    let started = Instant::now();
+    // Parse the expression before any discovery work: a typo should fail fast.
+    let expr = match &args.marker_expr {
+        Some(src) => Some(
+            Expression::parse(src).map_err(|e| usage(format!("invalid -m expression {src:?}: {e}")))?,
+        ),
+        None => None,
+    };
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    for path in &args.paths {
+        if !cwd.join(path).exists() {
+            return Err(usage(format!("file or directory not found: {}", path.display())));
+        }
+    }
+
+    let want_python = args.lang != Lang::Rust;
+    let want_rust = args.lang != Lang::Python;
+    let (python, rust) = rayon::join(
+        || want_python.then(|| collect_python(args, &cwd)).transpose(),
+        || want_rust.then(|| collect_rust(args, &cwd)).transpose(),
+    );
+    let mut inventory = Inventory::default();
+    if let Some(inv) = python? {
+        inventory.extend(inv);
+    }
+    if let Some(inv) = rust? {
+        inventory.extend(filter_ignored(inv, args.run_ignored));
+    }
+
+    let selected = select(&inventory.tests, expr.as_ref());
+    let mut stdout = io::stdout().lock();
+    let rendered = match args.format {
+        CollectFormat::Ids => render_ids(&selected),
+        CollectFormat::Json => render_json(&selected, &inventory.diagnostics)?,
+        CollectFormat::Table => render_table(&selected),
+    };
+    // A closed pipe (`tollgate collect | head`) is not an error worth reporting.
+    if let Err(e) = stdout.write_all(rendered.as_bytes()) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(e).context("cannot write to stdout");
+        }
+    }
+
+    let mut stderr = io::stderr().lock();
+    for diag in &inventory.diagnostics {
+        let _ = writeln!(stderr, "{diag}");
+    }
+    if args.format == CollectFormat::Table {
+        let _ = writeln!(
+            stderr,
+            "{}",
+            summary_line(&selected, inventory.tests.len(), &inventory.diagnostics, started.elapsed())
+        );
+    }
+
+    Ok(if args.strict && !inventory.diagnostics.is_empty() {
+        Status::Findings
+    } else {
+        Status::Success
+    })
+}
+
+fn collect_python(args: &CollectArgs, cwd: &Path) -> anyhow::Result<Inventory> {
+    let opts = py::CollectOptions {
+        invocation_dir: cwd.to_path_buf(),
+        args: args
+            .paths
+            .iter()
+            .filter(|p| !is_rust_only_path(p))
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect(),
+        rootdir: args.rootdir.as_ref().map(|d| cwd.join(d)),
+        config_file: args.config_file.as_ref().map(|f| cwd.join(f)),
+    };
+    if !args.paths.is_empty() && opts.args.is_empty() {
+        return Ok(Inventory::default());
+    }
+    let collection = py::collect(&opts).map_err(|e| usage(e.to_string()))?;
+    Ok(collection.inventory)
+}
+
+fn collect_rust(args: &CollectArgs, cwd: &Path) -> anyhow::Result<Inventory> {
+    let paths: Vec<PathBuf> = if args.paths.is_empty() {
+        vec![cwd.to_path_buf()]
+    } else {
+        args.paths
+            .iter()
+            .map(|p| {
+                let abs = cwd.join(p);
+                if abs.is_file() {
+                    abs.parent().map(Path::to_path_buf).unwrap_or(abs)
+                } else {
+                    abs
+                }
+            })
+            .collect()
+    };
+    let opts = rs::CollectOptions {
+        paths,
+        features: rs::FeatureSelection {
+            features: args
+                .features
+                .iter()
+                .flat_map(|f| f.split([',', ' ']))
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            all_features: args.all_features,
+            no_default_features: args.no_default_features,
+        },
+    };
+    let collection = rs::collect(&opts).map_err(|e| usage(e.to_string()))?;
+    Ok(collection.inventory)
+}
+
+/// Paths that only mean something to Cargo; pytest is not given them.
+fn is_rust_only_path(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("rs"))
+        || path.file_name().is_some_and(|n| n == "Cargo.toml")
+}
+
+/// Keep the Rust tests nextest would list for this `--run-ignored` mode.
+fn filter_ignored(mut inv: Inventory, mode: RunIgnored) -> Inventory {
+    inv.tests.retain(|t| {
+        let ignored = t.rust.as_ref().is_some_and(|r| r.ignored.is_some());
+        match mode {
+            RunIgnored::Default => !ignored,
+            RunIgnored::Only => ignored,
+            RunIgnored::All => true,
+        }
+    });
+    inv
+}
+
+/// The tests an expression selects. Like pytest, an empty `-m` selects everything.
+pub fn select<'a>(tests: &'a [TestItem], expr: Option<&Expression>) -> Vec<&'a TestItem> {
+    match expr {
+        Some(expr) if !expr.skips_selection() => tests.iter().filter(|t| expr.evaluate(*t)).collect(),
+        _ => tests.iter().collect(),
+    }
+}
+
+pub fn render_ids(tests: &[&TestItem]) -> String {
+    let mut out = String::with_capacity(tests.len() * 64);
+    for t in tests {
+        out.push_str(&t.id);
+        out.push('\n');
+    }
+    out
+}
+
+pub fn render_json(tests: &[&TestItem], diagnostics: &[Diagnostic]) -> anyhow::Result<String> {
+    #[derive(serde::Serialize)]
+    struct View<'a> {
+        tests: &'a [&'a TestItem],
+        diagnostics: &'a [Diagnostic],
+    }
+    let mut s = serde_json::to_string_pretty(&View { tests, diagnostics })?;
+    s.push('\n');
+    Ok(s)
+}
+
+pub fn render_table(tests: &[&TestItem]) -> String {
+    let rows: Vec<(String, String, String)> = tests
+        .iter()
+        .map(|t| {
+            let lang = match t.language {
+                Language::Python => "py",
+                Language::Rust => "rs",
+            };
+            let mut markers = t.marker_names().join(" ");
+            if t.dynamic.is_some() {
+                markers.push_str(if markers.is_empty() { "(dynamic)" } else { " (dynamic)" });
+            }
+            (format!("{lang} {}", t.id), format!("{}:{}", t.file, t.line), markers)
+        })
+        .collect();
+    let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(4);
+    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(8);
+    let mut out = format!("{:<w0$}  {:<w1$}  MARKERS\n", "TEST", "LOCATION");
+    for (id, loc, markers) in rows {
+        out.push_str(format!("{id:<w0$}  {loc:<w1$}  {markers}").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn summary_line(
+    selected: &[&TestItem],
+    total: usize,
+    diagnostics: &[Diagnostic],
+    elapsed: std::time::Duration,
+) -> String {
+    let python = selected.iter().filter(|t| t.language == Language::Python).count();
+    let rust = selected.len() - python;
+    let deselected = total - selected.len();
+    let mut line = format!("{} tests ({python} python, {rust} rust)", selected.len());
+    if deselected > 0 {
+        line.push_str(&format!(", {deselected} deselected"));
+    }
+    if !diagnostics.is_empty() {
+        line.push_str(&format!(", {} diagnostics", diagnostics.len()));
+    }
+    line.push_str(&format!(" in {:.2}s", elapsed.as_secs_f64()));
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_inventory::{MarkOrigin, MarkSource, Marker, RustFacts};
+
+    fn py_test(id: &str, markers: &[&str]) -> TestItem {
+        let file = id.split("::").next().unwrap_or_default().to_string();
+        TestItem {
+            id: id.into(),
+            language: Language::Python,
+            file: file.clone(),
+            line: 3,
+            function: id.split('[').next().unwrap_or_default().into(),
+            markers: markers
+                .iter()
+                .map(|m| {
+                    Marker::new(
+                        *m,
+                        MarkOrigin { file: file.clone(), line: 2, source: MarkSource::FunctionDecorator },
+                    )
+                })
+                .collect(),
+            dynamic: None,
+            rust: None,
+        }
+    }
+
+    fn rust_test(name: &str, ignored: bool) -> TestItem {
+        TestItem {
+            id: format!("runtime {name}"),
+            language: Language::Rust,
+            file: "lib/runtime/src/lib.rs".into(),
+            line: 10,
+            function: name.into(),
+            markers: vec![],
+            dynamic: None,
+            rust: Some(RustFacts {
+                package: "runtime".into(),
+                target_kind: "lib".into(),
+                target_name: "runtime".into(),
+                binary_id: "runtime".into(),
+                test_attribute: "test".into(),
+                ignored: ignored.then(String::new),
+                ..RustFacts::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn empty_expression_selects_everything_like_pytest() {
+        let tests = vec![py_test("t.py::a", &["unit"]), py_test("t.py::b", &[])];
+        let expr = Expression::parse("").expect("empty parses");
+        assert_eq!(select(&tests, Some(&expr)).len(), 2);
+        let expr = Expression::parse("unit").expect("parses");
+        let ids: Vec<_> = select(&tests, Some(&expr)).iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["t.py::a"]);
+        let expr = Expression::parse("not unit").expect("parses");
+        let ids: Vec<_> = select(&tests, Some(&expr)).iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["t.py::b"]);
+    }
+
+    #[test]
+    fn run_ignored_modes_mirror_nextest() {
+        let inv = Inventory {
+            tests: vec![rust_test("a", false), rust_test("b", true)],
+            diagnostics: vec![],
+        };
+        let ids = |mode| -> Vec<String> {
+            filter_ignored(inv.clone(), mode).tests.into_iter().map(|t| t.function).collect()
+        };
+        assert_eq!(ids(RunIgnored::Default), ["a"]);
+        assert_eq!(ids(RunIgnored::Only), ["b"]);
+        assert_eq!(ids(RunIgnored::All), ["a", "b"]);
+    }
+
+    #[test]
+    fn table_output() {
+        let mut dynamic = py_test("tests/test_x.py::test_gen", &["unit"]);
+        dynamic.dynamic = Some("argvalues come from a call".into());
+        let tests = [
+            py_test("tests/test_x.py::test_a[1]", &["unit", "gpu_0", "pre_merge"]),
+            dynamic,
+            rust_test("tests::it_works", false),
+        ];
+        let refs: Vec<&TestItem> = tests.iter().collect();
+        insta::assert_snapshot!("collect_table", render_table(&refs));
+    }
+
+    #[test]
+    fn rust_only_paths_are_not_given_to_pytest() {
+        assert!(is_rust_only_path(Path::new("lib/x/src/lib.rs")));
+        assert!(is_rust_only_path(Path::new("lib/x/Cargo.toml")));
+        assert!(!is_rust_only_path(Path::new("tests/test_a.py")));
+        assert!(!is_rust_only_path(Path::new("tests")));
+    }
+}

@@ -1,0 +1,13 @@
+//! One module per subcommand. Each returns the process status; errors that
+//! carry [`crate::exit::UsageError`] end with status 2.
+
+mod collect;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Status;
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
+    match cli.command {
+        Command::Collect(args) => collect::run(&args),
+    }
+}

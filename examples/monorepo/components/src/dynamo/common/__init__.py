@@ -1,0 +1,1 @@
+"""Pieces shared by every Dynamo component: token hashing, GPU discovery, logging."""

@@ -1,0 +1,5 @@
+"""The OpenAI-compatible HTTP frontend (stdlib ``http.server``)."""
+
+from dynamo.frontend.server import Frontend
+
+__all__ = ["Frontend"]
