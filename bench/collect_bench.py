@@ -121,8 +121,8 @@ def pytest_ids(stdout: str) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 def tollgate_inventory(tollgate: str, corpus: Path, env: dict[str, str],
-                       lang: str = "python") -> dict:
-    proc = subprocess.run([tollgate, "collect", "--lang", lang, "--format", "json"],
+                       lang: str = "python", extra: tuple[str, ...] = ()) -> dict:
+    proc = subprocess.run([tollgate, "collect", "--lang", lang, "--format", "json", *extra],
                           cwd=corpus, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"tollgate collect --format json failed (exit {proc.returncode}):\n"
@@ -207,29 +207,92 @@ def compare(pytest_view: dict[str, set], tollgate_tests: list[dict], manifest: d
     }
 
 
-def compare_rust_markers(tests: list[dict], facts: dict[str, dict]) -> dict:
-    """Marker names of Rust tests (from `// tollgate: markers(...)` annotations) against the
-    generator's model, on the ids both know."""
-    compared = 0
+# `-m` expressions from the seeds' pipeline table and guidelines, plus a keyword match.
+DEFAULT_SELECTIONS = [
+    "integration and (pre_merge or premerge) and (gpu_0 or gpus_needed_0)",
+    "e2e and gpu_1 and (pre_merge or post_merge or nightly)",
+    "benchmark and not release",
+    "gpus(count=2) and not slow",
+]
+
+
+def compare_selections(exprs: list[str], tollgate: str, python: str, corpus: Path,
+                       env: dict[str, str]) -> list[dict]:
+    """What `pytest -m EXPR` selects against what `tollgate collect -m EXPR` selects."""
+    results = []
+    for expr in exprs:
+        progress(f"selection: pytest --collect-only -q -m {expr!r} ...")
+        py = subprocess.run([python, "-m", "pytest", "--collect-only", "-q", "-m", expr],
+                            cwd=corpus, env=env, capture_output=True, text=True)
+        tg = subprocess.run([tollgate, "collect", "--lang", "python", "--format", "ids", "-m",
+                             expr], cwd=corpus, env=env, capture_output=True, text=True)
+        want = set(pytest_ids(py.stdout))
+        got = set(non_empty_lines(tg.stdout))
+        results.append({"expr": expr, "pytest_exit": py.returncode,
+                        "tollgate_exit": tg.returncode, "pytest": len(want),
+                        "tollgate": len(got), "missing": sorted(want - got)[:EXAMPLES_PER_GROUP],
+                        "missing_count": len(want - got),
+                        "extra": sorted(got - want)[:EXAMPLES_PER_GROUP],
+                        "extra_count": len(got - want),
+                        "ok": want == got and tg.returncode == 0})
+    return results
+
+
+def rust_fact_view(test: dict) -> dict:
+    """The facts of one tollgate Rust item, in the generator manifest's vocabulary."""
+    facts = test.get("rust") or {}
+    return {
+        "markers": sorted({m["name"] for m in test.get("markers", [])}),
+        "file": test.get("file"),
+        "line": test.get("line"),
+        "attribute": facts.get("test_attribute"),
+        "ignored": facts.get("ignored"),
+        "should_panic": bool(facts.get("should_panic", False)),
+        "required_features": sorted(facts.get("required_features", [])),
+    }
+
+
+RUST_FACT_FIELDS = ("markers", "file", "line", "attribute", "ignored", "should_panic",
+                    "required_features")
+
+
+def compare_rust_facts(tests: list[dict], facts: dict[str, dict]) -> dict:
+    """Every Rust test tollgate lists with `--all-features --run-ignored all` against the
+    generator's model: the id set, and per id the markers (from `// tollgate: markers(...)`
+    annotations), file, line of the `fn`, attribute, ignore reason, should_panic and required
+    features. Mismatches are grouped by field and the model's pattern tags."""
+    got_ids = {t["id"] for t in tests}
     diffs: dict[tuple, list[str]] = defaultdict(list)
     for t in tests:
         model = facts.get(t["id"])
         if model is None:
             continue
-        compared += 1
-        want = set(model.get("markers", []))
-        got = {m["name"] for m in t.get("markers", [])}
-        if want != got:
-            diffs[(tuple(sorted(want - got)), tuple(sorted(got - want)))].append(t["id"])
+        view = rust_fact_view(t)
+        for name in RUST_FACT_FIELDS:
+            want = sorted(model.get(name) or []) if name in ("markers", "required_features") \
+                else model.get(name)
+            if view[name] == want:
+                continue
+            if name in ("file", "line"):  # one group per field; the values go in the example
+                diffs[(name, "see examples", "")].append(
+                    f"{t['id']} (model {want!r}, tollgate {view[name]!r})")
+            else:
+                diffs[(name, repr(want), repr(view[name]))].append(t["id"])
 
     def shared_tags(ids: list[str]) -> str:
-        return ",".join(sorted(set.intersection(*(set(facts[i]["tags"]) for i in ids))))
+        tag_sets = [set(facts[i.split(" (model ", 1)[0]]["tags"]) for i in ids]
+        return ",".join(sorted(set.intersection(*tag_sets)))
 
-    groups = [{"missing": list(k[0]), "extra": list(k[1]), "tags": shared_tags(v),
+    groups = [{"field": k[0], "model": k[1], "tollgate": k[2], "tags": shared_tags(v),
                "count": len(v), "examples": v[:EXAMPLES_PER_GROUP]}
-              for k, v in sorted(diffs.items(), key=lambda kv: -len(kv[1]))][:12]
-    return {"compared": compared, "annotated": sum(1 for f in facts.values() if f.get("markers")),
-            "mismatches": sum(len(v) for v in diffs.values()), "groups": groups}
+              for k, v in sorted(diffs.items(), key=lambda kv: -len(kv[1]))][:20]
+    mismatched = {i.split(" (model ", 1)[0] for v in diffs.values() for i in v}
+    return {"model_tests": len(facts), "tollgate_tests": len(tests),
+            "missing": sorted(set(facts) - got_ids)[:20],
+            "missing_count": len(set(facts) - got_ids),
+            "extra": sorted(got_ids - set(facts))[:20], "extra_count": len(got_ids - set(facts)),
+            "annotated": sum(1 for f in facts.values() if f.get("markers")),
+            "tests_with_fact_mismatches": len(mismatched), "groups": groups}
 
 
 def compare_rust(tollgate_ids: list[str], manifest: dict,
@@ -252,10 +315,11 @@ def compare_rust(tollgate_ids: list[str], manifest: dict,
         return [{"tags": k, "count": len(v), "examples": v[:EXAMPLES_PER_GROUP]}
                 for k, v in sorted(groups.items(), key=lambda kv: -len(kv[1]))][:12]
 
-    annotations = compare_rust_markers(rust_json or [], facts) if rust_json is not None else None
+    all_tests = compare_rust_facts(rust_json, facts) if rust_json is not None else None
     return {"oracle": "cargo nextest list" if nextest_ids is not None else "generator model",
-            "annotations": annotations,
+            "all_tests": all_tests,
             "model_matches_nextest": (model == want) if nextest_ids is not None else None,
+            "same_order": (tollgate_ids == nextest_ids) if nextest_ids is not None else None,
             "model_ids": len(want), "tollgate_ids": len(got),
             "missing": len(want - got), "extra": len(got - want),
             "missing_groups": grouped(want - got), "extra_groups": grouped(got - want),
@@ -319,19 +383,23 @@ def report(summaries: dict[str, dict], ratio: float | None, agreement: dict | No
         if rust["oracle"] == "cargo nextest list":
             model = "the generator's model agrees" if rust["model_matches_nextest"] else \
                 "the generator's model DIFFERS"
+            order = "same order" if rust["same_order"] else "different order"
             out.append(f"**Rust vs `cargo nextest list`** ({model}): "
                        f"{rust['tollgate_ids']:,} ids vs {rust['model_ids']:,} listed, "
-                       f"{rust['missing']:,} missing, {rust['extra']:,} extra.")
+                       f"{rust['missing']:,} missing, {rust['extra']:,} extra, {order}.")
         else:
             out.append(f"**Rust vs the generator's model of `cargo nextest list`** "
                        f"(informational; `--nextest` compares with the real one): "
                        f"{rust['tollgate_ids']:,} ids vs {rust['model_ids']:,} expected, "
                        f"{rust['missing']:,} missing, {rust['extra']:,} extra.")
-        ann = rust.get("annotations")
-        if ann is not None:
-            out.append(f"  \n**Rust marker annotations** (`// tollgate: markers(...)`): "
-                       f"{ann['compared']:,} tests compared, {ann['mismatches']:,} with "
-                       f"different marker names.")
+        every = rust.get("all_tests")
+        if every is not None:
+            out.append(f"  \n**Rust, every test** (`--all-features --run-ignored all`, JSON) vs "
+                       f"the model: {every['tollgate_tests']:,} vs {every['model_tests']:,} "
+                       f"tests, {every['missing_count']:,} missing, {every['extra_count']:,} "
+                       f"extra; {every['tests_with_fact_mismatches']:,} with a different fact "
+                       f"(markers from {every['annotated']:,} annotations, file, line, "
+                       f"attribute, ignored, should_panic, required features).")
     return "\n".join(out)
 
 
@@ -358,12 +426,16 @@ def details(agreement: dict | None, rust: dict | None) -> str:
                 out.append(f"      {e}")
         if len(agreement["marker_groups"]) > 25:
             out.append(f"  ... {len(agreement['marker_groups']) - 25} more marker groups (--json)")
-    ann = rust.get("annotations") if rust else None
-    if ann and ann["mismatches"]:
-        out.append("Rust marker differences (model vs tollgate):")
-        for g in ann["groups"]:
-            out.append(f"  {g['count']:,}: model-only {g['missing']}, tollgate-only {g['extra']}"
-                       f" [{g['tags']}]")
+    every = rust.get("all_tests") if rust else None
+    if every and (every["groups"] or every["missing_count"] or every["extra_count"]):
+        out.append("Rust facts (--all-features --run-ignored all) that differ from the model:")
+        for i in every["missing"][:EXAMPLES_PER_GROUP]:
+            out.append(f"  missing: {i}")
+        for i in every["extra"][:EXAMPLES_PER_GROUP]:
+            out.append(f"  extra: {i}")
+        for g in every["groups"]:
+            out.append(f"  {g['field']}: {g['count']:,} tests; model {g['model']}, tollgate "
+                       f"{g['tollgate']} [{g['tags']}]")
             for e in g["examples"]:
                 out.append(f"      {e}")
     if rust and (rust["missing"] or rust["extra"]):
@@ -392,6 +464,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="fail if pytest/tollgate median ratio is below this (default 0)")
     ap.add_argument("--json", type=Path, help="write raw numbers and mismatches here")
     ap.add_argument("--no-agreement", action="store_true", help="timing only")
+    ap.add_argument("--selections", action="store_true",
+                    help="also compare `-m` selections with pytest (one pytest run per "
+                         "expression: " + "; ".join(DEFAULT_SELECTIONS) + ")")
+    ap.add_argument("-m", dest="exprs", action="append", metavar="EXPR",
+                    help="a `-m` expression to compare (repeatable; implies --selections)")
     ap.add_argument("--nextest", action="store_true",
                     help="also compare Rust ids with the real `cargo nextest list` (compiles "
                          "the corpus into bench/out/target; needs tokio from crates.io)")
@@ -420,31 +497,19 @@ def check_tools(args: argparse.Namespace) -> None:
         args.pytest_version = probe.stdout.strip()
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        check_tools(args)
-    except SystemExit as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    corpus = args.corpus.resolve()
+def load_corpus(corpus: Path) -> dict:
+    """The corpus manifest, generating the corpus with default settings when absent."""
     manifest_path = corpus / gen_corpus.MANIFEST_NAME
     if not manifest_path.exists():
         progress(f"generating corpus in {corpus} ...")
         gen_corpus.main(["--out", str(corpus), "--quiet"])
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    py = manifest["python"]
-    rs = manifest["rust"]
-    corpus_line = (f"{py['files']:,} Python test files / {len(py['items']):,} pytest items; "
-                   f"{rs['files']:,} Rust files / {len(rs['tests']):,} tests "
-                   f"(`bench/gen_corpus.py`, seed {manifest['generator']['seed']})")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "TOLLGATE_ORACLE_OUT")}
+    return json.loads(manifest_path.read_text(encoding="utf-8"))
+
+
+def build_commands(args: argparse.Namespace, env: dict[str, str]) -> list[Command]:
     tg = args.tollgate
-    commands = [
-        Command("tollgate_python", "tollgate collect --lang python --format ids",
-                [tg, "collect", "--lang", "python", "--format", "ids"], env),
-    ]
+    commands = [Command("tollgate_python", "tollgate collect --lang python --format ids",
+                        [tg, "collect", "--lang", "python", "--format", "ids"], env)]
     if not args.no_pytest:
         commands.append(Command("pytest", "pytest --collect-only -q",
                                 [args.python, "-m", "pytest", "--collect-only", "-q"], env))
@@ -454,9 +519,13 @@ def main(argv: list[str] | None = None) -> int:
         Command("tollgate_all", "tollgate collect --lang all --format ids",
                 [tg, "collect", "--lang", "all", "--format", "ids"], env),
     ]
-    total = args.runs + 1
-    for i in range(total):
-        tag = "warm-up" if i == 0 else f"run {i}/{args.runs}"
+    return commands
+
+
+def time_commands(commands: list[Command], runs: int, corpus: Path) -> bool:
+    """One warm-up round, then `runs` rounds, alternating commands. False if one failed."""
+    for i in range(runs + 1):
+        tag = "warm-up" if i == 0 else f"run {i}/{runs}"
         for cmd in commands:
             progress(f"[{tag}] {cmd.label} ...")
             run, stdout, stderr = run_measured(cmd.argv, corpus, cmd.env)
@@ -465,10 +534,78 @@ def main(argv: list[str] | None = None) -> int:
             if run.exit_code not in cmd.ok_codes:
                 print(f"error: `{shlex.join(cmd.argv)}` exited {run.exit_code}:\n"
                       f"{stderr[-2000:]}", file=sys.stderr)
-                return 1
+                return False
             if i > 0:
                 cmd.runs.append(run)
             cmd.last_stdout = stdout
+    return True
+
+
+def python_agreement(args: argparse.Namespace, corpus: Path, env: dict[str, str],
+                     manifest: dict, by_key: dict[str, Command]) -> dict:
+    progress("agreement: pytest --collect-only with the markers plugin ...")
+    pytest_view, collect_errors = gen_corpus.pytest_oracle(args.python, corpus, env)
+    progress("agreement: tollgate collect --format json ...")
+    inventory = tollgate_inventory(args.tollgate, corpus, env)
+    agreement = compare(pytest_view, inventory.get("tests", []), manifest)
+    agreement["pytest_collection_errors"] = collect_errors
+    agreement["tollgate_diagnostics"] = inventory.get("diagnostics", [])[:50]
+    # The plain `--format ids` output must be pytest's -q output, line for line as a set.
+    tg_ids = non_empty_lines(by_key["tollgate_python"].last_stdout)
+    py_ids = pytest_ids(by_key["pytest"].last_stdout)
+    agreement["ids_format"] = {"same_set": set(tg_ids) == set(py_ids),
+                               "same_order": tg_ids == py_ids,
+                               "tollgate_lines": len(tg_ids), "pytest_lines": len(py_ids)}
+    if collect_errors or not agreement["ids_format"]["same_set"]:
+        agreement["ok"] = False
+    return agreement
+
+
+def format_extras(agreement: dict | None, selections: list[dict] | None) -> str:
+    """The `--format ids` line check and the `-m` selection table, below the main block."""
+    out: list[str] = []
+    if agreement is not None:
+        ids = agreement["ids_format"]
+        out.append(f"`--format ids` vs `pytest --collect-only -q` lines: "
+                   f"{'same set' if ids['same_set'] else 'DIFFERENT sets'}, "
+                   f"{'same order' if ids['same_order'] else 'different order'} "
+                   f"({ids['tollgate_lines']:,} vs {ids['pytest_lines']:,} lines)")
+        if agreement["pytest_collection_errors"]:
+            out.append(f"pytest reported {len(agreement['pytest_collection_errors'])} collection "
+                       "errors on the corpus (a generator bug)")
+    if selections:
+        out += ["", "| `-m` expression | pytest | tollgate | missing | extra |",
+                "|---|---:|---:|---:|---:|"]
+        out += [f"| `{sel['expr']}` | {sel['pytest']:,} | {sel['tollgate']:,} | "
+                f"{sel['missing_count']:,} | {sel['extra_count']:,} |" for sel in selections]
+        for sel in selections:
+            out += [f"  -m {sel['expr']!r} missing: {i}" for i in sel["missing"]]
+            out += [f"  -m {sel['expr']!r} extra: {i}" for i in sel["extra"]]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        check_tools(args)
+    except SystemExit as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    corpus = args.corpus.resolve()
+    manifest = load_corpus(corpus)
+    py, rs = manifest["python"], manifest["rust"]
+    corpus_line = (f"{py['files']:,} Python test files / {len(py['items']):,} pytest items; "
+                   f"{rs['files']:,} Rust files / {len(rs['tests']):,} tests "
+                   f"(`bench/gen_corpus.py`, seed {manifest['generator']['seed']})")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "TOLLGATE_ORACLE_OUT")}
+
+    load_at_start = os.getloadavg()[0]
+    if load_at_start > (os.cpu_count() or 1) / 2:
+        progress(f"warning: load average {load_at_start:.1f}: other work will skew the timings")
+    commands = build_commands(args, env)
+    if not time_commands(commands, args.runs, corpus):
+        return 1
     by_key = {c.key: c for c in commands}
     summaries = {c.key: summarize(c) for c in commands}
     ratio = None
@@ -476,70 +613,54 @@ def main(argv: list[str] | None = None) -> int:
         ratio = summaries["pytest"]["median_s"] / summaries["tollgate_python"]["median_s"]
 
     agreement = None
-    quick_ids = None
     if not args.no_agreement and not args.no_pytest:
-        progress("agreement: pytest --collect-only with the markers plugin ...")
-        pytest_view, collect_errors = gen_corpus.pytest_oracle(args.python, corpus, env)
-        progress("agreement: tollgate collect --format json ...")
-        inventory = tollgate_inventory(tg, corpus, env)
-        agreement = compare(pytest_view, inventory.get("tests", []), manifest)
-        agreement["pytest_collection_errors"] = collect_errors
-        agreement["tollgate_diagnostics"] = inventory.get("diagnostics", [])[:50]
-        if collect_errors:
-            agreement["ok"] = False
-        # The plain `--format ids` output must be pytest's -q output, line for line as a set.
-        tg_ids = non_empty_lines(by_key["tollgate_python"].last_stdout)
-        py_ids = pytest_ids(by_key["pytest"].last_stdout)
-        quick_ids = {"ids_output_equal_as_sets": set(tg_ids) == set(py_ids),
-                     "ids_output_equal_in_order": tg_ids == py_ids,
-                     "tollgate_lines": len(tg_ids), "pytest_lines": len(py_ids)}
-        agreement["ids_format"] = quick_ids
-        if not quick_ids["ids_output_equal_as_sets"]:
-            agreement["ok"] = False
-    rust_ids = non_empty_lines(by_key["tollgate_rust"].last_stdout)
+        agreement = python_agreement(args, corpus, env, manifest, by_key)
+    selections = None
+    if (args.selections or args.exprs) and not args.no_pytest:
+        selections = compare_selections(args.exprs or DEFAULT_SELECTIONS, args.tollgate,
+                                        args.python, corpus, env)
     nextest_ids = None
     if args.nextest:
         progress("rust: cargo nextest list (builds the corpus once) ...")
         nextest_ids = gen_corpus.nextest_list(corpus)
     rust_json = None
     if not args.no_agreement:
-        progress("rust: tollgate collect --lang rust --format json ...")
-        rust_json = tollgate_inventory(tg, corpus, env, lang="rust").get("tests", [])
-    rust = compare_rust(rust_ids, manifest, nextest_ids, rust_json)
+        progress("rust: tollgate collect --lang rust --format json --all-features "
+                 "--run-ignored all ...")
+        rust_json = tollgate_inventory(args.tollgate, corpus, env, lang="rust",
+                                       extra=("--all-features", "--run-ignored", "all")
+                                       ).get("tests", [])
+    rust = compare_rust(non_empty_lines(by_key["tollgate_rust"].last_stdout), manifest,
+                        nextest_ids, rust_json)
 
-    env_line = (f"{os.cpu_count()} cores ({cpu_model()}), Linux {platform.release()}, "
-                f"Python {platform.python_version()}"
+    env_line = (f"{os.cpu_count()} cores ({cpu_model()}), load average {load_at_start:.1f} at "
+                f"start, Linux {platform.release()}, Python {platform.python_version()}"
                 + (f", pytest {args.pytest_version}" if not args.no_pytest else ""))
-    block = report(summaries, ratio, agreement, rust, corpus_line, args.runs, env_line)
-    print(block)
-    if quick_ids is not None:
-        print(f"\n`--format ids` vs `pytest --collect-only -q` lines: "
-              f"{'same set' if quick_ids['ids_output_equal_as_sets'] else 'DIFFERENT sets'}, "
-              f"{'same order' if quick_ids['ids_output_equal_in_order'] else 'different order'}"
-              f" ({quick_ids['tollgate_lines']:,} vs {quick_ids['pytest_lines']:,} lines)")
-    if agreement and agreement.get("pytest_collection_errors"):
-        print(f"\npytest reported {len(agreement['pytest_collection_errors'])} collection errors "
-              "on the corpus (generator bug)")
-    extra = details(agreement, rust)
-    if extra:
-        print("\n" + extra)
+    print(report(summaries, ratio, agreement, rust, corpus_line, args.runs, env_line))
+    for section in (format_extras(agreement, selections), details(agreement, rust)):
+        if section:
+            print("\n" + section)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
             "corpus": str(corpus), "generator": manifest["generator"], "machine": env_line,
             "runs": args.runs, "commands": summaries, "ratio_pytest_over_tollgate": ratio,
-            "agreement": agreement, "rust_vs_model": rust,
+            "agreement": agreement, "selections": selections, "rust_vs_model": rust,
         }, indent=2), encoding="utf-8")
         progress(f"raw numbers written to {args.json}")
-    failed = False
+
+    failures = []
     if agreement is not None and not agreement["ok"]:
-        failed = True
+        failures.append("tollgate and pytest disagree on the Python items")
     if nextest_ids is not None and not rust["ok"]:
-        failed = True
+        failures.append("tollgate and cargo nextest list disagree on the Rust ids")
+    if selections and not all(sel["ok"] for sel in selections):
+        failures.append("tollgate and pytest disagree on a -m selection")
     if ratio is not None and ratio < args.min_ratio:
-        print(f"\nratio {ratio:.1f}x is below --min-ratio {args.min_ratio}", file=sys.stderr)
-        failed = True
-    return 1 if failed else 0
+        failures.append(f"ratio {ratio:.1f}x is below --min-ratio {args.min_ratio}")
+    for f in failures:
+        print(f"FAIL: {f}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,6 +144,28 @@ def param_id(value, argname: str, index: int) -> str:
     if isinstance(value, str):
         return value
     return f"{argname}{index}"
+
+
+def dedupe_ids(ids: list[str]) -> list[str]:
+    """pytest 9's suffixes for repeated ids within one parametrize (`x0`, `x1`; `1_0`, `1_1`)."""
+    counts = Counter(ids)
+    if all(c == 1 for c in counts.values()):
+        return ids
+    taken = set(ids)
+    next_suffix: dict[str, int] = defaultdict(int)
+    out = []
+    for i in ids:
+        if counts[i] == 1:
+            out.append(i)
+            continue
+        sep = "_" if i and i[-1].isdigit() else ""
+        new = f"{i}{sep}{next_suffix[i]}"
+        while new in taken:
+            next_suffix[i] += 1
+            new = f"{i}{sep}{next_suffix[i]}"
+        out.append(new)
+        next_suffix[i] += 1
+    return out
 
 
 def py_literal(value) -> str:
@@ -301,6 +324,13 @@ class PyFileWriter:
                            "tuple"])
         values = self.values_pool(kind, n)
         tags.add("values:" + kind)
+        if kind in ("int", "str") and len(values) >= 3 and rng.random() < 0.05:
+            # A repeated value: pytest suffixes the duplicate ids (`a0`, `a1`; `1_0`, `1_1`).
+            values[-1] = values[0]
+            src = (f"{self.m}.parametrize({argname!r}, "
+                   f"[{', '.join(py_literal(v) for v in values)}])")
+            ids = dedupe_ids([param_id(v, argname, i) for i, v in enumerate(values)])
+            return Param(src, [(i, set()) for i in ids], tags | {"duplicate-ids"}), [argname]
         if style < 0.3 and kind != "bool":
             # A module-level constant list used as argvalues.
             const = self.fresh(argname.upper() + "_CASES")
@@ -498,6 +528,14 @@ class PyFileWriter:
                                                depth + 1)
             lines += n_lines
             items += n_items
+        if not cls_params and rng.random() < 0.08:
+            # A static test method: collected like any other (no `self`).
+            name = self.fresh(f"test_{self.comp}_{rng.choice(WORDS)}_static")
+            smarks = self.pick_marks(1)
+            lines.append(f"{body}@staticmethod")
+            lines += self.decorators(smarks, body)
+            lines += [f"{body}def {name}():", f"{body}    assert True", ""]
+            items.append((f"{owner}{name}", marks | set(smarks), ctags | {"staticmethod"}))
         # A helper that is not a test, and a non-test attribute.
         if rng.random() < 0.3:
             lines.append(f"{body}def helper_{rng.choice(WORDS)}(self):")
@@ -567,6 +605,38 @@ class PyFileWriter:
                 items.append((f"{sub}::{own}", cls_set | set(om), {"class", "class-decorator"}))
         return lines, items
 
+    def unittest_unit(self) -> tuple[list[str], list[RawItem]]:
+        """A `unittest.TestCase`: pytest collects its `test*` methods whatever the class name."""
+        rng = self.rng
+        word = rng.choice(WORDS).capitalize()
+        named_like_pytest = rng.random() < 0.7
+        cname = self.fresh(f"Test{self.comp.capitalize()}{word}Case" if named_like_pytest
+                           else f"{self.comp.capitalize()}{word}Tests")
+        lines: list[str] = []
+        tags = {"unittest", "class"} | (set() if named_like_pytest else {"unittest-other-name"})
+        cls_marks: list[str] = []
+        if rng.random() < 0.4:
+            cls_marks = self.pick_marks(2)
+            lines += self.decorators(cls_marks, "")
+            tags.add("class-decorator")
+        lines += [f"class {cname}(unittest.TestCase):", "    def setUp(self):",
+                  f"        self.limit = {rng.randint(1, 64)}", ""]
+        items: list[RawItem] = []
+        for _ in range(rng.randint(2, 4)):
+            name = self.fresh(f"test_{self.comp}_{rng.choice(WORDS)}")
+            mm = self.pick_marks(1) if rng.random() < 0.4 else []
+            lines += self.decorators(mm, "    ")
+            lines += [f"    def {name}(self):", "        self.assertGreater(self.limit, 0)", ""]
+            items.append((f"{cname}::{name}", set(cls_marks) | set(mm), tags))
+        return lines, items
+
+    def init_class_unit(self) -> tuple[list[str], list[RawItem]]:
+        """A `Test*` helper class with `__init__`: pytest warns and collects nothing from it."""
+        cname = self.fresh(f"Test{self.comp.capitalize()}Harness")
+        return [f"class {cname}:", f'    """Drives a {self.comp} deployment (not a test class)."""',
+                "", "    def __init__(self, endpoint):", "        self.endpoint = endpoint", "",
+                "    def test_endpoint(self):", "        assert self.endpoint", ""], []
+
     # -- module ----------------------------------------------------------------------------
     def build(self, target_items: int) -> str:
         rng = self.rng
@@ -601,21 +671,26 @@ class PyFileWriter:
         while count < target_items:
             remaining = target_items - count
             r = rng.random()
-            if r < 0.55 or remaining < 4:
+            if r < 0.53 or remaining < 4:
                 lines, its, _ = self.function_unit(min(remaining, 8), self.comp, "", "")
-            elif r < 0.85:
+            elif r < 0.83:
                 lines, its = self.class_unit(min(remaining, 16))
-            else:
+            elif r < 0.96:
                 lines, its = self.inheritance_unit(remaining)
+            elif r < 0.99:
+                lines, its = self.unittest_unit()
+            else:
+                lines, its = self.init_class_unit()
             units.append(lines)
             raw += its
             count += len(its)
         # Now the header (it depends on what the units used).
         head = [f'"""{self.comp.capitalize()} tests: {rng.choice(WORDS)} and '
                 f'{rng.choice(WORDS)} flows (generated)."""', ""]
-        if any("skipif" in line for u in units for line in u):
-            head.append("import sys")
-            head.append("")
+        stdlib = [m for m, used in (("sys", "skipif"), ("unittest", "unittest.TestCase"))
+                  if any(used in line for u in units for line in u)]
+        if stdlib:
+            head += [f"import {m}" for m in stdlib] + [""]
         if self.import_style == "from-pytest-import-mark":
             head += ["import pytest", "from pytest import mark"]
         elif self.import_style == "import-pytest-as":

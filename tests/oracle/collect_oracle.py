@@ -98,33 +98,65 @@ def oracle_env(
     return env
 
 
+def run_pytest(args: argparse.Namespace, tmp: Path) -> tuple[int, str, dict | None]:
+    """One pytest run: (exit code, its output, what the plugin wrote or None)."""
+    out = tmp / "items.json"
+    errors_out = tmp / "errors.json"
+    selections_out = tmp / "selections.json"
+    for stale in (out, errors_out, selections_out):
+        stale.unlink(missing_ok=True)
+    proc = subprocess.run(
+        pytest_command(args),
+        cwd=args.project,
+        env=oracle_env(out, errors_out, selections_out, args.select),
+        capture_output=True,
+        text=True,
+    )
+    output = proc.stdout + proc.stderr
+    if proc.returncode not in COLLECTED_EXIT_CODES or not out.exists():
+        return proc.returncode, output, None
+    written = {
+        "items": json.loads(out.read_text(encoding="utf-8")),
+        "errors": json.loads(errors_out.read_text(encoding="utf-8")),
+        "selections": json.loads(selections_out.read_text(encoding="utf-8")),
+    }
+    return proc.returncode, output, written
+
+
+def select_by_running_pytest(args: argparse.Namespace, tmp: Path) -> dict:
+    """Answer each ``--select`` with a real ``pytest -m`` run."""
+    answers = {}
+    for expr in args.select:
+        one = argparse.Namespace(**{**vars(args), "markexpr": expr, "select": []})
+        code, output, written = run_pytest(one, tmp)
+        if written is None:
+            lines = output.strip().splitlines()
+            answers[expr] = {"error": lines[-1] if lines else f"exit {code}"}
+        else:
+            answers[expr] = {"selected": [item["nodeid"] for item in written["items"]]}
+    return answers
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tollgate-oracle-") as tmp:
-        out = Path(tmp) / "items.json"
-        errors_out = Path(tmp) / "errors.json"
-        selections_out = Path(tmp) / "selections.json"
-        proc = subprocess.run(
-            pytest_command(args),
-            cwd=args.project,
-            env=oracle_env(out, errors_out, selections_out, args.select),
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode not in COLLECTED_EXIT_CODES or not out.exists():
-            sys.stderr.write(proc.stdout)
-            sys.stderr.write(proc.stderr)
-            sys.stderr.write(f"collect_oracle: pytest exited {proc.returncode}\n")
-            return proc.returncode or 3
-        items = json.loads(out.read_text(encoding="utf-8"))
-        errors = json.loads(errors_out.read_text(encoding="utf-8"))
-        selections = json.loads(selections_out.read_text(encoding="utf-8"))
+        code, output, written = run_pytest(args, Path(tmp))
+        if written is None:
+            sys.stderr.write(output)
+            sys.stderr.write(f"collect_oracle: pytest exited {code}\n")
+            return code or 3
+        items, errors = written["items"], written["errors"]
+        selections = written["selections"]["answers"]
+        if written["selections"]["markexpr_in_effect"] and args.markexpr is None:
+            # A -m from addopts already filtered the items: a command-line -m
+            # would replace it, so ask pytest itself.
+            selections = select_by_running_pytest(args, Path(tmp))
     for error in errors:
         first_line = error["message"].splitlines()[-1:] or [""]
         sys.stderr.write(f"collection error: {error['nodeid']}: {first_line[0]}\n")
     if args.with_errors:
         result = {
-            "exit_code": proc.returncode,
+            "exit_code": code,
             "items": items,
             "errors": errors,
             "selections": selections,
@@ -133,7 +165,7 @@ def main(argv: list[str]) -> int:
         result = items
     json.dump(result, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
-    return proc.returncode
+    return code
 
 
 if __name__ == "__main__":

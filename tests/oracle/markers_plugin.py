@@ -23,9 +23,11 @@ If ``TOLLGATE_ORACLE_SELECT`` holds a JSON list of ``-m`` expressions and
 collected items with pytest's own ``-m`` machinery (``deselect_by_mark``:
 the same parser, the same ``MarkMatcher`` over ``iter_markers()``, the same
 strict-markers check, and an empty expression keeps everything), and
-``{"<expr>": {"selected": [nodeids]} | {"error": "..."}}`` is written there.
-One collection then answers many expressions; ``collect_oracle.py -m`` runs
-the real ``pytest -m`` for cross-checking.
+``{"markexpr_in_effect": "...", "answers": {"<expr>": {"selected": [nodeids]}
+| {"error": "..."}}}`` is written there. The answers are over the items left
+after collection; when a ``-m`` was already in effect (say from ``addopts``)
+they are not what ``pytest -m <expr>`` would select, which replaces it, and
+``collect_oracle.py`` then runs pytest once per expression instead.
 """
 
 from __future__ import annotations
@@ -106,5 +108,10 @@ def pytest_collection_finish(session) -> None:
         expressions = json.loads(os.environ.get(_ENV_SELECT, "[]"))
         _write_json(
             selections,
-            {e: _select(session.items, session.config, e) for e in expressions},
+            {
+                "markexpr_in_effect": session.config.option.markexpr or "",
+                "answers": {
+                    e: _select(session.items, session.config, e) for e in expressions
+                },
+            },
         )

@@ -26,7 +26,10 @@ fn glob_set(globs: &[String]) -> Option<GlobSet> {
     }
     let mut builder = GlobSetBuilder::new();
     for glob in globs {
-        if let Ok(g) = globset::GlobBuilder::new(glob).literal_separator(true).build() {
+        if let Ok(g) = globset::GlobBuilder::new(glob)
+            .literal_separator(true)
+            .build()
+        {
             builder.add(g);
         }
     }
@@ -84,7 +87,10 @@ impl<'a> CompiledRule<'a> {
                 }
             }
         }
-        !rule.unless.iter().any(|u| has_marker_or_category(test, u, taxonomy))
+        !rule
+            .unless
+            .iter()
+            .any(|u| has_marker_or_category(test, u, taxonomy))
     }
 }
 
@@ -140,7 +146,11 @@ impl Config {
 pub fn compile_globs(globs: &[String]) -> Result<GlobSet, globset::Error> {
     let mut builder = GlobSetBuilder::new();
     for glob in globs {
-        builder.add(globset::GlobBuilder::new(glob).literal_separator(true).build()?);
+        builder.add(
+            globset::GlobBuilder::new(glob)
+                .literal_separator(true)
+                .build()?,
+        );
     }
     builder.build()
 }
@@ -279,7 +289,11 @@ markers = ["kvbm"]
         };
         config.apply_rules(&mut inv);
         config.apply_rules(&mut inv);
-        assert_eq!(names(&inv.tests[0]), ["integration"], "`unless = [\"type\"]`");
+        assert_eq!(
+            names(&inv.tests[0]),
+            ["integration"],
+            "`unless = [\"type\"]`"
+        );
         assert_eq!(names(&inv.tests[1]), ["e2e"]);
         assert_eq!(
             inv.tests[1].markers[0].origin.source,

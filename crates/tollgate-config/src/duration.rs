@@ -59,7 +59,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
         let value: u64 = number.parse().map_err(|_| err("number too large"))?;
         let unit_len = after.bytes().take_while(u8::is_ascii_alphabetic).count();
         if unit_len == 0 {
-            return Err(err("missing unit after a number"));
+            return Err(err(
+                "expected a unit (ms, s, m, h or d) right after the number",
+            ));
         }
         let (unit, after_unit) = after.split_at(unit_len);
         let part = match unit {
@@ -88,8 +90,8 @@ impl<'de> Deserialize<'de> for DurationSpec {
             }
 
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<DurationSpec, E> {
-                let secs = u64::try_from(v)
-                    .map_err(|_| E::custom("a duration cannot be negative"))?;
+                let secs =
+                    u64::try_from(v).map_err(|_| E::custom("a duration cannot be negative"))?;
                 Ok(DurationSpec {
                     duration: Duration::from_secs(secs),
                     text: format!("{secs}s"),

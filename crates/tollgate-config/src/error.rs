@@ -30,7 +30,12 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub(crate) fn new(src: &str, span: Range<usize>, message: String, help: Option<String>) -> Self {
+    pub(crate) fn new(
+        src: &str,
+        span: Range<usize>,
+        message: String,
+        help: Option<String>,
+    ) -> Self {
         let (line, column) = line_col(src, span.start);
         Problem {
             label: "here".to_string(),
@@ -208,5 +213,42 @@ impl Diagnostic for SingleProblem<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         self.problem.labels()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use miette::Diagnostic;
+
+    use crate::Config;
+
+    const TWO_PROBLEMS: &str = "[taxonomy.categories.t]\nmarkers = { a = \"x\", z = \"y\" }\n\n[taxonomy.aliases]\nb = \"c\"\na = \"z\"\n";
+
+    #[test]
+    fn the_first_problem_is_primary_and_the_rest_are_related() {
+        let err = Config::from_str(TWO_PROBLEMS, "tollgate.toml").unwrap_err();
+        assert_eq!(err.problems().len(), 2);
+        assert_eq!((err.line(), err.column()), (Some(5), Some(5)));
+        assert_eq!(err.to_string(), "alias `b` points at unknown marker `c`");
+        let labels: Vec<_> = err.labels().unwrap().collect();
+        assert_eq!(labels.len(), 1);
+        assert_eq!(labels[0].offset(), TWO_PROBLEMS.find("\"c\"").unwrap());
+        let related: Vec<String> = err.related().unwrap().map(|d| d.to_string()).collect();
+        assert_eq!(related, ["alias `a` is also a marker"]);
+        assert!(err.source_code().is_some());
+    }
+
+    #[test]
+    fn a_miette_handler_renders_every_problem() {
+        let err = Config::from_str(TWO_PROBLEMS, "tollgate.toml").unwrap_err();
+        let mut out = String::new();
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .render_report(&mut out, &err)
+            .unwrap();
+        assert!(out.contains("[tollgate.toml:5:5]"), "{out}");
+        assert!(out.contains("alias `a` is also a marker"), "{out}");
+        let rendered = err.render();
+        assert!(rendered.starts_with("tollgate.toml:5:5: error: alias `b`"));
+        assert!(rendered.contains("\ntollgate.toml:6:1: error: alias `a` is also a marker\n"));
     }
 }

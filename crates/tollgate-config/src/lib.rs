@@ -11,6 +11,21 @@
 //!
 //! Nothing here runs processes or reads anything but the config file itself
 //! (in [`Config::load`] and [`Config::discover`]).
+//!
+//! ```
+//! use tollgate_config::Config;
+//!
+//! let src = "[taxonomy.categories.type]\nexclusive = true\nmarkers = { unit = \"u\" }\n\n\
+//!            [taxonomy.aliases]\nunit_test = \"unti\"\n";
+//! let err = Config::from_str(src, "tollgate.toml").unwrap_err();
+//! assert_eq!((err.line(), err.column()), (Some(6), Some(13)));
+//! assert!(err.render().starts_with(
+//!     "tollgate.toml:6:13: error: alias `unit_test` points at unknown marker `unti`"
+//! ));
+//!
+//! let config = Config::from_str(tollgate_config::presets::DYNAMO, "tollgate.toml").unwrap();
+//! assert_eq!(config.taxonomy.resolve_alias("gpus_needed_1"), Some("gpu_1"));
+//! ```
 
 mod apply;
 mod duration;

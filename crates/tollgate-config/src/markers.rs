@@ -29,7 +29,10 @@ fn registrations(config: &Config) -> Vec<(String, String)> {
         .collect();
     for (alias, _) in taxonomy.aliases.iter() {
         if let Some(target) = taxonomy.resolve_alias(alias) {
-            out.push((alias.to_string(), format!("alias of {target} (deprecated spelling)")));
+            out.push((
+                alias.to_string(),
+                format!("alias of {target} (deprecated spelling)"),
+            ));
         }
     }
     out
@@ -114,10 +117,7 @@ impl std::fmt::Display for Drift {
 /// ini or from `pytest --markers`) with the taxonomy. A registered name may
 /// carry an argument list (`timeout(seconds)`); only the name counts.
 pub fn marker_drift(config: &Config, registered: &[(String, String)]) -> Vec<Drift> {
-    let registered_names: Vec<&str> = registered
-        .iter()
-        .map(|(name, _)| bare_name(name))
-        .collect();
+    let registered_names: Vec<&str> = registered.iter().map(|(name, _)| bare_name(name)).collect();
     let expected = registrations(config);
     let mut drift = Vec::new();
     for (name, description) in registered {

@@ -11,7 +11,10 @@ pub const PRESETS: &[(&str, &str)] = &[("dynamo", DYNAMO), ("minimal", MINIMAL)]
 
 /// The text of the preset called `name`.
 pub fn preset(name: &str) -> Option<&'static str> {
-    PRESETS.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
+    PRESETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
 }
 
 #[cfg(test)]

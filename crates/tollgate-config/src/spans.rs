@@ -134,21 +134,69 @@ pub fn resolve(root: &Spanned<DeTable<'_>>, src: &str, location: &Location) -> R
     best
 }
 
-/// Maps a range inside a string's contents to the source, skipping the
-/// opening quote(s). Exact for strings without escapes, which is what marker
-/// expressions and globs are in practice.
+/// Maps a range inside a string's contents to the source: skips the opening
+/// quote(s) and counts escape sequences (`\"`, `\u00e9`) at their written
+/// length, so the range lands on the characters the user typed.
 fn string_content_range(src: &str, value: Range<usize>, inner: Range<usize>) -> Range<usize> {
     let raw = src.get(value.clone()).unwrap_or("");
-    let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
-        3
-    } else if raw.starts_with('"') || raw.starts_with('\'') {
-        1
+    let (quote, basic) = if raw.starts_with("\"\"\"") {
+        (3, true)
+    } else if raw.starts_with("'''") {
+        (3, false)
+    } else if raw.starts_with('"') {
+        (1, true)
+    } else if raw.starts_with('\'') {
+        (1, false)
     } else {
-        0
+        (0, false)
     };
-    let start = (value.start + quote + inner.start).min(value.end);
-    let end = (value.start + quote + inner.end).clamp(start, value.end);
+    let body = raw.get(quote..).unwrap_or("");
+    let start = value.start + quote + raw_offset(body, basic, inner.start);
+    let end = value.start + quote + raw_offset(body, basic, inner.end);
+    let start = floor_char_boundary(src, start.min(value.end));
+    let end = floor_char_boundary(src, end.clamp(start, value.end));
     start..end
+}
+
+/// Offset in a string literal's raw text of byte `content_offset` of its value.
+fn raw_offset(body: &str, basic: bool, content_offset: usize) -> usize {
+    let mut raw = 0;
+    let mut content = 0;
+    let mut chars = body.char_indices().peekable();
+    while content < content_offset {
+        let Some((i, c)) = chars.next() else {
+            break;
+        };
+        let (raw_len, content_len) = if basic && c == '\\' {
+            match chars.peek().map(|(_, e)| *e) {
+                Some('u') => (6, decoded_len(body.get(i + 2..i + 6))),
+                Some('U') => (10, decoded_len(body.get(i + 2..i + 10))),
+                _ => (2, 1),
+            }
+        } else {
+            (c.len_utf8(), c.len_utf8())
+        };
+        // Skip the rest of an escape sequence.
+        while chars.next_if(|(j, _)| *j < i + raw_len).is_some() {}
+        raw = i + raw_len;
+        content += content_len;
+    }
+    raw.min(body.len())
+}
+
+/// UTF-8 length of the character a `\u`/`\U` escape's hex digits encode.
+fn decoded_len(hex: Option<&str>) -> usize {
+    hex.and_then(|h| u32::from_str_radix(h, 16).ok())
+        .and_then(char::from_u32)
+        .map_or(1, char::len_utf8)
+}
+
+fn floor_char_boundary(src: &str, mut offset: usize) -> usize {
+    offset = offset.min(src.len());
+    while offset > 0 && !src.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -165,7 +213,8 @@ pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
-    const SRC: &str = "[jobs.unit]\nexpr = \"unit and gpu_x\"\n\n[[rules]]\nmarkers = [\"a\", \"b\"]\n";
+    const SRC: &str =
+        "[jobs.unit]\nexpr = \"unit and gpu_x\"\n\n[[rules]]\nmarkers = [\"a\", \"b\"]\n";
 
     fn at(location: Location) -> (usize, usize, String) {
         let root = DeTable::parse(SRC).unwrap();
@@ -185,13 +234,29 @@ mod tests {
             (2, 1, "expr".into())
         );
         assert_eq!(
-            at(Location::in_string(key_path!["jobs", "unit", "expr"], 9..14)),
+            at(Location::in_string(
+                key_path!["jobs", "unit", "expr"],
+                9..14
+            )),
             (2, 18, "gpu_x".into())
         );
         assert_eq!(
-            at(Location::value(key_path!["rules", 0usize, "markers", 1usize])),
+            at(Location::value(key_path![
+                "rules", 0usize, "markers", 1usize
+            ])),
             (5, 17, "\"b\"".into())
         );
+    }
+
+    #[test]
+    fn ranges_inside_strings_account_for_escapes() {
+        let src = "k = \"a \\\"b\\\" \\u00e9 gpu_x\"\nl = 'lit gpu_y'\n";
+        let root = DeTable::parse(src).unwrap();
+        // The value of k is `a "b" é gpu_x`; `gpu_x` starts at byte 9.
+        let span = resolve(&root, src, &Location::in_string(key_path!["k"], 9..14));
+        assert_eq!(&src[span], "gpu_x");
+        let span = resolve(&root, src, &Location::in_string(key_path!["l"], 4..9));
+        assert_eq!(&src[span], "gpu_y");
     }
 
     #[test]

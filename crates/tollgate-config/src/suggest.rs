@@ -42,7 +42,8 @@ mod tests {
 
     #[test]
     fn suggests_from_serde_unknown_variant() {
-        let msg = "unknown variant `boolean`, expected one of `bool`, `string`, `int`, `float`, `enum`";
+        let msg =
+            "unknown variant `boolean`, expected one of `bool`, `string`, `int`, `float`, `enum`";
         assert_eq!(
             for_serde_message(msg).as_deref(),
             Some("did you mean `bool`?")

@@ -131,7 +131,10 @@ two_gpus = "gpu_2"
             t.stages_up_to("post_merge"),
             Some(vec!["pre_commit", "pre_merge", "post_merge"])
         );
-        assert_eq!(t.stages_up_to("premerge"), Some(vec!["pre_commit", "pre_merge"]));
+        assert_eq!(
+            t.stages_up_to("premerge"),
+            Some(vec!["pre_commit", "pre_merge"])
+        );
         assert_eq!(t.stages_up_to("gpu_0"), None);
         assert_eq!(t.stage_index("nightly"), Some(3));
     }

@@ -99,7 +99,11 @@ impl Validator<'_> {
             .suggest(name)
             .map(|s| format!("did you mean `{s}`?"))
             .or_else(|| Some("add it to a category under [taxonomy.categories]".into()));
-        self.push(location, format!("{what} names unknown marker `{name}`"), help);
+        self.push(
+            location,
+            format!("{what} names unknown marker `{name}`"),
+            help,
+        );
     }
 
     fn check_glob(&mut self, location: Location, glob: &str) {
@@ -129,10 +133,19 @@ impl Validator<'_> {
                 self.push(
                     Location::in_string(at, start..end),
                     format!("invalid marker expression in {what}: {}", err.message),
-                    Some("the syntax is pytest's -m: `unit and (gpu_0 or gpu_1) and not slow`".into()),
+                    Some(
+                        "the syntax is pytest's -m: `unit and (gpu_0 or gpu_1) and not slow`"
+                            .into(),
+                    ),
                 );
             }
             Ok(parsed) => {
+                // SPEC §4: unknown names in an expression are an error when
+                // the taxonomy is strict; otherwise they may be plugin
+                // markers (`asyncio`, `timeout`) the taxonomy does not list.
+                if !self.config.taxonomy.strict {
+                    return;
+                }
                 for (name, range) in parsed.marker_names() {
                     let location = Location::in_string(at.clone(), range);
                     self.check_marker(location, name, what, true);
@@ -156,7 +169,10 @@ impl Validator<'_> {
                     self.push(
                         Location::value(p),
                         format!("only one category can be ordered, and `{first}` already is"),
-                        Some("the ordered category is the lifecycle that pipelines inherit along".into()),
+                        Some(
+                            "the ordered category is the lifecycle that pipelines inherit along"
+                                .into(),
+                        ),
                     );
                 } else {
                     ordered_seen = Some(cat_name);
@@ -165,7 +181,11 @@ impl Validator<'_> {
             if cat.markers.is_empty() {
                 let mut p = cat_path.clone();
                 p.push(Seg::Key("markers".into()));
-                self.push(Location::value(p), format!("category `{cat_name}` has no markers"), None);
+                self.push(
+                    Location::value(p),
+                    format!("category `{cat_name}` has no markers"),
+                    None,
+                );
             }
             let mut p = cat_path.clone();
             p.push(Seg::Key("applies_to".into()));
@@ -179,7 +199,9 @@ impl Validator<'_> {
                     self.push(
                         Location::key(marker_path.clone()),
                         format!("`{marker}` cannot be a pytest marker name"),
-                        Some("use letters, digits and underscores, not starting with a digit".into()),
+                        Some(
+                            "use letters, digits and underscores, not starting with a digit".into(),
+                        ),
                     );
                 }
                 if !cat.exclusive {
@@ -270,7 +292,9 @@ impl Validator<'_> {
                     let help = closest(name, candidates).map(|s| format!("did you mean `{s}`?"));
                     self.push(
                         Location::value(p),
-                        format!("`unless` names `{name}`, which is neither a marker nor a category"),
+                        format!(
+                            "`unless` names `{name}`, which is neither a marker nor a category"
+                        ),
                         help,
                     );
                 }
@@ -284,7 +308,11 @@ impl Validator<'_> {
                     let help = closest(kind, TARGET_KINDS.iter().copied())
                         .map(|s| format!("did you mean `{s}`?"))
                         .or_else(|| Some(format!("one of: {}", TARGET_KINDS.join(", "))));
-                    self.push(Location::value(p), format!("unknown target kind `{kind}`"), help);
+                    self.push(
+                        Location::value(p),
+                        format!("unknown target kind `{kind}`"),
+                        help,
+                    );
                 }
             }
             let rust_only = [
@@ -298,7 +326,9 @@ impl Validator<'_> {
                     if used {
                         self.push(
                             Location::key(at(key)),
-                            format!("`{key}` only applies to Rust tests, but this rule is for Python"),
+                            format!(
+                                "`{key}` only applies to Rust tests, but this rule is for Python"
+                            ),
                             None,
                         );
                     }
@@ -322,7 +352,10 @@ impl Validator<'_> {
                 );
             }
         }
-        self.check_globs(key_path!["lint", "file_name", "applies_to"], &rule.applies_to);
+        self.check_globs(
+            key_path!["lint", "file_name", "applies_to"],
+            &rule.applies_to,
+        );
     }
 
     // ------------------------------------------------------------ frameworks, components, changes
@@ -367,7 +400,10 @@ impl Validator<'_> {
         }
         for (key, var) in [
             ("framework_variable", &changes.framework_variable),
-            ("default_framework_variable", &changes.default_framework_variable),
+            (
+                "default_framework_variable",
+                &changes.default_framework_variable,
+            ),
         ] {
             if let Some(var) = var {
                 self.check_variable_ref(Location::value(key_path!["changes", key]), var, None);
@@ -411,13 +447,20 @@ impl Validator<'_> {
             if var.kind != VariableType::Enum && !var.values.is_empty() {
                 self.push(
                     Location::key(key_path!["variables", name, "values"]),
-                    format!("`values` only applies to enum variables, and `{name}` is a {}", var.kind),
+                    format!(
+                        "`values` only applies to enum variables, and `{name}` is a {}",
+                        var.kind
+                    ),
                     None,
                 );
             }
             if let Some(default) = &var.default {
                 if let Some(message) = value_mismatch(name, var, default) {
-                    self.push(Location::value(key_path!["variables", name, "default"]), message, None);
+                    self.push(
+                        Location::value(key_path!["variables", name, "default"]),
+                        message,
+                        None,
+                    );
                 }
             }
         }
@@ -440,7 +483,11 @@ impl Validator<'_> {
             self.check_when(at("when"), when);
         }
         if job.shards == 0 {
-            self.push(Location::value(at("shards")), "a job needs at least one shard".into(), None);
+            self.push(
+                Location::value(at("shards")),
+                "a job needs at least one shard".into(),
+                None,
+            );
         }
         self.check_commands(at("commands"), &job.commands);
         self.check_runner(at("runner"), &job.runner.provides);
@@ -477,7 +524,8 @@ impl Validator<'_> {
     fn check_commands(&mut self, base: Vec<Seg>, commands: &[String]) {
         for (i, command) in commands.iter().enumerate() {
             for (name, range) in placeholders(command) {
-                let known = PLACEHOLDERS.contains(&name) || self.config.variables.contains_key(name);
+                let known =
+                    PLACEHOLDERS.contains(&name) || self.config.variables.contains_key(name);
                 if !known {
                     let mut p = base.clone();
                     p.push(Seg::Index(i));
@@ -487,7 +535,12 @@ impl Validator<'_> {
                         .chain(self.config.variables.keys());
                     let help = closest(name, candidates)
                         .map(|s| format!("did you mean `{{{s}}}`?"))
-                        .or_else(|| Some(format!("placeholders: {{{}}} or a declared variable", PLACEHOLDERS.join("}, {"))));
+                        .or_else(|| {
+                            Some(format!(
+                                "placeholders: {{{}}} or a declared variable",
+                                PLACEHOLDERS.join("}, {")
+                            ))
+                        });
                     self.push(
                         Location::in_string(p, range),
                         format!("unknown placeholder `{{{name}}}` in a command"),
@@ -516,14 +569,25 @@ impl Validator<'_> {
             if taxonomy.stage_index(&pipeline.stage).is_none() {
                 let (message, help) = match taxonomy.lifecycle() {
                     None => (
-                        format!("pipeline `{name}` runs stage `{}`, but no category is ordered", pipeline.stage),
+                        format!(
+                            "pipeline `{name}` runs stage `{}`, but no category is ordered",
+                            pipeline.stage
+                        ),
                         Some("mark the lifecycle category `ordered = true`".to_string()),
                     ),
                     Some((cat, c)) => (
-                        format!("`{}` is not a stage of the `{cat}` category", pipeline.stage),
+                        format!(
+                            "`{}` is not a stage of the `{cat}` category",
+                            pipeline.stage
+                        ),
                         closest(&pipeline.stage, c.markers.keys())
                             .map(|s| format!("did you mean `{s}`?"))
-                            .or_else(|| Some(format!("stages: {}", c.markers.keys().collect::<Vec<_>>().join(", ")))),
+                            .or_else(|| {
+                                Some(format!(
+                                    "stages: {}",
+                                    c.markers.keys().collect::<Vec<_>>().join(", ")
+                                ))
+                            }),
                     ),
                 };
                 self.push(Location::value(at("stage")), message, help);
@@ -542,7 +606,11 @@ impl Validator<'_> {
                         help,
                     );
                 } else if !seen.insert(job.as_str()) {
-                    self.push(Location::value(p), format!("job `{job}` is listed twice"), None);
+                    self.push(
+                        Location::value(p),
+                        format!("job `{job}` is listed twice"),
+                        None,
+                    );
                 }
             }
             if let Some(gate) = &pipeline.gate {
@@ -554,7 +622,8 @@ impl Validator<'_> {
                     None => self.check_variable_ref(location, var, None),
                     Some(decl) => {
                         if let Some(message) = value_mismatch(var, decl, value) {
-                            let location = Location::value(key_path!["pipelines", name, "set", var]);
+                            let location =
+                                Location::value(key_path!["pipelines", name, "set", var]);
                             self.push(location, message, None);
                         }
                     }
@@ -576,7 +645,11 @@ impl Validator<'_> {
     fn job_override(&mut self, pipeline: &str, job: &str, over: &JobOverride) {
         let at = |key: &str| key_path!["pipelines", pipeline, "overrides", job, key];
         if let Some(expr) = &over.expr {
-            self.check_expr(at("expr"), expr, &format!("job `{job}` in pipeline `{pipeline}`"));
+            self.check_expr(
+                at("expr"),
+                expr,
+                &format!("job `{job}` in pipeline `{pipeline}`"),
+            );
         }
         if let Some(commands) = &over.commands {
             self.check_commands(at("commands"), commands);
@@ -585,7 +658,11 @@ impl Validator<'_> {
             self.check_runner(at("runner"), &runner.provides);
         }
         if over.shards == Some(0) {
-            self.push(Location::value(at("shards")), "a job needs at least one shard".into(), None);
+            self.push(
+                Location::value(at("shards")),
+                "a job needs at least one shard".into(),
+                None,
+            );
         }
     }
 
@@ -600,7 +677,8 @@ impl Validator<'_> {
 
     fn check_pipeline_ref(&mut self, location: Location, pipeline: &str) {
         if !self.config.pipelines.contains_key(pipeline) {
-            let help = closest(pipeline, self.config.pipelines.keys()).map(|s| format!("did you mean `{s}`?"));
+            let help = closest(pipeline, self.config.pipelines.keys())
+                .map(|s| format!("did you mean `{s}`?"));
             self.push(location, format!("unknown pipeline `{pipeline}`"), help);
         }
     }
@@ -609,9 +687,16 @@ impl Validator<'_> {
 
     fn budgets(&mut self) {
         for (name, budget) in self.config.budgets.iter() {
-            self.check_expr(key_path!["budgets", name, "expr"], &budget.expr, &format!("budget `{name}`"));
+            self.check_expr(
+                key_path!["budgets", name, "expr"],
+                &budget.expr,
+                &format!("budget `{name}`"),
+            );
             for (i, p) in budget.pipelines.iter().enumerate() {
-                self.check_pipeline_ref(Location::value(key_path!["budgets", name, "pipelines", i]), p);
+                self.check_pipeline_ref(
+                    Location::value(key_path!["budgets", name, "pipelines", i]),
+                    p,
+                );
             }
         }
     }
@@ -649,10 +734,16 @@ impl Validator<'_> {
             }
         }
         if let Some(drop) = &gate.coverage_drop {
-            self.check_percent(key_path!["gates", name, "coverage_drop", "max_points"], drop.max_points);
+            self.check_percent(
+                key_path!["gates", name, "coverage_drop", "max_points"],
+                drop.max_points,
+            );
         }
         if let Some(patch) = &gate.patch_coverage {
-            self.check_percent(key_path!["gates", name, "patch_coverage", "min_percent"], patch.min_percent);
+            self.check_percent(
+                key_path!["gates", name, "patch_coverage", "min_percent"],
+                patch.min_percent,
+            );
         }
         if let Some(perf) = &gate.perf_regression {
             if !(perf.max_percent >= 0.0 && perf.max_percent.is_finite()) {
@@ -671,7 +762,10 @@ impl Validator<'_> {
             }
         }
         if let Some(flaky) = &gate.flaky_rate {
-            self.check_percent(key_path!["gates", name, "flaky_rate", "max_percent"], flaky.max_percent);
+            self.check_percent(
+                key_path!["gates", name, "flaky_rate", "max_percent"],
+                flaky.max_percent,
+            );
         }
         for (i, limit) in gate.limits.iter().enumerate() {
             if limit.max.is_none() && limit.min.is_none() {
@@ -682,14 +776,22 @@ impl Validator<'_> {
                 );
             }
             if let Some(expr) = &limit.expr {
-                self.check_expr(key_path!["gates", name, "limits", i, "expr"], expr, &format!("gate `{name}`"));
+                self.check_expr(
+                    key_path!["gates", name, "limits", i, "expr"],
+                    expr,
+                    &format!("gate `{name}`"),
+                );
             }
         }
     }
 
     fn check_percent(&mut self, at: Vec<Seg>, value: f64) {
         if !(0.0..=100.0).contains(&value) {
-            self.push(Location::value(at), format!("{value} is not a percentage (0–100)"), None);
+            self.push(
+                Location::value(at),
+                format!("{value} is not a percentage (0–100)"),
+                None,
+            );
         }
     }
 
@@ -698,7 +800,10 @@ impl Validator<'_> {
     fn run_and_notify(&mut self) {
         for (i, pattern) in self.config.run.redact.patterns.iter().enumerate() {
             if let Err(err) = regex::Regex::new(pattern) {
-                let first_line = err.to_string().lines().last().unwrap_or("").trim().to_string();
+                // regex's message ends with a line "error: <what>"; keep that part.
+                let text = err.to_string();
+                let last = text.lines().last().unwrap_or("").trim();
+                let first_line = last.strip_prefix("error: ").unwrap_or(last).to_string();
                 self.push(
                     Location::value(key_path!["run", "redact", "patterns", i]),
                     format!("invalid redaction pattern: {first_line}"),
@@ -721,9 +826,7 @@ impl Validator<'_> {
 /// Whether `name` is usable as `@pytest.mark.NAME`.
 fn is_marker_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c == '_' || c.is_alphabetic())
+    chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
         && chars.all(|c| c == '_' || c.is_alphanumeric())
 }
 
@@ -830,6 +933,59 @@ fn unbalanced_brace(template: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn issues(src: &str) -> Vec<String> {
+        let config: Config = toml::from_str(src).unwrap();
+        validate(&config).into_iter().map(|i| i.message).collect()
+    }
+
+    #[test]
+    fn unknown_markers_in_expressions_are_errors_only_when_strict() {
+        let body = "[taxonomy.categories.type]\nmarkers = { unit = \"u\" }\n[jobs.j]\nexpr = \"unit and asyncio\"\n";
+        assert_eq!(issues(body), Vec::<String>::new());
+        let strict = format!("[taxonomy]\nstrict = true\n{body}");
+        assert_eq!(issues(&strict), ["job `j` names unknown marker `asyncio`"]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_not_just_the_first() {
+        let src = r#"
+[taxonomy.categories.type]
+markers = { unit = "u" }
+[taxonomy.aliases]
+a = "b"
+b = "a"
+[jobs.j]
+shards = 0
+[pipelines.p]
+stage = "x"
+on = "push"
+jobs = ["j", "k", "j"]
+"#;
+        assert_eq!(
+            issues(src),
+            [
+                "alias cycle: a → b → a",
+                "a job needs at least one shard",
+                "pipeline `p` runs stage `x`, but no category is ordered",
+                "pipeline `p` names unknown job `k`",
+                "job `j` is listed twice",
+            ]
+        );
+    }
+
+    #[test]
+    fn gate_extends_cycles_are_caught() {
+        let src =
+            "[gates.a]\nextends = \"b\"\n[gates.b]\nextends = \"a\"\n[gates.c]\nextends = \"a\"\n";
+        assert_eq!(
+            issues(src),
+            [
+                "gate `a` extends itself through `extends`",
+                "gate `b` extends itself through `extends`",
+            ]
+        );
+    }
 
     #[test]
     fn placeholders_skip_escapes() {

@@ -117,7 +117,8 @@ pub fn collect_module(model: &ModuleModel, ctx: &ModuleContext) -> ModuleItems {
                 name: orig,
                 line,
             } => {
-                let interesting = ctx.filters.is_test_class(name) || ctx.filters.is_test_function(name);
+                let interesting =
+                    ctx.filters.is_test_class(name) || ctx.filters.is_test_function(name);
                 if !interesting || is_external_module(module, *level) {
                     continue;
                 }
@@ -136,14 +137,12 @@ pub fn collect_module(model: &ModuleModel, ctx: &ModuleContext) -> ModuleItems {
             other => other.clone(),
         };
         match &entry {
-            Entry::Function(f) => {
-                if ctx.filters.is_test_function(name) {
-                    match c.function_items(f, name, &[], &[]) {
-                        Ok(mut v) => items.append(&mut v),
-                        Err(e) => {
-                            failed = Some(e);
-                            break;
-                        }
+            Entry::Function(f) if ctx.filters.is_test_function(name) => {
+                match c.function_items(f, name, &[], &[]) {
+                    Ok(mut v) => items.append(&mut v),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
                     }
                 }
             }
@@ -155,7 +154,10 @@ pub fn collect_module(model: &ModuleModel, ctx: &ModuleContext) -> ModuleItems {
         }
     }
     if let Some(e) = failed {
-        c.error(e.line, format!("{}: collection error: {}", ctx.module_id, e.message));
+        c.error(
+            e.line,
+            format!("{}: collection error: {}", ctx.module_id, e.message),
+        );
         items.clear();
     }
     c.out.items = items;
@@ -166,7 +168,14 @@ fn is_external_module(module: &str, level: u32) -> bool {
     level == 0
         && matches!(
             module.split('.').next().unwrap_or(""),
-            "unittest" | "pytest" | "_pytest" | "typing" | "abc" | "enum" | "collections" | "dataclasses"
+            "unittest"
+                | "pytest"
+                | "_pytest"
+                | "typing"
+                | "abc"
+                | "enum"
+                | "collections"
+                | "dataclasses"
         )
 }
 
@@ -216,7 +225,8 @@ impl<'a> Collector<'a> {
             }
         }
         seqs.push(base_keys);
-        let order = c3_merge(me, seqs).unwrap_or_else(|| keyed.iter().map(|(k, _)| k.clone()).collect());
+        let order =
+            c3_merge(me, seqs).unwrap_or_else(|| keyed.iter().map(|(k, _)| k.clone()).collect());
         let mut out = Vec::new();
         for k in order {
             if let Some(pos) = keyed.iter().position(|(kk, _)| *kk == k) {
@@ -231,14 +241,21 @@ impl<'a> Collector<'a> {
             BaseRef::Local(d) => MroEntry::Def(d.clone()),
             BaseRef::External(e) => MroEntry::External(e.clone()),
             BaseRef::Unknown(u) => MroEntry::Unresolved(u.clone()),
-            BaseRef::Imported { module, level, name } => {
+            BaseRef::Imported {
+                module,
+                level,
+                name,
+            } => {
                 let known = format!("{module}.{name}");
                 if UNITTEST_BASES.contains(&known.as_str()) || is_external_module(module, *level) {
                     return MroEntry::External(known);
                 }
                 match self.ctx.lookup.lookup_entry(module, *level, name) {
                     Some(Entry::Class(d)) => MroEntry::Def(d),
-                    _ => MroEntry::Unresolved(format!("{}{module}.{name}", ".".repeat(*level as usize))),
+                    _ => MroEntry::Unresolved(format!(
+                        "{}{module}.{name}",
+                        ".".repeat(*level as usize)
+                    )),
                 }
             }
         }
@@ -260,7 +277,7 @@ impl<'a> Collector<'a> {
             MroEntry::Def(d) => d.test_attr,
             _ => None,
         });
-        if !is_unittest && !(self.ctx.filters.is_test_class(name) || test_attr == Some(true)) {
+        if !(is_unittest || self.ctx.filters.is_test_class(name) || test_attr == Some(true)) {
             return Vec::new();
         }
         if test_attr == Some(false) || self.is_abstract(&mro) {
@@ -289,7 +306,10 @@ impl<'a> Collector<'a> {
                 }
             }
         }
-        if mro.iter().any(|e| matches!(e, MroEntry::Def(d) if d.defines_generate_tests)) {
+        if mro
+            .iter()
+            .any(|e| matches!(e, MroEntry::Def(d) if d.defines_generate_tests))
+        {
             dynamic = Some(format!("class `{name}` defines pytest_generate_tests"));
         }
         let frame = ClassFrame { marks, dynamic };
@@ -310,11 +330,19 @@ impl<'a> Collector<'a> {
             return self.unittest_items(&defs, &chain, &frames);
         }
         if defs.iter().any(|d| d.defines_init) {
-            self.warn(cls.line, "class-with-init", format!("cannot collect test class '{name}' because it has a __init__ constructor"));
+            self.warn(
+                cls.line,
+                "class-with-init",
+                format!("cannot collect test class '{name}' because it has a __init__ constructor"),
+            );
             return Vec::new();
         }
         if defs.iter().any(|d| d.defines_new) {
-            self.warn(cls.line, "class-with-new", format!("cannot collect test class '{name}' because it has a __new__ constructor"));
+            self.warn(
+                cls.line,
+                "class-with-new",
+                format!("cannot collect test class '{name}' because it has a __new__ constructor"),
+            );
             return Vec::new();
         }
 
@@ -340,7 +368,15 @@ impl<'a> Collector<'a> {
                         match self.function_items(f, entry_name, &chain, &owned_frames) {
                             Ok(mut v) => group.append(&mut v),
                             Err(e) => {
-                                self.error(e.line, format!("{}::{}: collection error: {}", self.ctx.module_id, chain.join("::"), e.message));
+                                self.error(
+                                    e.line,
+                                    format!(
+                                        "{}::{}: collection error: {}",
+                                        self.ctx.module_id,
+                                        chain.join("::"),
+                                        e.message
+                                    ),
+                                );
                                 return Vec::new();
                             }
                         }
@@ -380,7 +416,12 @@ impl<'a> Collector<'a> {
 
     /// `UnitTestCase.collect`: `TestLoader.getTestCaseNames` (sorted `test*`
     /// callables over the MRO), no parametrization.
-    fn unittest_items(&mut self, defs: &[&Arc<ClassDef>], chain: &[String], frames: &[&ClassFrame]) -> Vec<TestItem> {
+    fn unittest_items(
+        &mut self,
+        defs: &[&Arc<ClassDef>],
+        chain: &[String],
+        frames: &[&ClassFrame],
+    ) -> Vec<TestItem> {
         let mut decided: HashSet<&str> = HashSet::new();
         let mut methods: Vec<(String, Arc<FuncDef>)> = Vec::new();
         let mut run_test = None;
@@ -415,12 +456,23 @@ impl<'a> Collector<'a> {
         for (n, f) in methods {
             let base = format!("{}::{}::{}", self.ctx.module_id, chain.join("::"), n);
             let markers = self.markers(&f.marks, &[], &owned);
-            out.push(self.item(base.clone(), base, &f, markers, self.dynamic_reason(&f, &owned, None)));
+            out.push(self.item(
+                base.clone(),
+                base,
+                &f,
+                markers,
+                self.dynamic_reason(&f, &owned, None),
+            ));
         }
         out
     }
 
-    fn dynamic_reason(&self, f: &FuncDef, frames: &[ClassFrame], extra: Option<String>) -> Option<String> {
+    fn dynamic_reason(
+        &self,
+        f: &FuncDef,
+        frames: &[ClassFrame],
+        extra: Option<String>,
+    ) -> Option<String> {
         extra
             .or_else(|| self.ctx.external_dynamic.clone())
             .or_else(|| {
@@ -436,7 +488,12 @@ impl<'a> Collector<'a> {
     /// Markers in `iter_markers()` order: the function's own (decorators,
     /// then its case's `pytest.param` marks), enclosing classes from the
     /// innermost out, then the module's `pytestmark`.
-    fn markers(&self, own: &[PlacedMark], param: &[(PlacedMark, ())], frames: &[ClassFrame]) -> Vec<Marker> {
+    fn markers(
+        &self,
+        own: &[PlacedMark],
+        param: &[(PlacedMark, ())],
+        frames: &[ClassFrame],
+    ) -> Vec<Marker> {
         let mut out: Vec<Marker> = own.iter().map(to_marker).collect();
         out.extend(param.iter().map(|(m, _)| to_marker(m)));
         for f in frames {
@@ -446,11 +503,22 @@ impl<'a> Collector<'a> {
         out
     }
 
-    fn item(&self, id: String, function: String, f: &FuncDef, markers: Vec<Marker>, dynamic: Option<String>) -> TestItem {
+    fn item(
+        &self,
+        id: String,
+        function: String,
+        f: &FuncDef,
+        markers: Vec<Marker>,
+        dynamic: Option<String>,
+    ) -> TestItem {
         TestItem {
             id,
             language: Language::Python,
-            file: if f.file.is_empty() { self.ctx.file.to_string() } else { f.file.to_string() },
+            file: if f.file.is_empty() {
+                self.ctx.file.to_string()
+            } else {
+                f.file.to_string()
+            },
             line: f.line,
             function,
             markers,
@@ -472,7 +540,9 @@ impl<'a> Collector<'a> {
         if f.is_generator {
             return Err(CollectorError {
                 line: f.line,
-                message: format!("'yield' keyword is allowed in fixtures, but not in tests ({name})"),
+                message: format!(
+                    "'yield' keyword is allowed in fixtures, but not in tests ({name})"
+                ),
             });
         }
         let base = if chain.is_empty() {
@@ -481,11 +551,20 @@ impl<'a> Collector<'a> {
             format!("{}::{}::{name}", self.ctx.module_id, chain.join("::"))
         };
         // Parametrize marks in iter_markers order.
-        let mut parametrize: Vec<&PlacedMark> = f.marks.iter().filter(|m| m.mark.name == "parametrize").collect();
+        let mut parametrize: Vec<&PlacedMark> = f
+            .marks
+            .iter()
+            .filter(|m| m.mark.name == "parametrize")
+            .collect();
         for fr in frames {
             parametrize.extend(fr.marks.iter().filter(|m| m.mark.name == "parametrize"));
         }
-        parametrize.extend(self.model.pytestmark.iter().filter(|m| m.mark.name == "parametrize"));
+        parametrize.extend(
+            self.model
+                .pytestmark
+                .iter()
+                .filter(|m| m.mark.name == "parametrize"),
+        );
         if parametrize.is_empty() {
             let markers = self.markers(&f.marks, &[], frames);
             let dynamic = self.dynamic_reason(f, frames, None);
@@ -525,7 +604,11 @@ impl<'a> Collector<'a> {
                     .collect())
             }
             Err(ExpandError::Dynamic(reason)) => {
-                self.warn(f.line, "dynamic-parametrize", format!("{base}: {reason}; kept as one entry"));
+                self.warn(
+                    f.line,
+                    "dynamic-parametrize",
+                    format!("{base}: {reason}; kept as one entry"),
+                );
                 // Keep the union of the marks the cases could carry.
                 let param: Vec<(PlacedMark, ())> = parametrize
                     .iter()
@@ -533,9 +616,18 @@ impl<'a> Collector<'a> {
                     .map(|m| (m, ()))
                     .collect();
                 let markers = self.markers(&f.marks, &param, frames);
-                Ok(vec![self.item(base.clone(), base, f, markers, Some(reason))])
+                Ok(vec![self.item(
+                    base.clone(),
+                    base,
+                    f,
+                    markers,
+                    Some(reason),
+                )])
             }
-            Err(ExpandError::CollectionError(message)) => Err(CollectorError { line: f.line, message }),
+            Err(ExpandError::CollectionError(message)) => Err(CollectorError {
+                line: f.line,
+                message,
+            }),
         }
     }
 }
@@ -544,11 +636,13 @@ impl<'a> Collector<'a> {
 /// all static, as far as they are known.
 fn param_marks_of(p: &PlacedMark) -> Vec<PlacedMark> {
     let values = p.mark.args.get(1).or_else(|| p.mark.kwarg("argvalues"));
-    let Some(Value::List(items) | Value::Tuple(items)) = values else {
-        return Vec::new();
+    let items: Vec<&Value> = match values {
+        Some(Value::List(items) | Value::Tuple(items)) => items.iter().collect(),
+        Some(Value::Comprehension { element, .. }) => vec![element.as_ref()],
+        _ => return Vec::new(),
     };
     items
-        .iter()
+        .into_iter()
         .filter_map(|v| match v {
             Value::Param(ps) => Some(ps.marks.iter().map(|m| PlacedMark {
                 mark: m.clone(),
@@ -583,7 +677,12 @@ fn to_marker(m: &PlacedMark) -> Marker {
     Marker {
         name: m.mark.name.clone(),
         args,
-        kwargs: m.mark.kwargs.iter().map(|(k, v)| (k.clone(), v.to_mark_value())).collect(),
+        kwargs: m
+            .mark
+            .kwargs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_mark_value()))
+            .collect(),
         origin: MarkOrigin {
             file: m.file.to_string(),
             line: m.line,

@@ -163,23 +163,24 @@ fn load(path: &Path, loader: Loader) -> Result<Option<IniConfig>, CollectError> 
             };
             match doc.section(section) {
                 Some(kv) => Ok(Some(IniConfig::from_pairs(
-                    kv.iter().map(|(k, v)| (k.clone(), IniValue::Str(v.clone()))),
+                    kv.iter()
+                        .map(|(k, v)| (k.clone(), IniValue::Str(v.clone()))),
                 ))),
                 None if matches!(loader, Loader::PytestIni) => Ok(Some(IniConfig::default())),
                 None => Ok(None),
             }
         }
         Loader::PytestToml | Loader::Pyproject | Loader::CustomToml => {
-            let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-                CollectError::InvalidConfig {
-                    path: path.to_path_buf(),
-                    line: e
-                        .span()
-                        .map(|s| text[..s.start.min(text.len())].lines().count() as u32)
-                        .unwrap_or(0),
-                    message: e.message().to_string(),
-                }
-            })?;
+            let table: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| CollectError::InvalidConfig {
+                        path: path.to_path_buf(),
+                        line: e
+                            .span()
+                            .map(|s| text[..s.start.min(text.len())].lines().count() as u32)
+                            .unwrap_or(0),
+                        message: e.message().to_string(),
+                    })?;
             let invalid = |message: String| CollectError::InvalidConfig {
                 path: path.to_path_buf(),
                 line: 0,
@@ -221,7 +222,8 @@ fn pytest_table(table: &toml::Table) -> Result<Option<IniConfig>, String> {
 
 /// `[tool.pytest]` (native types) or `[tool.pytest.ini_options]` (strings).
 fn tool_pytest(table: &toml::Table) -> Result<Option<IniConfig>, String> {
-    let Some(toml::Value::Table(tool_pytest)) = table.get("tool").and_then(|t| t.get("pytest")) else {
+    let Some(toml::Value::Table(tool_pytest)) = table.get("tool").and_then(|t| t.get("pytest"))
+    else {
         return Ok(None);
     };
     let native: toml::Table = tool_pytest
@@ -271,13 +273,23 @@ fn dirs_from_args(invocation_dir: &Path, args: &[String]) -> Vec<PathBuf> {
         .filter(|a| !a.starts_with('-'))
         .map(|a| absolute(invocation_dir, Path::new(a.split("::").next().unwrap_or(a))))
         .filter(|p| p.exists())
-        .map(|p| if p.is_dir() { p } else { p.parent().map(Path::to_path_buf).unwrap_or(p) })
+        .map(|p| {
+            if p.is_dir() {
+                p
+            } else {
+                p.parent().map(Path::to_path_buf).unwrap_or(p)
+            }
+        })
         .collect()
 }
 
 /// `os.path.abspath`-like: joins and normalises `.`/`..` without touching symlinks.
 pub fn absolute(base: &Path, p: &Path) -> PathBuf {
-    let joined = if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    };
     let mut out = PathBuf::new();
     for comp in joined.components() {
         match comp {
@@ -338,7 +350,9 @@ fn locate_config(args: &[PathBuf]) -> Result<Option<Located>, CollectError> {
                 if name == "pyproject.toml" && found_pyproject.is_none() {
                     found_pyproject = Some(p.clone());
                 }
-                let Some(loader) = loader_for(&p) else { continue };
+                let Some(loader) = loader_for(&p) else {
+                    continue;
+                };
                 if let Some(cfg) = load(&p, loader)? {
                     return Ok(Some((base.to_path_buf(), p, cfg)));
                 }
@@ -380,19 +394,23 @@ pub fn determine_setup(
         }
         ini = match loader_for(&path) {
             Some(loader) => load(&path, loader)?.unwrap_or_default(),
-            None if path.is_file() => {
-                return Err(CollectError::ConfigFile {
-                    path,
-                    message: "unsupported config file format (supported extensions are: .cfg, .ini, .toml)".into(),
-                })
-            }
+            None if path.is_file() => return Err(CollectError::ConfigFile {
+                path,
+                message:
+                    "unsupported config file format (supported extensions are: .cfg, .ini, .toml)"
+                        .into(),
+            }),
             None => IniConfig::default(),
         };
         rootdir = if path.is_file() {
             path.parent().map(Path::to_path_buf)
         } else {
             let anc = common_ancestor(invocation_dir, &dirs);
-            Some(if is_fs_root(&anc) { invocation_dir.to_path_buf() } else { anc })
+            Some(if is_fs_root(&anc) {
+                invocation_dir.to_path_buf()
+            } else {
+                anc
+            })
         };
         inifile = Some(path);
     } else {
@@ -406,7 +424,9 @@ pub fn determine_setup(
             None => {
                 let mut found = (None, None, IniConfig::default());
                 if rootdir_arg.is_none() {
-                    if let Some(setup_py_dir) = ancestor.ancestors().find(|d| d.join("setup.py").is_file()) {
+                    if let Some(setup_py_dir) =
+                        ancestor.ancestors().find(|d| d.join("setup.py").is_file())
+                    {
                         found.0 = Some(setup_py_dir.to_path_buf());
                     } else {
                         if dirs != [ancestor.clone()] {
@@ -415,7 +435,10 @@ pub fn determine_setup(
                             }
                         }
                         if found.0.is_none() {
-                            let r = common_ancestor(invocation_dir, &[invocation_dir.to_path_buf(), ancestor.clone()]);
+                            let r = common_ancestor(
+                                invocation_dir,
+                                &[invocation_dir.to_path_buf(), ancestor.clone()],
+                            );
                             found.0 = Some(if is_fs_root(&r) { ancestor.clone() } else { r });
                         }
                     }
@@ -453,10 +476,21 @@ mod tests {
     #[test]
     fn pytest_ini_wins_over_pyproject_in_same_dir() {
         let t = tempfile::tempdir().unwrap();
-        fs::write(t.path().join("pytest.ini"), "[pytest]\npython_files = check_*.py\n").unwrap();
-        fs::write(t.path().join("pyproject.toml"), "[tool.pytest.ini_options]\nx = 1\n").unwrap();
+        fs::write(
+            t.path().join("pytest.ini"),
+            "[pytest]\npython_files = check_*.py\n",
+        )
+        .unwrap();
+        fs::write(
+            t.path().join("pyproject.toml"),
+            "[tool.pytest.ini_options]\nx = 1\n",
+        )
+        .unwrap();
         let s = setup(t.path(), &[]);
-        assert_eq!(s.inifile.as_deref(), Some(t.path().join("pytest.ini").as_path()));
+        assert_eq!(
+            s.inifile.as_deref(),
+            Some(t.path().join("pytest.ini").as_path())
+        );
         assert_eq!(s.ini.args("python_files", &[]), vec!["check_*.py"]);
     }
 
@@ -466,7 +500,11 @@ mod tests {
         let sub = t.path().join("sub");
         fs::create_dir(&sub).unwrap();
         fs::write(sub.join("tox.ini"), "[tox]\nenvlist = py\n").unwrap();
-        fs::write(t.path().join("setup.cfg"), "[tool:pytest]\ntestpaths = a b\n").unwrap();
+        fs::write(
+            t.path().join("setup.cfg"),
+            "[tool:pytest]\ntestpaths = a b\n",
+        )
+        .unwrap();
         let s = setup(&sub, &[]);
         assert_eq!(s.rootdir, t.path());
         assert_eq!(s.ini.args("testpaths", &[]), vec!["a", "b"]);

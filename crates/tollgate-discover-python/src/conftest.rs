@@ -86,7 +86,9 @@ pub fn analyze(source: &str) -> Result<ConftestInfo, (u32, u32, String)> {
             match evaluated {
                 Some(list) => match op {
                     ListOp::Set => *slot = Some(list),
-                    ListOp::Append | ListOp::Extend => slot.get_or_insert_with(Vec::new).extend(list),
+                    ListOp::Append | ListOp::Extend => {
+                        slot.get_or_insert_with(Vec::new).extend(list)
+                    }
                 },
                 None => info.diagnostics.push(ModelDiagnostic {
                     severity: Severity::Warning,
@@ -121,7 +123,9 @@ pub fn analyze(source: &str) -> Result<ConftestInfo, (u32, u32, String)> {
             }
             Stmt::Expr(e) => {
                 if let Expr::Call(c) = e.value.as_ref() {
-                    if let (Expr::Attribute(attr), Some(arg)) = (c.func.as_ref(), c.arguments.args.first()) {
+                    if let (Expr::Attribute(attr), Some(arg)) =
+                        (c.func.as_ref(), c.arguments.args.first())
+                    {
                         if let Expr::Name(n) = attr.value.as_ref() {
                             let op = match attr.attr.as_str() {
                                 "append" => Some(ListOp::Append),
@@ -158,10 +162,19 @@ mod tests {
             "IGN = ['a.py']\ncollect_ignore = IGN + ['b']\ncollect_ignore.append('c.py')\ncollect_ignore_glob = ['*_x.py']\ndef pytest_collection_modifyitems(items):\n    pass\n",
         )
         .unwrap();
-        assert_eq!(info.collect_ignore, Some(vec!["a.py".into(), "b".into(), "c.py".into()]));
+        assert_eq!(
+            info.collect_ignore,
+            Some(vec!["a.py".into(), "b".into(), "c.py".into()])
+        );
         assert_eq!(info.collect_ignore_glob, Some(vec!["*_x.py".into()]));
-        assert_eq!(info.dynamic_hooks, vec![("pytest_collection_modifyitems".to_string(), 5)]);
-        assert_eq!(info.dynamic_reason("conftest.py").unwrap(), "conftest.py:5 defines pytest_collection_modifyitems");
+        assert_eq!(
+            info.dynamic_hooks,
+            vec![("pytest_collection_modifyitems".to_string(), 5)]
+        );
+        assert_eq!(
+            info.dynamic_reason("conftest.py").unwrap(),
+            "conftest.py:5 defines pytest_collection_modifyitems"
+        );
     }
 
     #[test]

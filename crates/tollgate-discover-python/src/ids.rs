@@ -13,7 +13,11 @@ pub fn python_float_repr(f: f64) -> String {
         return if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if f.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     // `{:e}` gives the shortest round-trip digits: "1.2345e-5".
     let sci = format!("{f:e}");
@@ -35,7 +39,11 @@ pub fn python_float_repr(f: f64) -> String {
         format!("{sign}{s}")
     } else {
         let (first, rest) = digits.split_at(1.min(digits.len()));
-        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let frac = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
         let esign = if exp < 0 { '-' } else { '+' };
         format!("{sign}{first}{frac}e{esign}{:02}", exp.abs())
     }
@@ -51,7 +59,11 @@ pub fn python_complex_str(real: f64, imag: f64) -> String {
         format!("{}j", part(imag))
     } else {
         let im = part(imag);
-        let im = if im.starts_with('-') { im } else { format!("+{im}") };
+        let im = if im.starts_with('-') {
+            im
+        } else {
+            format!("+{im}")
+        };
         format!("({}{}j)", part(real), im)
     }
 }
@@ -183,6 +195,9 @@ mod tests {
         assert_eq!(make_unique(s(&["a", "a0", "a"])), s(&["a1", "a0", "a2"]));
         assert_eq!(make_unique(s(&["x", "y"])), s(&["x", "y"]));
         // Replaced ids free their spelling, as in pytest's in-place loop.
-        assert_eq!(make_unique(s(&["a0", "a0", "a", "a"])), s(&["a0_0", "a0_1", "a0", "a1"]));
+        assert_eq!(
+            make_unique(s(&["a0", "a0", "a", "a"])),
+            s(&["a0_0", "a0_1", "a0", "a1"])
+        );
     }
 }

@@ -66,7 +66,8 @@ pub fn parse(text: &str) -> Result<IniDocument, IniError> {
             // Not a section header: a continuation of the previous value.
             append_continuation(&mut values, current, line.trim(), lineno)?;
         } else if !line.starts_with(char::is_whitespace) {
-            let (name, value) = split_key_value(line).ok_or_else(|| err(format!("unexpected line: '{line}'")))?;
+            let (name, value) =
+                split_key_value(line).ok_or_else(|| err(format!("unexpected line: '{line}'")))?;
             let section = current.ok_or_else(|| err("no section header defined".into()))?;
             let Some((_, kv)) = doc.sections.get_mut(section) else {
                 return Err(err("no section header defined".into()));
@@ -75,7 +76,11 @@ pub fn parse(text: &str) -> Result<IniDocument, IniError> {
                 return Err(err(format!("duplicate name '{name}'")));
             }
             kv.push((name.to_string(), String::new()));
-            let first = if value.is_empty() { vec![] } else { vec![value.to_string()] };
+            let first = if value.is_empty() {
+                vec![]
+            } else {
+                vec![value.to_string()]
+            };
             if let Some(v) = values.get_mut(section) {
                 v.push(first);
             }
@@ -128,8 +133,17 @@ mod tests {
         )
         .unwrap();
         let s = doc.section("pytest").unwrap();
-        assert_eq!(s[0], ("addopts".into(), "-ra  # not a comment for iniconfig".into()));
-        assert_eq!(s[1], ("markers".into(), "slow: slow tests\ngpu_1: one gpu".into()));
+        assert_eq!(
+            s[0],
+            (
+                "addopts".into(),
+                "-ra  # not a comment for iniconfig".into()
+            )
+        );
+        assert_eq!(
+            s[1],
+            ("markers".into(), "slow: slow tests\ngpu_1: one gpu".into())
+        );
         assert_eq!(doc.section("other").unwrap()[0], ("x".into(), "1".into()));
     }
 

@@ -9,6 +9,7 @@
 //! a time per thread and their ASTs dropped straight away.
 
 mod collect;
+mod condition;
 mod config;
 mod conftest;
 mod fnmatch;
@@ -60,6 +61,10 @@ pub struct Collection {
     pub registered_markers: Vec<(String, String)>,
     /// `--strict-markers` in addopts, or `strict_markers`/`strict` ini options.
     pub strict_markers: bool,
+    /// A `-m EXPR` in the ini's `addopts`: pytest applies it to every run
+    /// unless the command line gives its own `-m`. Collection does not apply
+    /// it (the marker-expression evaluator lives elsewhere); callers should.
+    pub addopts_markexpr: Option<String>,
     /// Tests in pytest's collection order; ids exactly as `pytest --collect-only -q` prints them.
     pub inventory: Inventory,
 }
@@ -92,6 +97,7 @@ struct AddOpts {
     deselect: Vec<String>,
     plugins: Vec<String>,
     confcutdir: Option<String>,
+    markexpr: Option<String>,
 }
 
 fn parse_addopts(tokens: &[String]) -> AddOpts {
@@ -110,6 +116,10 @@ fn parse_addopts(tokens: &[String]) -> AddOpts {
             "--deselect" => out.deselect.extend(value(inline)),
             "--confcutdir" => out.confcutdir = value(inline),
             "-p" => out.plugins.extend(value(inline)),
+            "-m" => out.markexpr = value(inline),
+            f if f.starts_with("-m") && f.len() > 2 && !f.starts_with("--") => {
+                out.markexpr = Some(f[2..].to_string())
+            }
             f if f.starts_with("-p") && f.len() > 2 => out.plugins.push(f[2..].to_string()),
             _ => {}
         }
@@ -151,8 +161,16 @@ fn resolve_arg(invocation_dir: &Path, arg: &str) -> Result<CollectionArg, Collec
 fn normalize_args(args: Vec<CollectionArg>) -> Vec<CollectionArg> {
     let mut indexed: Vec<(usize, CollectionArg)> = args.into_iter().enumerate().collect();
     indexed.sort_by(|a, b| {
-        (&a.1.path, &a.1.parts, a.1.parametrization.as_deref().unwrap_or(""))
-            .cmp(&(&b.1.path, &b.1.parts, b.1.parametrization.as_deref().unwrap_or("")))
+        (
+            &a.1.path,
+            &a.1.parts,
+            a.1.parametrization.as_deref().unwrap_or(""),
+        )
+            .cmp(&(
+                &b.1.path,
+                &b.1.parts,
+                b.1.parametrization.as_deref().unwrap_or(""),
+            ))
     });
     let mut kept: Vec<(usize, CollectionArg)> = Vec::new();
     for (i, arg) in indexed {
@@ -184,11 +202,18 @@ fn glob_testpath(base: &Path, pattern: &str) -> Vec<String> {
         };
     }
     let absolute_pattern = pattern.starts_with('/');
-    let mut current: Vec<String> = vec![if absolute_pattern { "/".into() } else { String::new() }];
+    let mut current: Vec<String> = vec![if absolute_pattern {
+        "/".into()
+    } else {
+        String::new()
+    }];
     for comp in pattern.split('/').filter(|c| !c.is_empty()) {
         let mut next = Vec::new();
         for prefix in &current {
-            let dir = absolute(base, Path::new(if prefix.is_empty() { "." } else { prefix }));
+            let dir = absolute(
+                base,
+                Path::new(if prefix.is_empty() { "." } else { prefix }),
+            );
             let join = |name: &str| {
                 if prefix.is_empty() {
                     name.to_string()
@@ -202,19 +227,27 @@ fn glob_testpath(base: &Path, pattern: &str) -> Vec<String> {
                 next.push(prefix.clone());
                 let mut stack = vec![(dir.clone(), prefix.clone())];
                 while let Some((d, p)) = stack.pop() {
-                    let Ok(rd) = std::fs::read_dir(&d) else { continue };
+                    let Ok(rd) = std::fs::read_dir(&d) else {
+                        continue;
+                    };
                     for e in rd.flatten() {
                         let name = e.file_name().to_string_lossy().into_owned();
                         if name.starts_with('.') || !e.path().is_dir() {
                             continue;
                         }
-                        let child = if p.is_empty() { name.clone() } else { format!("{}/{name}", p.trim_end_matches('/')) };
+                        let child = if p.is_empty() {
+                            name.clone()
+                        } else {
+                            format!("{}/{name}", p.trim_end_matches('/'))
+                        };
                         next.push(child.clone());
                         stack.push((e.path(), child));
                     }
                 }
             } else if magic(comp) {
-                let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+                let Ok(rd) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
                 for e in rd.flatten() {
                     let name = e.file_name().to_string_lossy().into_owned();
                     if name.starts_with('.') && !comp.starts_with('.') {
@@ -303,7 +336,17 @@ pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
         python_files: ini.args("python_files", &["test_*.py", "*_test.py"]),
         norecursedirs: ini.args(
             "norecursedirs",
-            &["*.egg", ".*", "_darcs", "build", "CVS", "dist", "node_modules", "venv", "{arch}"],
+            &[
+                "*.egg",
+                ".*",
+                "_darcs",
+                "build",
+                "CVS",
+                "dist",
+                "node_modules",
+                "venv",
+                "{arch}",
+            ],
         ),
         ignore: addopts
             .ignore
@@ -313,7 +356,11 @@ pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
         ignore_glob: addopts
             .ignore_glob
             .iter()
-            .map(|p| absolute(&opts.invocation_dir, Path::new(p)).to_string_lossy().into_owned())
+            .map(|p| {
+                absolute(&opts.invocation_dir, Path::new(p))
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect(),
     };
     let initial: Vec<PathBuf> = args.iter().map(|a| a.path.clone()).collect();
@@ -356,8 +403,12 @@ pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
         disable_escaping: ini
             .bool("disable_test_id_escaping_and_forfeit_all_rights_to_community_support")
             .unwrap_or(false),
-        long_str_strategy: ini.string("parametrize_long_str_id_strategy").unwrap_or_else(|| "short".into()),
-        empty_parameter_set_mark: ini.string("empty_parameter_set_mark").unwrap_or_else(|| "skip".into()),
+        long_str_strategy: ini
+            .string("parametrize_long_str_id_strategy")
+            .unwrap_or_else(|| "short".into()),
+        empty_parameter_set_mark: ini
+            .string("empty_parameter_set_mark")
+            .unwrap_or_else(|| "skip".into()),
         strict_ids: ini
             .bool("strict_parametrization_ids")
             .unwrap_or_else(|| ini.bool("strict").unwrap_or(false)),
@@ -369,20 +420,25 @@ pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
         .collect();
     for (target, mut inv) in targets.iter().zip(per_file) {
         if let Some((_, sels)) = selections.iter().find(|(p, _)| *p == target.path) {
-            inv.tests.retain(|item| sels.iter().any(|s| selected(item, &target.node_path, s)));
+            inv.tests
+                .retain(|item| sels.iter().any(|s| selected(item, &target.node_path, s)));
         }
         inventory.extend(inv);
     }
     if !addopts.deselect.is_empty() {
-        inventory
-            .tests
-            .retain(|t| !addopts.deselect.iter().any(|d| t.id.starts_with(d.as_str())));
+        inventory.tests.retain(|t| {
+            !addopts
+                .deselect
+                .iter()
+                .any(|d| t.id.starts_with(d.as_str()))
+        });
     }
     Ok(Collection {
         rootdir: setup.rootdir.clone(),
         inifile: setup.inifile.clone(),
         registered_markers: registered_markers(ini),
         strict_markers,
+        addopts_markexpr: addopts.markexpr,
         inventory,
     })
 }
@@ -392,10 +448,7 @@ fn selected(item: &TestItem, node_path: &str, sel: &CollectionArg) -> bool {
     let prefix = format!("{node_path}::{}", sel.parts.join("::"));
     match &sel.parametrization {
         Some(p) => item.id == format!("{prefix}{p}"),
-        None => {
-            item.function == prefix
-                || item.function.starts_with(&format!("{prefix}::"))
-        }
+        None => item.function == prefix || item.function.starts_with(&format!("{prefix}::")),
     }
 }
 
@@ -418,7 +471,8 @@ fn collect_file(
     let source = match read_source(&target.path) {
         Ok(s) => s,
         Err((code, message)) => {
-            inv.diagnostics.push(diag(Severity::Error, code, 0, 0, message));
+            inv.diagnostics
+                .push(diag(Severity::Error, code, 0, 0, message));
             return inv;
         }
     };
@@ -427,13 +481,15 @@ fn collect_file(
         importer: target.path.clone(),
         depth: 0,
     };
-    let model = match model::build_module(&source, Arc::from(target.rel.as_str()), &lookup, 0, false) {
-        Ok(m) => m,
-        Err((line, column, message)) => {
-            inv.diagnostics.push(diag(Severity::Error, "parse-error", line, column, message));
-            return inv;
-        }
-    };
+    let model =
+        match model::build_module(&source, Arc::from(target.rel.as_str()), &lookup, 0, false) {
+            Ok(m) => m,
+            Err((line, column, message)) => {
+                inv.diagnostics
+                    .push(diag(Severity::Error, "parse-error", line, column, message));
+                return inv;
+            }
+        };
     drop(source);
     let ctx = ModuleContext {
         module_id: &target.node_path,
@@ -459,8 +515,9 @@ mod tests {
 
     #[test]
     fn addopts_options() {
-        let a = parse_addopts(&shlex::split("-ra --strict-markers -p no:cacheprovider -p xdist --ignore=a --ignore-glob '*_x.py' --deselect t.py::x"));
+        let a = parse_addopts(&shlex::split("-m 'not slow' -ra --strict-markers -p no:cacheprovider -p xdist --ignore=a --ignore-glob '*_x.py' --deselect t.py::x"));
         assert!(a.strict_markers);
+        assert_eq!(a.markexpr.as_deref(), Some("not slow"));
         assert_eq!(a.plugins, vec!["no:cacheprovider", "xdist"]);
         assert_eq!(a.ignore, vec!["a"]);
         assert_eq!(a.ignore_glob, vec!["*_x.py"]);
@@ -474,7 +531,12 @@ mod tests {
             parts: parts.iter().map(|s| s.to_string()).collect(),
             parametrization: None,
         };
-        let out = normalize_args(vec![a("/r/t/x.py", &["T"]), a("/r/t", &[]), a("/r/u.py", &[]), a("/r/t", &[])]);
+        let out = normalize_args(vec![
+            a("/r/t/x.py", &["T"]),
+            a("/r/t", &[]),
+            a("/r/u.py", &[]),
+            a("/r/t", &[]),
+        ]);
         assert_eq!(out, vec![a("/r/t", &[]), a("/r/u.py", &[])]);
     }
 

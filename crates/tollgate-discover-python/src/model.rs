@@ -11,6 +11,7 @@ use ruff_python_ast::{self as ast, Expr, Operator, Stmt};
 use ruff_text_size::{Ranged, TextSize};
 use tollgate_inventory::{MarkSource, Severity};
 
+use crate::condition::static_truth;
 use crate::value::{Binding, EnumKind, ImportLookup, MarkDeco, Scope, Value};
 
 /// Maps byte offsets to 1-based lines and columns.
@@ -184,17 +185,36 @@ pub(crate) fn flatten_body<'a>(body: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
     for stmt in body {
         match stmt {
             Stmt::If(s) => {
-                flatten_body(&s.body, out);
-                for clause in &s.elif_else_clauses {
-                    flatten_body(&clause.body, out);
+                // Branches whose condition is known for the target
+                // interpreter are taken exactly; unknown ones are all kept.
+                let mut conditions = std::iter::once(Some(&*s.test))
+                    .chain(s.elif_else_clauses.iter().map(|c| c.test.as_ref()));
+                let mut bodies =
+                    std::iter::once(&s.body).chain(s.elif_else_clauses.iter().map(|c| &c.body));
+                let mut all_known = true;
+                for (cond, body) in conditions.by_ref().zip(bodies.by_ref()) {
+                    match cond.map(static_truth) {
+                        // `else:`
+                        None => {
+                            flatten_body(body, out);
+                            break;
+                        }
+                        Some(Some(true)) if all_known => {
+                            flatten_body(body, out);
+                            break;
+                        }
+                        Some(Some(false)) => {}
+                        Some(_) => {
+                            all_known = false;
+                            flatten_body(body, out);
+                        }
+                    }
                 }
             }
             Stmt::Try(s) => {
+                // Assume the `try` body succeeds (imports available): the
+                // `except` branches are the fallback pytest's run would skip.
                 flatten_body(&s.body, out);
-                for h in &s.handlers {
-                    let ast::ExceptHandler::ExceptHandler(h) = h;
-                    flatten_body(&h.body, out);
-                }
                 flatten_body(&s.orelse, out);
                 flatten_body(&s.finalbody, out);
             }
@@ -318,9 +338,14 @@ fn enum_kind_of(c: &ast::StmtClassDef, bindings: &HashMap<&str, Binding>) -> Opt
     let args = c.arguments.as_ref()?;
     let mut kind = None;
     // `class C(str, Enum)`: ids use the str value (pytest checks `isinstance(v, str)` first).
-    let str_mixin = args.args.iter().any(|b| last_segment(b).as_deref() == Some("str"));
+    let str_mixin = args
+        .args
+        .iter()
+        .any(|b| last_segment(b).as_deref() == Some("str"));
     for base in args.args.iter() {
-        let Some(seg) = last_segment(base) else { continue };
+        let Some(seg) = last_segment(base) else {
+            continue;
+        };
         if ENUM_BASES.contains(&seg.as_str()) {
             let k = if str_mixin || matches!(seg.as_str(), "IntEnum" | "IntFlag" | "StrEnum") {
                 EnumKind::ValueStr
@@ -365,6 +390,9 @@ pub struct ModelBuilder<'a> {
     diagnostics: Vec<ModelDiagnostic>,
     /// Local classes seen so far (for base resolution).
     classes: HashMap<String, Arc<ClassDef>>,
+    /// Classes defined so far in each enclosing class body, innermost last
+    /// (a nested class's bases are evaluated in that scope).
+    class_scopes: Vec<HashMap<String, Arc<ClassDef>>>,
 }
 
 /// Parses and models `source`. Returns the parse error (line, column,
@@ -396,12 +424,15 @@ pub fn build_module(
         file,
         diagnostics: Vec::new(),
         classes: HashMap::new(),
+        class_scopes: Vec::new(),
     };
     let mut model = builder.module(&stmts);
     if with_exports {
         for (name, binding) in &builder.scope.bindings {
             if let Binding::Expr(e) = binding {
-                model.exports.insert(name.to_string(), builder.scope.eval(e));
+                model
+                    .exports
+                    .insert(name.to_string(), builder.scope.eval(e));
             }
         }
     }
@@ -463,9 +494,20 @@ impl<'a> ModelBuilder<'a> {
                 }
                 Stmt::Import(i) => {
                     for alias in &i.names {
-                        let bound = alias.asname.as_ref().map(|a| a.to_string()).unwrap_or_else(|| {
-                            alias.name.as_str().split('.').next().unwrap_or("").to_string()
-                        });
+                        let bound =
+                            alias
+                                .asname
+                                .as_ref()
+                                .map(|a| a.to_string())
+                                .unwrap_or_else(|| {
+                                    alias
+                                        .name
+                                        .as_str()
+                                        .split('.')
+                                        .next()
+                                        .unwrap_or("")
+                                        .to_string()
+                                });
                         names.set(&bound, Entry::Other);
                     }
                 }
@@ -475,16 +517,14 @@ impl<'a> ModelBuilder<'a> {
                         let name = n.id.as_str();
                         match name {
                             "pytestmark" => {
-                                pytestmark = Some(self.marks_value(&a.value, MarkSource::ModulePytestmark));
+                                pytestmark =
+                                    Some(self.marks_value(&a.value, MarkSource::ModulePytestmark));
                             }
                             "__test__" => model.test_attr = self.bool_literal(&a.value),
                             _ => {}
                         }
                         // `TestAlias = TestFoo` binds the same object again.
-                        let entry = match a.value.as_ref() {
-                            Expr::Name(v) => names.get(v.id.as_str()).cloned().unwrap_or(Entry::Other),
-                            _ => Entry::Other,
-                        };
+                        let entry = self.assigned_entry(name, &a.value, &names);
                         names.set(name, entry);
                     }
                 }
@@ -499,7 +539,8 @@ impl<'a> ModelBuilder<'a> {
                 Stmt::AugAssign(a) => {
                     if let Expr::Name(n) = a.target.as_ref() {
                         if n.id.as_str() == "pytestmark" && a.op == Operator::Add {
-                            let (more, dynamic) = self.marks_value(&a.value, MarkSource::ModulePytestmark);
+                            let (more, dynamic) =
+                                self.marks_value(&a.value, MarkSource::ModulePytestmark);
                             let (marks, d) = pytestmark.get_or_insert_with(Default::default);
                             marks.extend(more);
                             if dynamic.is_some() {
@@ -516,8 +557,10 @@ impl<'a> ModelBuilder<'a> {
                                 && matches!(attr.attr.as_str(), "append" | "extend")
                             {
                                 if let Some(arg) = c.arguments.args.first() {
-                                    let (more, dynamic) = self.marks_value(arg, MarkSource::ModulePytestmark);
-                                    let (marks, d) = pytestmark.get_or_insert_with(Default::default);
+                                    let (more, dynamic) =
+                                        self.marks_value(arg, MarkSource::ModulePytestmark);
+                                    let (marks, d) =
+                                        pytestmark.get_or_insert_with(Default::default);
                                     marks.extend(more);
                                     if dynamic.is_some() {
                                         *d = dynamic;
@@ -536,6 +579,25 @@ impl<'a> ModelBuilder<'a> {
         }
         model.entries = names.entries;
         model
+    }
+
+    /// What `name = value` binds: the same function/class for an alias, a
+    /// function for a lambda, otherwise a non-test attribute.
+    fn assigned_entry(&self, name: &str, value: &Expr, names: &OrderedNames) -> Entry {
+        match value {
+            Expr::Name(v) => names.get(v.id.as_str()).cloned().unwrap_or(Entry::Other),
+            Expr::Lambda(l) => Entry::Function(Arc::new(FuncDef {
+                name: name.to_string(),
+                line: self.line(l),
+                file: self.file.clone(),
+                is_fixture: false,
+                is_property: false,
+                is_generator: false,
+                marks: Vec::new(),
+                dynamic_marks: None,
+            })),
+            _ => Entry::Other,
+        }
     }
 
     fn bool_literal(&self, e: &Expr) -> Option<bool> {
@@ -609,7 +671,8 @@ impl<'a> ModelBuilder<'a> {
     }
 
     fn function(&mut self, f: &'a ast::StmtFunctionDef) -> FuncDef {
-        let (marks, dynamic_marks) = self.decorator_marks(&f.decorator_list, MarkSource::FunctionDecorator);
+        let (marks, dynamic_marks) =
+            self.decorator_marks(&f.decorator_list, MarkSource::FunctionDecorator);
         let mut is_fixture = false;
         let mut is_property = false;
         for dec in f.decorator_list.iter() {
@@ -639,13 +702,23 @@ impl<'a> ModelBuilder<'a> {
 
     fn base_ref(&self, base: &Expr) -> BaseRef {
         if let Expr::Name(n) = base {
-            if let Some(c) = self.classes.get(n.id.as_str()) {
+            if let Some(c) = self
+                .class_scopes
+                .last()
+                .and_then(|scope| scope.get(n.id.as_str()))
+                .or_else(|| self.classes.get(n.id.as_str()))
+            {
                 return BaseRef::Local(c.clone());
             }
             if n.id.as_str() == "object" {
                 return BaseRef::External("object".into());
             }
-            if let Some(Binding::From { module, level, name }) = self.scope.bindings.get(n.id.as_str()) {
+            if let Some(Binding::From {
+                module,
+                level,
+                name,
+            }) = self.scope.bindings.get(n.id.as_str())
+            {
                 let root = module.split('.').next().unwrap_or("");
                 if *level == 0 && matches!(root, "unittest" | "abc" | "enum" | "typing") {
                     return BaseRef::External(format!("{module}.{name}"));
@@ -697,6 +770,22 @@ impl<'a> ModelBuilder<'a> {
             abc_metaclass,
         };
         let mut body_marks: Vec<PlacedMark> = Vec::new();
+        // `@dataclass` (and attrs) generate an `__init__`.
+        def.defines_init = c.decorator_list.iter().any(|d| {
+            let generated = matches!(
+                dotted_name(match &d.expression {
+                    Expr::Call(call) => call.func.as_ref(),
+                    other => other,
+                })
+                .as_deref(),
+                Some("dataclass" | "dataclasses.dataclass" | "attr.s" | "attr.attrs" | "attr.define" | "attrs.define" | "attr.frozen" | "attrs.frozen")
+            );
+            let init_disabled = matches!(&d.expression, Expr::Call(call) if call.arguments.keywords.iter().any(|k| {
+                k.arg.as_ref().is_some_and(|a| a.as_str() == "init") && matches!(k.value, Expr::BooleanLiteral(ref b) if !b.value)
+            }));
+            generated && !init_disabled
+        });
+        self.class_scopes.push(HashMap::new());
         for stmt in body {
             match stmt {
                 Stmt::FunctionDef(f) => {
@@ -706,8 +795,7 @@ impl<'a> ModelBuilder<'a> {
                         "pytest_generate_tests" => def.defines_generate_tests = true,
                         _ => {}
                     }
-                    if f
-                        .decorator_list
+                    if f.decorator_list
                         .iter()
                         .any(|d| last_segment(&d.expression).as_deref() == Some("abstractmethod"))
                     {
@@ -718,6 +806,9 @@ impl<'a> ModelBuilder<'a> {
                 }
                 Stmt::ClassDef(inner) => {
                     let inner_def = Arc::new(self.class(inner));
+                    if let Some(scope) = self.class_scopes.last_mut() {
+                        scope.insert(inner.name.to_string(), inner_def.clone());
+                    }
                     names.set(inner.name.as_str(), Entry::Class(inner_def));
                 }
                 Stmt::Assign(a) => {
@@ -725,7 +816,8 @@ impl<'a> ModelBuilder<'a> {
                         let Expr::Name(n) = t else { continue };
                         match n.id.as_str() {
                             "pytestmark" => {
-                                let (marks, dynamic) = self.marks_value(&a.value, MarkSource::ClassPytestmark);
+                                let (marks, dynamic) =
+                                    self.marks_value(&a.value, MarkSource::ClassPytestmark);
                                 body_marks = marks;
                                 if dynamic.is_some() {
                                     def.dynamic_marks = dynamic;
@@ -736,10 +828,7 @@ impl<'a> ModelBuilder<'a> {
                             "__new__" => def.defines_new = true,
                             _ => {}
                         }
-                        let entry = match a.value.as_ref() {
-                            Expr::Name(v) => names.get(v.id.as_str()).cloned().unwrap_or(Entry::Other),
-                            _ => Entry::Other,
-                        };
+                        let entry = self.assigned_entry(n.id.as_str(), &a.value, &names);
                         names.set(n.id.as_str(), entry);
                     }
                 }
@@ -751,7 +840,8 @@ impl<'a> ModelBuilder<'a> {
                 _ => {}
             }
         }
-        let (decorator_marks, dynamic) = self.decorator_marks(&c.decorator_list, MarkSource::ClassDecorator);
+        let (decorator_marks, dynamic) =
+            self.decorator_marks(&c.decorator_list, MarkSource::ClassDecorator);
         if dynamic.is_some() {
             def.dynamic_marks = dynamic;
         }
@@ -779,9 +869,12 @@ mod tests {
 
     #[test]
     fn dict_order_keeps_first_position_last_value() {
-        let m = model("def test_b(): pass\ndef test_a(): pass\n@pytest.mark.x\ndef test_b(): pass\n");
+        let m =
+            model("def test_b(): pass\ndef test_a(): pass\n@pytest.mark.x\ndef test_b(): pass\n");
         assert_eq!(entry_names(&m), vec!["test_b", "test_a"]);
-        let Some(Entry::Function(f)) = m.entry("test_b") else { panic!() };
+        let Some(Entry::Function(f)) = m.entry("test_b") else {
+            panic!()
+        };
         assert_eq!(f.line, 4);
         assert_eq!(f.marks[0].mark.name, "x");
     }
@@ -791,7 +884,9 @@ mod tests {
         let m = model(
             "import pytest\nfrom pytest import mark\nslow = pytest.mark.slow\n@mark.a\n@slow\n@pytest.mark.timeout(3)\ndef test_x(): pass\n",
         );
-        let Some(Entry::Function(f)) = m.entry("test_x") else { panic!() };
+        let Some(Entry::Function(f)) = m.entry("test_x") else {
+            panic!()
+        };
         let names: Vec<&str> = f.marks.iter().map(|m| m.mark.name.as_str()).collect();
         assert_eq!(names, vec!["timeout", "slow", "a"]);
         assert_eq!(f.marks[0].line, 6);
@@ -817,14 +912,21 @@ mod tests {
         let m = model(
             "import pytest\nclass Base:\n    def test_base(self): pass\n@pytest.mark.cls\nclass TestX(Base):\n    pytestmark = pytest.mark.body\n    def __init__(self): pass\n    @pytest.fixture\n    def test_fix(self): pass\n    def test_gen(self):\n        yield 1\n",
         );
-        let Some(Entry::Class(c)) = m.entry("TestX") else { panic!() };
+        let Some(Entry::Class(c)) = m.entry("TestX") else {
+            panic!()
+        };
         assert!(c.defines_init);
         assert!(matches!(&c.bases[0], BaseRef::Local(b) if b.name == "Base"));
         let names: Vec<&str> = c.marks.iter().map(|m| m.mark.name.as_str()).collect();
         assert_eq!(names, vec!["body", "cls"]);
-        let Some((_, Entry::Function(fix))) = c.entries.iter().find(|(n, _)| n == "test_fix") else { panic!() };
+        let Some((_, Entry::Function(fix))) = c.entries.iter().find(|(n, _)| n == "test_fix")
+        else {
+            panic!()
+        };
         assert!(fix.is_fixture);
-        let Some((_, Entry::Function(g))) = c.entries.iter().find(|(n, _)| n == "test_gen") else { panic!() };
+        let Some((_, Entry::Function(g))) = c.entries.iter().find(|(n, _)| n == "test_gen") else {
+            panic!()
+        };
         assert!(g.is_generator);
     }
 

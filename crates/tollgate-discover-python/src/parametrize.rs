@@ -2,7 +2,10 @@
 //! ids: `ParameterSet._for_parametrize`, `IdMaker` and `Metafunc.parametrize`
 //! (stacked calls form a cartesian product, the closest mark outermost).
 
-use crate::ids::{ascii_escaped_bytes, ascii_escaped_str, make_unique, python_complex_str, python_float_repr, RawId};
+use crate::ids::{
+    ascii_escaped_bytes, ascii_escaped_str, make_unique, python_complex_str, python_float_repr,
+    RawId,
+};
 use crate::value::{MarkDeco, NamedKind, ParamId, Value};
 
 /// Id-affecting ini options.
@@ -81,12 +84,20 @@ fn argnames_of(v: &Value) -> Result<(Vec<String>, bool), ExpandError> {
             for i in items {
                 match i {
                     Value::Str(s) => names.push(s.clone()),
-                    other => return dynamic(format!("parametrize argname `{}` is not a string", other.source_text())),
+                    other => {
+                        return dynamic(format!(
+                            "parametrize argname `{}` is not a string",
+                            other.source_text()
+                        ))
+                    }
                 }
             }
             Ok((names, false))
         }
-        other => dynamic(format!("parametrize argnames `{}` not static", other.source_text())),
+        other => dynamic(format!(
+            "parametrize argnames `{}` not static",
+            other.source_text()
+        )),
     }
 }
 
@@ -102,7 +113,12 @@ fn parameter_sets(
 ) -> Result<Vec<ParamSetStatic>, ExpandError> {
     let items = match argvalues {
         Value::List(v) | Value::Tuple(v) => v,
-        other => return dynamic(format!("parametrize values `{}` are not static", other.source_text())),
+        other => {
+            return dynamic(format!(
+                "parametrize values `{}` are not static",
+                other.source_text()
+            ))
+        }
     };
     let mut sets = Vec::with_capacity(items.len());
     for item in items {
@@ -132,7 +148,12 @@ fn parameter_sets(
                 marks: Vec::new(),
                 id: ParamId::Auto,
             },
-            other => return dynamic(format!("parametrize value `{}` is not static", other.source_text())),
+            other => {
+                return dynamic(format!(
+                    "parametrize value `{}` is not static",
+                    other.source_text()
+                ))
+            }
         };
         if set.values.len() != argnames.len() {
             return Err(ExpandError::CollectionError(format!(
@@ -154,7 +175,10 @@ fn parameter_sets(
             "xfail" => MarkDeco {
                 name: "xfail".into(),
                 args: Vec::new(),
-                kwargs: vec![("reason".into(), Value::Str(reason)), ("run".into(), Value::Bool(false))],
+                kwargs: vec![
+                    ("reason".into(), Value::Str(reason)),
+                    ("run".into(), Value::Bool(false)),
+                ],
             },
             _ => {
                 return Err(ExpandError::CollectionError(format!(
@@ -164,7 +188,12 @@ fn parameter_sets(
             }
         };
         sets.push(ParamSetStatic {
-            values: vec![Value::Unknown { src: "NOTSET".into() }; argnames.len()],
+            values: vec![
+                Value::Unknown {
+                    src: "NOTSET".into()
+                };
+                argnames.len()
+            ],
             marks: vec![mark],
             id: ParamId::Explicit("NOTSET".into()),
         });
@@ -194,14 +223,19 @@ fn id_from_value(v: &Value, opts: &IdOptions) -> Result<Option<String>, ExpandEr
         Value::Pattern { pattern, .. } => ascii_escaped_str(pattern),
         Value::Enum { display, .. } => display.clone(),
         Value::Named { name, kind } => match kind {
-            NamedKind::Function | NamedKind::Class | NamedKind::EnumClass | NamedKind::Builtin | NamedKind::Lambda => {
-                name.clone()
-            }
+            NamedKind::Function
+            | NamedKind::Class
+            | NamedKind::EnumClass
+            | NamedKind::Builtin
+            | NamedKind::Lambda => name.clone(),
         },
-        Value::Tuple(_) | Value::List(_) | Value::Opaque { .. } | Value::Mark(_) | Value::Param(_) | Value::HiddenParam => {
-            return Ok(None)
-        }
-        Value::Path { src, .. } | Value::Unknown { src } => {
+        Value::Tuple(_)
+        | Value::List(_)
+        | Value::Opaque { .. }
+        | Value::Mark(_)
+        | Value::Param(_)
+        | Value::HiddenParam => return Ok(None),
+        Value::Path { src, .. } | Value::Comprehension { src, .. } | Value::Unknown { src } => {
             return dynamic(format!("parametrize value `{src}` is not static"))
         }
     }))
@@ -218,7 +252,11 @@ fn idval(v: &Value, argname: &str, idx: usize, opts: &IdOptions) -> Result<Strin
         match opts.long_str_strategy.as_str() {
             "legacy" => {}
             "short" | "" => return Ok(format!("{argname}{idx}")),
-            other => return dynamic(format!("parametrize_long_str_id_strategy `{other}` not supported statically")),
+            other => {
+                return dynamic(format!(
+                    "parametrize_long_str_id_strategy `{other}` not supported statically"
+                ))
+            }
         }
     }
     Ok(id_from_value(v, opts)?.unwrap_or_else(|| format!("{argname}{idx}")))
@@ -236,7 +274,9 @@ fn raw_ids(
         let id = match &set.id {
             ParamId::Explicit(s) => Some(escape_str(s, opts)),
             ParamId::Hidden => None,
-            ParamId::Unknown(src) => return dynamic(format!("pytest.param id `{src}` is not static")),
+            ParamId::Unknown(src) => {
+                return dynamic(format!("pytest.param id `{src}` is not static"))
+            }
             ParamId::Auto => match ids.and_then(|ids| ids.get(idx)) {
                 Some(Value::None) | None => Some(
                     set.values
@@ -270,15 +310,21 @@ pub fn expand(marks: &[&MarkDeco], opts: &IdOptions) -> Result<Vec<Case>, Expand
     let mut seen_args: Vec<String> = Vec::new();
     for (mark_index, mark) in marks.iter().enumerate() {
         let Some(names_value) = arg(mark, 0, "argnames") else {
-            return Err(ExpandError::CollectionError("parametrize() missing argnames".into()));
+            return Err(ExpandError::CollectionError(
+                "parametrize() missing argnames".into(),
+            ));
         };
         let Some(values_value) = arg(mark, 1, "argvalues") else {
-            return Err(ExpandError::CollectionError("parametrize() missing argvalues".into()));
+            return Err(ExpandError::CollectionError(
+                "parametrize() missing argvalues".into(),
+            ));
         };
         let (argnames, force_tuple) = argnames_of(names_value)?;
         for n in &argnames {
             if seen_args.contains(n) {
-                return Err(ExpandError::CollectionError(format!("duplicate parametrization of '{n}'")));
+                return Err(ExpandError::CollectionError(format!(
+                    "duplicate parametrization of '{n}'"
+                )));
             }
         }
         seen_args.extend(argnames.iter().cloned());
@@ -286,7 +332,12 @@ pub fn expand(marks: &[&MarkDeco], opts: &IdOptions) -> Result<Vec<Case>, Expand
         let ids: Option<Vec<Value>> = match mark.kwarg("ids") {
             None | Some(Value::None) => None,
             Some(Value::List(v)) | Some(Value::Tuple(v)) => Some(v.clone()),
-            Some(other) => return dynamic(format!("parametrize ids `{}` is computed (callable or expression)", other.source_text())),
+            Some(other) => {
+                return dynamic(format!(
+                    "parametrize ids `{}` is computed (callable or expression)",
+                    other.source_text()
+                ))
+            }
         };
         if let Some(ids) = &ids {
             if ids.len() != sets.len() {
@@ -304,12 +355,14 @@ pub fn expand(marks: &[&MarkDeco], opts: &IdOptions) -> Result<Vec<Case>, Expand
         };
         if has_dups && opts.strict_ids {
             return Err(ExpandError::CollectionError(
-                "Duplicate parametrization IDs detected, but strict_parametrization_ids is set".into(),
+                "Duplicate parametrization IDs detected, but strict_parametrization_ids is set"
+                    .into(),
             ));
         }
         if has_dups && raw.iter().filter(|i| i.is_none()).count() > 1 {
             return Err(ExpandError::CollectionError(
-                "multiple instances of HIDDEN_PARAM cannot be used in the same parametrize call".into(),
+                "multiple instances of HIDDEN_PARAM cannot be used in the same parametrize call"
+                    .into(),
             ));
         }
         let unique = make_unique(raw);
@@ -320,7 +373,8 @@ pub fn expand(marks: &[&MarkDeco], opts: &IdOptions) -> Result<Vec<Case>, Expand
                 if let Some(id) = id {
                     c.ids.push(id.clone());
                 }
-                c.marks.extend(set.marks.iter().cloned().map(|m| (mark_index, m)));
+                c.marks
+                    .extend(set.marks.iter().cloned().map(|m| (mark_index, m)));
                 next.push(c);
             }
         }
@@ -352,7 +406,10 @@ mod tests {
     fn ids(srcs: &[&str]) -> Result<Vec<Option<String>>, ExpandError> {
         let marks: Vec<MarkDeco> = srcs.iter().map(|s| mark(s)).collect();
         let refs: Vec<&MarkDeco> = marks.iter().collect();
-        Ok(expand(&refs, &IdOptions::default())?.iter().map(Case::suffix).collect())
+        Ok(expand(&refs, &IdOptions::default())?
+            .iter()
+            .map(Case::suffix)
+            .collect())
     }
 
     fn some(v: &[&str]) -> Vec<Option<String>> {
@@ -362,7 +419,10 @@ mod tests {
     #[test]
     fn value_derived_ids() {
         assert_eq!(
-            ids(&["pytest.mark.parametrize('x', [1, 'a', None, True, 1.5, b'\\xff', -2, (1, 2), {}])"]).unwrap(),
+            ids(&[
+                "pytest.mark.parametrize('x', [1, 'a', None, True, 1.5, b'\\xff', -2, (1, 2), {}])"
+            ])
+            .unwrap(),
             some(&["1", "a", "None", "True", "1.5", "\\xff", "-2", "x7", "x8"])
         );
     }
@@ -370,11 +430,13 @@ mod tests {
     #[test]
     fn multiple_names_and_explicit_ids() {
         assert_eq!(
-            ids(&["pytest.mark.parametrize('a,b', [(1, 2), pytest.param(3, 4, id='three')])"]).unwrap(),
+            ids(&["pytest.mark.parametrize('a,b', [(1, 2), pytest.param(3, 4, id='three')])"])
+                .unwrap(),
             some(&["1-2", "three"])
         );
         assert_eq!(
-            ids(&["pytest.mark.parametrize(('a', 'b'), [(1, 2), (3, 4)], ids=['x', None])"]).unwrap(),
+            ids(&["pytest.mark.parametrize(('a', 'b'), [(1, 2), (3, 4)], ids=['x', None])"])
+                .unwrap(),
             some(&["x", "3-4"])
         );
     }
@@ -383,30 +445,53 @@ mod tests {
     fn stacked_closest_first_is_outermost() {
         // iter_markers order: the decorator nearest the def comes first.
         assert_eq!(
-            ids(&["pytest.mark.parametrize('y', [2, 3])", "pytest.mark.parametrize('x', [0, 1])"]).unwrap(),
+            ids(&[
+                "pytest.mark.parametrize('y', [2, 3])",
+                "pytest.mark.parametrize('x', [0, 1])"
+            ])
+            .unwrap(),
             some(&["2-0", "2-1", "3-0", "3-1"])
         );
     }
 
     #[test]
     fn duplicates_and_empty() {
-        assert_eq!(ids(&["pytest.mark.parametrize('x', [1, 1, 'a', 'a'])"]).unwrap(), some(&["1_0", "1_1", "a0", "a1"]));
-        assert_eq!(ids(&["pytest.mark.parametrize('x', [])"]).unwrap(), some(&["NOTSET"]));
+        assert_eq!(
+            ids(&["pytest.mark.parametrize('x', [1, 1, 'a', 'a'])"]).unwrap(),
+            some(&["1_0", "1_1", "a0", "a1"])
+        );
+        assert_eq!(
+            ids(&["pytest.mark.parametrize('x', [])"]).unwrap(),
+            some(&["NOTSET"])
+        );
     }
 
     #[test]
     fn dynamic_values_and_ids() {
-        assert!(matches!(ids(&["pytest.mark.parametrize('x', make())"]), Err(ExpandError::Dynamic(_))));
-        assert!(matches!(ids(&["pytest.mark.parametrize('x', [1], ids=str)"]), Err(ExpandError::Dynamic(_))));
-        assert!(matches!(ids(&["pytest.mark.parametrize('x', [f()])"]), Err(ExpandError::Dynamic(_))));
+        assert!(matches!(
+            ids(&["pytest.mark.parametrize('x', make())"]),
+            Err(ExpandError::Dynamic(_))
+        ));
+        assert!(matches!(
+            ids(&["pytest.mark.parametrize('x', [1], ids=str)"]),
+            Err(ExpandError::Dynamic(_))
+        ));
+        assert!(matches!(
+            ids(&["pytest.mark.parametrize('x', [f()])"]),
+            Err(ExpandError::Dynamic(_))
+        ));
         // Explicit ids make unknown values irrelevant.
-        assert_eq!(ids(&["pytest.mark.parametrize('x', [f()], ids=['a'])"]).unwrap(), some(&["a"]));
+        assert_eq!(
+            ids(&["pytest.mark.parametrize('x', [f()], ids=['a'])"]).unwrap(),
+            some(&["a"])
+        );
     }
 
     #[test]
     fn hidden_and_long_strings() {
         assert_eq!(
-            ids(&["pytest.mark.parametrize('x', [pytest.param(1, id=pytest.HIDDEN_PARAM)])"]).unwrap(),
+            ids(&["pytest.mark.parametrize('x', [pytest.param(1, id=pytest.HIDDEN_PARAM)])"])
+                .unwrap(),
             vec![None]
         );
         let long = format!("pytest.mark.parametrize('x', ['{}'])", "a".repeat(101));

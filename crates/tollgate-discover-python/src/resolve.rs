@@ -82,13 +82,17 @@ impl ProjectModules {
             }
         }
         let source = read_source(path).ok()?;
-        let rel: Arc<str> = Arc::from(rel_to(path, &self.rootdir).unwrap_or_else(|| path.to_string_lossy().into_owned()));
+        let rel: Arc<str> = Arc::from(
+            rel_to(path, &self.rootdir).unwrap_or_else(|| path.to_string_lossy().into_owned()),
+        );
         let lookup = FileLookup {
             modules: self,
             importer: path.to_path_buf(),
             depth,
         };
-        let model = build_module(&source, rel, &lookup, depth, true).ok().map(Arc::new);
+        let model = build_module(&source, rel, &lookup, depth, true)
+            .ok()
+            .map(Arc::new);
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(path.to_path_buf(), model.clone());
         }
@@ -133,7 +137,10 @@ impl ImportLookup for FileLookup<'_> {
                 kind: NamedKind::Class,
             }),
             Entry::Imported {
-                module, level, name, ..
+                module,
+                level,
+                name,
+                ..
             } => FileLookup {
                 modules: self.modules,
                 importer: path,
@@ -151,7 +158,10 @@ impl EntryLookup for FileLookup<'_> {
         match model.entry(name)? {
             e @ (Entry::Function(_) | Entry::Class(_)) => Some(e.clone()),
             Entry::Imported {
-                module, level, name, ..
+                module,
+                level,
+                name,
+                ..
             } => FileLookup {
                 modules: self.modules,
                 importer: path,

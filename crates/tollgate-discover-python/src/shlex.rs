@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn splits_words_and_quotes() {
-        assert_eq!(split("  -p  no:cacheprovider "), vec!["-p", "no:cacheprovider"]);
+        assert_eq!(
+            split("  -p  no:cacheprovider "),
+            vec!["-p", "no:cacheprovider"]
+        );
         assert_eq!(split(r#"--a "b c" 'd e'"#), vec!["--a", "b c", "d e"]);
         assert_eq!(split(r"a\ b"), vec!["a b"]);
         assert_eq!(split("x\n  y"), vec!["x", "y"]);

@@ -67,21 +67,44 @@ pub enum Value {
     Tuple(Vec<Value>),
     List(Vec<Value>),
     /// An object with a `__name__`: class, function, builtin, lambda.
-    Named { name: String, kind: NamedKind },
+    Named {
+        name: String,
+        kind: NamedKind,
+    },
     /// An enum member; `display` is `str(member)`.
-    Enum { display: String, src: String },
+    Enum {
+        display: String,
+        src: String,
+    },
     /// `re.compile(pattern)`.
-    Pattern { pattern: String, src: String },
+    Pattern {
+        pattern: String,
+        src: String,
+    },
     Mark(MarkDeco),
     Param(Box<ParamSet>),
     HiddenParam,
     /// A dotted reference to something outside the module (`pytest.mark`,
     /// `unittest.TestCase`, `numpy.float32`).
-    Path { dotted: String, src: String },
+    Path {
+        dotted: String,
+        src: String,
+    },
     /// An object known to have no `__name__` and no literal value
     /// (dict/set displays, instances of local classes).
-    Opaque { src: String },
-    Unknown { src: String },
+    Opaque {
+        src: String,
+    },
+    /// A list comprehension or generator: its length and values are
+    /// unknown, but its element (evaluated with the loop variables unknown)
+    /// still tells which `pytest.param` marks the cases carry.
+    Comprehension {
+        src: String,
+        element: Box<Value>,
+    },
+    Unknown {
+        src: String,
+    },
 }
 
 impl Value {
@@ -118,12 +141,18 @@ impl Value {
             Value::Bytes(b) => format!("b{:?}", crate::ids::ascii_escaped_bytes(b)),
             Value::Tuple(v) => format!(
                 "({}{})",
-                v.iter().map(Value::source_text).collect::<Vec<_>>().join(", "),
+                v.iter()
+                    .map(Value::source_text)
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 if v.len() == 1 { "," } else { "" }
             ),
             Value::List(v) => format!(
                 "[{}]",
-                v.iter().map(Value::source_text).collect::<Vec<_>>().join(", ")
+                v.iter()
+                    .map(Value::source_text)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Value::Named { name, .. } => name.clone(),
             Value::Mark(m) => format!("pytest.mark.{}", m.name),
@@ -133,6 +162,7 @@ impl Value {
             | Value::Pattern { src, .. }
             | Value::Path { src, .. }
             | Value::Opaque { src }
+            | Value::Comprehension { src, .. }
             | Value::Unknown { src } => src.clone(),
         }
     }
@@ -187,9 +217,30 @@ impl ImportLookup for NoImports {
 const EXTERNAL_ROOTS: [&str; 6] = ["pytest", "_pytest", "re", "enum", "unittest", "typing"];
 
 const BUILTIN_NAMES: [&str; 24] = [
-    "int", "str", "float", "bool", "bytes", "bytearray", "complex", "list", "dict", "tuple",
-    "set", "frozenset", "object", "type", "len", "print", "range", "repr", "sorted", "min",
-    "max", "abs", "sum", "id",
+    "int",
+    "str",
+    "float",
+    "bool",
+    "bytes",
+    "bytearray",
+    "complex",
+    "list",
+    "dict",
+    "tuple",
+    "set",
+    "frozenset",
+    "object",
+    "type",
+    "len",
+    "print",
+    "range",
+    "repr",
+    "sorted",
+    "min",
+    "max",
+    "abs",
+    "sum",
+    "id",
 ];
 
 const MAX_DEPTH: u32 = 24;
@@ -216,7 +267,9 @@ impl<'a> Scope<'a> {
     }
 
     fn unknown(&self, expr: &Expr) -> Value {
-        Value::Unknown { src: self.src(expr) }
+        Value::Unknown {
+            src: self.src(expr),
+        }
     }
 
     fn eval_depth(&self, expr: &Expr, depth: u32) -> Value {
@@ -247,7 +300,9 @@ impl<'a> Scope<'a> {
                 Some(v) => Value::List(v),
                 None => self.unknown(expr),
             },
-            Expr::Dict(_) | Expr::Set(_) => Value::Opaque { src: self.src(expr) },
+            Expr::Dict(_) | Expr::Set(_) => Value::Opaque {
+                src: self.src(expr),
+            },
             Expr::Lambda(_) => Value::Named {
                 name: "<lambda>".into(),
                 kind: NamedKind::Lambda,
@@ -262,7 +317,9 @@ impl<'a> Scope<'a> {
                     }),
                     (UnaryOp::USub, Value::Float(f)) => Value::Float(-f),
                     (UnaryOp::USub, Value::Complex(r, i)) => Value::Complex(-r, -i),
-                    (UnaryOp::UAdd, v @ (Value::Int(_) | Value::Float(_) | Value::Complex(..))) => v,
+                    (UnaryOp::UAdd, v @ (Value::Int(_) | Value::Float(_) | Value::Complex(..))) => {
+                        v
+                    }
                     _ => self.unknown(expr),
                 }
             }
@@ -270,6 +327,14 @@ impl<'a> Scope<'a> {
             Expr::Name(n) => self.eval_name(expr, n.id.as_str(), d),
             Expr::Attribute(a) => self.eval_attribute(expr, a, d),
             Expr::Call(c) => self.eval_call(expr, c, d),
+            Expr::ListComp(c) => Value::Comprehension {
+                src: self.src(expr),
+                element: Box::new(self.eval_depth(&c.elt, d)),
+            },
+            Expr::Generator(c) => Value::Comprehension {
+                src: self.src(expr),
+                element: Box::new(self.eval_depth(&c.elt, d)),
+            },
             _ => self.unknown(expr),
         }
     }
@@ -312,12 +377,11 @@ impl<'a> Scope<'a> {
                     _ => self.unknown(expr),
                 }
             }
-            (Operator::Mult, Value::Str(l), Value::Int(n)) | (Operator::Mult, Value::Int(n), Value::Str(l)) => {
-                match n.parse::<usize>() {
-                    Ok(n) if n.saturating_mul(l.len()) <= 1_000_000 => Value::Str(l.repeat(n)),
-                    _ => self.unknown(expr),
-                }
-            }
+            (Operator::Mult, Value::Str(l), Value::Int(n))
+            | (Operator::Mult, Value::Int(n), Value::Str(l)) => match n.parse::<usize>() {
+                Ok(n) if n.saturating_mul(l.len()) <= 1_000_000 => Value::Str(l.repeat(n)),
+                _ => self.unknown(expr),
+            },
             (Operator::Mult, Value::List(l), Value::Int(n)) => match n.parse::<usize>() {
                 Ok(n) if n.saturating_mul(l.len()) <= 100_000 => {
                     Value::List(l.iter().cloned().cycle().take(l.len() * n).collect())
@@ -405,12 +469,12 @@ impl<'a> Scope<'a> {
             {
                 let display = match kind {
                     EnumKind::Qualified => Some(format!("{}.{attr}", n.id)),
-                    EnumKind::ValueStr => members.get(attr).and_then(|e| {
-                        match self.eval_depth(e, d) {
+                    EnumKind::ValueStr => {
+                        members.get(attr).and_then(|e| match self.eval_depth(e, d) {
                             Value::Int(s) | Value::Str(s) => Some(s),
                             _ => None,
-                        }
-                    }),
+                        })
+                    }
                 };
                 return match display {
                     Some(display) if members.contains_key(attr) => Value::Enum {
@@ -451,7 +515,8 @@ impl<'a> Scope<'a> {
                 if has_star {
                     return self.unknown(expr);
                 }
-                m.args.extend(args.args.iter().map(|a| self.eval_depth(a, d)));
+                m.args
+                    .extend(args.args.iter().map(|a| self.eval_depth(a, d)));
                 for k in args.keywords.iter() {
                     if let Some(name) = &k.arg {
                         let v = self.eval_depth(&k.value, d);
@@ -563,14 +628,18 @@ impl<'a> Scope<'a> {
                 name,
                 kind: NamedKind::Builtin,
             } if matches!(name.as_str(), "dict" | "set" | "frozenset" | "object") => {
-                Value::Opaque { src: self.src(expr) }
+                Value::Opaque {
+                    src: self.src(expr),
+                }
             }
             // An instance of a plain class defined in this module has no
             // `__name__` unless the class sets one; treat it as opaque.
             Value::Named {
                 kind: NamedKind::Class,
                 ..
-            } => Value::Opaque { src: self.src(expr) },
+            } => Value::Opaque {
+                src: self.src(expr),
+            },
             _ => self.unknown(expr),
         }
     }
@@ -612,17 +681,29 @@ mod tests {
     #[test]
     fn literals() {
         assert_eq!(eval("-3"), Value::Int("-3".into()));
-        assert_eq!(eval("(1, 'a', None)"), Value::Tuple(vec![Value::Int("1".into()), Value::Str("a".into()), Value::None]));
-        assert_eq!(eval("[1] + [2]"), Value::List(vec![Value::Int("1".into()), Value::Int("2".into())]));
+        assert_eq!(
+            eval("(1, 'a', None)"),
+            Value::Tuple(vec![
+                Value::Int("1".into()),
+                Value::Str("a".into()),
+                Value::None
+            ])
+        );
+        assert_eq!(
+            eval("[1] + [2]"),
+            Value::List(vec![Value::Int("1".into()), Value::Int("2".into())])
+        );
         assert_eq!(eval("b'x'"), Value::Bytes(b"x".to_vec()));
         assert!(matches!(eval("f(x)"), Value::Unknown { .. }));
-        assert!(matches!(eval("[i for i in x]"), Value::Unknown { .. }));
+        assert!(matches!(eval("[i for i in x]"), Value::Comprehension { .. }));
     }
 
     #[test]
     fn marks_with_arguments() {
         let v = eval("pytest.mark.timeout(300, method='thread')");
-        let Value::Mark(m) = v else { panic!("not a mark: {v:?}") };
+        let Value::Mark(m) = v else {
+            panic!("not a mark: {v:?}")
+        };
         assert_eq!(m.name, "timeout");
         assert_eq!(m.args, vec![Value::Int("300".into())]);
         assert_eq!(m.kwarg("method"), Some(&Value::Str("thread".into())));
@@ -652,7 +733,13 @@ mod tests {
 
     #[test]
     fn mark_values() {
-        assert_eq!(eval("(1, 'a')").to_mark_value(), MarkValue::List(vec![MarkValue::Int(1), MarkValue::Str("a".into())]));
-        assert_eq!(eval("x.y").to_mark_value(), MarkValue::Expr { expr: "x.y".into() });
+        assert_eq!(
+            eval("(1, 'a')").to_mark_value(),
+            MarkValue::List(vec![MarkValue::Int(1), MarkValue::Str("a".into())])
+        );
+        assert_eq!(
+            eval("x.y").to_mark_value(),
+            MarkValue::Expr { expr: "x.y".into() }
+        );
     }
 }

@@ -54,7 +54,10 @@ pub struct Walker<'a> {
 /// relative patterns with `/` match anywhere at the end of the full path.
 pub fn fnmatch_ex(pattern: &str, path: &Path) -> bool {
     if !pattern.contains('/') {
-        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
         fnmatch(&name, pattern)
     } else {
         let full = path.to_string_lossy();
@@ -208,9 +211,11 @@ impl<'a> Walker<'a> {
         let mut ignore_paths: Vec<PathBuf> = chain
             .iter()
             .find_map(|(d, c)| {
-                c.collect_ignore
-                    .as_ref()
-                    .map(|l| l.iter().map(|r| crate::config::absolute(d, Path::new(r))).collect())
+                c.collect_ignore.as_ref().map(|l| {
+                    l.iter()
+                        .map(|r| crate::config::absolute(d, Path::new(r)))
+                        .collect()
+                })
             })
             .unwrap_or_default();
         ignore_paths.extend(self.opts.ignore.iter().cloned());
@@ -220,9 +225,11 @@ impl<'a> Walker<'a> {
         let mut globs: Vec<String> = chain
             .iter()
             .find_map(|(d, c)| {
-                c.collect_ignore_glob
-                    .as_ref()
-                    .map(|l| l.iter().map(|g| d.join(g).to_string_lossy().into_owned()).collect())
+                c.collect_ignore_glob.as_ref().map(|l| {
+                    l.iter()
+                        .map(|g| d.join(g).to_string_lossy().into_owned())
+                        .collect()
+                })
             })
             .unwrap_or_default();
         globs.extend(self.opts.ignore_glob.iter().cloned());
@@ -275,7 +282,14 @@ impl<'a> Walker<'a> {
             }
         };
         if stack.contains(&canonical) {
-            self.diag(dir, "symlink-loop", format!("symlink loop: {} is already being collected", canonical.display()));
+            self.diag(
+                dir,
+                "symlink-loop",
+                format!(
+                    "symlink loop: {} is already being collected",
+                    canonical.display()
+                ),
+            );
             return;
         }
         let is_package = dir.join("__init__.py").is_file();
@@ -328,18 +342,80 @@ impl<'a> Walker<'a> {
     }
 }
 
-/// Reads a Python source file: size limit and UTF-8 enforced.
-/// Errors are `(code, message)`.
+/// Reads a Python source file: size limit enforced, decoded as Python
+/// would (UTF-8 with an optional BOM, or the latin-1 family when a PEP 263
+/// coding cookie says so). Errors are `(code, message)`.
 pub fn read_source(path: &Path) -> Result<String, (&'static str, String)> {
     let meta = std::fs::metadata(path).map_err(|e| ("unreadable", e.to_string()))?;
     if meta.len() > MAX_FILE_BYTES {
         return Err((
             "too-large",
-            format!("file is {} bytes, over the {} byte limit; not parsed", meta.len(), MAX_FILE_BYTES),
+            format!(
+                "file is {} bytes, over the {} byte limit; not parsed",
+                meta.len(),
+                MAX_FILE_BYTES
+            ),
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| ("unreadable", e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| ("not-utf8", format!("file is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to())))
+    decode_source(bytes)
+}
+
+/// The encoding named by a coding cookie on one of the first two lines.
+fn coding_cookie(bytes: &[u8]) -> Option<String> {
+    for line in bytes.split(|&b| b == b'\n').take(2) {
+        let line = String::from_utf8_lossy(line);
+        let trimmed = line.trim_start();
+        if !trimmed.starts_with('#') {
+            continue;
+        }
+        if let Some(pos) = trimmed.find("coding") {
+            let rest = &trimmed[pos + "coding".len()..];
+            if let Some(rest) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('=')) {
+                let name: String = rest
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                    .collect();
+                if !name.is_empty() {
+                    return Some(name.to_ascii_lowercase().replace('_', "-"));
+                }
+            }
+        }
+    }
+    None
+}
+
+fn decode_source(bytes: Vec<u8>) -> Result<String, (&'static str, String)> {
+    if let Some(rest) = bytes.strip_prefix(b"\xef\xbb\xbf") {
+        return String::from_utf8(rest.to_vec()).map_err(|e| not_utf8(&e));
+    }
+    match coding_cookie(&bytes).as_deref() {
+        None | Some("utf-8" | "utf8" | "utf-8-sig") => {
+            String::from_utf8(bytes).map_err(|e| not_utf8(&e))
+        }
+        Some("latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" | "iso-latin-1") => {
+            Ok(bytes.iter().map(|&b| b as char).collect())
+        }
+        Some(other) => match String::from_utf8(bytes) {
+            // ASCII-compatible content reads the same in most encodings.
+            Ok(s) if s.is_ascii() => Ok(s),
+            _ => Err((
+                "unsupported-encoding",
+                format!("source encoding `{other}` is not supported"),
+            )),
+        },
+    }
+}
+
+fn not_utf8(e: &std::string::FromUtf8Error) -> (&'static str, String) {
+    (
+        "not-utf8",
+        format!(
+            "file is not valid UTF-8 (byte {}) and declares no latin-1 coding",
+            e.utf8_error().valid_up_to()
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -352,5 +428,21 @@ mod tests {
         assert!(fnmatch_ex("b/test_*.py", Path::new("/a/b/test_x.py")));
         assert!(!fnmatch_ex("c/test_*.py", Path::new("/a/b/test_x.py")));
         assert!(fnmatch_ex(".*", Path::new("/a/.git")));
+    }
+
+    #[test]
+    fn source_decoding() {
+        assert_eq!(
+            decode_source(b"\xef\xbb\xbfx = 1\n".to_vec()).unwrap(),
+            "x = 1\n"
+        );
+        assert_eq!(
+            decode_source(b"# -*- coding: latin-1 -*-\ns = '\xe9'\n".to_vec()).unwrap(),
+            "# -*- coding: latin-1 -*-\ns = '\u{e9}'\n"
+        );
+        assert_eq!(
+            decode_source(b"s = '\xe9'\n".to_vec()).unwrap_err().0,
+            "not-utf8"
+        );
     }
 }

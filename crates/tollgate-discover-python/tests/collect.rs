@@ -9,7 +9,10 @@ use std::process::Command;
 use tollgate_discover_python::{collect, CollectOptions, Collection};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
+        .join(name)
 }
 
 fn collect_in(dir: &Path, args: &[&str]) -> Collection {
@@ -48,16 +51,28 @@ fn basic_fixture() {
 fn config_and_imports_fixture() {
     let c = collect_in(&fixture("config_imports"), &[]);
     assert!(c.strict_markers);
-    assert_eq!(c.registered_markers[0], ("gpu".to_string(), "g".to_string()));
+    assert_eq!(
+        c.registered_markers[0],
+        ("gpu".to_string(), "g".to_string())
+    );
     insta::assert_snapshot!("config_imports", render(&c));
 }
 
 #[test]
 fn explicit_args_and_selection() {
     let dir = fixture("config_imports");
-    let c = collect_in(&dir, &["other", "pkg/tests/test_imp.py::TestChild::test_child"]);
+    let c = collect_in(
+        &dir,
+        &["other", "pkg/tests/test_imp.py::TestChild::test_child"],
+    );
     let ids: Vec<&str> = c.inventory.tests.iter().map(|t| t.id.as_str()).collect();
-    assert_eq!(ids, vec!["other/test_o.py::test_o", "pkg/tests/test_imp.py::TestChild::test_child"]);
+    assert_eq!(
+        ids,
+        vec![
+            "other/test_o.py::test_o",
+            "pkg/tests/test_imp.py::TestChild::test_child"
+        ]
+    );
     // Invoked below the rootdir: testpaths do not apply, ids stay rootdir-relative.
     let c = collect_in(&dir.join("other"), &[]);
     let ids: Vec<&str> = c.inventory.tests.iter().map(|t| t.id.as_str()).collect();
@@ -71,7 +86,13 @@ fn dynamic_fixture() {
 
 #[test]
 fn marker_arguments_and_origins() {
-    let c = collect_in(&fixture("basic"), &["tests/test_basic.py::test_marks", "tests/test_basic.py::test_params"]);
+    let c = collect_in(
+        &fixture("basic"),
+        &[
+            "tests/test_basic.py::test_marks",
+            "tests/test_basic.py::test_params",
+        ],
+    );
     let json = serde_json::to_string_pretty(&c.inventory.tests).expect("json");
     insta::assert_snapshot!("marker_arguments", json);
 }
@@ -102,13 +123,24 @@ fn python() -> Option<PathBuf> {
 /// `(id, marker names)` per item from pytest, via the dump_markers plugin.
 fn pytest_items(python: &Path, dir: &Path, args: &[&str]) -> Vec<(String, String)> {
     let out = tempfile::NamedTempFile::new().expect("tmp");
-    let plugin_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("oracle");
+    let plugin_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("oracle");
     let status = Command::new(python)
         .current_dir(dir)
         .env("PYTHONPATH", &plugin_dir)
         .env("DUMP_MARKERS_OUT", out.path())
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .args(["-m", "pytest", "--collect-only", "-q", "-p", "dump_markers", "-p", "no:cacheprovider"])
+        .args([
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "dump_markers",
+            "-p",
+            "no:cacheprovider",
+        ])
         .args(args)
         .output()
         .expect("run pytest");
@@ -144,7 +176,12 @@ fn agrees_with_pytest() {
             .inventory
             .tests
             .iter()
-            .filter(|t| t.id == t.function && t.dynamic.as_deref().is_some_and(|r| r.contains("parametrize")))
+            .filter(|t| {
+                t.id == t.function
+                    && t.dynamic
+                        .as_deref()
+                        .is_some_and(|r| r.contains("parametrize"))
+            })
             .map(|t| t.function.as_str())
             .collect();
         let ours_static: Vec<(String, String)> = ours
@@ -152,7 +189,16 @@ fn agrees_with_pytest() {
             .tests
             .iter()
             .filter(|t| !dynamic_functions.contains(t.function.as_str()))
-            .map(|t| (t.id.clone(), t.markers.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(",")))
+            .map(|t| {
+                (
+                    t.id.clone(),
+                    t.markers
+                        .iter()
+                        .map(|m| m.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )
+            })
             .collect();
         let theirs_static: Vec<(String, String)> = theirs
             .iter()
@@ -161,7 +207,10 @@ fn agrees_with_pytest() {
             .collect();
         assert_eq!(ours_static, theirs_static, "fixture {name} {args:?}");
         for f in &dynamic_functions {
-            assert!(theirs.iter().any(|(id, _)| id.split('[').next() == Some(f)), "{f} not collected by pytest");
+            assert!(
+                theirs.iter().any(|(id, _)| id.split('[').next() == Some(f)),
+                "{f} not collected by pytest"
+            );
         }
     }
 }

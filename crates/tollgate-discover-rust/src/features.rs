@@ -24,7 +24,16 @@ pub struct MemberDeps<'a> {
 }
 
 /// Resolves the enabled features of every member (same order as `members`).
-pub fn resolve(members: &[MemberDeps<'_>], selection: &FeatureSelection) -> Vec<BTreeSet<String>> {
+///
+/// `cli_member`: with feature resolver 1, `--features` and
+/// `--no-default-features` apply only to the package in the current
+/// directory (the root package); every other member gets its defaults. Pass
+/// that member's index then, `None` to apply the flags to every member.
+pub fn resolve(
+    members: &[MemberDeps<'_>],
+    selection: &FeatureSelection,
+    cli_member: Option<usize>,
+) -> Vec<BTreeSet<String>> {
     let mut resolver = Resolver {
         members,
         enabled: vec![BTreeSet::new(); members.len()],
@@ -55,6 +64,10 @@ pub fn resolve(members: &[MemberDeps<'_>], selection: &FeatureSelection) -> Vec<
             }
             continue;
         }
+        if cli_member.is_some_and(|cli| cli != index) {
+            resolver.enable(index, "default");
+            continue;
+        }
         if !selection.no_default_features {
             resolver.enable(index, "default");
         }
@@ -62,6 +75,10 @@ pub fn resolve(members: &[MemberDeps<'_>], selection: &FeatureSelection) -> Vec<
             match requested.split_once('/') {
                 Some((pkg, feature)) if pkg == member.package.name => {
                     resolver.enable(index, feature)
+                }
+                // `dep/feature` of one of this member's dependencies.
+                Some((dep, _)) if resolver.has_dependency(index, dep) => {
+                    resolver.apply_value(index, requested)
                 }
                 Some(_) => {}
                 None => resolver.enable(index, requested),
@@ -138,7 +155,11 @@ impl Resolver<'_> {
         let Some(m) = self.members.get(member) else {
             return;
         };
-        if !m.dependencies.iter().any(|(d, _)| d.key == key && d.optional) {
+        if !m
+            .dependencies
+            .iter()
+            .any(|(d, _)| d.key == key && d.optional)
+        {
             return;
         }
         if !self.enabled_deps[member].insert(key.to_string()) {
@@ -173,6 +194,13 @@ impl Resolver<'_> {
         for feature in &dep.features {
             self.enable(target, feature);
         }
+    }
+
+    fn has_dependency(&self, member: usize, key: &str) -> bool {
+        self.members[member]
+            .dependencies
+            .iter()
+            .any(|(d, _)| d.key == key.trim_end_matches('?'))
     }
 
     fn is_optional(&self, member: usize, key: &str) -> bool {
@@ -258,25 +286,35 @@ mod tests {
         }
     }
 
+    fn resolve_with(members: &[MemberDeps<'_>], sel: &FeatureSelection) -> Vec<BTreeSet<String>> {
+        resolve(members, sel, None)
+    }
+
     fn names(set: &BTreeSet<String>) -> Vec<&str> {
         set.iter().map(String::as_str).collect()
     }
 
     #[test]
     fn defaults_chains_and_no_default() {
-        let a = package("a", &[("default", &["fast"]), ("fast", &[]), ("slow", &["fast"])]);
+        let a = package(
+            "a",
+            &[("default", &["fast"]), ("fast", &[]), ("slow", &["fast"])],
+        );
         let members = [MemberDeps {
             package: &a,
             dependencies: vec![],
         }];
-        let got = resolve(&members, &FeatureSelection::default());
+        let got = resolve(&members, &FeatureSelection::default(), None);
         assert_eq!(names(&got[0]), vec!["default", "fast"]);
         let sel = FeatureSelection {
             no_default_features: true,
             features: vec!["slow".into()],
             ..FeatureSelection::default()
         };
-        assert_eq!(names(&resolve(&members, &sel)[0]), vec!["fast", "slow"]);
+        assert_eq!(
+            names(&resolve(&members, &sel, None)[0]),
+            vec!["fast", "slow"]
+        );
     }
 
     #[test]
@@ -297,13 +335,13 @@ mod tests {
             no_default_features: true,
             ..FeatureSelection::default()
         };
-        assert!(resolve(&members, &sel)[0].is_empty());
+        assert!(resolve(&members, &sel, None)[0].is_empty());
         let sel = FeatureSelection {
             no_default_features: true,
             features: vec!["b/integration".into()],
             ..FeatureSelection::default()
         };
-        assert_eq!(names(&resolve(&members, &sel)[0]), vec!["gpu"]);
+        assert_eq!(names(&resolve(&members, &sel, None)[0]), vec!["gpu"]);
     }
 
     #[test]
@@ -311,7 +349,11 @@ mod tests {
         let a = package("a", &[("x", &[])]);
         let b = package(
             "b",
-            &[("rt", &["dep:a"]), ("weak", &["a?/x"]), ("strong", &["opt/y"])],
+            &[
+                ("rt", &["dep:a"]),
+                ("weak", &["a?/x"]),
+                ("strong", &["opt/y"]),
+            ],
         );
         let members = [
             MemberDeps {
@@ -331,12 +373,36 @@ mod tests {
             ..FeatureSelection::default()
         };
         // `dep:a` hides the implicit feature `a`; `opt` keeps its implicit one.
-        let got = resolve(&members, &sel(&["strong"]));
+        let got = resolve_with(&members, &sel(&["strong"]));
         assert_eq!(names(&got[1]), vec!["opt", "strong"]);
-        let got = resolve(&members, &sel(&["weak"]));
+        let got = resolve_with(&members, &sel(&["weak"]));
         assert!(got[0].is_empty());
-        let got = resolve(&members, &sel(&["weak", "rt"]));
+        let got = resolve_with(&members, &sel(&["weak", "rt"]));
         assert_eq!(names(&got[0]), vec!["x"]);
+    }
+
+    #[test]
+    fn resolver_1_applies_flags_to_the_current_package_only() {
+        let a = package("a", &[("default", &["x"]), ("x", &[]), ("y", &[])]);
+        let b = package("b", &[("default", &["x"]), ("x", &[]), ("y", &[])]);
+        let members = [
+            MemberDeps {
+                package: &a,
+                dependencies: vec![],
+            },
+            MemberDeps {
+                package: &b,
+                dependencies: vec![],
+            },
+        ];
+        let sel = FeatureSelection {
+            no_default_features: true,
+            features: vec!["y".into()],
+            ..FeatureSelection::default()
+        };
+        let got = resolve(&members, &sel, Some(0));
+        assert_eq!(names(&got[0]), vec!["y"]);
+        assert_eq!(names(&got[1]), vec!["default", "x"]);
     }
 
     #[test]

@@ -114,7 +114,9 @@ pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
         .collect();
     let cache = source::SourceCache::default();
     for (plan, ws) in plans.iter().zip(&discovery.workspaces) {
-        inventory.diagnostics.extend(plan.diagnostics(ws, &display_root));
+        inventory
+            .diagnostics
+            .extend(plan.diagnostics(ws, &display_root));
         let outputs: Vec<modtree::TargetOutput> = plan
             .jobs
             .par_iter()
@@ -144,10 +146,30 @@ pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
         nextest::sort_tests(&mut tests);
         inventory.tests.extend(tests);
     }
+    dedup_diagnostics(&mut inventory.diagnostics);
     Ok(Collection {
-        workspaces: discovery.workspaces.iter().map(|w| w.root.clone()).collect(),
+        workspaces: discovery
+            .workspaces
+            .iter()
+            .map(|w| w.root.clone())
+            .collect(),
         inventory,
     })
+}
+
+/// A file reached from several targets (or a `cfg` evaluated more than once)
+/// reports the same problem each time; keep the first report.
+fn dedup_diagnostics(diagnostics: &mut Vec<Diagnostic>) {
+    let mut seen = std::collections::HashSet::new();
+    diagnostics.retain(|d| {
+        seen.insert((
+            d.file.clone(),
+            d.line,
+            d.column,
+            d.code.clone(),
+            d.message.clone(),
+        ))
+    });
 }
 
 struct TargetPlan {
@@ -190,7 +212,11 @@ fn plan_workspace(ws: &workspace::Workspace, selection: &FeatureSelection) -> Wo
         .map(|member| {
             ws.dependencies_of(member)
                 .into_iter()
-                .filter(|(dep, _)| features::target_applies(dep.target.as_deref()))
+                // Resolver 1 unifies the features of platform-specific
+                // dependencies whatever the platform.
+                .filter(|(dep, _)| {
+                    ws.resolver == 1 || features::target_applies(dep.target.as_deref())
+                })
                 .map(|(dep, dir)| {
                     let index = dir.and_then(|d| ws.members.iter().position(|m| m.dir == d));
                     (dep, index)
@@ -207,7 +233,12 @@ fn plan_workspace(ws: &workspace::Workspace, selection: &FeatureSelection) -> Wo
             dependencies,
         })
         .collect();
-    let features = features::resolve(&member_deps, selection);
+    let cli_member = if ws.resolver == 1 {
+        ws.root_package
+    } else {
+        None
+    };
+    let features = features::resolve(&member_deps, selection, cli_member);
     let mut jobs = Vec::new();
     let mut custom_harness = Vec::new();
     for (index, member) in ws.members.iter().enumerate() {
@@ -305,7 +336,10 @@ mod tests {
             }),
             Err(CollectError::NoPaths)
         ));
-        assert!(matches!(collect(&opts("rel")), Err(CollectError::RelativePath(_))));
+        assert!(matches!(
+            collect(&opts("rel")),
+            Err(CollectError::RelativePath(_))
+        ));
         assert!(matches!(
             collect(&opts("/definitely/not/here")),
             Err(CollectError::NotFound(_))

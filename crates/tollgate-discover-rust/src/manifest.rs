@@ -28,6 +28,10 @@ pub struct Manifest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WorkspaceTable {
     pub members: Vec<String>,
+    /// `resolver = "1" | "2" | "3"`.
+    pub resolver: Option<String>,
+    /// `[workspace.package] edition`, for `edition.workspace = true`.
+    pub package_edition: Option<String>,
     pub exclude: Vec<String>,
     /// `[workspace.dependencies]`, which members inherit with `workspace = true`.
     pub dependencies: BTreeMap<String, Dependency>,
@@ -36,6 +40,9 @@ pub struct WorkspaceTable {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Package {
     pub name: String,
+    /// `None` when inherited from the workspace or absent (2015).
+    pub edition: Option<String>,
+    pub resolver: Option<String>,
     pub autolib: bool,
     pub autobins: bool,
     pub autotests: bool,
@@ -112,6 +119,16 @@ fn line_col(text: &str, offset: usize) -> (u32, u32) {
 fn read_workspace(ws: &Table) -> WorkspaceTable {
     WorkspaceTable {
         members: strings(ws.get("members")),
+        resolver: ws
+            .get("resolver")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        package_edition: ws
+            .get("package")
+            .and_then(Value::as_table)
+            .and_then(|p| p.get("edition"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
         exclude: strings(ws.get("exclude")),
         dependencies: ws
             .get("dependencies")
@@ -131,7 +148,12 @@ fn read_package(pkg: &Table, root: &Table) -> Package {
     let array = |key: &str| -> Vec<TargetDecl> {
         root.get(key)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_table).map(read_target).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_table)
+                    .map(read_target)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let mut dependencies = Vec::new();
@@ -149,6 +171,14 @@ fn read_package(pkg: &Table, root: &Table) -> Package {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string(),
+        edition: pkg
+            .get("edition")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        resolver: pkg
+            .get("resolver")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         autolib: flag("autolib"),
         autobins: flag("autobins"),
         autotests: flag("autotests"),
@@ -294,10 +324,9 @@ harness = false
 
     #[test]
     fn reads_workspace_table() {
-        let m = parse_manifest(
-            "[workspace]\nmembers = [\"crates/*\"]\nexclude = [\"crates/old\"]\n",
-        )
-        .unwrap();
+        let m =
+            parse_manifest("[workspace]\nmembers = [\"crates/*\"]\nexclude = [\"crates/old\"]\n")
+                .unwrap();
         assert!(m.package.is_none());
         let ws = m.workspace.unwrap();
         assert_eq!(ws.members, vec!["crates/*"]);

@@ -92,7 +92,15 @@ impl Walker<'_> {
             .join("/")
     }
 
-    fn diagnose(&mut self, severity: Severity, code: &str, file: &Path, line: u32, column: u32, message: String) {
+    fn diagnose(
+        &mut self,
+        severity: Severity,
+        code: &str,
+        file: &Path,
+        line: u32,
+        column: u32,
+        message: String,
+    ) {
         let file = self.rel(file);
         self.out.diagnostics.push(Diagnostic {
             severity,
@@ -154,20 +162,22 @@ impl Walker<'_> {
                         continue;
                     }
                     child.module_path.push(m.name.clone());
-                    child.markers.extend(annotation_markers(&m.annotations, &self.rel(&ctx.file)));
-                    let path_attr = self
-                        .active(&m.attrs, &ctx.file)
-                        .into_iter()
-                        .rev()
-                        .find_map(|a| match &a.kind {
-                            AttrKind::Path(p) => Some(p.clone()),
-                            _ => None,
-                        });
+                    child
+                        .markers
+                        .extend(annotation_markers(&m.annotations, &self.rel(&ctx.file)));
+                    let path_attr =
+                        self.active(&m.attrs, &ctx.file)
+                            .into_iter()
+                            .rev()
+                            .find_map(|a| match &a.kind {
+                                AttrKind::Path(p) => Some(p.clone()),
+                                _ => None,
+                            });
                     match &m.inline {
                         Some(inline) => {
                             child.dir = match &path_attr {
                                 Some(p) => self.path_base(ctx).join(p),
-                                None => ctx.dir.join(&m.name),
+                                None => ctx.dir.join(&m.file_stem),
                             };
                             child.in_inline = true;
                             if self.cfg_holds(&inline.inner_attrs, &ctx.file, &mut child.required) {
@@ -178,15 +188,16 @@ impl Walker<'_> {
                             let file = match &path_attr {
                                 Some(p) => {
                                     let file = self.path_base(ctx).join(p);
-                                    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+                                    let dir =
+                                        file.parent().map(Path::to_path_buf).unwrap_or_default();
                                     child.dir = dir.clone();
                                     child.file_dir = dir;
                                     Some(file)
                                 }
                                 None => {
-                                    let flat = ctx.dir.join(format!("{}.rs", m.name));
-                                    let nested = ctx.dir.join(&m.name).join("mod.rs");
-                                    child.dir = ctx.dir.join(&m.name);
+                                    let flat = ctx.dir.join(format!("{}.rs", m.file_stem));
+                                    let nested = ctx.dir.join(&m.file_stem).join("mod.rs");
+                                    child.dir = ctx.dir.join(&m.file_stem);
                                     if is_file_or_broken(&flat) {
                                         child.file_dir = ctx.dir.clone();
                                         Some(flat)
@@ -199,7 +210,7 @@ impl Walker<'_> {
                                 }
                             };
                             let Some(file) = file else {
-                                let (name, dir) = (m.name.clone(), self.rel(&ctx.dir));
+                                let (name, dir) = (m.file_stem.clone(), self.rel(&ctx.dir));
                                 self.diagnose(
                                     Severity::Error,
                                     "missing-module",

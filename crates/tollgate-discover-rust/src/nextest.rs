@@ -180,9 +180,15 @@ mod tests {
             tests: vec![item("p", "a", false), item("p", "b", true)],
             diagnostics: vec![],
         };
-        assert_eq!(nextest_list_ids(&inventory, RunIgnored::Default), vec!["p a"]);
+        assert_eq!(
+            nextest_list_ids(&inventory, RunIgnored::Default),
+            vec!["p a"]
+        );
         assert_eq!(nextest_list_ids(&inventory, RunIgnored::Only), vec!["p b"]);
-        assert_eq!(nextest_list_ids(&inventory, RunIgnored::All), vec!["p a", "p b"]);
+        assert_eq!(
+            nextest_list_ids(&inventory, RunIgnored::All),
+            vec!["p a", "p b"]
+        );
     }
 
     #[test]

@@ -48,7 +48,11 @@ pub struct MacroCall {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModItem {
+    /// The name as written (`r#try` keeps its `r#`, as the test harness
+    /// prints it).
     pub name: String,
+    /// The name module files are looked up by (`try` for `r#try`).
+    pub file_stem: String,
     pub line: u32,
     pub column: u32,
     pub attrs: Vec<Attr>,
@@ -66,6 +70,7 @@ pub struct InlineMod {
 /// A function carrying a test attribute (possibly only under some `cfg_attr`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestFn {
+    /// The name as written; raw identifiers keep `r#` (libtest prints them so).
     pub name: String,
     pub line: u32,
     pub column: u32,
@@ -103,7 +108,9 @@ pub enum AttrKind {
     /// `#[rstest]` / `#[rstest::rstest]`.
     Rstest,
     /// rstest `#[case(...)]` / `#[case::description(...)]`.
-    Case { description: Option<String> },
+    Case {
+        description: Option<String>,
+    },
     /// `Some(reason)`; an empty reason for a bare `#[ignore]`.
     Ignore(String),
     ShouldPanic,
@@ -161,7 +168,7 @@ impl ScanContext<'_> {
                     let first = first_line(&f.attrs, line);
                     let (value_lists, unsupported_arg) = value_lists(&f.sig.inputs);
                     out.push(ScanItem::Test(TestFn {
-                        name: f.sig.ident.unraw().to_string(),
+                        name: f.sig.ident.to_string(),
                         line,
                         column,
                         attrs,
@@ -180,7 +187,8 @@ impl ScanContext<'_> {
                     let outer: Vec<Attribute> = outer.into_iter().cloned().collect();
                     let inner: Vec<Attribute> = inner.into_iter().cloned().collect();
                     out.push(ScanItem::Mod(ModItem {
-                        name: m.ident.unraw().to_string(),
+                        name: m.ident.to_string(),
+                        file_stem: m.ident.unraw().to_string(),
                         line,
                         column,
                         attrs: convert_attrs(&outer),
@@ -194,6 +202,14 @@ impl ScanContext<'_> {
                 Item::Macro(m) => {
                     let name = path_text(&m.mac.path);
                     if name == "macro_rules" {
+                        continue;
+                    }
+                    if name == "proptest" || name == "proptest::proptest" {
+                        out.extend(
+                            proptest_functions(&m.mac.tokens)
+                                .into_iter()
+                                .map(|t| ScanItem::Test(self.with_notes(t))),
+                        );
                         continue;
                     }
                     if mentions_test(&m.mac.tokens) || self.test_macros.contains(&name) {
@@ -226,6 +242,60 @@ fn local_test_macros(items: &[Item]) -> Vec<String> {
                     out.extend(local_test_macros(items));
                 }
             }
+            _ => {}
+        }
+    }
+    out
+}
+
+impl ScanContext<'_> {
+    fn with_notes(&self, mut t: TestFn) -> TestFn {
+        let first = t.attrs.iter().map(|a| a.line).min().unwrap_or(t.line);
+        t.annotations = self.notes.for_item(first, t.line);
+        t
+    }
+}
+
+/// The test functions of a `proptest! { .. }` block: each
+/// `#[attrs] fn name(args in strategies) { .. }` at the top level becomes a
+/// function `name` carrying the attributes written on it (`#[test]` must be
+/// written explicitly inside `proptest!`, so it is seen like anywhere else).
+fn proptest_functions(tokens: &TokenStream) -> Vec<TestFn> {
+    let mut out = Vec::new();
+    let mut attrs: Vec<Attr> = Vec::new();
+    let mut iter = tokens.clone().into_iter().peekable();
+    while let Some(tt) = iter.next() {
+        match &tt {
+            TokenTree::Punct(p) if p.as_char() == '#' => {
+                let (line, column) = position(p.span());
+                if let Some(TokenTree::Group(group)) = iter.peek() {
+                    if let Ok(meta) = syn::parse2::<Meta>(group.stream()) {
+                        convert_meta(&meta, &[], line, column, &mut attrs);
+                    }
+                    iter.next();
+                }
+            }
+            TokenTree::Ident(ident) if ident == "fn" => {
+                if let Some(TokenTree::Ident(name)) = iter.next() {
+                    let (line, column) = position(name.span());
+                    let taken = std::mem::take(&mut attrs);
+                    let is_test = taken.iter().any(|a| matches!(a.kind, AttrKind::Test(_)));
+                    if is_test {
+                        out.push(TestFn {
+                            name: name.to_string(),
+                            line,
+                            column,
+                            attrs: taken,
+                            value_lists: Vec::new(),
+                            unsupported_arg: None,
+                            annotations: Vec::new(),
+                        });
+                    }
+                }
+            }
+            // The body ends a function; anything else between functions
+            // (visibility, `async`) is not an attribute of the next one.
+            TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => attrs.clear(),
             _ => {}
         }
     }
@@ -449,8 +519,11 @@ fn helper() {}
             .attrs
             .iter()
             .any(|a| a.kind == AttrKind::Ignore(String::new())));
-        assert_eq!(tests[2].name, "type");
-        assert!(tests[2].attrs.iter().any(|a| a.kind == AttrKind::ShouldPanic));
+        assert_eq!(tests[2].name, "r#type");
+        assert!(tests[2]
+            .attrs
+            .iter()
+            .any(|a| a.kind == AttrKind::ShouldPanic));
     }
 
     #[test]
@@ -526,6 +599,22 @@ fn helper() {}
             })
             .collect();
         assert_eq!(macros, vec!["m", "gen_tests"]);
+    }
+
+    #[test]
+    fn proptest_blocks_yield_their_test_functions() {
+        let scan = scan_source(
+            "proptest! {\n    #![proptest_config(ProptestConfig::with_cases(8))]\n    #[test]\n    fn roundtrip(x in 0..10u32) { prop_assert!(x < 10); }\n\n    #[test]\n    #[ignore]\n    fn slow(v in any::<Vec<u8>>()) {}\n\n    fn helper_strategy() {}\n}\n",
+        )
+        .unwrap();
+        let tests = tests_of(&scan.items);
+        let names: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, vec!["roundtrip", "slow"]);
+        assert_eq!(tests[0].line, 4);
+        assert!(tests[1]
+            .attrs
+            .iter()
+            .any(|a| a.kind == AttrKind::Ignore(String::new())));
     }
 
     #[test]

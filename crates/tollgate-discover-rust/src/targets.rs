@@ -138,13 +138,49 @@ pub fn package_targets(dir: &Path, package: &Package, layout: &Layout) -> Vec<Ta
         inferred_bins.insert(0, (package.name.clone(), dir.join("src/main.rs")));
     }
     let groups = [
-        (TargetKind::Bin, &package.bins, inferred_bins, package.autobins, "src/bin", true),
-        (TargetKind::Test, &package.tests, layout.tests.clone(), package.autotests, "tests", true),
-        (TargetKind::Bench, &package.benches, layout.benches.clone(), package.autobenches, "benches", false),
-        (TargetKind::Example, &package.examples, layout.examples.clone(), package.autoexamples, "examples", false),
+        (
+            TargetKind::Bin,
+            &package.bins,
+            inferred_bins,
+            package.autobins,
+            "src/bin",
+            true,
+        ),
+        (
+            TargetKind::Test,
+            &package.tests,
+            layout.tests.clone(),
+            package.autotests,
+            "tests",
+            true,
+        ),
+        (
+            TargetKind::Bench,
+            &package.benches,
+            layout.benches.clone(),
+            package.autobenches,
+            "benches",
+            false,
+        ),
+        (
+            TargetKind::Example,
+            &package.examples,
+            layout.examples.clone(),
+            package.autoexamples,
+            "examples",
+            false,
+        ),
     ];
     for (kind, declared, inferred, auto, default_dir, test_default) in groups {
-        out.extend(merge(dir, kind, declared, &inferred, auto, default_dir, test_default));
+        out.extend(merge(
+            dir,
+            kind,
+            declared,
+            &inferred,
+            auto,
+            default_dir,
+            test_default,
+        ));
     }
     out
 }
@@ -178,7 +214,13 @@ fn merge(
         for (name, path) in inferred {
             let taken = out.iter().any(|t| t.name == *name || t.root == *path);
             if !taken {
-                out.push(make_target(kind, name.clone(), path.clone(), &default, test_default));
+                out.push(make_target(
+                    kind,
+                    name.clone(),
+                    path.clone(),
+                    &default,
+                    test_default,
+                ));
             }
         }
     }
@@ -223,7 +265,14 @@ mod tests {
     fn summary(targets: &[Target]) -> Vec<String> {
         targets
             .iter()
-            .map(|t| format!("{} {} test={}", t.binary_id("my-pkg"), t.root.display(), t.test))
+            .map(|t| {
+                format!(
+                    "{} {} test={}",
+                    t.binary_id("my-pkg"),
+                    t.root.display(),
+                    t.test
+                )
+            })
             .collect()
     }
 

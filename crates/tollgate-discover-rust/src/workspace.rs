@@ -31,6 +31,10 @@ pub struct Problem {
 pub struct Workspace {
     pub root: PathBuf,
     pub members: Vec<Member>,
+    /// Cargo's feature resolver version (1, 2 or 3).
+    pub resolver: u8,
+    /// Index of the root package in `members` (`None` for a virtual manifest).
+    pub root_package: Option<usize>,
     pub dependencies: BTreeMap<String, Dependency>,
 }
 
@@ -260,6 +264,8 @@ impl Finder {
                 members.push(Member { dir, package });
             }
         }
+        let resolver = resolver_version(&manifest);
+        let root_package = members.iter().position(|m| m.dir == root);
         let dependencies = manifest
             .workspace
             .map(|w| w.dependencies)
@@ -269,6 +275,8 @@ impl Finder {
             Workspace {
                 root: root.to_path_buf(),
                 members,
+                resolver,
+                root_package,
                 dependencies,
             },
         );
@@ -309,6 +317,32 @@ impl Finder {
             }
             self.walk_below(&sub);
         }
+    }
+}
+
+/// `resolver` from `[workspace]` or the root `[package]`, else implied by
+/// the root package's edition (2021: 2, 2024: 3); a virtual manifest
+/// without it uses 1.
+fn resolver_version(manifest: &Manifest) -> u8 {
+    let ws = manifest.workspace.as_ref();
+    let explicit = ws.and_then(|w| w.resolver.as_deref()).or_else(|| {
+        manifest
+            .package
+            .as_ref()
+            .and_then(|p| p.resolver.as_deref())
+    });
+    if let Some(v) = explicit {
+        return v.parse().unwrap_or(1);
+    }
+    let edition = manifest
+        .package
+        .as_ref()
+        .and_then(|p| p.edition.clone())
+        .or_else(|| ws.and_then(|w| w.package_edition.clone()));
+    match manifest.package.as_ref().and(edition.as_deref()) {
+        Some("2024") => 3,
+        Some("2021") => 2,
+        _ => 1,
     }
 }
 
@@ -414,13 +448,21 @@ mod tests {
             "[package]\nname = \"a\"\n[dependencies]\nlocal = { path = \"../../libs/local\" }\n",
         );
         write(root, "crates/old/Cargo.toml", "[package]\nname = \"old\"\n");
-        write(root, "libs/local/Cargo.toml", "[package]\nname = \"local\"\n");
+        write(
+            root,
+            "libs/local/Cargo.toml",
+            "[package]\nname = \"local\"\n",
+        );
         write(
             root,
             "nested/Cargo.toml",
             "[package]\nname = \"nested\"\n[workspace]\n",
         );
-        write(root, "target/debug/x/Cargo.toml", "[package]\nname = \"junk\"\n");
+        write(
+            root,
+            "target/debug/x/Cargo.toml",
+            "[package]\nname = \"junk\"\n",
+        );
 
         let found = discover(&[root.to_path_buf()]);
         assert!(found.problems.is_empty(), "{:?}", found.problems);
@@ -448,7 +490,11 @@ mod tests {
     fn a_path_inside_a_member_selects_the_whole_workspace() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
-        write(root, "Cargo.toml", "[workspace]\nmembers = [\"a\", \"b\"]\n");
+        write(
+            root,
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"a\", \"b\"]\n",
+        );
         write(root, "a/Cargo.toml", "[package]\nname = \"a\"\n");
         write(root, "a/src/lib.rs", "");
         write(root, "b/Cargo.toml", "[package]\nname = \"b\"\n");
@@ -472,6 +518,9 @@ mod tests {
 
     #[test]
     fn normalize_resolves_parent_components() {
-        assert_eq!(normalize(Path::new("/a/b/../c/./d")), PathBuf::from("/a/c/d"));
+        assert_eq!(
+            normalize(Path::new("/a/b/../c/./d")),
+            PathBuf::from("/a/c/d")
+        );
     }
 }

@@ -47,21 +47,31 @@ fn nextest_available() -> bool {
     ok
 }
 
-/// A feature combination: its command-line flags, and whether it can run in
-/// every workspace (`pkg/feature` flags only exist in some).
-struct Combo {
-    flags: &'static [&'static str],
-    everywhere: bool,
-}
+/// Feature flags every workspace of every fixture accepts.
+const COMMON_COMBOS: &[&[&str]] = &[
+    &[],
+    &["--features", "integration"],
+    &["--all-features"],
+    &["--no-default-features"],
+    &["--no-default-features", "--features", "integration"],
+];
 
-const COMBOS: &[Combo] = &[
-    Combo { flags: &[], everywhere: true },
-    Combo { flags: &["--features", "integration"], everywhere: true },
-    Combo { flags: &["--all-features"], everywhere: true },
-    Combo { flags: &["--no-default-features"], everywhere: true },
-    Combo { flags: &["--no-default-features", "--features", "integration"], everywhere: true },
-    Combo { flags: &["--features", "alpha-core/gpu,beta/cli"], everywhere: false },
-    Combo { flags: &["--no-default-features", "--features", "gamma/rt alpha-core/everything"], everywhere: false },
+/// Flags naming packages or features of one fixture's root workspace only.
+const ROOT_COMBOS: &[(&str, &[&str])] = &[
+    ("ws", &["--features", "alpha-core/gpu,beta/cli"]),
+    (
+        "ws",
+        &[
+            "--no-default-features",
+            "--features",
+            "gamma/rt alpha-core/everything",
+        ],
+    ),
+    ("edge", &["--features", "extras"]),
+    (
+        "edge",
+        &["--no-default-features", "--features", "edge-feat/net"],
+    ),
 ];
 
 fn selection(flags: &[&str]) -> FeatureSelection {
@@ -81,7 +91,13 @@ fn selection(flags: &[&str]) -> FeatureSelection {
 fn nextest_list(dir: &Path, extra: &[&str]) -> Vec<String> {
     let target_dir = crate_dir().join("../../target/fixtures");
     let output = Command::new("cargo")
-        .args(["nextest", "list", "--workspace", "--message-format", "oneline"])
+        .args([
+            "nextest",
+            "list",
+            "--workspace",
+            "--message-format",
+            "oneline",
+        ])
         .args(extra)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir)
@@ -131,14 +147,21 @@ fn collector_lists_what_nextest_lists() {
     let mut compared = 0;
     for fixture in fixtures() {
         let discovered = workspace::discover(std::slice::from_ref(&fixture));
-        for combo in COMBOS {
+        let name = fixture.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let combos = COMMON_COMBOS.iter().map(|flags| (*flags, true)).chain(
+            ROOT_COMBOS
+                .iter()
+                .filter(|(f, _)| *f == name)
+                .map(|(_, flags)| (*flags, false)),
+        );
+        for (flags, everywhere) in combos {
             let collection = collect(&CollectOptions {
                 paths: vec![fixture.clone()],
-                features: selection(combo.flags),
+                features: selection(flags),
             })
             .expect("collect");
             for ws in &discovered.workspaces {
-                if !combo.everywhere && ws.root != fixture {
+                if !everywhere && ws.root != fixture {
                     continue;
                 }
                 let packages: BTreeSet<&str> =
@@ -148,7 +171,7 @@ fn collector_lists_what_nextest_lists() {
                     (RunIgnored::All, Some("all")),
                     (RunIgnored::Only, Some("only")),
                 ] {
-                    let mut extra: Vec<&str> = combo.flags.to_vec();
+                    let mut extra: Vec<&str> = flags.to_vec();
                     if let Some(flag) = flag {
                         extra.extend(["--run-ignored", flag]);
                     }
@@ -189,7 +212,11 @@ fn collector_lists_what_nextest_lists() {
             }
         }
     }
-    assert!(failures.is_empty(), "disagreement with nextest:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "disagreement with nextest:\n{}",
+        failures.join("\n")
+    );
     eprintln!("compared {compared} nextest lines");
     assert!(compared > 100, "too few tests compared: {compared}");
 }
@@ -216,12 +243,21 @@ fn filterset_selects_exactly_the_chosen_tests() {
         .inventory
         .tests
         .iter()
-        .filter(|t| t.rust.as_ref().is_some_and(|r| main_ws.contains(&r.package)))
+        .filter(|t| {
+            t.rust
+                .as_ref()
+                .is_some_and(|r| main_ws.contains(&r.package))
+        })
         .step_by(3)
         .collect();
     assert!(chosen.len() > 10);
     let filterset = nextest_filterset(&chosen);
     let listed = nextest_list(&fixture, &["--run-ignored", "all", "-E", &filterset]);
     let expected: Vec<String> = chosen.iter().map(|t| t.id.clone()).collect();
-    assert_eq!(listed, expected, "filterset: {filterset}\n{}", diff(&expected, &listed));
+    assert_eq!(
+        listed,
+        expected,
+        "filterset: {filterset}\n{}",
+        diff(&expected, &listed)
+    );
 }

@@ -41,18 +41,31 @@ fn codes(diagnostics: &[Diagnostic]) -> Vec<(String, String, u32)> {
 fn each_bad_file_is_one_diagnostic_and_the_rest_is_collected() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    write(root, "Cargo.toml", b"[package]\nname = \"bad\"\nedition = \"2021\"\n");
+    write(
+        root,
+        "Cargo.toml",
+        b"[package]\nname = \"bad\"\nedition = \"2021\"\n",
+    );
     write(
         root,
         "src/lib.rs",
         b"mod broken;\nmod latin1;\nmod big;\nmod missing;\nmod looped;\nmod good;\n\n#[test]\nfn root_test() {}\n",
     );
-    write(root, "src/broken.rs", b"#[test]\nfn fine() {}\n\nfn broken( {\n");
+    write(
+        root,
+        "src/broken.rs",
+        b"#[test]\nfn fine() {}\n\nfn broken( {\n",
+    );
     write(root, "src/latin1.rs", b"// caf\xe9\n#[test]\nfn t() {}\n");
     write(root, "src/good.rs", b"#[test]\nfn still_collected() {}\n");
     // 50 MB of valid Rust.
     let line = b"// padding padding padding padding padding padding padding\n";
-    let big: Vec<u8> = line.iter().copied().cycle().take(50 * 1024 * 1024).collect();
+    let big: Vec<u8> = line
+        .iter()
+        .copied()
+        .cycle()
+        .take(50 * 1024 * 1024)
+        .collect();
     write(root, "src/big.rs", &big);
     std::os::unix::fs::symlink("looped.rs", root.join("src/looped.rs")).unwrap();
     // A directory symlink loop below the search root must not hang the walk.
@@ -69,16 +82,26 @@ fn each_bad_file_is_one_diagnostic_and_the_rest_is_collected() {
         codes(&diagnostics),
         vec![
             ("file-too-large".to_string(), "src/big.rs".to_string(), 0),
-            ("invalid-manifest".to_string(), "sub/Cargo.toml".to_string(), 1),
+            (
+                "invalid-manifest".to_string(),
+                "sub/Cargo.toml".to_string(),
+                1
+            ),
             ("missing-module".to_string(), "src/lib.rs".to_string(), 4),
             ("not-utf8".to_string(), "src/latin1.rs".to_string(), 0),
             ("parse-error".to_string(), "src/broken.rs".to_string(), 4),
             ("unreadable".to_string(), "src/looped.rs".to_string(), 0),
         ]
     );
-    let parse = diagnostics.iter().find(|d| d.code == "parse-error").unwrap();
+    let parse = diagnostics
+        .iter()
+        .find(|d| d.code == "parse-error")
+        .unwrap();
     assert!(parse.column > 0);
-    let missing = diagnostics.iter().find(|d| d.code == "missing-module").unwrap();
+    let missing = diagnostics
+        .iter()
+        .find(|d| d.code == "missing-module")
+        .unwrap();
     assert_eq!(missing.column, 5);
 }
 
@@ -118,7 +141,10 @@ fn module_cycles_through_path_attributes_stop() {
     );
     let (ids, diagnostics) = run(root);
     assert_eq!(ids, vec!["cyc once"]);
-    assert_eq!(codes(&diagnostics), vec![("module-cycle".to_string(), "src/lib.rs".to_string(), 2)]);
+    assert_eq!(
+        codes(&diagnostics),
+        vec![("module-cycle".to_string(), "src/lib.rs".to_string(), 2)]
+    );
 }
 
 #[test]
@@ -137,7 +163,44 @@ fn macro_generated_and_unsupported_tests_are_reported() {
         codes(&diagnostics),
         vec![
             ("macro-tests".to_string(), "src/lib.rs".to_string(), 3),
-            ("unsupported-test-attribute".to_string(), "src/lib.rs".to_string(), 5),
+            (
+                "unsupported-test-attribute".to_string(),
+                "src/lib.rs".to_string(),
+                5
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_shared_bad_module_is_reported_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "Cargo.toml", b"[package]\nname = \"shared\"\n");
+    write(
+        root,
+        "tests/common/mod.rs",
+        b"#[cfg(tokio_unstable)]\nfn x() {}\nfn broken( {\n",
+    );
+    for name in ["a", "b"] {
+        write(
+            root,
+            &format!("tests/{name}.rs"),
+            format!("mod common;\n#[cfg(not(tokio_unstable))]\n#[test]\nfn {name}() {{}}\n").as_bytes(),
+        );
+    }
+    let (ids, diagnostics) = run(root);
+    assert_eq!(ids, vec!["shared::a a", "shared::b b"]);
+    assert_eq!(
+        codes(&diagnostics),
+        vec![
+            (
+                "parse-error".to_string(),
+                "tests/common/mod.rs".to_string(),
+                3
+            ),
+            ("unknown-cfg".to_string(), "tests/a.rs".to_string(), 2),
+            ("unknown-cfg".to_string(), "tests/b.rs".to_string(), 2),
         ]
     );
 }

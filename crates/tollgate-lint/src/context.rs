@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use globset::GlobSet;
 use tollgate_config::{Category, Config};
-use tollgate_inventory::{Language, TestItem};
+use tollgate_inventory::{Language, MarkSource, Marker, TestItem};
 
 use crate::registrations::PytestMarkers;
 
@@ -109,6 +109,16 @@ pub(crate) fn test_label(test: &TestItem) -> &str {
     match test.language {
         Language::Python => &test.function,
         Language::Rust => &test.id,
+    }
+}
+
+/// How a finding about a mark names the test: the single case when the mark
+/// was given to that case only (`pytest.param(..., marks=...)`).
+pub(crate) fn mark_label<'t>(test: &'t TestItem, mark: &Marker) -> &'t str {
+    if mark.origin.source == MarkSource::Param {
+        &test.id
+    } else {
+        test_label(test)
     }
 }
 

@@ -73,13 +73,21 @@ impl At {
 /// Orders findings for output: by file, line, column, then code.
 pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
-        (a.file.as_str(), a.line, a.column, a.code, a.test.as_deref(), a.message.as_str()).cmp(&(
-            b.file.as_str(),
-            b.line,
-            b.column,
-            b.code,
-            b.test.as_deref(),
-            b.message.as_str(),
-        ))
+        (
+            a.file.as_str(),
+            a.line,
+            a.column,
+            a.code,
+            a.test.as_deref(),
+            a.message.as_str(),
+        )
+            .cmp(&(
+                b.file.as_str(),
+                b.line,
+                b.column,
+                b.code,
+                b.test.as_deref(),
+                b.message.as_str(),
+            ))
     });
 }

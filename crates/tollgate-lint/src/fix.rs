@@ -181,7 +181,10 @@ mod tests {
         let a = fix(1, "premerge", "pre_merge");
         let b = fix(1, "gpus_needed_1", "gpu_1");
         let out = apply(text, &[&a, &b, &a]);
-        assert_eq!(out.text, "pytestmark = [pytest.mark.pre_merge, pytest.mark.gpu_1]");
+        assert_eq!(
+            out.text,
+            "pytestmark = [pytest.mark.pre_merge, pytest.mark.gpu_1]"
+        );
         assert_eq!(out.edits, 2);
     }
 

@@ -49,7 +49,12 @@ impl PytestMarkers {
     /// registration's line, where the bare name appears followed by `:`, `(`
     /// or the end of the entry; ini files and TOML arrays both write one
     /// registration per line.
-    pub fn locate(file: &str, ini_text: &str, strict: bool, registered: &[(String, String)]) -> Self {
+    pub fn locate(
+        file: &str,
+        ini_text: &str,
+        strict: bool,
+        registered: &[(String, String)],
+    ) -> Self {
         let lines: Vec<&str> = ini_text.lines().collect();
         let mut from = 0usize;
         let markers = registered
@@ -109,13 +114,21 @@ mod tests {
     use super::*;
 
     fn reg(names: &[&str]) -> Vec<(String, String)> {
-        names.iter().map(|n| (n.to_string(), String::new())).collect()
+        names
+            .iter()
+            .map(|n| (n.to_string(), String::new()))
+            .collect()
     }
 
     #[test]
     fn lines_are_found_in_a_toml_array() {
         let text = "[tool.pytest.ini_options]\nmarkers = [\n    # unit first\n    \"unit: fast\",\n    \"unit_slow: not unit\",\n    'timeout(seconds): limit',\n]\n";
-        let p = PytestMarkers::locate("pyproject.toml", text, true, &reg(&["unit", "unit_slow", "timeout(seconds)"]));
+        let p = PytestMarkers::locate(
+            "pyproject.toml",
+            text,
+            true,
+            &reg(&["unit", "unit_slow", "timeout(seconds)"]),
+        );
         let lines: Vec<u32> = p.markers.iter().map(|m| m.line).collect();
         assert_eq!(lines, [4, 5, 6]);
         assert_eq!(p.markers[2].bare_name(), "timeout");
@@ -124,7 +137,12 @@ mod tests {
     #[test]
     fn lines_are_found_in_an_ini_block() {
         let text = "[pytest]\nmarkers =\n    slow: takes long\n    gpu_1\n";
-        let p = PytestMarkers::locate("pytest.ini", text, false, &reg(&["slow", "gpu_1", "missing"]));
+        let p = PytestMarkers::locate(
+            "pytest.ini",
+            text,
+            false,
+            &reg(&["slow", "gpu_1", "missing"]),
+        );
         let lines: Vec<u32> = p.markers.iter().map(|m| m.line).collect();
         assert_eq!(lines, [3, 4, 0]);
     }

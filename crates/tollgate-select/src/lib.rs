@@ -120,9 +120,8 @@ impl<'c> Selector<'c> {
                     .filter_map(|job_name| {
                         let (job_name, job) = config.jobs.iter().find(|(n, _)| n == job_name)?;
                         let over = pipeline.overrides.get(job_name);
-                        let expr_text = over
-                            .and_then(|o| o.expr.as_deref())
-                            .or(job.expr.as_deref());
+                        let expr_text =
+                            over.and_then(|o| o.expr.as_deref()).or(job.expr.as_deref());
                         Some(CompiledJob {
                             name: job_name,
                             expr: expr_text.and_then(|text| Expression::parse(text).ok()),
@@ -184,7 +183,12 @@ impl<'c> Selector<'c> {
         })
     }
 
-    fn verdict(&self, pipeline: &CompiledPipeline<'c>, job: &CompiledJob<'c>, test: &TestItem) -> Verdict {
+    fn verdict(
+        &self,
+        pipeline: &CompiledPipeline<'c>,
+        job: &CompiledJob<'c>,
+        test: &TestItem,
+    ) -> Verdict {
         if !job.languages.is_empty() && !job.languages.contains(&test.language) {
             return Verdict::OtherLanguage;
         }
@@ -247,7 +251,8 @@ impl<'c> Selector<'c> {
                     });
                 }
             }
-            if self.runner_markers.contains_key(name) && !runner.provides.iter().any(|p| p == name) {
+            if self.runner_markers.contains_key(name) && !runner.provides.iter().any(|p| p == name)
+            {
                 return Some(Verdict::RunnerLacks(name.to_string()));
             }
         }

@@ -1,5 +1,7 @@
 use tollgate_config::Config;
-use tollgate_inventory::{Language, MarkOrigin, MarkSource, MarkValue, Marker, RustFacts, TestItem};
+use tollgate_inventory::{
+    Language, MarkOrigin, MarkSource, MarkValue, Marker, RustFacts, TestItem,
+};
 
 use super::*;
 
@@ -180,7 +182,11 @@ fn runner_must_offer_enough_gpus_and_the_environment() {
     assert!(selector.pipeline_selects("weekly", &k8s_on_one_gpu));
     // e2e_any has 8 GPUs, so the only limit a 4-GPU test meets is in e2e_1.
     let mut config = config.clone();
-    if let Some(job) = config.jobs.values_mut().find(|j| j.expr.as_deref() == Some("e2e")) {
+    if let Some(job) = config
+        .jobs
+        .values_mut()
+        .find(|j| j.expr.as_deref() == Some("e2e"))
+    {
         job.runner.gpus = 2;
     }
     let selector = Selector::new(&config);
@@ -198,14 +204,23 @@ fn languages_restrict_jobs() {
     let config = config();
     let test = rust(&["pre_merge", "e2e", "gpu_1"], &[], false);
     assert!(!job_selects(&config, "pr", "e2e_1", &test));
-    assert!(job_selects(&config, "pr", "e2e_1", &python(&["pre_merge", "e2e", "gpu_1"])));
+    assert!(job_selects(
+        &config,
+        "pr",
+        "e2e_1",
+        &python(&["pre_merge", "e2e", "gpu_1"])
+    ));
 }
 
 #[test]
 fn rust_tests_need_their_features_and_ignored_handling() {
     let config = config();
     let selector = Selector::new(&config);
-    let gated = rust(&["pre_merge", "integration", "gpu_0"], &["integration"], false);
+    let gated = rust(
+        &["pre_merge", "integration", "gpu_0"],
+        &["integration"],
+        false,
+    );
     assert!(selector.pipeline_selects("pr", &gated));
     let other_feature = rust(&["pre_merge", "integration", "gpu_0"], &["nats"], false);
     assert_eq!(
@@ -228,8 +243,10 @@ fn rust_tests_need_their_features_and_ignored_handling() {
 
 #[test]
 fn package_qualified_features_count_for_their_package_only() {
-    let mut cargo = CargoOptions::default();
-    cargo.features = vec!["pkg/integration".into()];
+    let mut cargo = CargoOptions {
+        features: vec!["pkg/integration".into()],
+        ..CargoOptions::default()
+    };
     assert!(feature_enabled(&cargo, "pkg", "integration"));
     assert!(!feature_enabled(&cargo, "other", "integration"));
     cargo.all_features = true;

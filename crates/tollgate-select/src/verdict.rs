@@ -20,7 +20,10 @@ pub enum Verdict {
     /// The pipeline's stage is not a lifecycle marker.
     UnknownStage,
     /// The test needs more GPUs than the job's runner offers.
-    NotEnoughGpus { needed: u32, offered: u32 },
+    NotEnoughGpus {
+        needed: u32,
+        offered: u32,
+    },
     /// The test carries a `requires_runner` marker the runner does not provide.
     RunnerLacks(String),
     /// A Rust test whose required features the job's cargo options leave off.
@@ -61,7 +64,9 @@ impl fmt::Display for Verdict {
                 "the job does not enable feature(s) {}",
                 features.join(", ")
             ),
-            Verdict::IgnoredExcluded => f.write_str("the test is #[ignore]d and the job excludes ignored tests"),
+            Verdict::IgnoredExcluded => {
+                f.write_str("the test is #[ignore]d and the job excludes ignored tests")
+            }
             Verdict::NotIgnored => f.write_str("the job runs only #[ignore]d tests"),
         }
     }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::commands::config::{ConfigArgs, InitArgs, MarkersArgs};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tollgate",
@@ -27,6 +29,13 @@ pub enum Command {
     /// `cargo nextest list` would, without importing or compiling anything.
     #[command(after_help = COLLECT_EXAMPLES)]
     Collect(CollectArgs),
+    /// Write a commented tollgate.toml from a preset.
+    Init(InitArgs),
+    /// Check tollgate.toml.
+    Config(ConfigArgs),
+    /// List the taxonomy's markers like `pytest --markers`, print the block to
+    /// register them with pytest, or check that pytest's registrations agree.
+    Markers(MarkersArgs),
 }
 
 const COLLECT_EXAMPLES: &str = "Examples:

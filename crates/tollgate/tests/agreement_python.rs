@@ -27,6 +27,7 @@ macro_rules! fixture_tests {
 }
 
 fixture_tests!(
+    addopts_options,
     args_files_dirs,
     classes,
     cli_config_rootdir,
@@ -41,6 +42,7 @@ fixture_tests!(
     ini_pytest_ini,
     ini_pytest_toml,
     ini_setup_cfg,
+    ini_syntax,
     ini_tox,
     marks_aliases,
     marks_decorators,
@@ -72,7 +74,17 @@ fn bad_input_tree() {
     agreement::bad_input::check();
 }
 
+/// The oracle's one-run `-m` answers equal real `pytest -m` runs (matches,
+/// keyword arguments, the empty expression, and a strict-markers rejection).
 #[test]
 fn oracle_selections_match_real_dash_m() {
     agreement::check_oracle_selections("marks_decorators");
+    agreement::check_oracle_selections("strict_markers");
+}
+
+/// Compares a real suite when `TOLLGATE_AGREE_PROJECT` points at one (see
+/// `agreement::check_external_project`); does nothing otherwise.
+#[test]
+fn external_project() {
+    agreement::check_external_project();
 }

@@ -32,7 +32,9 @@ pub fn github(findings: &[Finding]) -> String {
 
 /// The escaping the Actions runner undoes for a command's message.
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Property values additionally escape `:` and `,`, which delimit them.

@@ -59,9 +59,17 @@ pub fn human(findings: &[Finding], color: bool) -> String {
             "Found {} ({} {}, {} {})",
             plural(findings.len(), "problem"),
             counts.errors,
-            if counts.errors == 1 { "error" } else { "errors" },
+            if counts.errors == 1 {
+                "error"
+            } else {
+                "errors"
+            },
             counts.warnings,
-            if counts.warnings == 1 { "warning" } else { "warnings" },
+            if counts.warnings == 1 {
+                "warning"
+            } else {
+                "warnings"
+            },
         );
         if counts.fixable > 0 {
             let _ = write!(out, "; {} fixable with `--fix`", counts.fixable);

@@ -26,7 +26,8 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: &'static [Format] = &[Format::Human, Format::Json, Format::Sarif, Format::Github];
+    pub const ALL: &'static [Format] =
+        &[Format::Human, Format::Json, Format::Sarif, Format::Github];
 
     pub fn name(self) -> &'static str {
         match self {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use tollgate_inventory::{Language, MarkSource};
 
-use crate::context::{test_label, Context};
+use crate::context::{mark_label, Context};
 use crate::finding::{At, Finding, Fix, Severity};
 use crate::rules::RuleInfo;
 
@@ -31,7 +31,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
             let canonical = ctx.canonical(name);
             let mut finding = INFO.finding(
-                At::new(&mark.origin.file, mark.origin.line).test(test_label(test)),
+                At::new(&mark.origin.file, mark.origin.line).test(mark_label(test, mark)),
                 format!("`{name}` is an alias of `{canonical}`"),
                 format!("write `{canonical}`"),
             );

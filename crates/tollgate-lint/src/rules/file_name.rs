@@ -108,7 +108,8 @@ mod tests {
             pattern: pattern.into(),
             applies_to: Vec::new(),
         };
-        file_name_regex(&config, &rule).unwrap_or_else(|| Regex::new("^$").unwrap_or_else(|_| unreachable!()))
+        file_name_regex(&config, &rule)
+            .unwrap_or_else(|| Regex::new("^$").unwrap_or_else(|_| unreachable!()))
     }
 
     #[test]
@@ -120,7 +121,10 @@ mod tests {
         assert!(r.is_match("test_vllm_engine.py"));
         assert!(!r.is_match("test_misc.py"));
         assert!(!r.is_match("test_serve_x.py"));
-        assert!(!r.is_match("test_plannerXscaling.py"), "the dot and braces are literal");
+        assert!(
+            !r.is_match("test_plannerXscaling.py"),
+            "the dot and braces are literal"
+        );
         let any = regex("", "test_{name}_{flow}.py");
         assert!(any.is_match("test_fault_tolerance_migration.py"));
         assert!(!any.is_match("test_misc.py"));

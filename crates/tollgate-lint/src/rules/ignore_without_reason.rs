@@ -21,7 +21,11 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
     for test in ctx.tests {
         let Some(facts) = &test.rust else { continue };
-        if facts.ignored.as_deref().is_some_and(|r| r.trim().is_empty()) {
+        if facts
+            .ignored
+            .as_deref()
+            .is_some_and(|r| r.trim().is_empty())
+        {
             let label = test_label(test);
             out.push(INFO.finding(
                 At::new(&test.file, test.line).test(label),

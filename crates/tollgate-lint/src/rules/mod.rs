@@ -34,7 +34,12 @@ pub struct RuleInfo {
 }
 
 impl RuleInfo {
-    pub(crate) fn finding(&self, at: At, message: String, help: impl Into<Option<String>>) -> Finding {
+    pub(crate) fn finding(
+        &self,
+        at: At,
+        message: String,
+        help: impl Into<Option<String>>,
+    ) -> Finding {
         Finding {
             code: self.code,
             rule: self.name,
@@ -55,15 +60,24 @@ type Check = fn(&Context<'_>, &mut Vec<Finding>);
 
 /// Every rule with its check, in code order.
 const RULES: &[(RuleInfo, Check)] = &[
-    (missing_required_category::INFO, missing_required_category::check),
-    (exclusive_category_conflict::INFO, exclusive_category_conflict::check),
+    (
+        missing_required_category::INFO,
+        missing_required_category::check,
+    ),
+    (
+        exclusive_category_conflict::INFO,
+        exclusive_category_conflict::check,
+    ),
     (unknown_marker::INFO, unknown_marker::check),
     (alias_in_use::INFO, alias_in_use::check),
     (unregistered_marker::INFO, unregistered_marker::check),
     (registered_unused::INFO, registered_unused::check),
     (wrong_location::INFO, wrong_location::check),
     (file_name::INFO, file_name::check),
-    (integration_not_feature_gated::INFO, integration_not_feature_gated::check),
+    (
+        integration_not_feature_gated::INFO,
+        integration_not_feature_gated::check,
+    ),
     (ignore_without_reason::INFO, ignore_without_reason::check),
     (dynamic_markers::INFO, dynamic_markers::check),
     (never_run::INFO, never_run::check),

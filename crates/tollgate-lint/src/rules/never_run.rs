@@ -55,7 +55,9 @@ fn closest_miss(selector: &Selector<'_>, test: &TestItem) -> String {
     }
     match best {
         Some((pipeline, job, verdict)) => {
-            format!("closest: job `{job}` in pipeline `{pipeline}` matches its markers, but {verdict}")
+            format!(
+                "closest: job `{job}` in pipeline `{pipeline}` matches its markers, but {verdict}"
+            )
         }
         None => {
             let names = test.marker_names().join(", ");

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use tollgate_config::markers::PYTEST_BUILTIN_MARKERS;
 use tollgate_inventory::MarkSource;
 
-use crate::context::{test_label, Context};
+use crate::context::{mark_label, Context};
 use crate::finding::{At, Finding, Severity};
 use crate::rules::RuleInfo;
 
@@ -52,7 +52,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 None => "add it to a taxonomy category in tollgate.toml, or remove it".to_string(),
             };
             let mut finding = INFO.finding(
-                At::new(&mark.origin.file, mark.origin.line).test(test_label(test)),
+                At::new(&mark.origin.file, mark.origin.line).test(mark_label(test, mark)),
                 format!("unknown marker `{name}`"),
                 help,
             );

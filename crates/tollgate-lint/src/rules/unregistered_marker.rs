@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use tollgate_config::markers::PYTEST_BUILTIN_MARKERS;
 use tollgate_inventory::{Language, MarkSource};
 
-use crate::context::{test_label, Context};
+use crate::context::{mark_label, Context};
 use crate::finding::{At, Finding, Severity};
 use crate::rules::RuleInfo;
 
@@ -42,7 +42,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 continue;
             }
             let mut finding = INFO.finding(
-                At::new(&mark.origin.file, mark.origin.line).test(test_label(test)),
+                At::new(&mark.origin.file, mark.origin.line).test(mark_label(test, mark)),
                 format!("marker `{name}` is not registered with pytest"),
                 format!(
                     "register it in the `markers` option of {} (`tollgate markers` prints the block)",

@@ -47,8 +47,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let Some((globs, written)) = allowed.get(name) else {
                 continue;
             };
-            let misplaced =
-                |t: &TestItem| carries(ctx, t, name) && !globs.is_match(&t.file);
+            let misplaced = |t: &TestItem| carries(ctx, t, name) && !globs.is_match(&t.file);
             let Some(failing) = Failing::of(group, misplaced) else {
                 continue;
             };
@@ -61,7 +60,10 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 out.push(INFO.finding(
                     At::new(&test.file, line).test(label),
                     format!("`{label}` is a `{name}` test outside the places for `{name}` tests"),
-                    format!("move it under {}, or change its marker", written.join(" or ")),
+                    format!(
+                        "move it under {}, or change its marker",
+                        written.join(" or ")
+                    ),
                 ));
             }
         }

@@ -24,8 +24,12 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
     };
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     for path in &args.paths {
-        if !cwd.join(path).exists() {
-            return Err(usage(format!("file or directory not found: {}", path.display())));
+        // pytest also takes node ids (`tests/test_a.py::TestX::test_y`): the
+        // file part is what must exist.
+        let text = path.to_string_lossy();
+        let file_part = text.split("::").next().unwrap_or_default();
+        if !cwd.join(file_part).exists() {
+            return Err(usage(format!("file or directory not found: {text}")));
         }
     }
 
@@ -36,14 +40,32 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
         || want_rust.then(|| collect_rust(args, &cwd)).transpose(),
     );
     let mut inventory = Inventory::default();
-    if let Some(inv) = python? {
+    let mut selected_python = Vec::new();
+    if let Some(collection) = python?.flatten() {
+        // pytest applies a `-m` from the ini's addopts unless the command line
+        // gives its own.
+        let addopts_expr = match (&expr, &collection.addopts_markexpr) {
+            (None, Some(src)) => Some(Expression::parse(src).map_err(|e| {
+                usage(format!("invalid -m expression {src:?} in the pytest ini's addopts: {e}"))
+            })?),
+            _ => None,
+        };
+        let python_expr = expr.as_ref().or(addopts_expr.as_ref());
+        if let Some(e) = python_expr {
+            check_strict_markers(e, &collection)?;
+        }
+        selected_python = select_indices(&collection.inventory.tests, python_expr);
+        inventory.extend(collection.inventory);
+    }
+    let python_count = inventory.tests.len();
+    if let Some(inv) = rust? {
+        let inv = filter_ignored(inv, args.run_ignored);
+        let selected_rust = select_indices(&inv.tests, expr.as_ref());
+        selected_python.extend(selected_rust.into_iter().map(|i| i + python_count));
         inventory.extend(inv);
     }
-    if let Some(inv) = rust? {
-        inventory.extend(filter_ignored(inv, args.run_ignored));
-    }
+    let selected: Vec<&TestItem> = selected_python.iter().map(|&i| &inventory.tests[i]).collect();
 
-    let selected = select(&inventory.tests, expr.as_ref());
     let mut stdout = io::stdout().lock();
     let rendered = match args.format {
         CollectFormat::Ids => render_ids(&selected),
@@ -76,7 +98,8 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
     })
 }
 
-fn collect_python(args: &CollectArgs, cwd: &Path) -> anyhow::Result<Inventory> {
+/// `None` when every path given is Rust-only (pytest would not be run).
+fn collect_python(args: &CollectArgs, cwd: &Path) -> anyhow::Result<Option<py::Collection>> {
     let opts = py::CollectOptions {
         invocation_dir: cwd.to_path_buf(),
         args: args
@@ -89,10 +112,36 @@ fn collect_python(args: &CollectArgs, cwd: &Path) -> anyhow::Result<Inventory> {
         config_file: args.config_file.as_ref().map(|f| cwd.join(f)),
     };
     if !args.paths.is_empty() && opts.args.is_empty() {
-        return Ok(Inventory::default());
+        return Ok(None);
     }
-    let collection = py::collect(&opts).map_err(|e| usage(e.to_string()))?;
-    Ok(collection.inventory)
+    py::collect(&opts).map(Some).map_err(|e| usage(e.to_string()))
+}
+
+/// Under `--strict-markers` (or `strict_markers`/`strict` in the ini) pytest
+/// refuses a `-m` expression that names an unregistered marker; so do we.
+fn check_strict_markers(expr: &Expression, collection: &py::Collection) -> anyhow::Result<()> {
+    if !collection.strict_markers {
+        return Ok(());
+    }
+    let mut unknown: Vec<&str> = expr
+        .marker_names()
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| {
+            !tollgate_config::markers::PYTEST_BUILTIN_MARKERS.contains(name)
+                && !collection.registered_markers.iter().any(|(r, _)| r == name)
+        })
+        .collect();
+    unknown.sort_unstable();
+    unknown.dedup();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "Unknown marker(s) in '-m' expression: {}. Register them in the pytest ini \
+         `markers` option (see `tollgate markers`).",
+        unknown.join(", ")
+    )))
 }
 
 fn collect_rust(args: &CollectArgs, cwd: &Path) -> anyhow::Result<Inventory> {
@@ -148,11 +197,16 @@ fn filter_ignored(mut inv: Inventory, mode: RunIgnored) -> Inventory {
     inv
 }
 
-/// The tests an expression selects. Like pytest, an empty `-m` selects everything.
-pub fn select<'a>(tests: &'a [TestItem], expr: Option<&Expression>) -> Vec<&'a TestItem> {
+/// Indices of the tests an expression selects. Like pytest, `-m ''` selects everything.
+pub fn select_indices(tests: &[TestItem], expr: Option<&Expression>) -> Vec<usize> {
     match expr {
-        Some(expr) if !expr.skips_selection() => tests.iter().filter(|t| expr.evaluate(*t)).collect(),
-        _ => tests.iter().collect(),
+        Some(expr) if !expr.skips_selection() => tests
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| expr.evaluate(*t))
+            .map(|(i, _)| i)
+            .collect(),
+        _ => (0..tests.len()).collect(),
     }
 }
 
@@ -273,13 +327,14 @@ mod tests {
     fn empty_expression_selects_everything_like_pytest() {
         let tests = vec![py_test("t.py::a", &["unit"]), py_test("t.py::b", &[])];
         let expr = Expression::parse("").expect("empty parses");
-        assert_eq!(select(&tests, Some(&expr)).len(), 2);
+        assert_eq!(select_indices(&tests, Some(&expr)), [0, 1]);
+        // A blank (not empty) expression is compiled by pytest and matches nothing.
+        let expr = Expression::parse(" ").expect("blank parses");
+        assert!(select_indices(&tests, Some(&expr)).is_empty());
         let expr = Expression::parse("unit").expect("parses");
-        let ids: Vec<_> = select(&tests, Some(&expr)).iter().map(|t| t.id.as_str()).collect();
-        assert_eq!(ids, ["t.py::a"]);
+        assert_eq!(select_indices(&tests, Some(&expr)), [0]);
         let expr = Expression::parse("not unit").expect("parses");
-        let ids: Vec<_> = select(&tests, Some(&expr)).iter().map(|t| t.id.as_str()).collect();
-        assert_eq!(ids, ["t.py::b"]);
+        assert_eq!(select_indices(&tests, Some(&expr)), [1]);
     }
 
     #[test]

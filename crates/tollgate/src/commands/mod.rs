@@ -2,6 +2,7 @@
 //! carry [`crate::exit::UsageError`] end with status 2.
 
 mod collect;
+pub mod config;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Status;
@@ -9,5 +10,8 @@ use crate::exit::Status;
 pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Collect(args) => collect::run(&args),
+        Command::Init(args) => config::init(&args),
+        Command::Config(args) => config::config(&args),
+        Command::Markers(args) => config::markers(&args),
     }
 }

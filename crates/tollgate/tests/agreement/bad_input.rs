@@ -73,40 +73,49 @@ fn make_unreadable_things(root: &Path) -> (bool, Unlock) {
     (unreadable, unlock)
 }
 
-/// Parses `file:line:col: error[code]: message`; `None` for other lines.
-fn parse_error_line(line: &str) -> Option<(String, u32, u32)> {
-    let (location, rest) = line.split_once(": error[")?;
-    rest.split_once("]: ")?;
-    let mut parts = location.rsplitn(3, ':');
-    let col = parts.next()?.parse().ok()?;
-    let line_no = parts.next()?.parse().ok()?;
-    let file = parts.next()?;
-    Some((file.to_owned(), line_no, col))
-}
-
-/// An error diagnostic as printed on stderr.
+/// An error diagnostic as printed on stderr: `file:line:col: error[code]: message`,
+/// or with fewer position parts (`file:line: ...`, `file: ...`).
 #[derive(Debug, PartialEq)]
 struct ErrorLine {
     file: String,
-    /// `(line, column)`; `None` for the whole-file form `file: error[...]`.
-    position: Option<(u32, u32)>,
+    line: Option<u32>,
+    column: Option<u32>,
     text: String,
 }
 
-/// Error lines on stderr, of either form (`file:line:col: error[...]` or,
-/// for a problem with the whole file, `file: error[...]`).
+/// Splits `file[:line[:col]]`, taking numeric suffixes from the right.
+fn split_location(location: &str) -> (&str, Option<u32>, Option<u32>) {
+    let mut rest = location;
+    let mut numbers = Vec::new();
+    while numbers.len() < 2 {
+        match rest.rsplit_once(':') {
+            Some((head, tail)) if tail.parse::<u32>().is_ok() => {
+                numbers.push(tail.parse::<u32>().ok());
+                rest = head;
+            }
+            _ => break,
+        }
+    }
+    match numbers.as_slice() {
+        [col, line] => (rest, *line, *col),
+        [line] => (rest, *line, None),
+        _ => (rest, None, None),
+    }
+}
+
+/// Every line of `stderr` that is an error diagnostic.
 fn error_lines(stderr: &str) -> Vec<ErrorLine> {
     stderr
         .lines()
-        .filter_map(|line| {
-            let (file, position) = match parse_error_line(line) {
-                Some((file, l, c)) => (file, Some((l, c))),
-                None => (line.split_once(": error[")?.0.to_owned(), None),
-            };
+        .filter_map(|text| {
+            let (location, rest) = text.split_once(": error[")?;
+            rest.split_once("]: ")?;
+            let (file, line, column) = split_location(location);
             Some(ErrorLine {
-                file,
-                position,
-                text: line.to_owned(),
+                file: file.to_owned(),
+                line,
+                column,
+                text: text.to_owned(),
             })
         })
         .collect()
@@ -130,13 +139,12 @@ fn diagnostic_problems(bad: &[BadFile], fine: &[String], errors: &[ErrorLine]) -
             .collect();
         match (for_file.as_slice(), b.line) {
             ([], _) => problems.push(format!("no error diagnostic for {}", b.file)),
-            ([one], Some(expected)) => match one.position {
-                Some((line, col)) if line == expected && col > 0 => {}
-                Some((line, col)) => problems.push(format!(
-                    "{}: expected line {expected} and a column, got {line}:{col}: {}",
-                    b.file, one.text
+            ([one], Some(expected)) => match (one.line, one.column) {
+                (Some(line), Some(col)) if line == expected && col > 0 => {}
+                (line, col) => problems.push(format!(
+                    "{}: expected {}:{expected}:<col>, got line {line:?} column {col:?}: {}",
+                    b.file, b.file, one.text
                 )),
-                None => problems.push(format!("{}: no line:col in {:?}", b.file, one.text)),
             },
             ([_], None) => {}
             (many, _) => {
@@ -266,21 +274,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_diagnostic_lines() {
-        assert_eq!(
-            parse_error_line("tests/a.py:4:17: error[parse-error]: invalid syntax"),
-            Some(("tests/a.py".to_owned(), 4, 17))
+    fn parses_diagnostic_lines_with_any_number_of_position_parts() {
+        let lines = error_lines(
+            "noise\n\
+             tests/a.py:4:17: error[parse-error]: invalid: syntax\n\
+             tests/b.py:5: error[collection-error]: yield\n\
+             tests/c.py: error[unreadable]: loop\n\
+             warning: not an error\n",
         );
+        let positions: Vec<(&str, Option<u32>, Option<u32>)> = lines
+            .iter()
+            .map(|l| (l.file.as_str(), l.line, l.column))
+            .collect();
         assert_eq!(
-            parse_error_line("tests/a.py: error[unreadable]: loop"),
-            None
+            positions,
+            vec![
+                ("tests/a.py", Some(4), Some(17)),
+                ("tests/b.py", Some(5), None),
+                ("tests/c.py", None, None),
+            ]
         );
-        assert_eq!(parse_error_line("warning: something"), None);
-        let lines = error_lines("x\ntests/a.py: error[unreadable]: loop\nb.py:1:2: error[e]: m\n");
-        assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0].file, "tests/a.py");
-        assert_eq!(lines[0].position, None);
-        assert_eq!(lines[1].position, Some((1, 2)));
     }
 
     #[test]
@@ -308,7 +321,8 @@ mod tests {
         assert_eq!(
             diagnostic_problems(&bad, &["fine.py".to_owned()], &errors),
             vec![
-                "a.py: expected line 4 and a column, got 3:1: a.py:3:1: error[parse-error]: x"
+                "a.py: expected a.py:4:<col>, got line Some(3) column Some(1): \
+                 a.py:3:1: error[parse-error]: x"
                     .to_owned(),
                 "no error diagnostic for loop.py".to_owned(),
                 "2 diagnostics for twice.py (expected one): \

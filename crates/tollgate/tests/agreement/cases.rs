@@ -12,6 +12,9 @@
 //! config = "other.ini"         # -c
 //! markexprs = ["slow", "not slow"]
 //! ```
+//!
+//! `{project}` in `args`, `rootdir` and `config` stands for the project's
+//! absolute path.
 
 use std::fmt;
 use std::path::Path;
@@ -38,6 +41,11 @@ pub struct FixtureCases {
     /// Functions (node ids without `[...]`) that tollgate must flag `dynamic`.
     #[serde(default)]
     pub dynamic_functions: Vec<String>,
+    /// Compare only the files pytest can import. Never set for the fixtures
+    /// (they must collect cleanly); meant for external suites whose
+    /// dependencies may be missing here.
+    #[serde(default)]
+    pub tolerate_collection_errors: bool,
     #[serde(rename = "case")]
     pub cases: Vec<Case>,
 }
@@ -83,14 +91,18 @@ pub struct Invocation {
 }
 
 impl Case {
-    /// The invocation without `-m`.
-    pub fn invocation(&self) -> Invocation {
+    /// The invocation without `-m`, with `{project}` in paths, `--rootdir`
+    /// and `-c` replaced by the project's absolute path (to test absolute
+    /// arguments although the project is copied to a temporary directory).
+    pub fn invocation(&self, project: &Path) -> Invocation {
+        let project = project.to_string_lossy();
+        let expand = |s: &String| s.replace("{project}", &project);
         Invocation {
             cwd: self.cwd.clone().unwrap_or_else(|| ".".to_owned()),
-            rootdir: self.rootdir.clone(),
-            config: self.config.clone(),
+            rootdir: self.rootdir.as_ref().map(expand),
+            config: self.config.as_ref().map(expand),
             markexpr: None,
-            paths: self.args.clone(),
+            paths: self.args.iter().map(expand).collect(),
         }
     }
 }
@@ -158,22 +170,23 @@ mod tests {
             name = "b"
             cwd = "sub"
             args = ["x.py"]
-            rootdir = ".."
+            rootdir = "{project}/.."
             config = "o.ini"
             markexprs = ["slow"]
             "#,
         )
         .unwrap();
         assert_eq!(cases.compare, CompareMode::Function);
-        assert_eq!(cases.cases[0].invocation().cwd, ".");
-        let b = cases.cases[1].invocation().with_markexpr("not slow");
+        let project = Path::new("/p");
+        assert_eq!(cases.cases[0].invocation(project).cwd, ".");
+        let b = cases.cases[1].invocation(project).with_markexpr("not slow");
         assert_eq!(
             b.options(),
-            ["--rootdir", "..", "-c", "o.ini", "-m", "not slow"]
+            ["--rootdir", "/p/..", "-c", "o.ini", "-m", "not slow"]
         );
         assert_eq!(
             b.to_string(),
-            "(cd sub && --rootdir .. -c o.ini -m 'not slow' x.py)"
+            "(cd sub && --rootdir /p/.. -c o.ini -m 'not slow' x.py)"
         );
     }
 

@@ -1,0 +1,107 @@
+//! Bad input never panics: each problem becomes one diagnostic and the rest
+//! of the tree is still collected.
+
+use std::fs;
+use std::path::Path;
+
+use tollgate_discover_python::{collect, CollectOptions};
+
+fn write(path: &Path, content: &[u8]) {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).expect("mkdir");
+    }
+    fs::write(path, content).expect("write");
+}
+
+#[test]
+fn every_bad_file_is_one_diagnostic_and_the_rest_is_collected() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path();
+    write(&root.join("pytest.ini"), b"[pytest]\n");
+    write(&root.join("tests/test_ok.py"), b"def test_ok(): pass\n");
+    write(
+        &root.join("tests/test_syntax.py"),
+        b"def test_x(:\n    pass\n",
+    );
+    write(
+        &root.join("tests/test_latin1.py"),
+        b"def test_y(): pass\n# caf\xe9\n",
+    );
+    let mut huge = b"def test_huge(): pass\n".to_vec();
+    huge.resize(50 * 1024 * 1024, b'#');
+    write(&root.join("tests/test_huge.py"), &huge);
+    write(
+        &root.join("tests/loop/test_in_loop.py"),
+        b"def test_loop(): pass\n",
+    );
+    std::os::unix::fs::symlink("..", root.join("tests/loop/back")).expect("symlink");
+    write(
+        &root.join("tests/locked/test_locked.py"),
+        b"def test_locked(): pass\n",
+    );
+    let locked = root.join("tests/locked");
+    fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000))
+        .expect("chmod");
+    let locked_is_unreadable = fs::read_dir(&locked).is_err();
+
+    let c = collect(&CollectOptions {
+        invocation_dir: root.to_path_buf(),
+        ..Default::default()
+    })
+    .expect("collect");
+    fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod back");
+
+    let ids: Vec<&str> = c.inventory.tests.iter().map(|t| t.id.as_str()).collect();
+    let codes: Vec<(&str, &str)> = c
+        .inventory
+        .diagnostics
+        .iter()
+        .map(|d| (d.file.as_str(), d.code.as_str()))
+        .collect();
+    assert!(ids.contains(&"tests/test_ok.py::test_ok"));
+    assert!(ids.contains(&"tests/loop/test_in_loop.py::test_loop"));
+    assert!(codes.contains(&("tests/test_syntax.py", "parse-error")));
+    assert!(codes.contains(&("tests/test_latin1.py", "not-utf8")));
+    assert!(codes.contains(&("tests/test_huge.py", "too-large")));
+    assert!(codes.contains(&("tests/loop/back", "symlink-loop")));
+    let syntax = c
+        .inventory
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "parse-error")
+        .expect("parse error");
+    assert_eq!((syntax.line, syntax.column), (1, 12));
+    if locked_is_unreadable {
+        assert!(codes.contains(&("tests/locked", "unreadable")));
+        assert!(!ids.contains(&"tests/locked/test_locked.py::test_locked"));
+    } else {
+        // Running as root: permissions do not apply, so the directory is collected.
+        assert!(ids.contains(&"tests/locked/test_locked.py::test_locked"));
+    }
+    // Exactly one diagnostic per problem.
+    let expected = 4 + usize::from(locked_is_unreadable);
+    assert_eq!(
+        c.inventory.diagnostics.len(),
+        expected,
+        "{:#?}",
+        c.inventory.diagnostics
+    );
+}
+
+#[test]
+fn invalid_ini_and_config_file_are_usage_errors() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write(&tmp.path().join("pytest.ini"), b"not an ini\n");
+    let err = collect(&CollectOptions {
+        invocation_dir: tmp.path().to_path_buf(),
+        ..Default::default()
+    });
+    assert!(err.is_err());
+    let err = collect(&CollectOptions {
+        invocation_dir: tmp.path().to_path_buf(),
+        config_file: Some("missing.ini".into()),
+        ..Default::default()
+    });
+    assert!(err.is_err());
+}

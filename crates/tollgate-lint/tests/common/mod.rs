@@ -1,0 +1,102 @@
+//! Shared by the integration tests: lint a project directory the way
+//! `tollgate lint` does — load `tollgate.toml`, collect Python and Rust
+//! statically, apply the config's rules, read pytest's registrations, lint.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use tollgate_config::Config;
+use tollgate_inventory::Inventory;
+use tollgate_lint::{lint, Finding, LintInput, PytestMarkers};
+
+pub struct Project {
+    pub root: PathBuf,
+    pub config: Config,
+    pub inventory: Inventory,
+    pub pytest: Option<PytestMarkers>,
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The config at `root/tollgate.toml`, or else the fixtures' shared one.
+fn load_config(root: &Path) -> Config {
+    let own = root.join("tollgate.toml");
+    let path = if own.is_file() {
+        own
+    } else {
+        fixtures().join("tollgate.toml")
+    };
+    match Config::load(&path) {
+        Ok(config) => config,
+        Err(err) => panic!("{}", err.render()),
+    }
+}
+
+pub fn collect(root: &Path) -> Project {
+    let root = root.canonicalize().expect("project root exists");
+    let config = load_config(&root);
+    let mut inventory = Inventory::default();
+    let mut pytest = None;
+
+    let python_opts = tollgate_discover_python::CollectOptions {
+        invocation_dir: root.clone(),
+        rootdir: Some(root.clone()),
+        ..Default::default()
+    };
+    let python = tollgate_discover_python::collect(&python_opts).expect("python collection");
+    if let Some(ini) = &python.inifile {
+        let file = ini
+            .strip_prefix(&root)
+            .unwrap_or(ini)
+            .to_string_lossy()
+            .replace('\\', "/");
+        pytest = Some(PytestMarkers::read(
+            &root,
+            &file,
+            python.strict_markers,
+            &python.registered_markers,
+        ));
+    }
+    inventory.extend(python.inventory);
+
+    if root.join("Cargo.toml").is_file() {
+        let rust_opts = tollgate_discover_rust::CollectOptions {
+            paths: vec![root.clone()],
+            features: tollgate_discover_rust::FeatureSelection {
+                all_features: true,
+                ..Default::default()
+            },
+        };
+        let rust = tollgate_discover_rust::collect(&rust_opts).expect("rust collection");
+        inventory.extend(rust.inventory);
+    }
+    config.apply_rules(&mut inventory);
+    Project {
+        root,
+        config,
+        inventory,
+        pytest,
+    }
+}
+
+impl Project {
+    pub fn lint(&self) -> Vec<Finding> {
+        lint(&LintInput {
+            config: &self.config,
+            inventory: &self.inventory,
+            pytest: self.pytest.as_ref(),
+            root: &self.root,
+        })
+    }
+}
+
+pub fn lint_dir(root: &Path) -> Vec<Finding> {
+    collect(root).lint()
+}

@@ -1,0 +1,363 @@
+//! A job's exact commands: its templates with placeholders filled in, or,
+//! when it has none, the commands derived from what it selects (`pytest`
+//! and `cargo nextest run`).
+//!
+//! A command is only kept for a language the job selects tests of: a unit
+//! job with no Rust tests in this plan does not run `cargo nextest`.
+
+use tollgate_config::{CargoOptions, IgnoredTests};
+use tollgate_inventory::TestItem;
+
+use crate::vars::Variables;
+
+/// What to fill the placeholders with, for one job (or one shard of it).
+#[derive(Clone, Copy)]
+pub(crate) struct CommandContext<'a> {
+    pub pipeline: &'a str,
+    pub job: &'a str,
+    pub stage: u32,
+    pub framework: Option<&'a str>,
+    pub shard: Option<(u32, u32)>,
+    /// The `-m` expression, when it selects exactly the planned Python tests.
+    pub markexpr: Option<&'a str>,
+    /// Otherwise, the node-id file pytest reads.
+    pub args_file: Option<&'a str>,
+    pub python_tests: usize,
+    pub rust_tests: &'a [&'a TestItem],
+    pub cargo: &'a CargoOptions,
+    pub variables: &'a Variables,
+}
+
+/// Which runner a command template drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CommandKind {
+    Python,
+    Rust,
+    Other,
+}
+
+fn kind_of(template: &str) -> CommandKind {
+    let words: Vec<&str> = template.split_whitespace().collect();
+    if template.contains("{markexpr}") || words.iter().any(|w| *w == "pytest" || w.ends_with("/pytest")) {
+        CommandKind::Python
+    } else if template.contains("{nextest_filter}")
+        || template.contains("{cargo_features}")
+        || words.first() == Some(&"cargo")
+    {
+        CommandKind::Rust
+    } else {
+        CommandKind::Other
+    }
+}
+
+/// Renders the job's commands; the second value lists notes for the plan.
+pub(crate) fn render(templates: &[String], ctx: &CommandContext<'_>) -> (Vec<String>, Vec<String>) {
+    let mut notes = Vec::new();
+    let derived;
+    let templates: &[String] = if templates.is_empty() {
+        derived = derived_templates(ctx);
+        &derived
+    } else {
+        templates
+    };
+    let mut commands = Vec::new();
+    for template in templates {
+        let kind = kind_of(template);
+        if (kind == CommandKind::Python && ctx.python_tests == 0)
+            || (kind == CommandKind::Rust && ctx.rust_tests.is_empty())
+        {
+            continue;
+        }
+        let template = match (kind, ctx.markexpr, ctx.args_file) {
+            (CommandKind::Python, None, Some(file)) if template.contains("{markexpr}") => {
+                let (rewritten, whole) = use_args_file(template, file);
+                notes.push(if whole {
+                    format!(
+                        "job `{}`: `-m` cannot express its selection exactly, so `{template}` was replaced by `{rewritten}`",
+                        ctx.job
+                    )
+                } else {
+                    format!(
+                        "job `{}`: `-m` cannot express its selection exactly; pytest reads the node ids from `{file}`",
+                        ctx.job
+                    )
+                });
+                rewritten
+            }
+            _ => template.clone(),
+        };
+        let command = collapse_spaces(&fill(&template, ctx));
+        if !command.is_empty() {
+            commands.push(command);
+        }
+    }
+    (commands, notes)
+}
+
+fn derived_templates(ctx: &CommandContext<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    if !ctx.rust_tests.is_empty() {
+        out.push("cargo nextest run --workspace {cargo_features} {nextest_filter}".to_string());
+    }
+    if ctx.python_tests > 0 {
+        out.push(match (ctx.markexpr, ctx.args_file) {
+            (Some(_), _) => "pytest -m {markexpr_quoted}".to_string(),
+            (None, Some(file)) => format!("pytest @{file}"),
+            (None, None) => "pytest".to_string(),
+        });
+    }
+    out
+}
+
+/// Replaces the `-m {markexpr}` option by `@file`; the whole command when the
+/// option is not written in a recognisable way. The flag says which.
+fn use_args_file(template: &str, file: &str) -> (String, bool) {
+    for form in ["-m \"{markexpr}\"", "-m '{markexpr}'", "-m {markexpr}"] {
+        if template.contains(form) {
+            return (template.replacen(form, &format!("@{file}"), 1), false);
+        }
+    }
+    (format!("pytest @{file}"), true)
+}
+
+/// Fills `{placeholder}`s; `{{` and `}}` are literal braces. An unknown
+/// placeholder (validation rejects them) is left as written.
+fn fill(template: &str, ctx: &CommandContext<'_>) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(pos) = rest.find(['{', '}']) {
+        out.push_str(&rest[..pos]);
+        let tail = &rest[pos..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+            continue;
+        }
+        if tail.starts_with('{') {
+            if let Some(end) = tail.find('}') {
+                let name = &tail[1..end];
+                match value(name, ctx) {
+                    Some(v) => out.push_str(&v),
+                    None => out.push_str(&tail[..=end]),
+                }
+                rest = &tail[end + 1..];
+                continue;
+            }
+        }
+        out.push_str(&tail[..1]);
+        rest = &tail[1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn value(name: &str, ctx: &CommandContext<'_>) -> Option<String> {
+    Some(match name {
+        "markexpr" => ctx.markexpr.unwrap_or_default().to_string(),
+        "markexpr_quoted" => shell_quote(ctx.markexpr.unwrap_or_default()),
+        "nextest_filter" => nextest_filter(ctx),
+        "cargo_features" => cargo_features(ctx.cargo),
+        "framework" => ctx.framework.unwrap_or_default().to_string(),
+        "pipeline" => ctx.pipeline.to_string(),
+        "job" => ctx.job.to_string(),
+        "stage" => ctx.stage.to_string(),
+        "shard" => ctx.shard.map_or(1, |(i, _)| i).to_string(),
+        "shards" => ctx.shard.map_or(1, |(_, n)| n).to_string(),
+        var => ctx.variables.text(var).or_else(|| {
+            // A declared but unset variable renders empty; anything else stays.
+            ctx.variables.is_declared(var).then(String::new)
+        })?,
+    })
+}
+
+fn cargo_features(cargo: &CargoOptions) -> String {
+    if cargo.all_features {
+        "--all-features".to_string()
+    } else if cargo.features.is_empty() {
+        String::new()
+    } else {
+        format!("--features {}", shell_quote(&cargo.features.join(",")))
+    }
+}
+
+fn nextest_filter(ctx: &CommandContext<'_>) -> String {
+    let filterset = tollgate_discover_rust::nextest_filterset(ctx.rust_tests);
+    let ignored = match ctx.cargo.ignored {
+        IgnoredTests::Exclude => "",
+        IgnoredTests::Include => "--run-ignored all ",
+        IgnoredTests::Only => "--run-ignored only ",
+    };
+    format!("{ignored}-E {}", shell_quote(&filterset))
+}
+
+/// POSIX shell single-quoting (only when needed, so commands stay readable).
+pub(crate) fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ',' | '=' | ':' | '@' | '+'));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Empty placeholders leave double spaces behind; quoted text is kept as is.
+fn collapse_spaces(command: &str) -> String {
+    let mut out = String::with_capacity(command.len());
+    let mut quote: Option<char> = None;
+    let mut previous_space = false;
+    for c in command.trim().chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            None if c == '\'' || c == '"' => quote = Some(c),
+            _ => {}
+        }
+        if c == ' ' && quote.is_none() {
+            if previous_space {
+                continue;
+            }
+            previous_space = true;
+        } else {
+            previous_space = false;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_inventory::{Language, RustFacts};
+
+    fn rust_test(binary: &str, name: &str) -> TestItem {
+        TestItem {
+            id: format!("{binary} {name}"),
+            language: Language::Rust,
+            file: "lib/x/src/lib.rs".into(),
+            line: 1,
+            function: name.into(),
+            markers: vec![],
+            dynamic: None,
+            rust: Some(RustFacts {
+                package: binary.into(),
+                binary_id: binary.into(),
+                ..RustFacts::default()
+            }),
+        }
+    }
+
+    fn ctx<'a>(
+        vars: &'a Variables,
+        cargo: &'a CargoOptions,
+        rust: &'a [&'a TestItem],
+        markexpr: Option<&'a str>,
+    ) -> CommandContext<'a> {
+        CommandContext {
+            pipeline: "pr",
+            job: "unit",
+            stage: 3,
+            framework: Some("vllm"),
+            shard: None,
+            markexpr,
+            args_file: Some(".tollgate/plan/pr/unit.args"),
+            python_tests: 2,
+            rust_tests: rust,
+            cargo,
+            variables: vars,
+        }
+    }
+
+    #[test]
+    fn templates_are_filled() {
+        let vars = Variables::default();
+        let cargo = CargoOptions {
+            features: vec!["integration".into()],
+            ..CargoOptions::default()
+        };
+        let t = rust_test("kvbm", "pool::tests::alloc");
+        let rust = [&t];
+        let c = ctx(&vars, &cargo, &rust, Some("(unit) and pre_merge"));
+        let templates = vec![
+            "cargo nextest run --workspace {cargo_features} {nextest_filter}".to_string(),
+            "pytest -m \"{markexpr}\"".to_string(),
+            "./build.sh --framework {framework} # {{literal}} {pipeline}/{job}@{stage}".to_string(),
+        ];
+        let (commands, notes) = render(&templates, &c);
+        assert_eq!(
+            commands,
+            [
+                "cargo nextest run --workspace --features integration -E '(binary_id(=kvbm) & (test(=pool::tests::alloc)))'",
+                "pytest -m \"(unit) and pre_merge\"",
+                "./build.sh --framework vllm # {literal} pr/unit@3",
+            ]
+        );
+        assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn commands_for_languages_without_tests_are_dropped() {
+        let vars = Variables::default();
+        let cargo = CargoOptions::default();
+        let c = ctx(&vars, &cargo, &[], Some("unit"));
+        let templates = vec![
+            "cargo nextest run {nextest_filter}".to_string(),
+            "pytest -m \"{markexpr}\"".to_string(),
+        ];
+        let (commands, _) = render(&templates, &c);
+        assert_eq!(commands, ["pytest -m \"unit\""]);
+    }
+
+    #[test]
+    fn inexpressible_selections_use_the_args_file() {
+        let vars = Variables::default();
+        let cargo = CargoOptions::default();
+        let c = ctx(&vars, &cargo, &[], None);
+        let templates = vec![
+            "pytest --timeout 60 -m \"{markexpr}\" -x".to_string(),
+            "python -m pytest -m {markexpr}".to_string(),
+            "pytest -m=\"{markexpr}\"".to_string(),
+        ];
+        let (commands, notes) = render(&templates, &c);
+        assert_eq!(
+            commands,
+            [
+                "pytest --timeout 60 @.tollgate/plan/pr/unit.args -x",
+                "python -m pytest @.tollgate/plan/pr/unit.args",
+                "pytest @.tollgate/plan/pr/unit.args",
+            ]
+        );
+        assert_eq!(notes.len(), 3);
+        assert!(notes[2].contains("was replaced by"), "{}", notes[2]);
+    }
+
+    #[test]
+    fn derived_commands_without_templates() {
+        let vars = Variables::default();
+        let cargo = CargoOptions {
+            all_features: true,
+            ignored: IgnoredTests::Only,
+            ..CargoOptions::default()
+        };
+        let t = rust_test("llm", "it's");
+        let rust = [&t];
+        let c = ctx(&vars, &cargo, &rust, Some("unit and not slow"));
+        let (commands, _) = render(&[], &c);
+        assert_eq!(
+            commands,
+            [
+                "cargo nextest run --workspace --all-features --run-ignored only -E '(binary_id(=llm) & (test(=it'\\''s)))'",
+                "pytest -m 'unit and not slow'",
+            ]
+        );
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("integration,gpu"), "integration,gpu");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(collapse_spaces("a  b  'c  d'  "), "a b 'c  d'");
+    }
+}

@@ -1,0 +1,106 @@
+//! A table that reads well in a terminal and pastes well in a CI log:
+//! fixed-width columns, no colour, no box drawing.
+
+use std::fmt::Write as _;
+
+use crate::changes::ChangeScope;
+use crate::Plan;
+
+pub fn human(plan: &Plan) -> String {
+    let mut out = String::new();
+    let mut header = format!("pipeline {} (stage {})", plan.pipeline, plan.stage);
+    if let Some(fw) = &plan.framework {
+        let _ = write!(header, ", framework {fw} ({})", plan.framework_source.as_deref().unwrap_or("default"));
+    }
+    let _ = writeln!(out, "{header}");
+    if let Some(changes) = &plan.changes {
+        let scope = match &changes.scope {
+            ChangeScope::Everything { reason } => format!("everything runs: {reason}"),
+            ChangeScope::LintOnly { reason } => format!("lint only: {reason}"),
+            ChangeScope::Affected { tests } => format!("{} affected test(s)", tests.len()),
+        };
+        let _ = writeln!(out, "changes: {} file(s), {scope}", changes.files.len());
+    }
+
+    let rows: Vec<[String; 5]> = plan
+        .jobs
+        .iter()
+        .map(|j| {
+            let tests = if j.tests.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{} ({} py, {} rs)", j.tests.len(), j.python_tests, j.rust_tests)
+            };
+            let shards = if j.shards.is_empty() { String::new() } else { format!(" x{}", j.shards.len()) };
+            [
+                j.stage.to_string(),
+                j.name.clone() + &shards,
+                if j.gating { "yes" } else { "no" }.to_string(),
+                j.runner.summary(),
+                tests,
+            ]
+        })
+        .collect();
+    let titles = ["STAGE", "JOB", "GATING", "RUNNER", "TESTS"];
+    let mut widths = titles.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row.iter()) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let line = |cells: [&str; 5]| {
+        let mut s = String::new();
+        for (cell, w) in cells.iter().zip(widths) {
+            let _ = write!(s, "{cell:<w$}  ");
+        }
+        s.trim_end().to_string()
+    };
+    let _ = writeln!(out, "{}", line(titles));
+    for row in &rows {
+        let _ = writeln!(out, "{}", line([&row[0], &row[1], &row[2], &row[3], &row[4]]));
+    }
+    // Commands in full, below the table: a filterset of exact test names
+    // can be long, and a wrapped table cell would not paste back into a shell.
+    if plan.jobs.iter().any(|j| !j.commands.is_empty() || !j.shards.is_empty()) {
+        let _ = writeln!(out, "commands:");
+    }
+    for job in &plan.jobs {
+        for command in &job.commands {
+            let _ = writeln!(out, "  [{}] {command}", job.name);
+        }
+        for shard in &job.shards {
+            for command in &shard.commands {
+                let _ = writeln!(out, "  [{} {}/{}] {command}", job.name, shard.index, shard.count);
+            }
+        }
+    }
+    if plan.jobs.is_empty() {
+        let _ = writeln!(out, "(no jobs)");
+    }
+    if !plan.dropped.is_empty() {
+        let _ = writeln!(out, "dropped:");
+        let w = plan.dropped.iter().map(|d| d.name.len()).max().unwrap_or(0);
+        for d in &plan.dropped {
+            let _ = writeln!(out, "  {:<w$}  {}", d.name, d.reason);
+        }
+    }
+    if !plan.unrunnable.is_empty() {
+        let _ = writeln!(out, "not run (the runner cannot host them):");
+        for u in &plan.unrunnable {
+            let _ = writeln!(out, "  {}  in {}: {}", u.test, u.job, u.reason);
+        }
+    }
+    for note in &plan.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    let total: usize = plan.jobs.iter().map(|j| j.tests.len()).sum();
+    let _ = writeln!(
+        out,
+        "{} job(s) in {} stage(s), {} dropped, {total} test run(s){}",
+        plan.jobs.len(),
+        plan.stages.len(),
+        plan.dropped.len(),
+        if plan.fail_fast { "; a failed gating job stops later stages" } else { "" }
+    );
+    out
+}

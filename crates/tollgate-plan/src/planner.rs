@@ -1,0 +1,651 @@
+//! The pure core: a pipeline, a config, an inventory, resolved variables and
+//! (optionally) the analysed changes in; a [`Plan`] out.
+//!
+//! For each job the pipeline lists (with the pipeline's overrides applied):
+//! 1. a `when` condition over the trigger variables that does not hold drops it;
+//! 2. `framework = "each"` makes one instance per framework (and, for a test
+//!    job, a `[common]` instance for framework-free tests); `"selected"` runs
+//!    the framework under test;
+//! 3. a docs-only change keeps only the lint job;
+//! 4. a test job selects what [`tollgate_select`] says (expression, lifecycle
+//!    inheritance, runner, cargo features), narrowed by the framework filter
+//!    and by the changed files; tests the expression wants but the runner
+//!    cannot host are reported as unrunnable;
+//! 5. a job left with nothing to run is dropped, with the reason.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use tollgate_config::{Config, FrameworkMode, Job, Pipeline, VarValue};
+use tollgate_inventory::{Inventory, Language, TestItem};
+use tollgate_markexpr::Expression;
+use tollgate_select::{Selector, Verdict};
+
+use crate::changes::{ChangeAnalysis, ChangeScope};
+use crate::commands::{self, CommandContext};
+use crate::error::{closest, PlanError};
+use crate::model::{ArgsFile, DroppedJob, Plan, PlannedJob, RunnerNeeds, Shard, UnrunnableTest};
+use crate::pytest_expr::{self, FrameworkFilter, Spellings};
+use crate::vars::{VarSource, Variables};
+
+/// Everything a plan is made from. `inventory` must have the config's rules
+/// applied ([`Config::apply_rules`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PlanInput<'a> {
+    pub config: &'a Config,
+    pub inventory: &'a Inventory,
+    pub pipeline: &'a str,
+    pub variables: &'a Variables,
+    /// The analysed changes ([`crate::analyze`]); `None` runs everything.
+    pub changes: Option<&'a ChangeAnalysis>,
+}
+
+/// Where `pytest @file` node-id files go, relative to the project root.
+pub const ARGS_DIR: &str = ".tollgate/plan";
+
+/// Makes the plan for `input.pipeline`.
+pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
+    let ctx = Context::new(input)?;
+    Ok(ctx.plan())
+}
+
+/// One job of the pipeline as it runs here: overrides applied, framework fixed.
+#[derive(Debug, Clone)]
+pub(crate) struct Instance<'c> {
+    pub name: String,
+    pub job_name: &'c str,
+    pub job: &'c Job,
+    pub framework: Option<String>,
+    pub filter: FrameworkFilter,
+}
+
+/// What one job instance does with one test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Selected,
+    /// The expression selects it, but the runner cannot host it.
+    Unrunnable(String),
+    /// Not selected, with the first reason.
+    Rejected(Rejection),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    Selection(Verdict),
+    Framework(String),
+    NotAffected,
+}
+
+pub(crate) struct Context<'a> {
+    pub input: &'a PlanInput<'a>,
+    pub pipeline: &'a Pipeline,
+    pub selector: Selector<'a>,
+    pub variables: Variables,
+    pub framework: Option<String>,
+    pub framework_source: Option<&'static str>,
+    /// Canonical framework markers → framework name.
+    framework_markers: HashMap<String, String>,
+    spellings: Spellings,
+    stages: Option<Vec<&'a str>>,
+    lint_stage: Option<u32>,
+}
+
+impl<'a> Context<'a> {
+    pub(crate) fn new(input: &'a PlanInput<'a>) -> Result<Context<'a>, PlanError> {
+        let config = input.config;
+        let pipeline = find_pipeline(config, input.pipeline)?;
+        let mut variables = input.variables.clone();
+        let (framework, framework_source) = choose_framework(input, pipeline, &variables);
+        if let (Some(fw), Some(var)) = (&framework, &config.changes.framework_variable) {
+            let explicit = variables
+                .resolved(var)
+                .is_some_and(|r| matches!(r.source, VarSource::Flag | VarSource::Environment));
+            if !explicit {
+                variables.set(var, VarValue::Str(fw.clone()), VarSource::Changes);
+            }
+        }
+        let framework_markers = config
+            .frameworks
+            .iter()
+            .map(|(name, fw)| (config.taxonomy.canonical(fw.marker_or(name)).to_string(), name.to_string()))
+            .collect();
+        let stages = config.taxonomy.stages_up_to(&pipeline.stage);
+        let lint_stage = pipeline
+            .jobs
+            .iter()
+            .filter_map(|name| config.jobs.get(name))
+            .map(|job| job.stage)
+            .min();
+        Ok(Context {
+            input,
+            pipeline,
+            selector: Selector::new(config),
+            variables,
+            framework,
+            framework_source,
+            framework_markers,
+            spellings: Spellings::new(&config.taxonomy),
+            stages,
+            lint_stage,
+        })
+    }
+
+    fn config(&self) -> &'a Config {
+        self.input.config
+    }
+
+    fn change_aware(&self) -> Option<&'a ChangeAnalysis> {
+        self.input.changes.filter(|_| self.pipeline.change_aware)
+    }
+
+    /// The pipeline's jobs as they run: `each` expanded per framework.
+    pub(crate) fn instances(&self) -> Vec<Instance<'a>> {
+        let config = self.config();
+        let all_markers: Vec<String> = config
+            .frameworks
+            .iter()
+            .map(|(name, fw)| fw.marker_or(name).to_string())
+            .collect();
+        let mut out = Vec::new();
+        for job_name in &self.pipeline.jobs {
+            let Some((job_name, job)) = config.jobs.iter().find(|(n, _)| n == job_name) else {
+                continue;
+            };
+            match job.framework {
+                FrameworkMode::Any => out.push(Instance {
+                    name: job_name.to_string(),
+                    job_name,
+                    job,
+                    framework: None,
+                    filter: FrameworkFilter::Any,
+                }),
+                FrameworkMode::Selected => {
+                    let filter = match &self.framework {
+                        Some(fw) => {
+                            let marker = config.frameworks.get(fw).map_or(fw.as_str(), |f| f.marker_or(fw));
+                            FrameworkFilter::Selected {
+                                marker: marker.to_string(),
+                                others: all_markers.iter().filter(|m| *m != marker).cloned().collect(),
+                            }
+                        }
+                        None => FrameworkFilter::Any,
+                    };
+                    out.push(Instance {
+                        name: job_name.to_string(),
+                        job_name,
+                        job,
+                        framework: self.framework.clone(),
+                        filter,
+                    });
+                }
+                FrameworkMode::Each => {
+                    for (fw_name, fw) in config.frameworks.iter() {
+                        out.push(Instance {
+                            name: format!("{job_name}[{fw_name}]"),
+                            job_name,
+                            job,
+                            framework: Some(fw_name.to_string()),
+                            filter: FrameworkFilter::Only {
+                                marker: fw.marker_or(fw_name).to_string(),
+                            },
+                        });
+                    }
+                    if self.job_expr(job_name, job).is_some() || config.frameworks.is_empty() {
+                        out.push(Instance {
+                            name: if config.frameworks.is_empty() {
+                                job_name.to_string()
+                            } else {
+                                format!("{job_name}[common]")
+                            },
+                            job_name,
+                            job,
+                            framework: None,
+                            filter: if config.frameworks.is_empty() {
+                                FrameworkFilter::Any
+                            } else {
+                                FrameworkFilter::Free {
+                                    all: all_markers.clone(),
+                                }
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub(crate) fn job_expr(&self, job_name: &str, job: &'a Job) -> Option<&'a str> {
+        self.pipeline
+            .overrides
+            .get(job_name)
+            .and_then(|o| o.expr.as_deref())
+            .or(job.expr.as_deref())
+    }
+
+    /// Why a job instance is not run at all, before looking at tests.
+    pub(crate) fn job_skipped(&self, inst: &Instance<'a>) -> Option<String> {
+        if let Some(when) = &inst.job.when {
+            if !self.variables.condition_holds(when) {
+                return Some(format!("its condition `{when}` is false"));
+            }
+        }
+        if let Some(ChangeScope::LintOnly { reason }) = self.change_aware().map(|c| &c.scope) {
+            if !self.is_lint_job(inst) {
+                return Some(format!("{reason}: lint only"));
+            }
+        }
+        None
+    }
+
+    /// The lint job: selects no tests, is not framework-specific, and runs in
+    /// the pipeline's first stage. (The config has no job kind; this is the
+    /// shape seed 004's lint job has.)
+    fn is_lint_job(&self, inst: &Instance<'a>) -> bool {
+        self.job_expr(inst.job_name, inst.job).is_none()
+            && inst.job.framework == FrameworkMode::Any
+            && Some(inst.job.stage) == self.lint_stage
+    }
+
+    /// The frameworks a test belongs to (by marker).
+    fn test_frameworks<'t>(&'t self, test: &'t TestItem) -> impl Iterator<Item = &'t str> + 't {
+        test.markers.iter().filter_map(|m| {
+            self.framework_markers
+                .get(self.config().taxonomy.canonical(&m.name))
+                .map(String::as_str)
+        })
+    }
+
+    pub(crate) fn outcome(&self, inst: &Instance<'a>, test: &TestItem) -> Outcome {
+        let Some(verdict) = self.selector.job_verdict(self.input.pipeline, inst.job_name, test) else {
+            return Outcome::Rejected(Rejection::Selection(Verdict::NoExpression));
+        };
+        let unrunnable = match &verdict {
+            Verdict::Selected => None,
+            Verdict::NotEnoughGpus { .. } | Verdict::RunnerLacks(_) => Some(verdict.to_string()),
+            _ => return Outcome::Rejected(Rejection::Selection(verdict)),
+        };
+        if let Some(reason) = self.framework_rejects(inst, test) {
+            return Outcome::Rejected(Rejection::Framework(reason));
+        }
+        if let Some(changes) = self.change_aware() {
+            if matches!(changes.scope, ChangeScope::Affected { .. }) && changes.affected_reason(&test.id).is_none() {
+                return Outcome::Rejected(Rejection::NotAffected);
+            }
+        }
+        match unrunnable {
+            Some(reason) => Outcome::Unrunnable(reason),
+            None => Outcome::Selected,
+        }
+    }
+
+    fn framework_rejects(&self, inst: &Instance<'a>, test: &TestItem) -> Option<String> {
+        let mut frameworks = self.test_frameworks(test);
+        match &inst.filter {
+            FrameworkFilter::Any => None,
+            FrameworkFilter::Selected { .. } => {
+                let fw = inst.framework.as_deref()?;
+                frameworks
+                    .find(|f| *f != fw)
+                    .map(|f| format!("it is a `{f}` test and this run tests `{fw}`"))
+            }
+            FrameworkFilter::Only { .. } => {
+                let fw = inst.framework.as_deref()?;
+                let mut all: Vec<&str> = frameworks.collect();
+                all.dedup();
+                if all.contains(&fw) {
+                    None
+                } else if all.is_empty() {
+                    Some(format!("it needs no framework; this instance runs `{fw}` tests"))
+                } else {
+                    Some(format!("it is a `{}` test; this instance runs `{fw}` tests", all.join("`, `")))
+                }
+            }
+            FrameworkFilter::Free { .. } => frameworks
+                .next()
+                .map(|f| format!("it is a `{f}` test; this instance runs framework-free tests")),
+        }
+    }
+
+    fn plan(&self) -> Plan {
+        let config = self.config();
+        let inventory = self.input.inventory;
+        let mut jobs: Vec<PlannedJob> = Vec::new();
+        let mut dropped = Vec::new();
+        let mut unrunnable = Vec::new();
+        let mut args_files = Vec::new();
+        let mut notes = Vec::new();
+
+        if let Some(changes) = self.input.changes {
+            if !self.pipeline.change_aware {
+                notes.push(format!(
+                    "pipeline `{}` is not change-aware: the changed files do not narrow it",
+                    self.input.pipeline
+                ));
+            } else if !changes.unclaimed.is_empty() {
+                notes.push(format!(
+                    "no rule claims these changed files, so the run widens to everything: {}",
+                    changes.unclaimed.join(", ")
+                ));
+            }
+        }
+        // pytest's view of each Python test, computed once for every job.
+        let pytest_views: Vec<_> = inventory
+            .tests
+            .iter()
+            .filter(|t| t.language == Language::Python)
+            .map(pytest_expr::pytest_view)
+            .collect();
+
+        for inst in self.instances() {
+            if let Some(reason) = self.job_skipped(&inst) {
+                dropped.push(DroppedJob {
+                    name: inst.name.clone(),
+                    reason,
+                });
+                continue;
+            }
+            let over = self.pipeline.overrides.get(inst.job_name);
+            let job = inst.job;
+            let runner = over.and_then(|o| o.runner.as_ref()).unwrap_or(&job.runner);
+            let cargo = over.and_then(|o| o.cargo.as_ref()).unwrap_or(&job.cargo);
+            let templates = over.and_then(|o| o.commands.as_ref()).unwrap_or(&job.commands);
+            let gating = over.and_then(|o| o.gating).unwrap_or(job.gating);
+            let shards = over.and_then(|o| o.shards).unwrap_or(job.shards).max(1);
+            let timeout = over.and_then(|o| o.timeout.as_ref()).or(job.timeout.as_ref());
+            let container = inst
+                .framework
+                .as_deref()
+                .and_then(|fw| config.frameworks.get(fw))
+                .and_then(|fw| fw.container.clone());
+            let needs = RunnerNeeds {
+                gpus: runner.gpus,
+                provides: runner.provides.clone(),
+                arch: runner.arch.clone(),
+                labels: runner.labels.clone(),
+                container,
+            };
+
+            let expr = self.job_expr(inst.job_name, job);
+            let mut selected: Vec<&TestItem> = Vec::new();
+            if expr.is_some() {
+                let mut lacking = 0usize;
+                let mut not_affected = 0usize;
+                for test in &inventory.tests {
+                    match self.outcome(&inst, test) {
+                        Outcome::Selected => selected.push(test),
+                        Outcome::Unrunnable(reason) => {
+                            lacking += 1;
+                            unrunnable.push(UnrunnableTest {
+                                job: inst.name.clone(),
+                                test: test.id.clone(),
+                                reason,
+                            });
+                        }
+                        Outcome::Rejected(Rejection::NotAffected) => not_affected += 1,
+                        Outcome::Rejected(_) => {}
+                    }
+                }
+                if selected.is_empty() {
+                    let reason = if lacking > 0 {
+                        format!("selects no test its runner can host ({lacking} matching test(s) need more than `{}` offers)", needs.summary())
+                    } else if not_affected > 0 {
+                        format!("selects no test the changes affect ({not_affected} matching test(s) unaffected)")
+                    } else {
+                        "selects no test".to_string()
+                    };
+                    dropped.push(DroppedJob {
+                        name: inst.name.clone(),
+                        reason,
+                    });
+                    continue;
+                }
+            } else if templates.is_empty() {
+                dropped.push(DroppedJob {
+                    name: inst.name.clone(),
+                    reason: "has no commands and selects no tests".into(),
+                });
+                continue;
+            }
+
+            let python: Vec<&TestItem> = selected.iter().copied().filter(|t| t.language == Language::Python).collect();
+            let rust: Vec<&TestItem> = selected.iter().copied().filter(|t| t.language == Language::Rust).collect();
+            let markexpr = expr.and_then(|e| self.exact_markexpr(&inst, e, &python, &pytest_views));
+            let args_stem = format!("{ARGS_DIR}/{}/{}", sanitize(self.input.pipeline), sanitize(&inst.name));
+            let base = CommandContext {
+                pipeline: self.input.pipeline,
+                job: &inst.name,
+                stage: job.stage,
+                framework: inst.framework.as_deref(),
+                shard: None,
+                markexpr: markexpr.as_deref(),
+                args_file: None,
+                python_tests: python.len(),
+                rust_tests: &rust,
+                cargo,
+                variables: &self.variables,
+            };
+
+            let mut shard_list = Vec::new();
+            let commands = if shards > 1 && selected.len() > 1 {
+                for (index, part) in split_into_shards(&selected, shards).into_iter().enumerate() {
+                    let index = u32::try_from(index + 1).unwrap_or(u32::MAX);
+                    let py: Vec<&TestItem> = part.iter().copied().filter(|t| t.language == Language::Python).collect();
+                    let rs: Vec<&TestItem> = part.iter().copied().filter(|t| t.language == Language::Rust).collect();
+                    let path = format!("{args_stem}.shard-{index}.args");
+                    if !py.is_empty() {
+                        args_files.push(args_file(&path, &py));
+                    }
+                    let ctx = CommandContext {
+                        shard: Some((index, shards)),
+                        markexpr: None,
+                        args_file: Some(&path),
+                        python_tests: py.len(),
+                        rust_tests: &rs,
+                        ..base
+                    };
+                    let (commands, shard_notes) = commands::render(templates, &ctx);
+                    if index == 1 {
+                        notes.extend(shard_notes);
+                    }
+                    shard_list.push(Shard {
+                        index,
+                        count: shards,
+                        commands,
+                        tests: part.iter().map(|t| t.id.clone()).collect(),
+                    });
+                }
+                Vec::new()
+            } else {
+                let path = format!("{args_stem}.args");
+                let needs_file = markexpr.is_none() && !python.is_empty();
+                if needs_file {
+                    args_files.push(args_file(&path, &python));
+                }
+                let ctx = CommandContext {
+                    args_file: needs_file.then_some(path.as_str()),
+                    ..base
+                };
+                let (commands, command_notes) = commands::render(templates, &ctx);
+                notes.extend(command_notes);
+                commands
+            };
+
+            jobs.push(PlannedJob {
+                name: inst.name.clone(),
+                job: inst.job_name.to_string(),
+                framework: inst.framework.clone(),
+                stage: job.stage,
+                gating,
+                runner: needs,
+                commands,
+                tests: selected.iter().map(|t| t.id.clone()).collect(),
+                python_tests: python.len(),
+                rust_tests: rust.len(),
+                shards: shard_list,
+                needs: Vec::new(),
+                timeout: timeout.map(|t| t.to_string()),
+            });
+        }
+
+        jobs.sort_by_key(|j| j.stage);
+        let stages: Vec<u32> = jobs.iter().map(|j| j.stage).collect::<BTreeSet<_>>().into_iter().collect();
+        let gating: Vec<(u32, String)> = jobs.iter().filter(|j| j.gating).map(|j| (j.stage, j.name.clone())).collect();
+        for job in &mut jobs {
+            job.needs = gating
+                .iter()
+                .filter(|(stage, _)| *stage < job.stage)
+                .map(|(_, name)| name.clone())
+                .collect();
+        }
+
+        Plan {
+            pipeline: self.input.pipeline.to_string(),
+            stage: self.pipeline.stage.clone(),
+            framework: self.framework.clone(),
+            framework_source: self.framework_source.map(str::to_string),
+            fail_fast: self.pipeline.fail_fast.unwrap_or(config.run.fail_fast),
+            stages,
+            jobs,
+            dropped,
+            unrunnable,
+            variables: self.variables.clone(),
+            changes: self.input.changes.cloned(),
+            args_files,
+            notes,
+        }
+    }
+
+    /// The `-m` expression for `inst`, if pytest would select with it exactly
+    /// the planned Python tests (and it survives the shell unchanged).
+    fn exact_markexpr(
+        &self,
+        inst: &Instance<'a>,
+        job_expr: &str,
+        planned: &[&TestItem],
+        pytest_views: &[std::borrow::Cow<'_, TestItem>],
+    ) -> Option<String> {
+        let text = pytest_expr::build(
+            &self.config().taxonomy,
+            &self.spellings,
+            job_expr,
+            self.stages.as_deref(),
+            &inst.filter,
+        )?;
+        if !pytest_expr::shell_safe_in_double_quotes(&text) {
+            return None;
+        }
+        let parsed = Expression::parse(&text).ok()?;
+        let planned: BTreeSet<&str> = planned.iter().map(|t| t.id.as_str()).collect();
+        let mut matched = 0usize;
+        for view in pytest_views {
+            let hit = parsed.evaluate(view.as_ref());
+            if hit != planned.contains(view.id.as_str()) {
+                return None;
+            }
+            matched += usize::from(hit);
+        }
+        (matched == planned.len()).then_some(text)
+    }
+}
+
+/// The pipeline called `name`, or an error naming the closest one.
+pub fn find_pipeline<'c>(config: &'c Config, name: &str) -> Result<&'c Pipeline, PlanError> {
+    config.pipelines.get(name).ok_or_else(|| PlanError::UnknownPipeline {
+        name: name.to_string(),
+        suggestion: closest(name, config.pipelines.keys()),
+        known: config.pipelines.keys().map(str::to_string).collect(),
+    })
+}
+
+/// The framework under test and why: an explicit framework variable (flag or
+/// environment) wins, then the one framework the changes lie in (for a
+/// change-aware pipeline), then the framework variable's own value, then the
+/// default-framework variable, then `changes.default_framework`.
+fn choose_framework(
+    input: &PlanInput<'_>,
+    pipeline: &Pipeline,
+    variables: &Variables,
+) -> (Option<String>, Option<&'static str>) {
+    let config = input.config;
+    if config.frameworks.is_empty() {
+        return (None, None);
+    }
+    let var_value = |name: &Option<String>, explicit_only: bool| {
+        name.as_deref().and_then(|n| variables.resolved(n)).and_then(|r| {
+            let explicit = matches!(r.source, VarSource::Flag | VarSource::Environment);
+            (explicit || !explicit_only).then(|| r.value.to_string())
+        })
+    };
+    if let Some(fw) = var_value(&config.changes.framework_variable, true) {
+        return (Some(fw), Some("variable"));
+    }
+    if pipeline.change_aware {
+        if let Some(fw) = input.changes.and_then(|c| c.framework.clone()) {
+            return (Some(fw), Some("changes"));
+        }
+    }
+    if let Some(fw) = var_value(&config.changes.framework_variable, false) {
+        return (Some(fw), Some("variable"));
+    }
+    if let Some(fw) = var_value(&config.changes.default_framework_variable, false) {
+        return (Some(fw), Some("default"));
+    }
+    (config.changes.default_framework.clone(), config.changes.default_framework.as_ref().map(|_| "default"))
+}
+
+fn args_file(path: &str, tests: &[&TestItem]) -> ArgsFile {
+    let mut contents = String::new();
+    for t in tests {
+        contents.push_str(&t.id);
+        contents.push('\n');
+    }
+    ArgsFile {
+        path: path.to_string(),
+        contents,
+    }
+}
+
+/// `build_all[vllm]` → `build_all-vllm`: safe in a file name.
+fn sanitize(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' })
+        .collect();
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+/// Splits tests into `count` shards of near-equal size, keeping each file's
+/// tests together (fixtures and module set-up are paid once per shard) —
+/// largest files first onto the least-loaded shard. Without recorded
+/// durations, a test counts as one unit of time.
+fn split_into_shards<'t>(tests: &[&'t TestItem], count: u32) -> Vec<Vec<&'t TestItem>> {
+    let mut by_file: BTreeMap<&str, Vec<&'t TestItem>> = BTreeMap::new();
+    for t in tests {
+        by_file.entry(t.file.as_str()).or_default().push(t);
+    }
+    let mut groups: Vec<Vec<&'t TestItem>> = by_file.into_values().collect();
+    groups.sort_by(|a, b| b.len().cmp(&a.len()));
+    let count = usize::try_from(count).unwrap_or(1).max(1);
+    let mut shards: Vec<Vec<&'t TestItem>> = vec![Vec::new(); count];
+    for group in groups {
+        if let Some(lightest) = shards.iter_mut().min_by_key(|s| s.len()) {
+            lightest.extend(group);
+        }
+    }
+    shards.retain(|s| !s.is_empty());
+    shards
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_names_are_safe_file_names() {
+        assert_eq!(sanitize("build_all[vllm]"), "build_all-vllm");
+        assert_eq!(sanitize("e2e 1/2"), "e2e-1-2");
+    }
+}

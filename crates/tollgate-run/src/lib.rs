@@ -1,0 +1,36 @@
+//! `tollgate run`: drives pytest and cargo-nextest for a plan (SPEC §7).
+//!
+//! The core takes a plain [`RunSpec`] (built from a plan by [`from_plan`])
+//! and returns a [`RunReport`]: stage order and fail-fast, parallel jobs,
+//! per-test timeouts and job deadlines enforced by killing process groups,
+//! retries with flaky detection, quarantine, budgets, CPU time and peak RSS
+//! per job, and secret redaction of everything reported. Writing files and
+//! printing belong to the CLI; recording into the history store goes through
+//! [`ResultSink`].
+
+pub mod engine;
+pub mod from_plan;
+pub mod junit_out;
+pub mod outcome;
+pub mod process;
+pub mod progress;
+pub mod pytest;
+pub mod quarantine;
+pub mod redact;
+pub mod report;
+pub mod rust;
+pub mod signals;
+pub mod sink;
+pub mod spec;
+pub mod step;
+pub mod supervise;
+
+pub use engine::{run, unfit_reason, EngineOptions};
+pub use from_plan::{detect_gpus, from_plan, FromPlanError, MachineOptions};
+pub use junit_out::write_junit;
+pub use outcome::{final_outcome, Attempt, AttemptOutcome, FinalOutcome};
+pub use quarantine::{expired_entries, Date, ExpiredEntry, Quarantine, QuarantineEntry, QuarantineError};
+pub use redact::{Redactor, DEFAULT_SECRET_ENV, REDACTED};
+pub use report::{summary_table, to_json, JobReport, JobStatus, RunReport, RunStatus, TestReport};
+pub use sink::{MemorySink, ResultSink};
+pub use spec::{JobSpec, PytestStep, RunSpec, RustStep, Step, TestSpec};

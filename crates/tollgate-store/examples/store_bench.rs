@@ -1,0 +1,108 @@
+//! Store speed on a synthetic corpus; prints numbers.
+//!
+//! ```text
+//! cargo run --release -p tollgate-store --example store_bench [-- --pg postgres://postgres@127.0.0.1:5432/test]
+//! ```
+//!
+//! Targets (issue 6): ingest 100,000 test results into SQLite in < 5 s; a
+//! flaky-rate query over 1,000,000 stored results in < 1 s. With `--pg URL`
+//! the same runs against PostgreSQL in a throw-away schema.
+
+use std::time::Instant;
+
+use tollgate_results::{Outcome, TestResult};
+use tollgate_store::{Batch, FlakyQuery, JobMeta, RunMeta, Store};
+
+const TESTS_PER_RUN: usize = 100_000;
+const RUNS: usize = 10;
+
+fn results(run: usize) -> Vec<TestResult> {
+    (0..TESTS_PER_RUN)
+        .flat_map(|i| {
+            let id = format!("tests/pkg{}/test_mod{}.py::TestThing::test_case_{i}[param-{}]", i % 40, i % 1000, i % 7);
+            // ~1% of tests are flaky: they fail first and pass on retry in every other run.
+            let flaky = i % 100 == 0 && run % 2 == 0;
+            let mut attempts = vec![TestResult {
+                id: id.clone(),
+                classname: String::new(),
+                name: String::new(),
+                outcome: if flaky { Outcome::Failed } else { Outcome::Passed },
+                duration: 0.001 * (i % 500) as f64,
+                message: flaky.then(|| "AssertionError: timing".to_string()),
+                stdout: None,
+                stderr: None,
+                attempt: 1,
+            }];
+            if flaky {
+                let mut retry = attempts[0].clone();
+                retry.outcome = Outcome::Passed;
+                retry.message = None;
+                retry.attempt = 2;
+                attempts.push(retry);
+            }
+            attempts
+        })
+        .collect()
+}
+
+fn bench(label: &str, mut store: Store) -> Result<(), Box<dyn std::error::Error>> {
+    let job = JobMeta { name: "unit".into(), ..JobMeta::default() };
+    let mut total = 0usize;
+    let mut first_ingest = None;
+    for run in 0..RUNS {
+        let tests = results(run);
+        let meta = RunMeta {
+            run_key: format!("bench-{run}"),
+            commit: format!("commit-{}", run / 2),
+            branch: "main".into(),
+            pipeline: "pre_merge".into(),
+            started_at_ms: run as i64 * 1000,
+            ..RunMeta::default()
+        };
+        let started = Instant::now();
+        store.ingest(&Batch { run: &meta, job: &job, tests: &tests, coverage: &[], bench: &[] })?;
+        let elapsed = started.elapsed();
+        total += tests.len();
+        if run == 0 {
+            first_ingest = Some(elapsed);
+            println!("{label}: ingest {} results (fresh store): {:.3} s (target < 5 s)", tests.len(), elapsed.as_secs_f64());
+        }
+    }
+    println!(
+        "{label}: {total} results stored; first ingest {:.3} s",
+        first_ingest.map_or(0.0, |d| d.as_secs_f64())
+    );
+    let started = Instant::now();
+    let report = store.flaky_tests(&FlakyQuery::default())?;
+    println!(
+        "{label}: flaky-rate query over {total} results: {:.3} s (target < 1 s): {} flaky of {} tests, {} runs",
+        started.elapsed().as_secs_f64(),
+        report.flaky.len(),
+        report.tests_considered,
+        report.runs_considered
+    );
+    let started = Instant::now();
+    let durations = store.test_durations(0, Some("pre_merge"))?;
+    println!("{label}: duration query: {:.3} s for {} tests", started.elapsed().as_secs_f64(), durations.len());
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("history.db");
+    bench("sqlite", Store::open(&path.display().to_string())?)?;
+
+    if let Some(url) = args.iter().position(|a| a == "--pg").and_then(|i| args.get(i + 1)) {
+        let schema = format!("tg_bench_{}", std::process::id());
+        let mut admin = postgres::Client::connect(url, postgres::NoTls)?;
+        admin.batch_execute(&format!("CREATE SCHEMA {schema}"))?;
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let result = Store::open(&format!("{url}{sep}options=-csearch_path%3D{schema}"))
+            .map_err(Into::into)
+            .and_then(|store| bench("postgres", store));
+        admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))?;
+        result?;
+    }
+    Ok(())
+}

@@ -1,0 +1,84 @@
+-- tollgate history store, schema version 1 (SQLite).
+-- Times are Unix milliseconds; durations are seconds (REAL).
+
+CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY,
+    run_key     TEXT    NOT NULL UNIQUE,      -- caller-supplied identity, e.g. CI_PIPELINE_ID
+    commit_sha  TEXT    NOT NULL DEFAULT '',
+    branch      TEXT    NOT NULL DEFAULT '',
+    pipeline    TEXT    NOT NULL DEFAULT '',
+    variables   TEXT    NOT NULL DEFAULT '{}', -- JSON object
+    runner      TEXT    NOT NULL DEFAULT '',
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    complete    BOOLEAN NOT NULL DEFAULT 0
+);
+CREATE INDEX runs_baseline ON runs (pipeline, branch, complete, started_at);
+CREATE INDEX runs_started ON runs (started_at);
+
+CREATE TABLE jobs (
+    id          INTEGER PRIMARY KEY,
+    run_id      INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    name        TEXT    NOT NULL,
+    status      TEXT    NOT NULL DEFAULT '',
+    wall_ms     INTEGER,
+    cpu_ms      INTEGER,
+    peak_rss_kb INTEGER,
+    UNIQUE (run_id, name)
+);
+
+-- Test ids are interned: attempts are the big table, and grouping by an
+-- integer is what keeps the flaky-rate query fast.
+CREATE TABLE tests (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE test_attempts (
+    id         INTEGER PRIMARY KEY,
+    run_id     INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    job_id     INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    test_id    INTEGER NOT NULL REFERENCES tests (id),
+    attempt    INTEGER NOT NULL,
+    outcome    TEXT    NOT NULL,
+    duration_s REAL    NOT NULL,
+    message    TEXT,
+    UNIQUE (run_id, job_id, test_id, attempt)
+);
+CREATE INDEX test_attempts_test ON test_attempts (test_id, run_id);
+
+CREATE TABLE coverage_files (
+    id              INTEGER PRIMARY KEY,
+    run_id          INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    path            TEXT    NOT NULL,
+    language        TEXT    NOT NULL,
+    component       TEXT    NOT NULL DEFAULT '',
+    lines_total     INTEGER NOT NULL,
+    lines_covered   INTEGER NOT NULL,
+    covered_lines   TEXT    NOT NULL, -- ranges: "1-4,7"
+    uncovered_lines TEXT    NOT NULL,
+    UNIQUE (run_id, path)
+);
+
+CREATE TABLE bench_samples (
+    id     INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    name   TEXT    NOT NULL,
+    metric TEXT    NOT NULL,
+    value  REAL    NOT NULL,
+    unit   TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX bench_samples_series ON bench_samples (name, metric, run_id);
+
+CREATE TABLE gate_verdicts (
+    id          INTEGER PRIMARY KEY,
+    run_id      INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    check_name  TEXT    NOT NULL,
+    status      TEXT    NOT NULL, -- pass | alert | block
+    measured    REAL,
+    threshold   REAL,
+    detail      TEXT    NOT NULL DEFAULT '',
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX gate_verdicts_run ON gate_verdicts (run_id);

@@ -1,0 +1,34 @@
+//! Store errors.
+
+/// Anything that can go wrong opening, migrating, writing or querying a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {}", postgres_message(.0))]
+    Postgres(#[from] postgres::Error),
+    #[error("cannot create the store directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the store's schema is at version {found}, newer than this tollgate understands ({supported}); upgrade tollgate")]
+    SchemaTooNew { found: u32, supported: u32 },
+    #[error("no run {0:?} in the store")]
+    UnknownRun(String),
+    #[error("cannot store: {0}")]
+    Invalid(String),
+}
+
+/// `postgres::Error`'s own `Display` says only "db error"; the server's
+/// message is in its source.
+fn postgres_message(err: &postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => match std::error::Error::source(err) {
+            Some(source) => format!("{err}: {source}"),
+            None => err.to_string(),
+        },
+    }
+}

@@ -1,0 +1,270 @@
+//! Run history for tollgate: runs, jobs, every attempt of every test,
+//! coverage per file, benchmark samples and gate verdicts.
+//!
+//! Two backends behind one [`Store`]: a SQLite file (default
+//! [`DEFAULT_SQLITE_PATH`], zero set-up) for one machine and PostgreSQL
+//! (`postgres://...`) for a team whose CI runners share one history. Both
+//! have the same schema (versioned migrations under `migrations/`), and the
+//! read queries are the same SQL text (see [`sql`]); only bulk writes are
+//! tuned per backend.
+//!
+//! Guarantees:
+//! - **All or nothing**: [`Store::ingest`] writes a [`Batch`] in one
+//!   transaction; a process killed mid-ingest leaves none of it.
+//! - **Shards merge**: batches with the same `run_key` (e.g. `CI_PIPELINE_ID`)
+//!   from several runners land in one run; re-ingesting the same results
+//!   replaces them instead of duplicating them.
+//! - **Concurrent writers wait, they do not fail**: SQLite runs in WAL mode
+//!   with a busy timeout and `IMMEDIATE` write transactions; PostgreSQL
+//!   serialises shards of one run on its row.
+
+mod error;
+mod lines;
+mod migrate;
+mod model;
+mod postgres;
+mod queries;
+pub mod sql;
+mod sqlite;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use error::StoreError;
+pub use lines::{decode_lines, encode_lines, language_of};
+pub use migrate::LATEST_VERSION;
+pub use model::{
+    Batch, BenchPoint, CoverageEntry, CoverageRollup, FlakyQuery, FlakyReport, FlakyTest, IngestSummary, JobMeta,
+    RollupBy, RunCounts, RunInfo, RunMeta, TestDuration, TestHistoryEntry, Verdict,
+};
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+use tollgate_results::TestResult;
+
+use crate::sql::Sql;
+
+/// Where the SQLite store lives, relative to the repository root.
+pub const DEFAULT_SQLITE_PATH: &str = ".tollgate/history.db";
+
+/// A history store on either backend.
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl Store {
+    /// Opens `location`: a `postgres://` / `postgresql://` URL, a
+    /// `sqlite://PATH` URL, or a plain file path (SQLite). Creates and
+    /// migrates the schema as needed.
+    pub fn open(location: &str) -> Result<Store, StoreError> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            return Ok(Store::Postgres(PgStore::connect(location)?));
+        }
+        let path = location.strip_prefix("sqlite://").unwrap_or(location);
+        Ok(Store::Sqlite(SqliteStore::open(Path::new(path))?))
+    }
+
+    /// `postgres` or `sqlite`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    fn sql(&mut self) -> &mut dyn Sql {
+        match self {
+            Store::Sqlite(s) => s,
+            Store::Postgres(p) => p,
+        }
+    }
+
+    pub fn schema_version(&mut self) -> Result<u32, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.schema_version(),
+            Store::Postgres(p) => p.schema_version(),
+        }
+    }
+
+    /// Writes a batch (one job's results of one run) in one transaction.
+    pub fn ingest(&mut self, batch: &Batch<'_>) -> Result<IngestSummary, StoreError> {
+        validate(batch)?;
+        match self {
+            Store::Sqlite(s) => s.ingest(batch),
+            Store::Postgres(p) => p.ingest(batch),
+        }
+    }
+
+    /// Marks a run finished; only `complete` runs can be baselines.
+    pub fn finish_run(&mut self, run_key: &str, finished_at_ms: i64, complete: bool) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.finish_run(run_key, finished_at_ms, complete),
+            Store::Postgres(p) => p.finish_run(run_key, finished_at_ms, complete),
+        }
+    }
+
+    pub fn record_verdicts(&mut self, run_key: &str, verdicts: &[Verdict], at_ms: i64) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.record_verdicts(run_key, verdicts, at_ms),
+            Store::Postgres(p) => p.record_verdicts(run_key, verdicts, at_ms),
+        }
+    }
+
+    pub fn run(&mut self, run_key: &str) -> Result<Option<RunInfo>, StoreError> {
+        queries::run(self.sql(), run_key)
+    }
+
+    pub fn recent_runs(&mut self, pipeline: Option<&str>, limit: u32) -> Result<Vec<RunInfo>, StoreError> {
+        queries::recent_runs(self.sql(), pipeline, limit)
+    }
+
+    /// The latest complete run of `pipeline` on `branch`.
+    pub fn baseline_run(&mut self, pipeline: &str, branch: &str) -> Result<Option<RunInfo>, StoreError> {
+        queries::baseline_run(self.sql(), pipeline, branch)
+    }
+
+    pub fn run_counts(&mut self, run_key: &str) -> Result<RunCounts, StoreError> {
+        queries::run_counts(self.sql(), run_key)
+    }
+
+    pub fn test_history(&mut self, test_id: &str, limit: u32) -> Result<Vec<TestHistoryEntry>, StoreError> {
+        queries::test_history(self.sql(), test_id, limit)
+    }
+
+    pub fn flaky_tests(&mut self, query: &FlakyQuery) -> Result<FlakyReport, StoreError> {
+        queries::flaky_tests(self.sql(), query)
+    }
+
+    /// Mean passing duration per test since `since_ms`, for shard balancing.
+    pub fn test_durations(&mut self, since_ms: i64, pipeline: Option<&str>) -> Result<Vec<TestDuration>, StoreError> {
+        queries::test_durations(self.sql(), since_ms, pipeline)
+    }
+
+    pub fn coverage_rollup(&mut self, run_key: &str, by: RollupBy) -> Result<Vec<CoverageRollup>, StoreError> {
+        queries::coverage_rollup(self.sql(), run_key, by)
+    }
+
+    /// `(path, component, covered lines, uncovered lines)` of one run.
+    #[allow(clippy::type_complexity)]
+    pub fn coverage_files(&mut self, run_key: &str) -> Result<Vec<(String, String, Vec<u32>, Vec<u32>)>, StoreError> {
+        queries::coverage_files(self.sql(), run_key)
+    }
+
+    pub fn bench_history(
+        &mut self,
+        name: &str,
+        metric: &str,
+        pipeline: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<BenchPoint>, StoreError> {
+        queries::bench_history(self.sql(), name, metric, pipeline, limit)
+    }
+}
+
+/// Upserts a job and returns its id (shared SQL; `?N` parameters).
+const UPSERT_JOB: &str = "INSERT INTO jobs (run_id, name, status, wall_ms, cpu_ms, peak_rss_kb) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+     ON CONFLICT (run_id, name) DO UPDATE SET \
+       status = CASE WHEN excluded.status <> '' THEN excluded.status ELSE jobs.status END, \
+       wall_ms = COALESCE(excluded.wall_ms, jobs.wall_ms), \
+       cpu_ms = COALESCE(excluded.cpu_ms, jobs.cpu_ms), \
+       peak_rss_kb = COALESCE(excluded.peak_rss_kb, jobs.peak_rss_kb) \
+     RETURNING id";
+
+const UPSERT_COVERAGE: &str = "INSERT INTO coverage_files \
+       (run_id, path, language, component, lines_total, lines_covered, covered_lines, uncovered_lines) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+     ON CONFLICT (run_id, path) DO UPDATE SET \
+       component = CASE WHEN excluded.component <> '' THEN excluded.component ELSE coverage_files.component END, \
+       lines_total = excluded.lines_total, lines_covered = excluded.lines_covered, \
+       covered_lines = excluded.covered_lines, uncovered_lines = excluded.uncovered_lines";
+
+const INSERT_VERDICT: &str = "INSERT INTO gate_verdicts \
+       (run_id, check_name, status, measured, threshold, detail, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// Checks what the parsers guarantee, for callers that build batches
+/// themselves: nothing is written if any of it is wrong.
+fn validate(batch: &Batch<'_>) -> Result<(), StoreError> {
+    let bad_number = |v: f64| !v.is_finite() || v < 0.0;
+    if batch.run.run_key.is_empty() {
+        return Err(StoreError::Invalid("a run needs a non-empty run key".into()));
+    }
+    for t in batch.tests {
+        if t.id.is_empty() || t.attempt == 0 {
+            return Err(StoreError::Invalid(format!(
+                "test {:?} attempt {}: needs an id and an attempt number from 1",
+                t.id, t.attempt
+            )));
+        }
+        if bad_number(t.duration) {
+            return Err(StoreError::Invalid(format!(
+                "test {:?} attempt {}: duration {} is not a finite, non-negative number",
+                t.id, t.attempt, t.duration
+            )));
+        }
+    }
+    for s in batch.bench {
+        if bad_number(s.value) {
+            return Err(StoreError::Invalid(format!(
+                "benchmark {:?} metric {:?}: value {} is not a finite, non-negative number",
+                s.name, s.metric, s.value
+            )));
+        }
+    }
+    if let Some(c) = batch.coverage.iter().find(|c| c.file.path.is_empty()) {
+        return Err(StoreError::Invalid(format!("coverage entry without a path ({} lines)", c.file.lines_total)));
+    }
+    Ok(())
+}
+
+/// One row per (test, attempt): a batch that names the same attempt twice
+/// (two files from one job) keeps the last, as a re-ingest would.
+fn dedupe_attempts(tests: &[TestResult]) -> Vec<&TestResult> {
+    let mut last: BTreeMap<(&str, u32), usize> = BTreeMap::new();
+    for (i, t) in tests.iter().enumerate() {
+        last.insert((t.id.as_str(), t.attempt), i);
+    }
+    let mut keep: Vec<usize> = last.into_values().collect();
+    keep.sort_unstable();
+    keep.into_iter().map(|i| &tests[i]).collect()
+}
+
+/// Wall-clock now in Unix milliseconds (the store's only clock read: the
+/// time a migration was applied).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_results::Outcome;
+
+    fn result(id: &str, attempt: u32, outcome: Outcome) -> TestResult {
+        TestResult {
+            id: id.into(),
+            classname: String::new(),
+            name: id.into(),
+            outcome,
+            duration: 0.1,
+            message: None,
+            stdout: None,
+            stderr: None,
+            attempt,
+        }
+    }
+
+    #[test]
+    fn duplicate_attempts_keep_the_last() {
+        let tests = [
+            result("a", 1, Outcome::Failed),
+            result("b", 1, Outcome::Passed),
+            result("a", 1, Outcome::Passed),
+            result("a", 2, Outcome::Passed),
+        ];
+        let kept: Vec<_> = dedupe_attempts(&tests).iter().map(|t| (t.id.as_str(), t.attempt, t.outcome)).collect();
+        assert_eq!(kept, vec![("b", 1, Outcome::Passed), ("a", 1, Outcome::Passed), ("a", 2, Outcome::Passed)]);
+    }
+}

@@ -1,0 +1,278 @@
+//! The PostgreSQL backend: one store shared by every CI runner of a team.
+//!
+//! Uses the synchronous `postgres` client: each tollgate process writes its
+//! own shard over one connection, so a pool (deadpool) would add build time
+//! for nothing. Bulk rows go in as arrays (`unnest`) — one round trip per
+//! chunk instead of one per row. Concurrent shards of one run serialise on
+//! the run row, which every ingest upserts first; test names are inserted in
+//! sorted order, so two transactions never wait on each other in a cycle.
+//! Migrations hold a transaction-scoped advisory lock so that eight runners
+//! opening a fresh database at once apply them exactly once.
+
+use std::collections::HashMap;
+
+use postgres::types::{IsNull, ToSql, Type};
+use postgres::{Client, NoTls};
+
+use crate::error::StoreError;
+use crate::lines::{clean_text, decode_lines, encode_lines, language_of, merge_coverage};
+use crate::migrate::{pending, CREATE_VERSION_TABLE, LATEST_VERSION};
+use crate::model::{Batch, IngestSummary, Verdict};
+use crate::sql::{to_postgres, Row, Sql, Value};
+
+/// Rows per array round trip.
+const CHUNK: usize = 20_000;
+/// `pg_advisory_xact_lock` key for migrations ("tollgate" in ASCII, truncated).
+const MIGRATION_LOCK: i64 = 0x746f_6c6c_6761_7465;
+
+pub struct PgStore {
+    client: Client,
+}
+
+impl PgStore {
+    /// Connects to a `postgres://` URL and migrates. A schema can be chosen
+    /// with libpq's `options`, e.g. `?options=-csearch_path%3Dci`.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let client = Client::connect(url, NoTls)?;
+        let mut store = PgStore { client };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        tx.batch_execute(CREATE_VERSION_TABLE)?;
+        let current: i64 = tx
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?
+            .get(0);
+        let current = u32::try_from(current).unwrap_or(u32::MAX);
+        if current > LATEST_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                supported: LATEST_VERSION,
+            });
+        }
+        for migration in pending(current) {
+            tx.batch_execute(migration.postgres)?;
+            tx.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
+                &[&i64::from(migration.version), &crate::now_ms()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn schema_version(&mut self) -> Result<u32, StoreError> {
+        let v: i64 = self
+            .client
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?
+            .get(0);
+        Ok(u32::try_from(v).unwrap_or(u32::MAX))
+    }
+
+    pub fn ingest(&mut self, batch: &Batch<'_>) -> Result<IngestSummary, StoreError> {
+        let mut tx = self.client.transaction()?;
+        let run = batch.run;
+        let variables = serde_json::to_string(&run.variables).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let run_id: i64 = tx
+            .query_one(
+                "INSERT INTO runs (run_key, commit_sha, branch, pipeline, variables, runner, started_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (run_key) DO UPDATE SET \
+                   commit_sha = CASE WHEN excluded.commit_sha <> '' THEN excluded.commit_sha ELSE runs.commit_sha END, \
+                   branch = CASE WHEN excluded.branch <> '' THEN excluded.branch ELSE runs.branch END, \
+                   pipeline = CASE WHEN excluded.pipeline <> '' THEN excluded.pipeline ELSE runs.pipeline END, \
+                   variables = CASE WHEN excluded.variables <> '{}' THEN excluded.variables ELSE runs.variables END, \
+                   runner = CASE WHEN excluded.runner <> '' THEN excluded.runner ELSE runs.runner END, \
+                   started_at = LEAST(runs.started_at, excluded.started_at) \
+                 RETURNING id",
+                &[
+                    &clean_text(&run.run_key).as_ref(),
+                    &clean_text(&run.commit).as_ref(),
+                    &clean_text(&run.branch).as_ref(),
+                    &clean_text(&run.pipeline).as_ref(),
+                    &clean_text(&variables).as_ref(),
+                    &clean_text(&run.runner).as_ref(),
+                    &run.started_at_ms,
+                ],
+            )?
+            .get(0);
+        let job = batch.job;
+        let job_id: i64 = tx
+            .query_one(
+                &to_postgres(crate::UPSERT_JOB),
+                &[&run_id, &clean_text(&job.name).as_ref(), &job.status, &job.wall_ms, &job.cpu_ms, &job.peak_rss_kb],
+            )?
+            .get(0);
+
+        let attempts = crate::dedupe_attempts(batch.tests);
+        let mut names: Vec<String> = attempts.iter().map(|r| clean_text(&r.id).into_owned()).collect();
+        names.sort();
+        names.dedup();
+        let mut ids: HashMap<String, i64> = HashMap::with_capacity(names.len());
+        for chunk in names.chunks(CHUNK) {
+            tx.execute(
+                "INSERT INTO tests (name) SELECT n FROM unnest($1::text[]) AS u(n) ORDER BY n ON CONFLICT (name) DO NOTHING",
+                &[&chunk],
+            )?;
+            for row in tx.query("SELECT id, name FROM tests WHERE name = ANY($1)", &[&chunk])? {
+                ids.insert(row.get(1), row.get(0));
+            }
+        }
+        for chunk in attempts.chunks(CHUNK) {
+            let mut test_ids = Vec::with_capacity(chunk.len());
+            for r in chunk {
+                let id = ids
+                    .get(clean_text(&r.id).as_ref())
+                    .copied()
+                    .ok_or_else(|| StoreError::Invalid(format!("test id {:?} was not interned", r.id)))?;
+                test_ids.push(id);
+            }
+            let attempt_nos: Vec<i64> = chunk.iter().map(|r| i64::from(r.attempt)).collect();
+            let outcomes: Vec<&str> = chunk.iter().map(|r| r.outcome.as_str()).collect();
+            let durations: Vec<f64> = chunk.iter().map(|r| r.duration).collect();
+            let messages: Vec<Option<String>> = chunk
+                .iter()
+                .map(|r| r.message.as_deref().map(|m| clean_text(m).into_owned()))
+                .collect();
+            tx.execute(
+                "INSERT INTO test_attempts (run_id, job_id, test_id, attempt, outcome, duration_s, message) \
+                 SELECT $1, $2, u.t, u.a, u.o, u.d, u.m \
+                 FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::float8[], $7::text[]) AS u(t, a, o, d, m) \
+                 ON CONFLICT (run_id, job_id, test_id, attempt) DO UPDATE SET \
+                   outcome = excluded.outcome, duration_s = excluded.duration_s, message = excluded.message",
+                &[&run_id, &job_id, &test_ids, &attempt_nos, &outcomes, &durations, &messages],
+            )?;
+        }
+
+        let existing_stmt = tx.prepare(
+            "SELECT covered_lines, uncovered_lines FROM coverage_files WHERE run_id = $1 AND path = $2",
+        )?;
+        let upsert_stmt = tx.prepare(&to_postgres(crate::UPSERT_COVERAGE))?;
+        for entry in batch.coverage {
+            let file = &entry.file;
+            let path = clean_text(&file.path);
+            let stored = tx
+                .query_opt(&existing_stmt, &[&run_id, &path.as_ref()])?
+                .and_then(|row| {
+                    let covered: String = row.get(0);
+                    let uncovered: String = row.get(1);
+                    Some((decode_lines(&covered)?, decode_lines(&uncovered)?))
+                });
+            let (covered, uncovered) = merge_coverage(stored, &file.covered_lines, &file.uncovered_lines);
+            let component = clean_text(entry.component.as_deref().unwrap_or_default()).into_owned();
+            tx.execute(
+                &upsert_stmt,
+                &[
+                    &run_id,
+                    &path.as_ref(),
+                    &language_of(&file.path),
+                    &component,
+                    &((covered.len() + uncovered.len()) as i64),
+                    &(covered.len() as i64),
+                    &encode_lines(&covered),
+                    &encode_lines(&uncovered),
+                ],
+            )?;
+        }
+
+        for chunk in batch.bench.chunks(CHUNK) {
+            let names: Vec<String> = chunk.iter().map(|s| clean_text(&s.name).into_owned()).collect();
+            let metrics: Vec<String> = chunk.iter().map(|s| clean_text(&s.metric).into_owned()).collect();
+            let values: Vec<f64> = chunk.iter().map(|s| s.value).collect();
+            let units: Vec<String> = chunk.iter().map(|s| clean_text(&s.unit).into_owned()).collect();
+            tx.execute(
+                "INSERT INTO bench_samples (run_id, job_id, name, metric, value, unit) \
+                 SELECT $1, $2, u.n, u.m, u.v, u.u FROM unnest($3::text[], $4::text[], $5::float8[], $6::text[]) AS u(n, m, v, u)",
+                &[&run_id, &job_id, &names, &metrics, &values, &units],
+            )?;
+        }
+        tx.commit()?;
+        Ok(IngestSummary {
+            run_id,
+            attempts: attempts.len() as u64,
+            coverage_files: batch.coverage.len() as u64,
+            bench_samples: batch.bench.len() as u64,
+        })
+    }
+
+    pub fn finish_run(&mut self, run_key: &str, finished_at_ms: i64, complete: bool) -> Result<(), StoreError> {
+        let changed = self.client.execute(
+            "UPDATE runs SET finished_at = $2, complete = $3 WHERE run_key = $1",
+            &[&run_key, &finished_at_ms, &complete],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::UnknownRun(run_key.to_string()));
+        }
+        Ok(())
+    }
+
+    pub fn record_verdicts(&mut self, run_key: &str, verdicts: &[Verdict], at_ms: i64) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction()?;
+        let run_id: i64 = tx
+            .query_opt("SELECT id FROM runs WHERE run_key = $1", &[&run_key])?
+            .map(|r| r.get(0))
+            .ok_or_else(|| StoreError::UnknownRun(run_key.to_string()))?;
+        let insert = tx.prepare(&to_postgres(crate::INSERT_VERDICT))?;
+        for v in verdicts {
+            tx.execute(
+                &insert,
+                &[&run_id, &v.check, &v.status, &v.measured, &v.threshold, &clean_text(&v.detail).as_ref(), &at_ms],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+impl ToSql for Value {
+    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(v) if *ty == Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
+            Value::Int(v) => v.to_sql(ty, out),
+            Value::Real(v) => v.to_sql(ty, out),
+            Value::Text(t) => t.as_str().to_sql(ty, out),
+            Value::Bool(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+impl Sql for PgStore {
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let rows = self.client.query(&to_postgres(sql), &params)?;
+        rows.iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| {
+                        let ty = row.columns()[i].type_();
+                        Ok(if *ty == Type::INT8 {
+                            row.try_get::<_, Option<i64>>(i)?.map_or(Value::Null, Value::Int)
+                        } else if *ty == Type::INT4 {
+                            row.try_get::<_, Option<i32>>(i)?.map_or(Value::Null, |v| Value::Int(v.into()))
+                        } else if *ty == Type::INT2 {
+                            row.try_get::<_, Option<i16>>(i)?.map_or(Value::Null, |v| Value::Int(v.into()))
+                        } else if *ty == Type::FLOAT8 {
+                            row.try_get::<_, Option<f64>>(i)?.map_or(Value::Null, Value::Real)
+                        } else if *ty == Type::FLOAT4 {
+                            row.try_get::<_, Option<f32>>(i)?.map_or(Value::Null, |v| Value::Real(v.into()))
+                        } else if *ty == Type::BOOL {
+                            row.try_get::<_, Option<bool>>(i)?.map_or(Value::Null, Value::Bool)
+                        } else {
+                            row.try_get::<_, Option<String>>(i)?.map_or(Value::Null, Value::Text)
+                        })
+                    })
+                    .collect::<Result<Row, StoreError>>()
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,293 @@
+//! Read queries, written once for both backends (see [`crate::sql`]).
+
+use std::collections::BTreeMap;
+
+use crate::error::StoreError;
+use crate::model::{
+    BenchPoint, CoverageRollup, FlakyQuery, FlakyReport, FlakyTest, RollupBy, RunCounts, RunInfo, TestDuration,
+    TestHistoryEntry,
+};
+use crate::sql::{Row, Sql, Value};
+
+const RUN_COLUMNS: &str =
+    "id, run_key, commit_sha, branch, pipeline, variables, runner, started_at, finished_at, complete";
+
+fn run_from_row(row: &Row) -> RunInfo {
+    let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
+    RunInfo {
+        id: get(0).int(),
+        run_key: get(1).text(),
+        commit: get(2).text(),
+        branch: get(3).text(),
+        pipeline: get(4).text(),
+        variables: serde_json::from_str::<BTreeMap<String, String>>(&get(5).text()).unwrap_or_default(),
+        runner: get(6).text(),
+        started_at_ms: get(7).int(),
+        finished_at_ms: get(8).opt_int(),
+        complete: get(9).bool(),
+    }
+}
+
+fn col(row: &Row, i: usize) -> Value {
+    row.get(i).cloned().unwrap_or(Value::Null)
+}
+
+pub fn run(sql: &mut dyn Sql, run_key: &str) -> Result<Option<RunInfo>, StoreError> {
+    let rows = sql.query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_key = ?1"), &[run_key.into()])?;
+    Ok(rows.first().map(run_from_row))
+}
+
+pub fn run_id(sql: &mut dyn Sql, run_key: &str) -> Result<i64, StoreError> {
+    let rows = sql.query("SELECT id FROM runs WHERE run_key = ?1", &[run_key.into()])?;
+    rows.first()
+        .map(|r| col(r, 0).int())
+        .ok_or_else(|| StoreError::UnknownRun(run_key.to_string()))
+}
+
+pub fn recent_runs(sql: &mut dyn Sql, pipeline: Option<&str>, limit: u32) -> Result<Vec<RunInfo>, StoreError> {
+    let rows = sql.query(
+        &format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE (CAST(?1 AS TEXT) IS NULL OR pipeline = ?1) \
+             ORDER BY started_at DESC, id DESC LIMIT ?2"
+        ),
+        &[pipeline.into(), i64::from(limit).into()],
+    )?;
+    Ok(rows.iter().map(run_from_row).collect())
+}
+
+/// The latest complete run of `pipeline` on `branch`: what gates compare against.
+pub fn baseline_run(sql: &mut dyn Sql, pipeline: &str, branch: &str) -> Result<Option<RunInfo>, StoreError> {
+    let rows = sql.query(
+        &format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE pipeline = ?1 AND branch = ?2 AND complete = ?3 \
+             ORDER BY started_at DESC, id DESC LIMIT 1"
+        ),
+        &[pipeline.into(), branch.into(), true.into()],
+    )?;
+    Ok(rows.first().map(run_from_row))
+}
+
+pub fn run_counts(sql: &mut dyn Sql, run_key: &str) -> Result<RunCounts, StoreError> {
+    let id = run_id(sql, run_key)?;
+    let count = |sql: &mut dyn Sql, q: &str| -> Result<u64, StoreError> {
+        let rows = sql.query(q, &[id.into()])?;
+        Ok(rows.first().map_or(0, |r| col(r, 0).int().max(0) as u64))
+    };
+    Ok(RunCounts {
+        jobs: count(sql, "SELECT COUNT(*) FROM jobs WHERE run_id = ?1")?,
+        attempts: count(sql, "SELECT COUNT(*) FROM test_attempts WHERE run_id = ?1")?,
+        tests: count(sql, "SELECT COUNT(DISTINCT test_id) FROM test_attempts WHERE run_id = ?1")?,
+        coverage_files: count(sql, "SELECT COUNT(*) FROM coverage_files WHERE run_id = ?1")?,
+        bench_samples: count(sql, "SELECT COUNT(*) FROM bench_samples WHERE run_id = ?1")?,
+    })
+}
+
+pub fn test_history(sql: &mut dyn Sql, test_id: &str, limit: u32) -> Result<Vec<TestHistoryEntry>, StoreError> {
+    let rows = sql.query(
+        "SELECT r.run_key, r.commit_sha, r.branch, r.started_at, j.name, a.attempt, a.outcome, a.duration_s, a.message \
+         FROM test_attempts a \
+         JOIN tests t ON t.id = a.test_id \
+         JOIN runs r ON r.id = a.run_id \
+         JOIN jobs j ON j.id = a.job_id \
+         WHERE t.name = ?1 \
+         ORDER BY r.started_at DESC, r.id DESC, a.attempt DESC LIMIT ?2",
+        &[test_id.into(), i64::from(limit).into()],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| TestHistoryEntry {
+            run_key: col(r, 0).text(),
+            commit: col(r, 1).text(),
+            branch: col(r, 2).text(),
+            started_at_ms: col(r, 3).int(),
+            job: col(r, 4).text(),
+            attempt: u32::try_from(col(r, 5).int()).unwrap_or(0),
+            outcome: col(r, 6).text(),
+            duration_s: col(r, 7).real(),
+            message: col(r, 8).opt_text(),
+        })
+        .collect())
+}
+
+/// Runs in the window, each with whether most of its tests failed on the
+/// first attempt (an infrastructure failure, left out of flake statistics).
+const WINDOW_RUNS: &str = "\
+    window_runs AS ( \
+        SELECT r.id, r.commit_sha FROM runs r \
+        WHERE r.started_at >= ?1 AND (CAST(?2 AS TEXT) IS NULL OR r.pipeline = ?2) \
+    ), \
+    run_health AS ( \
+        SELECT a.run_id, \
+               SUM(CASE WHEN a.outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS failed, \
+               COUNT(*) AS total \
+        FROM test_attempts a JOIN window_runs w ON w.id = a.run_id \
+        WHERE a.attempt = 1 GROUP BY a.run_id \
+    ), \
+    good_runs AS ( \
+        SELECT w.id, w.commit_sha FROM window_runs w JOIN run_health h ON h.run_id = w.id \
+        WHERE CAST(h.failed AS DOUBLE PRECISION) <= ?3 * CAST(h.total AS DOUBLE PRECISION) \
+    )";
+
+pub fn flaky_tests(sql: &mut dyn Sql, query: &FlakyQuery) -> Result<FlakyReport, StoreError> {
+    let params = [
+        Value::Int(query.since_ms),
+        query.pipeline.as_deref().into(),
+        Value::Real(query.infra_failure_ratio),
+    ];
+    let summary = sql.query(
+        &format!(
+            "WITH {WINDOW_RUNS} SELECT \
+                (SELECT COUNT(*) FROM good_runs), \
+                (SELECT COUNT(*) FROM run_health) - (SELECT COUNT(*) FROM good_runs), \
+                (SELECT COUNT(DISTINCT a.test_id) FROM test_attempts a JOIN good_runs g ON g.id = a.run_id)"
+        ),
+        &params,
+    )?;
+    let first = summary.first().cloned().unwrap_or_default();
+    let mut params = params.to_vec();
+    params.push(Value::Int(i64::from(query.limit)));
+    // Per (test, commit): did it both pass and fail? Then per test.
+    let rows = sql.query(
+        &format!(
+            "WITH {WINDOW_RUNS}, \
+             per_commit AS ( \
+                SELECT a.test_id, g.commit_sha, \
+                       MAX(CASE WHEN a.outcome = 'passed' THEN 1 ELSE 0 END) AS passed, \
+                       MAX(CASE WHEN a.outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS failed, \
+                       SUM(CASE WHEN a.outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS failed_attempts, \
+                       COUNT(*) AS attempts \
+                FROM test_attempts a JOIN good_runs g ON g.id = a.run_id \
+                GROUP BY a.test_id, g.commit_sha \
+             ), \
+             per_test AS ( \
+                SELECT test_id, COUNT(*) AS commits, \
+                       SUM(CASE WHEN passed = 1 AND failed = 1 THEN 1 ELSE 0 END) AS flaky_commits, \
+                       SUM(attempts) AS attempts, SUM(failed_attempts) AS failed_attempts \
+                FROM per_commit GROUP BY test_id \
+             ) \
+             SELECT t.name, CAST(p.commits AS BIGINT), CAST(p.flaky_commits AS BIGINT), \
+                    CAST(p.attempts AS BIGINT), CAST(p.failed_attempts AS BIGINT) \
+             FROM per_test p JOIN tests t ON t.id = p.test_id \
+             WHERE p.flaky_commits > 0 \
+             ORDER BY p.flaky_commits DESC, \
+                      CAST(p.flaky_commits AS DOUBLE PRECISION) / CAST(p.commits AS DOUBLE PRECISION) DESC, t.name \
+             LIMIT ?4"
+        ),
+        &params,
+    )?;
+    let flaky = rows
+        .iter()
+        .map(|r| {
+            let commits = col(r, 1).int().max(0) as u64;
+            let flaky_commits = col(r, 2).int().max(0) as u64;
+            FlakyTest {
+                test_id: col(r, 0).text(),
+                commits,
+                flaky_commits,
+                attempts: col(r, 3).int().max(0) as u64,
+                failed_attempts: col(r, 4).int().max(0) as u64,
+                flake_rate: if commits == 0 { 0.0 } else { flaky_commits as f64 / commits as f64 },
+            }
+        })
+        .collect();
+    Ok(FlakyReport {
+        flaky,
+        runs_considered: col(&first, 0).int().max(0) as u64,
+        runs_excluded: col(&first, 1).int().max(0) as u64,
+        tests_considered: col(&first, 2).int().max(0) as u64,
+    })
+}
+
+/// Mean duration of passing attempts per test over runs started since `since_ms`.
+pub fn test_durations(
+    sql: &mut dyn Sql,
+    since_ms: i64,
+    pipeline: Option<&str>,
+) -> Result<Vec<TestDuration>, StoreError> {
+    let rows = sql.query(
+        "SELECT t.name, AVG(a.duration_s), COUNT(*) \
+         FROM test_attempts a JOIN runs r ON r.id = a.run_id JOIN tests t ON t.id = a.test_id \
+         WHERE r.started_at >= ?1 AND (CAST(?2 AS TEXT) IS NULL OR r.pipeline = ?2) AND a.outcome = 'passed' \
+         GROUP BY t.name ORDER BY t.name",
+        &[since_ms.into(), pipeline.into()],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| TestDuration {
+            test_id: col(r, 0).text(),
+            mean_s: col(r, 1).real(),
+            samples: col(r, 2).int().max(0) as u64,
+        })
+        .collect())
+}
+
+pub fn coverage_rollup(sql: &mut dyn Sql, run_key: &str, by: RollupBy) -> Result<Vec<CoverageRollup>, StoreError> {
+    let id = run_id(sql, run_key)?;
+    let key = match by {
+        RollupBy::Language => "language",
+        RollupBy::Component => "component",
+    };
+    let rows = sql.query(
+        &format!(
+            "SELECT {key}, COUNT(*), CAST(SUM(lines_total) AS BIGINT), CAST(SUM(lines_covered) AS BIGINT) \
+             FROM coverage_files WHERE run_id = ?1 GROUP BY {key} ORDER BY {key}"
+        ),
+        &[id.into()],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| CoverageRollup {
+            key: col(r, 0).text(),
+            files: col(r, 1).int().max(0) as u64,
+            lines_total: col(r, 2).int().max(0) as u64,
+            lines_covered: col(r, 3).int().max(0) as u64,
+        })
+        .collect())
+}
+
+/// The stored coverage of one run: `(path, component, covered, uncovered)`.
+pub fn coverage_files(
+    sql: &mut dyn Sql,
+    run_key: &str,
+) -> Result<Vec<(String, String, Vec<u32>, Vec<u32>)>, StoreError> {
+    let id = run_id(sql, run_key)?;
+    let rows = sql.query(
+        "SELECT path, component, covered_lines, uncovered_lines FROM coverage_files WHERE run_id = ?1 ORDER BY path",
+        &[id.into()],
+    )?;
+    rows.iter()
+        .map(|r| {
+            let decode = |v: Value| {
+                crate::lines::decode_lines(&v.text())
+                    .ok_or_else(|| StoreError::Invalid(format!("corrupt line set for {}", col(r, 0).text())))
+            };
+            Ok((col(r, 0).text(), col(r, 1).text(), decode(col(r, 2))?, decode(col(r, 3))?))
+        })
+        .collect()
+}
+
+pub fn bench_history(
+    sql: &mut dyn Sql,
+    name: &str,
+    metric: &str,
+    pipeline: Option<&str>,
+    limit: u32,
+) -> Result<Vec<BenchPoint>, StoreError> {
+    let rows = sql.query(
+        "SELECT r.run_key, r.commit_sha, r.started_at, b.value, b.unit \
+         FROM bench_samples b JOIN runs r ON r.id = b.run_id \
+         WHERE b.name = ?1 AND b.metric = ?2 AND (CAST(?3 AS TEXT) IS NULL OR r.pipeline = ?3) \
+         ORDER BY r.started_at DESC, b.id DESC LIMIT ?4",
+        &[name.into(), metric.into(), pipeline.into(), i64::from(limit).into()],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| BenchPoint {
+            run_key: col(r, 0).text(),
+            commit: col(r, 1).text(),
+            started_at_ms: col(r, 2).int(),
+            value: col(r, 3).real(),
+            unit: col(r, 4).text(),
+        })
+        .collect())
+}

@@ -1,0 +1,247 @@
+//! The SQLite backend: one file, zero set-up.
+//!
+//! WAL mode lets readers run while one writer writes; `busy_timeout` makes a
+//! second writer (another CI shard on the same machine, `tollgate gate`
+//! reading during a run) wait instead of failing with "database is locked";
+//! write transactions start `IMMEDIATE` so they take the write lock up front
+//! and never fail on a read-to-write upgrade. `synchronous = NORMAL` in WAL
+//! mode survives a killed process (the case that matters for CI) and may
+//! lose only the last commits on power loss.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use crate::error::StoreError;
+use crate::lines::{clean_text, decode_lines, encode_lines, language_of, merge_coverage};
+use crate::migrate::{pending, CREATE_VERSION_TABLE, LATEST_VERSION};
+use crate::model::{Batch, IngestSummary, Verdict};
+use crate::sql::{Row, Sql, Value};
+
+/// How long a writer waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Switching to WAL needs a moment of exclusive access; with several
+        // processes opening a new store at once, wait like any other writer.
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        let mut store = SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(CREATE_VERSION_TABLE)?;
+        let current: u32 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
+        if current > LATEST_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                supported: LATEST_VERSION,
+            });
+        }
+        for migration in pending(current) {
+            tx.execute_batch(migration.sqlite)?;
+            tx.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+                rusqlite::params![migration.version, crate::now_ms()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn schema_version(&mut self) -> Result<u32, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?)
+    }
+
+    /// Writes a batch in one transaction.
+    pub fn ingest(&mut self, batch: &Batch<'_>) -> Result<IngestSummary, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let run = batch.run;
+        let variables = serde_json::to_string(&run.variables).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let run_id: i64 = tx.query_row(
+            "INSERT INTO runs (run_key, commit_sha, branch, pipeline, variables, runner, started_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             ON CONFLICT (run_key) DO UPDATE SET \
+               commit_sha = CASE WHEN excluded.commit_sha <> '' THEN excluded.commit_sha ELSE runs.commit_sha END, \
+               branch = CASE WHEN excluded.branch <> '' THEN excluded.branch ELSE runs.branch END, \
+               pipeline = CASE WHEN excluded.pipeline <> '' THEN excluded.pipeline ELSE runs.pipeline END, \
+               variables = CASE WHEN excluded.variables <> '{}' THEN excluded.variables ELSE runs.variables END, \
+               runner = CASE WHEN excluded.runner <> '' THEN excluded.runner ELSE runs.runner END, \
+               started_at = MIN(runs.started_at, excluded.started_at) \
+             RETURNING id",
+            rusqlite::params![run.run_key, run.commit, run.branch, run.pipeline, variables, run.runner, run.started_at_ms],
+            |r| r.get(0),
+        )?;
+        let job = batch.job;
+        let job_id: i64 = tx.query_row(
+            crate::UPSERT_JOB,
+            rusqlite::params![run_id, job.name, job.status, job.wall_ms, job.cpu_ms, job.peak_rss_kb],
+            |r| r.get(0),
+        )?;
+
+        let attempts = crate::dedupe_attempts(batch.tests);
+        {
+            let mut insert_name = tx.prepare_cached("INSERT INTO tests (name) VALUES (?1) ON CONFLICT (name) DO NOTHING")?;
+            let mut select_id = tx.prepare_cached("SELECT id FROM tests WHERE name = ?1")?;
+            let mut insert_attempt = tx.prepare_cached(
+                "INSERT INTO test_attempts (run_id, job_id, test_id, attempt, outcome, duration_s, message) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                 ON CONFLICT (run_id, job_id, test_id, attempt) DO UPDATE SET \
+                   outcome = excluded.outcome, duration_s = excluded.duration_s, message = excluded.message",
+            )?;
+            let mut ids: HashMap<&str, i64> = HashMap::new();
+            for result in &attempts {
+                let test_id = match ids.get(result.id.as_str()) {
+                    Some(&id) => id,
+                    None => {
+                        insert_name.execute([&result.id])?;
+                        let id: i64 = select_id.query_row([&result.id], |r| r.get(0))?;
+                        ids.insert(&result.id, id);
+                        id
+                    }
+                };
+                insert_attempt.execute(rusqlite::params![
+                    run_id,
+                    job_id,
+                    test_id,
+                    result.attempt,
+                    result.outcome.as_str(),
+                    result.duration,
+                    result.message.as_deref().map(clean_text),
+                ])?;
+            }
+        }
+
+        {
+            let mut existing = tx.prepare_cached(
+                "SELECT covered_lines, uncovered_lines FROM coverage_files WHERE run_id = ?1 AND path = ?2",
+            )?;
+            let mut upsert = tx.prepare_cached(crate::UPSERT_COVERAGE)?;
+            for entry in batch.coverage {
+                let file = &entry.file;
+                let stored: Option<(String, String)> = existing
+                    .query_row(rusqlite::params![run_id, file.path], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                let stored = stored.and_then(|(c, u)| Some((decode_lines(&c)?, decode_lines(&u)?)));
+                let (covered, uncovered) = merge_coverage(stored, &file.covered_lines, &file.uncovered_lines);
+                upsert.execute(rusqlite::params![
+                    run_id,
+                    clean_text(&file.path),
+                    language_of(&file.path),
+                    entry.component.as_deref().unwrap_or_default(),
+                    (covered.len() + uncovered.len()) as i64,
+                    covered.len() as i64,
+                    encode_lines(&covered),
+                    encode_lines(&uncovered),
+                ])?;
+            }
+        }
+
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO bench_samples (run_id, job_id, name, metric, value, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for sample in batch.bench {
+                insert.execute(rusqlite::params![run_id, job_id, sample.name, sample.metric, sample.value, sample.unit])?;
+            }
+        }
+        tx.commit()?;
+        Ok(IngestSummary {
+            run_id,
+            attempts: attempts.len() as u64,
+            coverage_files: batch.coverage.len() as u64,
+            bench_samples: batch.bench.len() as u64,
+        })
+    }
+
+    pub fn finish_run(&mut self, run_key: &str, finished_at_ms: i64, complete: bool) -> Result<(), StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE runs SET finished_at = ?2, complete = ?3 WHERE run_key = ?1",
+            rusqlite::params![run_key, finished_at_ms, complete],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::UnknownRun(run_key.to_string()));
+        }
+        Ok(())
+    }
+
+    pub fn record_verdicts(&mut self, run_key: &str, verdicts: &[Verdict], at_ms: i64) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let run_id: i64 = tx
+            .query_row("SELECT id FROM runs WHERE run_key = ?1", [run_key], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::UnknownRun(run_key.to_string()))?;
+        {
+            let mut insert = tx.prepare_cached(crate::INSERT_VERDICT)?;
+            for v in verdicts {
+                insert.execute(rusqlite::params![run_id, v.check, v.status, v.measured, v.threshold, v.detail, at_ms])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Value::Real(v) => ToSqlOutput::Borrowed(ValueRef::Real(*v)),
+            Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+        })
+    }
+}
+
+impl Sql for SqliteStore {
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let columns = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::with_capacity(columns);
+            for i in 0..columns {
+                values.push(match row.get_ref(i)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(v) => Value::Int(v),
+                    ValueRef::Real(v) => Value::Real(v),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                });
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+}

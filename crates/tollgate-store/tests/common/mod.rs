@@ -1,0 +1,161 @@
+//! Backends for the shared test suite: a fresh SQLite file and a fresh
+//! PostgreSQL schema (`tg_test_<random>`, dropped afterwards) per test.
+//!
+//! PostgreSQL is `TOLLGATE_TEST_PG` or `postgres://postgres@127.0.0.1:5432/test`.
+//! If it is unreachable, tests fail when `CI` is set and otherwise print a
+//! loud note and run on SQLite only.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::PathBuf;
+
+use tollgate_results::{Outcome, TestResult};
+use tollgate_store::{Batch, JobMeta, RunMeta, Store};
+
+pub const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+pub fn pg_base_url() -> String {
+    std::env::var("TOLLGATE_TEST_PG").unwrap_or_else(|_| DEFAULT_PG.to_string())
+}
+
+/// Where a test's store lives; dropping it removes the SQLite directory or
+/// the PostgreSQL schema.
+pub enum Location {
+    Sqlite { _dir: tempfile::TempDir, path: PathBuf },
+    Postgres { schema: String, url: String },
+}
+
+impl Location {
+    /// What to pass to `Store::open` (also from child processes).
+    pub fn url(&self) -> String {
+        match self {
+            Location::Sqlite { path, .. } => path.display().to_string(),
+            Location::Postgres { url, .. } => url.clone(),
+        }
+    }
+
+    pub fn open(&self) -> Store {
+        Store::open(&self.url()).unwrap_or_else(|e| panic!("open {}: {e}", self.url()))
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Location::Sqlite { .. } => "sqlite",
+            Location::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+impl Drop for Location {
+    fn drop(&mut self) {
+        if let Location::Postgres { schema, .. } = self {
+            if let Ok(mut client) = postgres::Client::connect(&pg_base_url(), postgres::NoTls) {
+                let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+fn unique_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+/// Every backend to run a test on.
+pub fn locations() -> Vec<Location> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".tollgate/history.db");
+    let mut out = vec![Location::Sqlite { _dir: dir, path }];
+    match postgres::Client::connect(&pg_base_url(), postgres::NoTls) {
+        Ok(mut client) => {
+            let schema = format!("tg_test_{}", unique_suffix());
+            client
+                .batch_execute(&format!("CREATE SCHEMA {schema}"))
+                .expect("create test schema");
+            let sep = if pg_base_url().contains('?') { '&' } else { '?' };
+            let url = format!("{}{sep}options=-csearch_path%3D{schema}", pg_base_url());
+            out.push(Location::Postgres { schema, url });
+        }
+        Err(e) => {
+            if std::env::var_os("CI").is_some() {
+                panic!("PostgreSQL at {} is unreachable and CI is set: {e}", pg_base_url());
+            }
+            eprintln!(
+                "\n!!!!!!!! NOTE: PostgreSQL at {} is unreachable ({e}); running the store suite on \
+                 SQLite ONLY. Set CI=1 to make this a failure. !!!!!!!!\n",
+                pg_base_url()
+            );
+        }
+    }
+    out
+}
+
+pub fn run_meta(run_key: &str, commit: &str, branch: &str, pipeline: &str, started_at_ms: i64) -> RunMeta {
+    RunMeta {
+        run_key: run_key.into(),
+        commit: commit.into(),
+        branch: branch.into(),
+        pipeline: pipeline.into(),
+        variables: [("RUN_VLLM".to_string(), "1".to_string())].into_iter().collect(),
+        runner: "runner-1".into(),
+        started_at_ms,
+    }
+}
+
+pub fn job(name: &str) -> JobMeta {
+    JobMeta {
+        name: name.into(),
+        status: "passed".into(),
+        wall_ms: Some(1200),
+        cpu_ms: Some(900),
+        peak_rss_kb: Some(51200),
+    }
+}
+
+pub fn result(id: &str, attempt: u32, outcome: Outcome, duration: f64) -> TestResult {
+    TestResult {
+        id: id.into(),
+        classname: String::new(),
+        name: id.into(),
+        outcome,
+        duration,
+        message: outcome.is_failure().then(|| format!("{id} failed")),
+        stdout: None,
+        stderr: None,
+        attempt,
+    }
+}
+
+/// Ingests tests only.
+pub fn ingest_tests(store: &mut Store, run: &RunMeta, job_name: &str, tests: &[TestResult]) {
+    let job = job(job_name);
+    store
+        .ingest(&Batch {
+            run,
+            job: &job,
+            tests,
+            coverage: &[],
+            bench: &[],
+        })
+        .unwrap_or_else(|e| panic!("ingest into {}: {e}", store.backend()));
+}
+
+/// Runs this test binary again as a child process executing only `test`,
+/// with `envs` set (the child recognises its role from them).
+pub fn spawn_self(test: &str, envs: &[(&str, String)]) -> std::process::Child {
+    let exe = std::env::current_exe().expect("current test binary");
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args([test, "--exact", "--nocapture", "--test-threads=1"]);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.stdout(std::process::Stdio::piped());
+    cmd.spawn().expect("spawn child test process")
+}

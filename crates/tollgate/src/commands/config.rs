@@ -1,0 +1,187 @@
+//! `tollgate init`, `tollgate config check` and `tollgate markers`: the
+//! commands that write, validate and explain `tollgate.toml`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use tollgate_config::{presets, Config, CONFIG_FILE};
+use tollgate_discover_python as py;
+
+use crate::exit::{usage, Status};
+
+/// Where to find `tollgate.toml`: `--config`, else the nearest one walking up
+/// from the current directory.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigLocation {
+    /// The tollgate.toml to use [default: the nearest one in this or a parent directory].
+    #[arg(long = "config", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigLocation {
+    /// Loads and validates the configuration. Any problem is a usage error
+    /// (exit 2) rendered with file:line:col and a source snippet.
+    pub fn load(&self) -> anyhow::Result<(PathBuf, Config)> {
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        let path = match &self.config {
+            Some(path) => cwd.join(path),
+            None => Config::discover(&cwd).ok_or_else(|| {
+                usage(format!(
+                    "no {CONFIG_FILE} in {} or any parent directory; \
+                     create one with `tollgate init --preset dynamo` (or minimal)",
+                    cwd.display()
+                ))
+            })?,
+        };
+        let config = Config::load(&path).map_err(|e| usage(e.render()))?;
+        Ok((path, config))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// The Dynamo testing strategy (seeds 003/004): lifecycle, type, hardware,
+    /// framework, component taxonomy; pre-commit, pr, push, nightly, weekly,
+    /// release pipelines; owners, budgets and gates.
+    Dynamo,
+    /// A small generic taxonomy for any project.
+    Minimal,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Which preset to start from.
+    #[arg(long, value_enum, default_value_t = Preset::Minimal)]
+    pub preset: Preset,
+    /// Directory to write tollgate.toml into.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Overwrite an existing tollgate.toml.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn init(args: &InitArgs) -> anyhow::Result<Status> {
+    let name = match args.preset {
+        Preset::Dynamo => "dynamo",
+        Preset::Minimal => "minimal",
+    };
+    let text = presets::preset(name).ok_or_else(|| usage(format!("unknown preset {name}")))?;
+    let path = args.dir.join(CONFIG_FILE);
+    if path.exists() && !args.force {
+        return Err(usage(format!(
+            "{} already exists; pass --force to overwrite it",
+            path.display()
+        )));
+    }
+    write_atomically(&path, text)?;
+    eprintln!("wrote {} (preset {name})", path.display());
+    Ok(Status::Success)
+}
+
+/// Writes through a temporary file in the same directory and a rename, so a
+/// crash never leaves a half-written file behind.
+fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate tollgate.toml: syntax, unknown keys, types, taxonomy
+    /// consistency (exclusive categories, aliases), job expressions.
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+    #[command(flatten)]
+    pub location: ConfigLocation,
+}
+
+pub fn config(args: &ConfigArgs) -> anyhow::Result<Status> {
+    match args.command {
+        ConfigCommand::Check => {
+            let (path, config) = args.location.load()?;
+            let markers: usize = config.taxonomy.categories.values().map(|c| c.markers.len()).sum();
+            println!(
+                "{}: ok ({} categories, {markers} markers, {} pipelines, {} jobs)",
+                path.display(),
+                config.taxonomy.categories.len(),
+                config.pipelines.len(),
+                config.jobs.len()
+            );
+            Ok(Status::Success)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MarkersFormat {
+    /// Like `pytest --markers`.
+    List,
+    /// The `markers =` block for pytest.ini / tox.ini / setup.cfg.
+    Ini,
+    /// The `markers = [...]` array for pyproject.toml.
+    Toml,
+}
+
+#[derive(Debug, Args)]
+pub struct MarkersArgs {
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = MarkersFormat::List)]
+    pub format: MarkersFormat,
+    /// Compare the taxonomy with the markers registered in the pytest ini of
+    /// the project (found like pytest finds it) and exit 1 on any drift.
+    #[arg(long)]
+    pub check: bool,
+    #[command(flatten)]
+    pub location: ConfigLocation,
+}
+
+pub fn markers(args: &MarkersArgs) -> anyhow::Result<Status> {
+    let (path, config) = args.location.load()?;
+    if args.check {
+        let project_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let collection = py::collect(&py::CollectOptions {
+            invocation_dir: project_dir.clone(),
+            args: Vec::new(),
+            rootdir: None,
+            config_file: None,
+        })
+        .map_err(|e| usage(e.to_string()))?;
+        let ini = collection
+            .inifile
+            .as_ref()
+            .map_or_else(|| "(no pytest ini)".to_string(), |p| p.display().to_string());
+        let drift = tollgate_config::marker_drift(&config, &collection.registered_markers);
+        if drift.is_empty() {
+            println!("{ini}: pytest's registered markers agree with {}", path.display());
+            return Ok(Status::Success);
+        }
+        for d in &drift {
+            println!("{ini}: {d}");
+        }
+        println!(
+            "{} difference(s); `tollgate markers --format ini` (or toml) prints the block to register",
+            drift.len()
+        );
+        return Ok(Status::Findings);
+    }
+    let text = match args.format {
+        MarkersFormat::List => tollgate_config::marker_listing(&config),
+        MarkersFormat::Ini => tollgate_config::pytest_markers_block(&config),
+        MarkersFormat::Toml => tollgate_config::pytest_markers_toml(&config),
+    };
+    print!("{text}");
+    Ok(Status::Success)
+}

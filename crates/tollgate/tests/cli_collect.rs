@@ -1,0 +1,153 @@
+//! The `tollgate collect` command-line contract: exit codes, formats, errors.
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn tollgate(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("tollgate").expect("tollgate binary is built");
+    cmd.current_dir(dir).env_remove("CI");
+    cmd
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).expect("create dirs");
+    }
+    fs::write(path, text).expect("write file");
+}
+
+fn small_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "pytest.ini",
+        "[pytest]\nmarkers =\n    unit: unit tests\n    e2e: end to end\n",
+    );
+    write(
+        dir.path(),
+        "tests/test_math.py",
+        "import pytest\n\n@pytest.mark.unit\ndef test_add():\n    assert 1 + 1 == 2\n\n\
+@pytest.mark.e2e\n@pytest.mark.parametrize('n', [1, 2])\ndef test_e2e(n):\n    pass\n",
+    );
+    dir
+}
+
+#[test]
+fn ids_are_printed_one_per_line() {
+    let dir = small_project();
+    tollgate(dir.path())
+        .args(["collect", "--lang", "python"])
+        .assert()
+        .success()
+        .stdout("tests/test_math.py::test_add\ntests/test_math.py::test_e2e[1]\ntests/test_math.py::test_e2e[2]\n");
+}
+
+#[test]
+fn marker_expression_selects() {
+    let dir = small_project();
+    tollgate(dir.path())
+        .args(["collect", "--lang", "python", "-m", "e2e and not unit"])
+        .assert()
+        .success()
+        .stdout("tests/test_math.py::test_e2e[1]\ntests/test_math.py::test_e2e[2]\n");
+}
+
+#[test]
+fn invalid_expression_is_a_usage_error_naming_the_column() {
+    let dir = small_project();
+    tollgate(dir.path())
+        .args(["collect", "-m", "unit and (e2e"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("column 14"));
+}
+
+#[test]
+fn missing_path_is_a_usage_error() {
+    let dir = small_project();
+    tollgate(dir.path())
+        .args(["collect", "no/such/dir"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no/such/dir"));
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    let dir = small_project();
+    tollgate(dir.path()).args(["collect", "--frobnicate"]).assert().code(2);
+}
+
+#[test]
+fn a_broken_file_is_a_diagnostic_and_the_rest_is_collected() {
+    let dir = small_project();
+    write(dir.path(), "tests/test_broken.py", "def test_x(:\n    pass\n");
+    tollgate(dir.path())
+        .args(["collect", "--lang", "python"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("tests/test_math.py::test_add"))
+        .stderr(predicate::str::contains("tests/test_broken.py:1:"));
+    tollgate(dir.path())
+        .args(["collect", "--lang", "python", "--strict"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn json_has_markers_with_origins() {
+    let dir = small_project();
+    let out = tollgate(dir.path())
+        .args(["collect", "--lang", "python", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
+    let tests = json["tests"].as_array().expect("tests array");
+    assert_eq!(tests.len(), 3);
+    let add = &tests[0];
+    assert_eq!(add["id"], "tests/test_math.py::test_add");
+    assert_eq!(add["language"], "python");
+    assert_eq!(add["file"], "tests/test_math.py");
+    assert_eq!(add["line"], 4);
+    assert_eq!(add["markers"][0]["name"], "unit");
+    assert_eq!(add["markers"][0]["origin"]["line"], 3);
+    assert_eq!(add["markers"][0]["origin"]["source"], "function_decorator");
+    assert!(json["diagnostics"].as_array().expect("diagnostics array").is_empty());
+}
+
+#[test]
+fn rust_tests_are_listed_like_nextest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "Cargo.toml",
+        "[package]\nname = \"my-crate\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[features]\nintegration = []\n",
+    );
+    write(
+        dir.path(),
+        "src/lib.rs",
+        "#[cfg(test)]\nmod tests {\n    #[test]\n    fn b() {}\n    #[test]\n    #[ignore = \"slow\"]\n    fn a() {}\n}\n",
+    );
+    write(
+        dir.path(),
+        "tests/api.rs",
+        "#![cfg(feature = \"integration\")]\n#[test]\nfn works() {}\n",
+    );
+    tollgate(dir.path())
+        .args(["collect", "--lang", "rust"])
+        .assert()
+        .success()
+        .stdout("my-crate tests::b\n");
+    tollgate(dir.path())
+        .args(["collect", "--lang", "rust", "--features", "integration", "--run-ignored", "all"])
+        .assert()
+        .success()
+        .stdout("my-crate tests::a\nmy-crate tests::b\nmy-crate::api works\n");
+}
