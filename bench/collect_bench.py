@@ -341,6 +341,7 @@ def summarize(cmd: Command) -> dict:
         "median_s": statistics.median(walls),
         "min_s": min(walls),
         "cpu_per_wall_median": statistics.median(r.cpu_per_wall for r in cmd.runs),
+        "cpu_median_s": statistics.median(r.user_s + r.sys_s for r in cmd.runs),
         "max_rss_mib": max(r.max_rss_kib for r in cmd.runs) / 1024,
         "lines": cmd.runs[-1].lines,
         "runs": [asdict(r) for r in cmd.runs],
@@ -363,15 +364,19 @@ def report(summaries: dict[str, dict], ratio: float | None, agreement: dict | No
            f"**Method**: {runs} alternating runs each after one warm-up run (warm page cache, "
            "warm `.pyc` cache for pytest); wall time of the child, CPU = user+sys of that child, "
            "peak RSS from `wait4`.", "",
-           "| command | median | min | CPU / wall | peak RSS | items |",
-           "|---|---:|---:|---:|---:|---:|"]
+           "| command | median | min | CPU time | CPU / wall | peak RSS | items |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
     for s in summaries.values():
         out.append(f"| `{s['label']}` | {fmt_s(s['median_s'])} | {fmt_s(s['min_s'])} | "
+                   f"{fmt_s(s['cpu_median_s'])} | "
                    f"{s['cpu_per_wall_median']:.2f} | {s['max_rss_mib']:.0f} MiB | "
                    f"{s['lines']:,} |")
     out.append("")
     if ratio is not None:
-        out.append(f"**pytest / tollgate (Python, median wall): {ratio:.0f}x**  ")
+        cpu_ratio = summaries["pytest"]["cpu_median_s"] / \
+            summaries["tollgate_python"]["cpu_median_s"]
+        out.append(f"**pytest / tollgate (Python, median wall): {ratio:.0f}x** "
+                   f"(CPU time: {cpu_ratio:.0f}x)  ")
     if agreement is not None:
         a = agreement
         verdict = "identical" if a["ok"] else "DIFFERENT"

@@ -10,7 +10,9 @@ cwd = DIR and prints the plugin's JSON list (see ``markers_plugin.py``).
 With ``--with-errors`` it prints ``{"exit_code", "items", "errors",
 "selections"}`` instead, where ``selections`` answers each ``--select EXPR``
 in the same run: ``{"EXPR": {"selected": [nodeids]} | {"error": "..."}}``,
-computed by pytest's own ``-m`` code over the collected items.
+computed by pytest's own ``-m`` code over the collected items (or, when a
+``-m`` from ``addopts`` already filtered them, by one ``pytest -m EXPR`` run
+each, since a command-line ``-m`` replaces the one from ``addopts``).
 
 Exit status: pytest's own when it got as far as collecting: 0, 2 (collection
 errors, reported on stderr; the items that did collect are still printed) or

@@ -480,6 +480,7 @@ impl<'a> Collector<'a> {
                     .generate_tests_line
                     .map(|l| format!("module defines pytest_generate_tests (line {l})"))
             })
+            .or_else(|| self.model.module_skip.clone())
             .or_else(|| f.dynamic_marks.clone())
             .or_else(|| frames.iter().find_map(|fr| fr.dynamic.clone()))
             .or_else(|| self.model.dynamic_marks.clone())
@@ -729,5 +730,117 @@ fn c3_merge(head: MroKey, mut seqs: Vec<Vec<MroKey>>) -> Option<Vec<MroKey>> {
             }
         }
         out.push(candidate);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::build_module;
+    use crate::value::NoImports;
+
+    struct NoLookup;
+    impl EntryLookup for NoLookup {
+        fn lookup_entry(&self, _: &str, _: u32, _: &str) -> Option<Entry> {
+            None
+        }
+    }
+
+    fn items(src: &str) -> ModuleItems {
+        let model = build_module(src, Arc::from("t.py"), &NoImports, 0, false).unwrap();
+        let filters = NameFilters {
+            classes: vec!["Test".into()],
+            functions: vec!["test".into()],
+        };
+        let ctx = ModuleContext {
+            module_id: "t.py",
+            file: "t.py",
+            filters: &filters,
+            ids: &IdOptions::default(),
+            external_dynamic: None,
+            lookup: &NoLookup,
+        };
+        collect_module(&model, &ctx)
+    }
+
+    fn ids(src: &str) -> Vec<String> {
+        items(src).items.into_iter().map(|t| t.id).collect()
+    }
+
+    #[test]
+    fn inherited_methods_come_first_and_overrides_keep_base_position() {
+        let src = "class Base:\n    def test_b(self): pass\n    def test_o(self): pass\nclass TestC(Base):\n    def test_o(self): pass\n    def test_c(self): pass\n";
+        assert_eq!(
+            ids(src),
+            vec![
+                "t.py::TestC::test_b",
+                "t.py::TestC::test_o",
+                "t.py::TestC::test_c"
+            ]
+        );
+    }
+
+    #[test]
+    fn unittest_methods_are_sorted_and_need_no_test_prefix_on_class() {
+        let src = "import unittest\nclass Checks(unittest.TestCase):\n    def test_z(self): pass\n    def test_a(self): pass\n    def helper(self): pass\n";
+        assert_eq!(
+            ids(src),
+            vec!["t.py::Checks::test_a", "t.py::Checks::test_z"]
+        );
+    }
+
+    #[test]
+    fn init_abstract_and_disabled_classes_are_skipped() {
+        let src = "import abc\nclass TestI:\n    def __init__(self): pass\n    def test_x(self): pass\nclass TestA(abc.ABC):\n    @abc.abstractmethod\n    def run(self): pass\n    def test_y(self): pass\nclass TestOff:\n    __test__ = False\n    def test_z(self): pass\n";
+        let out = items(src);
+        assert!(out.items.is_empty(), "{:?}", out.items);
+        assert!(out.diagnostics.iter().any(|d| d.code == "class-with-init"));
+    }
+
+    #[test]
+    fn generator_test_fails_its_collector() {
+        let out = items("def test_ok(): pass\ndef test_gen():\n    yield 1\n");
+        assert!(out.items.is_empty());
+        assert!(out.diagnostics.iter().any(|d| d.code == "collection-error"));
+    }
+
+    #[test]
+    fn marks_follow_iter_markers_order_with_sources() {
+        let src = "import pytest\npytestmark = pytest.mark.mod\nclass Base:\n    pytestmark = [pytest.mark.base]\n@pytest.mark.cls\nclass TestC(Base):\n    @pytest.mark.fn\n    @pytest.mark.parametrize('x', [pytest.param(1, marks=pytest.mark.case)])\n    def test_m(self, x): pass\n";
+        let out = items(src);
+        let t = &out.items[0];
+        let got: Vec<(&str, MarkSource)> = t
+            .markers
+            .iter()
+            .map(|m| (m.name.as_str(), m.origin.source))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("parametrize", MarkSource::FunctionDecorator),
+                ("fn", MarkSource::FunctionDecorator),
+                ("case", MarkSource::Param),
+                ("base", MarkSource::InheritedClass),
+                ("cls", MarkSource::ClassDecorator),
+                ("mod", MarkSource::ModulePytestmark),
+            ]
+        );
+        assert_eq!(t.id, "t.py::TestC::test_m[1]");
+        assert_eq!(t.function, "t.py::TestC::test_m");
+    }
+
+    #[test]
+    fn importorskip_and_dynamic_parametrize_flag_items() {
+        let out =
+            items("import pytest\ntorch = pytest.importorskip('torch')\ndef test_a(): pass\n");
+        assert!(out.items[0]
+            .dynamic
+            .as_deref()
+            .is_some_and(|r| r.contains("importorskip")));
+        let out =
+            items("import pytest\n@pytest.mark.parametrize('x', load())\ndef test_b(x): pass\n");
+        assert_eq!(out.items.len(), 1);
+        assert_eq!(out.items[0].id, "t.py::test_b");
+        assert!(out.items[0].dynamic.is_some());
     }
 }

@@ -177,7 +177,7 @@ fn load(path: &Path, loader: Loader) -> Result<Option<IniConfig>, CollectError> 
                         path: path.to_path_buf(),
                         line: e
                             .span()
-                            .map(|s| text[..s.start.min(text.len())].lines().count() as u32)
+                            .map(|s| text.get(..s.start).unwrap_or(&text).lines().count() as u32)
                             .unwrap_or(0),
                         message: e.message().to_string(),
                     })?;

@@ -86,6 +86,9 @@ pub enum CollectError {
     PathNotFound(String),
     #[error("directory argument cannot contain :: selection parts: {0}")]
     SelectionOnDirectory(String),
+    /// The collection threads could not be started.
+    #[error("cannot start collection: {0}")]
+    Runtime(String),
 }
 
 /// Options from `addopts` that change collection.
@@ -299,8 +302,41 @@ fn registered_markers(ini: &IniConfig) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Stack size for the threads that parse and walk Python ASTs. Parsing,
+/// visiting and dropping pathological sources (thousands of nested brackets,
+/// 100k-term expressions) recurses deeply; only the pages used are committed.
+const PARSER_STACK_BYTES: usize = 512 * 1024 * 1024;
+
 /// Collects what `pytest --collect-only -q` would, statically.
 pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(PARSER_STACK_BYTES)
+        .build()
+        .map_err(|e| CollectError::Runtime(e.to_string()))?;
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("tollgate-collect".into())
+            .stack_size(PARSER_STACK_BYTES)
+            .spawn_scoped(scope, || pool.install(|| collect_on_big_stack(opts)))
+            .map_err(|e| CollectError::Runtime(e.to_string()))?
+            .join()
+            .map_err(|_| CollectError::Runtime("collection thread panicked".into()))?
+    })
+}
+
+fn collect_on_big_stack(opts: &CollectOptions) -> Result<Collection, CollectError> {
+    // pytest's invocation dir is always absolute; accept a relative one.
+    let absolute_opts;
+    let opts = if opts.invocation_dir.is_absolute() {
+        opts
+    } else {
+        let cwd = std::env::current_dir().map_err(|e| CollectError::Runtime(e.to_string()))?;
+        absolute_opts = CollectOptions {
+            invocation_dir: absolute(&cwd, &opts.invocation_dir),
+            ..opts.clone()
+        };
+        &absolute_opts
+    };
     let setup = config::determine_setup(
         &opts.invocation_dir,
         &opts.args,

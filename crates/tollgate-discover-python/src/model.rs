@@ -134,6 +134,9 @@ pub struct ModuleModel {
     pub dynamic_marks: Option<String>,
     pub test_attr: Option<bool>,
     pub generate_tests_line: Option<u32>,
+    /// A module-level `pytest.importorskip(...)` or module-level skip: the
+    /// whole module may be skipped at import, depending on the environment.
+    pub module_skip: Option<String>,
     pub diagnostics: Vec<ModelDiagnostic>,
     /// Module-level constants, evaluated (only for modules loaded to resolve
     /// an import).
@@ -512,6 +515,7 @@ impl<'a> ModelBuilder<'a> {
                     }
                 }
                 Stmt::Assign(a) => {
+                    self.note_module_skip(&a.value, &mut model);
                     for target in &a.targets {
                         let Expr::Name(n) = target else { continue };
                         let name = n.id.as_str();
@@ -550,6 +554,7 @@ impl<'a> ModelBuilder<'a> {
                     }
                 }
                 Stmt::Expr(e) => {
+                    self.note_module_skip(&e.value, &mut model);
                     // `pytestmark.append(mark)` / `.extend([...])`
                     if let Expr::Call(c) = e.value.as_ref() {
                         if let Expr::Attribute(attr) = c.func.as_ref() {
@@ -597,6 +602,29 @@ impl<'a> ModelBuilder<'a> {
                 dynamic_marks: None,
             })),
             _ => Entry::Other,
+        }
+    }
+
+    /// Records `pytest.importorskip(...)` / `pytest.skip(..., allow_module_level=True)`.
+    fn note_module_skip(&self, value: &Expr, model: &mut ModuleModel) {
+        let Expr::Call(call) = value else { return };
+        let Some(func) = dotted_name(&call.func) else {
+            return;
+        };
+        let last = func.rsplit('.').next().unwrap_or("");
+        let allow_module_level = call.arguments.keywords.iter().any(|k| {
+            k.arg
+                .as_ref()
+                .is_some_and(|a| a.as_str() == "allow_module_level")
+        });
+        if last == "importorskip" || (last == "skip" && allow_module_level) {
+            model.module_skip.get_or_insert_with(|| {
+                format!(
+                    "module may be skipped at import by `{}` (line {})",
+                    self.scope.src(value),
+                    self.line(value)
+                )
+            });
         }
     }
 
@@ -928,6 +956,39 @@ mod tests {
             panic!()
         };
         assert!(g.is_generator);
+    }
+
+    #[test]
+    fn static_conditions_lambdas_and_dataclasses() {
+        let m = model(
+            "import sys, dataclasses\nif sys.version_info < (3, 0):\n    def test_old(): pass\nelse:\n    def test_new(): pass\ntry:\n    def test_try(): pass\nexcept ImportError:\n    def test_except(): pass\ntest_l = lambda: None\n@dataclasses.dataclass\nclass TestD:\n    x: int = 0\n",
+        );
+        assert_eq!(
+            entry_names(&m),
+            vec![
+                "sys",
+                "dataclasses",
+                "test_new",
+                "test_try",
+                "test_l",
+                "TestD"
+            ]
+        );
+        assert!(matches!(m.entry("test_l"), Some(Entry::Function(f)) if f.line == 10));
+        assert!(matches!(m.entry("TestD"), Some(Entry::Class(c)) if c.defines_init));
+    }
+
+    #[test]
+    fn nested_class_bases_resolve_in_class_scope() {
+        let m = model("class TestOuter:\n    class Inner:\n        pass\n    class TestChild(Inner):\n        pass\n");
+        let Some(Entry::Class(outer)) = m.entry("TestOuter") else {
+            panic!()
+        };
+        let Some((_, Entry::Class(child))) = outer.entries.iter().find(|(n, _)| n == "TestChild")
+        else {
+            panic!()
+        };
+        assert!(matches!(&child.bases[0], BaseRef::Local(b) if b.name == "Inner"));
     }
 
     #[test]

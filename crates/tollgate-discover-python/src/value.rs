@@ -695,7 +695,10 @@ mod tests {
         );
         assert_eq!(eval("b'x'"), Value::Bytes(b"x".to_vec()));
         assert!(matches!(eval("f(x)"), Value::Unknown { .. }));
-        assert!(matches!(eval("[i for i in x]"), Value::Comprehension { .. }));
+        assert!(matches!(
+            eval("[i for i in x]"),
+            Value::Comprehension { .. }
+        ));
     }
 
     #[test]

@@ -90,6 +90,27 @@ fn every_bad_file_is_one_diagnostic_and_the_rest_is_collected() {
 }
 
 #[test]
+fn deeply_nested_sources_do_not_overflow_the_stack() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let n = 20_000;
+    let nested = format!(
+        "x = {}1{}\ndef test_a(): pass\n",
+        "(".repeat(n),
+        ")".repeat(n)
+    );
+    write(&tmp.path().join("test_deep.py"), nested.as_bytes());
+    let long = format!("x = 1{}\ndef test_b(): pass\n", " + 1".repeat(100_000));
+    write(&tmp.path().join("test_long.py"), long.as_bytes());
+    let c = collect(&CollectOptions {
+        invocation_dir: tmp.path().to_path_buf(),
+        ..Default::default()
+    })
+    .expect("collect");
+    let ids: Vec<&str> = c.inventory.tests.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, vec!["test_deep.py::test_a", "test_long.py::test_b"]);
+}
+
+#[test]
 fn invalid_ini_and_config_file_are_usage_errors() {
     let tmp = tempfile::tempdir().expect("tmp");
     write(&tmp.path().join("pytest.ini"), b"not an ini\n");

@@ -7,7 +7,8 @@
 //! 3. [`targets`] lists each member's targets (Cargo's auto-discovery);
 //! 4. [`modtree`] walks each test target's module tree ([`source`] reads and
 //!    [`scan`] parses files with syn, [`cfg`] evaluates `cfg`s, [`rstest`]
-//!    names generated cases, [`annotation`] reads marker comments);
+//!    names generated cases, [`macros`] expands local `macro_rules!`,
+//!    [`annotation`] reads marker comments);
 //! 5. [`nextest`] orders the result and renders ids and filtersets.
 //!
 //! Test targets are walked in parallel with rayon. Problems in the input
@@ -20,6 +21,7 @@
 pub mod annotation;
 pub mod cfg;
 pub mod features;
+pub mod macros;
 pub mod manifest;
 pub mod modtree;
 pub mod nextest;
@@ -54,6 +56,8 @@ pub struct CollectOptions {
     /// standalone package below is found, skipping `target/`, hidden dirs, and packages that
     /// are members of a workspace already found; nested separate workspaces are their own
     /// workspace). Both apply when a path is a workspace root with other workspaces below.
+    /// A file (e.g. a `Cargo.toml`, like cargo's `--manifest-path`) selects only the
+    /// workspace enclosing it, nothing below.
     pub paths: Vec<PathBuf>,
     pub features: FeatureSelection,
 }

@@ -5,6 +5,9 @@
 //! Only three kinds of item matter: test functions, `mod` items (inline or
 //! declared) and macro invocations that look like they generate tests.
 
+use std::cell::Cell;
+use std::collections::HashMap;
+
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
@@ -13,6 +16,7 @@ use syn::{Attribute, Expr, ExprLit, FnArg, Item, Lit, Meta, Pat, Token};
 
 use crate::annotation::{self, Annotation};
 use crate::cfg::Cfg;
+use crate::macros::{self, MacroDef};
 
 /// A file that could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,6 +138,7 @@ pub fn scan_source(text: &str) -> Result<FileScan, ParseError> {
     let ctx = ScanContext {
         notes: &notes,
         test_macros: local_test_macros(&file.items),
+        depth: Cell::new(0),
     };
     Ok(FileScan {
         inner_attrs: convert_attrs(&file.attrs),
@@ -143,10 +148,16 @@ pub fn scan_source(text: &str) -> Result<FileScan, ParseError> {
 
 struct ScanContext<'a> {
     notes: &'a annotation::SourceNotes,
-    /// Names of `macro_rules!` macros in this file whose body mentions
-    /// `test`: invoking one may generate tests.
-    test_macros: Vec<String>,
+    /// `macro_rules!` macros in this file whose body mentions `test`
+    /// (invoking one may generate tests), with their rules when tollgate can
+    /// expand them.
+    test_macros: HashMap<String, Option<MacroDef>>,
+    /// Nesting of macro expansions, bounded against runaway recursion.
+    depth: Cell<u32>,
 }
+
+/// How deep macro expansions may nest (rustc's own limit is 128).
+const MAX_EXPANSION_DEPTH: u32 = 16;
 
 impl ScanContext<'_> {
     fn scan_items(&self, items: &[Item]) -> Vec<ScanItem> {
@@ -212,7 +223,11 @@ impl ScanContext<'_> {
                         );
                         continue;
                     }
-                    if mentions_test(&m.mac.tokens) || self.test_macros.contains(&name) {
+                    if let Some(items) = self.expand_local(&name, &m.mac.tokens) {
+                        out.extend(items);
+                        continue;
+                    }
+                    if mentions_test(&m.mac.tokens) || self.test_macros.contains_key(&name) {
                         let (line, column) = position(m.mac.path.span_start());
                         out.push(ScanItem::TestMacro(MacroCall { name, line, column }));
                     }
@@ -226,14 +241,17 @@ impl ScanContext<'_> {
 
 /// `macro_rules! name { .. }` definitions (at any module depth) whose body
 /// mentions `test`.
-fn local_test_macros(items: &[Item]) -> Vec<String> {
-    let mut out = Vec::new();
+fn local_test_macros(items: &[Item]) -> HashMap<String, Option<MacroDef>> {
+    let mut out = HashMap::new();
     for item in items {
         match item {
             Item::Macro(m) if m.mac.path.is_ident("macro_rules") => {
                 if let Some(ident) = &m.ident {
                     if mentions_test(&m.mac.tokens) {
-                        out.push(ident.unraw().to_string());
+                        out.insert(
+                            ident.unraw().to_string(),
+                            macros::parse_macro_rules(&m.mac.tokens),
+                        );
                     }
                 }
             }
@@ -249,6 +267,21 @@ fn local_test_macros(items: &[Item]) -> Vec<String> {
 }
 
 impl ScanContext<'_> {
+    /// Expands an invocation of a local test-generating `macro_rules!` and
+    /// scans the items it produces; `None` when it cannot be expanded.
+    fn expand_local(&self, name: &str, tokens: &TokenStream) -> Option<Vec<ScanItem>> {
+        let def = self.test_macros.get(name)?.as_ref()?;
+        if self.depth.get() >= MAX_EXPANSION_DEPTH {
+            return None;
+        }
+        let expanded = macros::expand(def, tokens)?;
+        let file = syn::parse2::<syn::File>(expanded).ok()?;
+        self.depth.set(self.depth.get() + 1);
+        let items = self.scan_items(&file.items);
+        self.depth.set(self.depth.get() - 1);
+        Some(items)
+    }
+
     fn with_notes(&self, mut t: TestFn) -> TestFn {
         let first = t.attrs.iter().map(|a| a.line).min().unwrap_or(t.line);
         t.annotations = self.notes.for_item(first, t.line);
@@ -598,7 +631,8 @@ fn helper() {}
                 _ => None,
             })
             .collect();
-        assert_eq!(macros, vec!["m", "gen_tests"]);
+        assert_eq!(macros, vec!["gen_tests"]);
+        assert_eq!(tests_of(&scan.items)[0].name, "x");
     }
 
     #[test]

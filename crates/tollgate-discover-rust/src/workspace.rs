@@ -90,11 +90,15 @@ pub struct Discovery {
     pub problems: Vec<Problem>,
 }
 
-/// Finds the workspaces for `paths` (absolute).
+/// Finds the workspaces for `paths` (absolute). A directory selects the
+/// workspace enclosing it and every workspace below it; a file (typically a
+/// `Cargo.toml`, like cargo's `--manifest-path`) selects only the workspace
+/// enclosing it.
 pub fn discover(paths: &[PathBuf]) -> Discovery {
     let mut finder = Finder::default();
     for path in paths {
-        let start = if path.is_file() {
+        let is_file = path.is_file();
+        let start = if is_file {
             path.parent().map(Path::to_path_buf).unwrap_or_default()
         } else {
             path.clone()
@@ -103,7 +107,9 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
         if let Some(root) = finder.enclosing_root(&start) {
             finder.load(&root);
         }
-        finder.walk_below(&start);
+        if !is_file {
+            finder.walk_below(&start);
+        }
     }
     let mut workspaces: Vec<Workspace> = finder.loaded.into_values().collect();
     workspaces.sort_by(|a, b| a.root.cmp(&b.root));

@@ -186,7 +186,8 @@ fn a_shared_bad_module_is_reported_once() {
         write(
             root,
             &format!("tests/{name}.rs"),
-            format!("mod common;\n#[cfg(not(tokio_unstable))]\n#[test]\nfn {name}() {{}}\n").as_bytes(),
+            format!("mod common;\n#[cfg(not(tokio_unstable))]\n#[test]\nfn {name}() {{}}\n")
+                .as_bytes(),
         );
     }
     let (ids, diagnostics) = run(root);

@@ -70,6 +70,9 @@ fn main() -> ExitCode {
                 m
             });
     }
+    if std::env::var_os("LINT_BENCH_PER_RULE").is_some() {
+        per_rule(&root, &config);
+    }
     let collect = median(&mut collect_times);
     let lint = median(&mut lint_times);
     let rules = median(&mut rules_times);
@@ -139,4 +142,48 @@ fn median(times: &mut [Duration]) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// Times each rule alone (every other rule disabled), once.
+fn per_rule(root: &std::path::Path, config: &Config) {
+    let Some((mut inventory, pytest)) = collect(root) else {
+        return;
+    };
+    config.apply_rules(&mut inventory);
+    let mut none = config.clone();
+    none.lint.disable = tollgate_lint::all_rules()
+        .map(|r| r.code.to_string())
+        .collect();
+    let start = Instant::now();
+    let _ = lint(&LintInput {
+        config: &none,
+        inventory: &inventory,
+        pytest: pytest.as_ref(),
+        root,
+    });
+    println!(
+        "  no rule (shared set-up)                {:>8.1} ms",
+        ms(start.elapsed())
+    );
+    for rule in tollgate_lint::all_rules() {
+        let mut alone = config.clone();
+        alone.lint.disable = tollgate_lint::all_rules()
+            .filter(|r| r.code != rule.code)
+            .map(|r| r.code.to_string())
+            .collect();
+        let start = Instant::now();
+        let findings = lint(&LintInput {
+            config: &alone,
+            inventory: &inventory,
+            pytest: pytest.as_ref(),
+            root,
+        });
+        println!(
+            "  {} {:<32} {:>8.1} ms  {} findings",
+            rule.code,
+            rule.name,
+            ms(start.elapsed()),
+            findings.len()
+        );
+    }
 }

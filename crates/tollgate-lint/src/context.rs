@@ -2,7 +2,8 @@
 //! linear in the number of tests and markers (the taxonomy's own maps are
 //! small ordered lists, fine for one lookup but not for millions).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use globset::GlobSet;
 use tollgate_config::{Category, Config};
@@ -16,14 +17,27 @@ pub(crate) struct Context<'a> {
     pub tests: &'a [TestItem],
     pub pytest: Option<&'a PytestMarkers>,
     /// Alias → canonical marker (chains followed).
-    canonical: HashMap<&'a str, &'a str>,
-    /// Canonical marker → indexes into `categories`.
-    marker_categories: HashMap<&'a str, Vec<usize>>,
+    canonical: FastMap<&'a str, &'a str>,
+    /// Canonical marker → bit mask of its categories (bit i: `categories[i]`).
+    marker_categories: FastMap<&'a str, u64>,
     pub categories: Vec<CategoryInfo<'a>>,
     /// Bare names registered with pytest (`timeout(seconds)` → `timeout`).
-    pub registered: HashSet<&'a str>,
-    /// Tests grouped by the function they come from, in inventory order.
-    pub functions: Vec<Vec<&'a TestItem>>,
+    pub registered: FastMap<&'a str, ()>,
+    /// Indexes into `tests`, grouped by the function they come from, in
+    /// inventory order.
+    pub functions: Vec<Vec<usize>>,
+    /// Per test (same index as `tests`): its markers resolved once.
+    pub resolved: Vec<Resolved<'a>>,
+}
+
+/// A test's markers seen through the taxonomy, computed once per lint run
+/// so that no rule hashes a marker name again.
+pub(crate) struct Resolved<'a> {
+    /// Distinct canonical names, in the order their first mark is attached,
+    /// each with that first mark and its category mask.
+    pub marks: Vec<(&'a str, &'a Marker, u64)>,
+    /// Union of the category masks.
+    pub categories: u64,
 }
 
 pub(crate) struct CategoryInfo<'a> {
@@ -40,16 +54,18 @@ impl<'a> Context<'a> {
         pytest: Option<&'a PytestMarkers>,
     ) -> Self {
         let taxonomy = &config.taxonomy;
-        let canonical = taxonomy
+        let canonical: FastMap<&str, &str> = taxonomy
             .aliases
             .keys()
             .filter_map(|alias| Some((alias, taxonomy.resolve_alias(alias)?)))
             .collect();
-        let mut marker_categories: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut marker_categories: FastMap<&str, u64> = FastMap::default();
         let mut categories = Vec::new();
-        for (index, (name, category)) in taxonomy.categories.iter().enumerate() {
+        // A mask has 64 bits; a taxonomy with more categories than that is
+        // not a real one, and its extra categories are simply not checked.
+        for (index, (name, category)) in taxonomy.categories.iter().enumerate().take(64) {
             for marker in category.markers.keys() {
-                marker_categories.entry(marker).or_default().push(index);
+                *marker_categories.entry(marker).or_default() |= 1 << index;
             }
             categories.push(CategoryInfo {
                 name,
@@ -58,8 +74,12 @@ impl<'a> Context<'a> {
             });
         }
         let registered = pytest
-            .map(|p| p.markers.iter().map(|m| m.bare_name()).collect())
+            .map(|p| p.markers.iter().map(|m| (m.bare_name(), ())).collect())
             .unwrap_or_default();
+        let resolved = tests
+            .iter()
+            .map(|test| resolve(test, &canonical, &marker_categories))
+            .collect();
         Context {
             config,
             tests,
@@ -69,6 +89,7 @@ impl<'a> Context<'a> {
             categories,
             registered,
             functions: group_by_function(tests),
+            resolved,
         }
     }
 
@@ -86,11 +107,31 @@ impl<'a> Context<'a> {
         self.marker_categories.contains_key(name)
     }
 
-    /// Indexes into [`Context::categories`] of the categories of `name`
-    /// (canonical).
-    pub(crate) fn categories_of(&self, name: &str) -> &[usize] {
-        self.marker_categories.get(name).map_or(&[], Vec::as_slice)
+    pub(crate) fn is_registered(&self, name: &str) -> bool {
+        self.registered.contains_key(name)
     }
+}
+
+fn resolve<'a>(
+    test: &'a TestItem,
+    canonical: &FastMap<&'a str, &'a str>,
+    marker_categories: &FastMap<&'a str, u64>,
+) -> Resolved<'a> {
+    let mut marks: Vec<(&str, &Marker, u64)> = Vec::with_capacity(test.markers.len());
+    let mut categories = 0;
+    for mark in &test.markers {
+        let name = canonical
+            .get(mark.name.as_str())
+            .copied()
+            .unwrap_or(&mark.name);
+        if marks.iter().any(|(n, _, _)| *n == name) {
+            continue;
+        }
+        let mask = marker_categories.get(name).copied().unwrap_or(0);
+        categories |= mask;
+        marks.push((name, mark, mask));
+    }
+    Resolved { marks, categories }
 }
 
 /// Compiles globs the way config rules match them; `None` for an empty
@@ -122,19 +163,19 @@ pub(crate) fn mark_label<'t>(test: &'t TestItem, mark: &Marker) -> &'t str {
     }
 }
 
-fn group_by_function(tests: &[TestItem]) -> Vec<Vec<&TestItem>> {
-    let mut index: HashMap<(&str, &str), usize> = HashMap::new();
-    let mut groups: Vec<Vec<&TestItem>> = Vec::new();
-    for test in tests {
+fn group_by_function(tests: &[TestItem]) -> Vec<Vec<usize>> {
+    let mut index: FastMap<(&str, &str), usize> = FastMap::default();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, test) in tests.iter().enumerate() {
         let key = match test.language {
             Language::Python => ("", test.function.as_str()),
             Language::Rust => (test.file.as_str(), test.id.as_str()),
         };
         match index.get(&key) {
-            Some(&i) => groups[i].push(test),
+            Some(&g) => groups[g].push(i),
             None => {
                 index.insert(key, groups.len());
-                groups.push(vec![test]);
+                groups.push(vec![i]);
             }
         }
     }
@@ -143,27 +184,57 @@ fn group_by_function(tests: &[TestItem]) -> Vec<Vec<&TestItem>> {
 
 /// Which tests of one function fail a check: all of them (report the
 /// function once) or only some cases (report each case).
-pub(crate) enum Failing<'t> {
-    Function(&'t TestItem),
-    Cases(Vec<&'t TestItem>),
+pub(crate) enum Failing {
+    Function(usize),
+    Cases(Vec<usize>),
 }
 
-impl<'t> Failing<'t> {
-    /// `None` when no test of `group` fails `check`.
-    pub(crate) fn of(group: &[&'t TestItem], check: impl Fn(&TestItem) -> bool) -> Option<Self> {
-        let failing: Vec<&TestItem> = group.iter().copied().filter(|t| check(t)).collect();
+impl Failing {
+    /// `None` when no test of `group` fails `check` (called with indexes
+    /// into [`Context::tests`]).
+    pub(crate) fn of(group: &[usize], mut check: impl FnMut(usize) -> bool) -> Option<Self> {
+        let failing: Vec<usize> = group.iter().copied().filter(|&i| check(i)).collect();
         match failing.first() {
             None => None,
-            Some(first) if failing.len() == group.len() => Some(Failing::Function(first)),
+            Some(&first) if failing.len() == group.len() => Some(Failing::Function(first)),
             Some(_) => Some(Failing::Cases(failing)),
         }
     }
 
-    /// Each place to report, with the label of what is reported.
-    pub(crate) fn sites(&self) -> Vec<(&'t TestItem, &'t str)> {
+    /// Each place to report: the test's index and the label of what is
+    /// reported (the function, or the single case).
+    pub(crate) fn sites<'t>(&self, tests: &'t [TestItem]) -> Vec<(usize, &'t str)> {
         match self {
-            Failing::Function(test) => vec![(*test, test_label(test))],
-            Failing::Cases(cases) => cases.iter().map(|t| (*t, t.id.as_str())).collect(),
+            Failing::Function(i) => vec![(*i, test_label(&tests[*i]))],
+            Failing::Cases(cases) => cases.iter().map(|&i| (i, tests[i].id.as_str())).collect(),
         }
+    }
+}
+
+/// A `HashMap` with FNV-1a hashing: the keys here are short marker names
+/// and ids hashed hundreds of thousands of times per run, where SipHash's
+/// collision resistance buys nothing (the input is the user's own tree).
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(PRIME);
+        }
+        self.0 = hash;
     }
 }

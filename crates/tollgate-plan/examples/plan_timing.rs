@@ -21,6 +21,7 @@ fn main() {
     };
     let changed: Vec<String> = args.collect();
     let root = PathBuf::from(root);
+    let root = std::fs::canonicalize(&root).unwrap_or(root);
     let config = match std::fs::read_to_string(root.join("tollgate.toml")) {
         Ok(text) => Config::from_str(&text, "tollgate.toml"),
         Err(_) => Config::from_str(presets::DYNAMO, "tollgate.toml"),
@@ -56,10 +57,12 @@ fn main() {
     config.apply_rules(&mut inventory);
     let rules = start.elapsed();
     let start = Instant::now();
-    let analysis = (!changed.is_empty()).then(|| analyze(&config, &changed, &ProjectGraph::scan(&root), &inventory));
+    let analysis = (!changed.is_empty())
+        .then(|| analyze(&config, &changed, &ProjectGraph::scan(&root), &inventory));
     let changes = start.elapsed();
     let start = Instant::now();
-    let variables = Variables::resolve(&config, config.pipelines.get(&pipeline), &[], &|_| None).expect("variables");
+    let variables = Variables::resolve(&config, config.pipelines.get(&pipeline), &[], &|_| None)
+        .expect("variables");
     let planned = plan(&PlanInput {
         config: &config,
         inventory: &inventory,

@@ -72,8 +72,11 @@ pub fn parse_changed_files(text: &str, origin: &str) -> Result<Vec<String>, Plan
         if entry.chars().any(char::is_control) {
             return Err(bad("contains a control character"));
         }
-        if entry.starts_with('/') || entry.get(1..3) == Some(":\\") || entry.get(1..3) == Some(":/") {
-            return Err(bad("is an absolute path; paths must be relative to the project root"));
+        if entry.starts_with('/') || entry.get(1..3) == Some(":\\") || entry.get(1..3) == Some(":/")
+        {
+            return Err(bad(
+                "is an absolute path; paths must be relative to the project root",
+            ));
         }
         if entry.contains('\\') {
             return Err(bad("contains a backslash; use `/` as the path separator"));
@@ -178,7 +181,12 @@ impl Globs {
 }
 
 /// Classifies `files` and works out which tests they reach. Pure.
-pub fn analyze(config: &Config, files: &[String], graph: &ProjectGraph, inventory: &Inventory) -> ChangeAnalysis {
+pub fn analyze(
+    config: &Config,
+    files: &[String],
+    graph: &ProjectGraph,
+    inventory: &Inventory,
+) -> ChangeAnalysis {
     let ignore = Globs::new(&config.changes.ignore);
     let docs = Globs::new(&config.changes.docs);
     let widen = Globs::new(&config.changes.widen);
@@ -207,14 +215,18 @@ pub fn analyze(config: &Config, files: &[String], graph: &ProjectGraph, inventor
             }
             for (name, globs) in &frameworks {
                 if globs.first_match(path).is_some() {
-                    claims.push(Claim::Framework { name: name.to_string() });
+                    claims.push(Claim::Framework {
+                        name: name.to_string(),
+                    });
                 }
             }
             let package = graph.rust.package_of(path);
             for (name, paths, packages) in &components {
                 let by_package = package.is_some_and(|p| packages.first_match(p).is_some());
                 if paths.first_match(path).is_some() || by_package {
-                    claims.push(Claim::Component { name: name.to_string() });
+                    claims.push(Claim::Component {
+                        name: name.to_string(),
+                    });
                 }
             }
             if let Some(name) = package {
@@ -333,21 +345,35 @@ fn affected_tests(
         for claim in &file.claims {
             match claim {
                 Claim::Framework { name } => {
-                    let marker = config.frameworks.get(name).map_or(name.as_str(), |f| f.marker_or(name));
-                    markers
-                        .entry(marker.to_string())
-                        .or_insert_with(|| format!("carries `{marker}`: `{}` changed in framework `{name}`", file.path));
+                    let marker = config
+                        .frameworks
+                        .get(name)
+                        .map_or(name.as_str(), |f| f.marker_or(name));
+                    markers.entry(marker.to_string()).or_insert_with(|| {
+                        format!(
+                            "carries `{marker}`: `{}` changed in framework `{name}`",
+                            file.path
+                        )
+                    });
                 }
                 Claim::Component { name } => {
-                    let marker = config.components.get(name).map_or(name.as_str(), |c| c.marker_or(name));
-                    markers
-                        .entry(marker.to_string())
-                        .or_insert_with(|| format!("carries `{marker}`: `{}` changed in component `{name}`", file.path));
+                    let marker = config
+                        .components
+                        .get(name)
+                        .map_or(name.as_str(), |c| c.marker_or(name));
+                    markers.entry(marker.to_string()).or_insert_with(|| {
+                        format!(
+                            "carries `{marker}`: `{}` changed in component `{name}`",
+                            file.path
+                        )
+                    });
                 }
                 Claim::RustPackage { name } => {
                     packages.insert(name);
                 }
-                Claim::PythonTest | Claim::Conftest | Claim::PythonModule => python.push(&file.path),
+                Claim::PythonTest | Claim::Conftest | Claim::PythonModule => {
+                    python.push(&file.path)
+                }
                 Claim::Ignored { .. } | Claim::Docs { .. } | Claim::Widen { .. } => {}
             }
         }
@@ -374,8 +400,13 @@ fn affected_tests(
             } else {
                 format!("imports changed `{origin}` (directly or through other modules)")
             })
-        } else if let Some((dir, origin)) = conftest_dirs.iter().find(|(dir, _)| test.file.starts_with(dir)) {
-            Some(format!("below `{dir}conftest.py`, reached by changed `{origin}`"))
+        } else if let Some((dir, origin)) = conftest_dirs
+            .iter()
+            .find(|(dir, _)| test.file.starts_with(dir))
+        {
+            Some(format!(
+                "below `{dir}conftest.py`, reached by changed `{origin}`"
+            ))
         } else if let Some((package, origin)) = test
             .rust
             .as_ref()
@@ -424,7 +455,10 @@ mod tests {
         for (text, line, needle) in cases {
             let err = parse_changed_files(text, "changed.txt").unwrap_err();
             let message = err.to_string();
-            assert!(message.starts_with(&format!("changed.txt:{line}: ")), "{message}");
+            assert!(
+                message.starts_with(&format!("changed.txt:{line}: ")),
+                "{message}"
+            );
             assert!(message.contains(needle), "{message}");
         }
     }

@@ -38,7 +38,11 @@ enum CommandKind {
 
 fn kind_of(template: &str) -> CommandKind {
     let words: Vec<&str> = template.split_whitespace().collect();
-    if template.contains("{markexpr}") || words.iter().any(|w| *w == "pytest" || w.ends_with("/pytest")) {
+    if template.contains("{markexpr}")
+        || words
+            .iter()
+            .any(|w| *w == "pytest" || w.ends_with("/pytest"))
+    {
         CommandKind::Python
     } else if template.contains("{nextest_filter}")
         || template.contains("{cargo_features}")
@@ -193,8 +197,10 @@ fn nextest_filter(ctx: &CommandContext<'_>) -> String {
 /// POSIX shell single-quoting (only when needed, so commands stay readable).
 pub(crate) fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ',' | '=' | ':' | '@' | '+'));
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '-' | '_' | '.' | '/' | ',' | '=' | ':' | '@' | '+')
+        });
     if plain {
         s.to_string()
     } else {

@@ -43,7 +43,10 @@ pub enum PlanError {
     },
 
     #[error("unknown test `{id}`{}", hint(suggestion.as_deref(), &[]))]
-    UnknownTest { id: String, suggestion: Option<String> },
+    UnknownTest {
+        id: String,
+        suggestion: Option<String>,
+    },
 
     #[error("{0}")]
     Git(#[from] crate::git::GitError),
@@ -65,7 +68,10 @@ fn hint(suggestion: Option<&str>, known: &[String]) -> String {
 }
 
 /// The closest of `candidates` to `name`, if it is close enough to be a typo.
-pub(crate) fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub(crate) fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(name, c), c))
@@ -85,7 +91,10 @@ mod tests {
             suggestion: closest("nighty", ["pr", "push", "nightly"]),
             known: vec!["pr".into(), "push".into(), "nightly".into()],
         };
-        assert_eq!(err.to_string(), "unknown pipeline `nighty` (did you mean `nightly`?)");
+        assert_eq!(
+            err.to_string(),
+            "unknown pipeline `nighty` (did you mean `nightly`?)"
+        );
         let err = PlanError::UnknownPipeline {
             name: "zzz".into(),
             suggestion: closest("zzz", ["pr", "push"]),

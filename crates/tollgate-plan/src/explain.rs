@@ -39,8 +39,18 @@ pub fn explain(input: &PlanInput<'_>, test_id: &str) -> Result<String, PlanError
             name
         })
         .collect();
-    let _ = writeln!(out, "  markers: {}", if markers.is_empty() { "(none)".into() } else { markers.join(", ") });
-    let stages = taxonomy.stages_up_to(&ctx.pipeline.stage).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "  markers: {}",
+        if markers.is_empty() {
+            "(none)".into()
+        } else {
+            markers.join(", ")
+        }
+    );
+    let stages = taxonomy
+        .stages_up_to(&ctx.pipeline.stage)
+        .unwrap_or_default();
     let _ = writeln!(
         out,
         "  pipeline `{}` runs stage `{}` and inherits: {}",
@@ -70,9 +80,11 @@ pub fn explain(input: &PlanInput<'_>, test_id: &str) -> Result<String, PlanError
     let instances = ctx.instances();
     let width = instances.iter().map(|i| i.name.len()).max().unwrap_or(0);
     for inst in &instances {
-        let outcome = ctx.outcome(inst, test);
+        let outcome = ctx.outcome(inst, test, &ctx.frameworks_of(test));
         let verdict = match (&outcome, ctx.job_skipped(inst)) {
-            (Outcome::Selected, Some(skip)) => format!("out  selected, but the job does not run: {skip}"),
+            (Outcome::Selected, Some(skip)) => {
+                format!("out  selected, but the job does not run: {skip}")
+            }
             (Outcome::Selected, None) => "IN".to_string(),
             (Outcome::Unrunnable(reason), _) => format!("out  reported as unrunnable: {reason}"),
             (Outcome::Rejected(Rejection::Selection(v)), _) => {
@@ -88,7 +100,12 @@ pub fn explain(input: &PlanInput<'_>, test_id: &str) -> Result<String, PlanError
     Ok(out)
 }
 
-fn selection_detail(ctx: &Context<'_>, inst: &crate::planner::Instance<'_>, test: &TestItem, verdict: &Verdict) -> String {
+fn selection_detail(
+    ctx: &Context<'_>,
+    inst: &crate::planner::Instance<'_>,
+    test: &TestItem,
+    verdict: &Verdict,
+) -> String {
     let taxonomy = &ctx.input.config.taxonomy;
     match verdict {
         Verdict::ExpressionFalse => {
@@ -115,7 +132,11 @@ fn selection_detail(ctx: &Context<'_>, inst: &crate::planner::Instance<'_>, test
             let earliest = test
                 .markers
                 .iter()
-                .filter_map(|m| taxonomy.stage_index(&m.name).map(|i| (i, taxonomy.canonical(&m.name))))
+                .filter_map(|m| {
+                    taxonomy
+                        .stage_index(&m.name)
+                        .map(|i| (i, taxonomy.canonical(&m.name)))
+                })
                 .min()
                 .map_or("?", |(_, name)| name);
             format!(

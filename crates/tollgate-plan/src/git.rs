@@ -40,19 +40,36 @@ pub fn changed_files(project_root: &Path, base: &str) -> Result<Vec<String>, Git
     let commit = format!("{base}^{{commit}}");
     let verify = git(project_root, &["rev-parse", "--verify", "--quiet", &commit])?;
     if !verify.status.success() {
-        return Err(GitError::UnknownRef { base: base.to_string() });
+        return Err(GitError::UnknownRef {
+            base: base.to_string(),
+        });
     }
     let merge_base = git(project_root, &["merge-base", base, "HEAD"])?;
     if !merge_base.status.success() {
         let shallow = git(project_root, &["rev-parse", "--is-shallow-repository"])?;
-        return Err(if String::from_utf8_lossy(&shallow.stdout).trim() == "true" {
-            GitError::ShallowWithoutBase { base: base.to_string() }
-        } else {
-            GitError::NoMergeBase { base: base.to_string() }
-        });
+        return Err(
+            if String::from_utf8_lossy(&shallow.stdout).trim() == "true" {
+                GitError::ShallowWithoutBase {
+                    base: base.to_string(),
+                }
+            } else {
+                GitError::NoMergeBase {
+                    base: base.to_string(),
+                }
+            },
+        );
     }
-    let merge_base = String::from_utf8_lossy(&merge_base.stdout).trim().to_string();
-    let args = ["diff", "--name-only", "-z", "--no-renames", "--relative", merge_base.as_str()];
+    let merge_base = String::from_utf8_lossy(&merge_base.stdout)
+        .trim()
+        .to_string();
+    let args = [
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--relative",
+        merge_base.as_str(),
+    ];
     let diff = checked(project_root, &args)?;
     Ok(diff
         .stdout

@@ -30,7 +30,9 @@ mod strategy;
 mod vars;
 mod write;
 
-pub use changes::{analyze, parse_changed_files, ChangeAnalysis, ChangeScope, ChangedFile, Claim, ProjectGraph};
+pub use changes::{
+    analyze, parse_changed_files, ChangeAnalysis, ChangeScope, ChangedFile, Claim, ProjectGraph,
+};
 pub use error::PlanError;
 pub use explain::explain;
 pub use model::{ArgsFile, DroppedJob, Plan, PlannedJob, RunnerNeeds, Shard, UnrunnableTest};

@@ -13,7 +13,10 @@
 //!    cannot host are reported as unrunnable;
 //! 5. a job left with nothing to run is dropped, with the reason.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rayon::prelude::*;
 
 use tollgate_config::{Config, FrameworkMode, Job, Pipeline, VarValue};
 use tollgate_inventory::{Inventory, Language, TestItem};
@@ -106,7 +109,12 @@ impl<'a> Context<'a> {
         let framework_markers = config
             .frameworks
             .iter()
-            .map(|(name, fw)| (config.taxonomy.canonical(fw.marker_or(name)).to_string(), name.to_string()))
+            .map(|(name, fw)| {
+                (
+                    config.taxonomy.canonical(fw.marker_or(name)).to_string(),
+                    name.to_string(),
+                )
+            })
             .collect();
         let stages = config.taxonomy.stages_up_to(&pipeline.stage);
         let lint_stage = pipeline
@@ -161,10 +169,17 @@ impl<'a> Context<'a> {
                 FrameworkMode::Selected => {
                     let filter = match &self.framework {
                         Some(fw) => {
-                            let marker = config.frameworks.get(fw).map_or(fw.as_str(), |f| f.marker_or(fw));
+                            let marker = config
+                                .frameworks
+                                .get(fw)
+                                .map_or(fw.as_str(), |f| f.marker_or(fw));
                             FrameworkFilter::Selected {
                                 marker: marker.to_string(),
-                                others: all_markers.iter().filter(|m| *m != marker).cloned().collect(),
+                                others: all_markers
+                                    .iter()
+                                    .filter(|m| *m != marker)
+                                    .cloned()
+                                    .collect(),
                             }
                         }
                         None => FrameworkFilter::Any,
@@ -247,16 +262,26 @@ impl<'a> Context<'a> {
     }
 
     /// The frameworks a test belongs to (by marker).
-    fn test_frameworks<'t>(&'t self, test: &'t TestItem) -> impl Iterator<Item = &'t str> + 't {
-        test.markers.iter().filter_map(|m| {
-            self.framework_markers
-                .get(self.config().taxonomy.canonical(&m.name))
-                .map(String::as_str)
-        })
+    /// The frameworks a test belongs to (by marker), each once.
+    pub(crate) fn frameworks_of(&self, test: &TestItem) -> Vec<&str> {
+        let mut found: Vec<&str> = Vec::new();
+        for m in &test.markers {
+            if let Some(fw) = self.framework_markers.get(self.config().taxonomy.canonical(&m.name)) {
+                if !found.contains(&fw.as_str()) {
+                    found.push(fw);
+                }
+            }
+        }
+        found
     }
 
-    pub(crate) fn outcome(&self, inst: &Instance<'a>, test: &TestItem) -> Outcome {
-        let Some(verdict) = self.selector.job_verdict(self.input.pipeline, inst.job_name, test) else {
+    /// What `inst` does with `test`; `frameworks` is [`Context::frameworks_of`]
+    /// the test (computed once per test by the planner).
+    pub(crate) fn outcome(&self, inst: &Instance<'a>, test: &TestItem, frameworks: &[&str]) -> Outcome {
+        let Some(verdict) = self
+            .selector
+            .job_verdict(self.input.pipeline, inst.job_name, test)
+        else {
             return Outcome::Rejected(Rejection::Selection(Verdict::NoExpression));
         };
         let unrunnable = match &verdict {
@@ -264,45 +289,19 @@ impl<'a> Context<'a> {
             Verdict::NotEnoughGpus { .. } | Verdict::RunnerLacks(_) => Some(verdict.to_string()),
             _ => return Outcome::Rejected(Rejection::Selection(verdict)),
         };
-        if let Some(reason) = self.framework_rejects(inst, test) {
+        if let Some(reason) = framework_rejects(inst, frameworks) {
             return Outcome::Rejected(Rejection::Framework(reason));
         }
         if let Some(changes) = self.change_aware() {
-            if matches!(changes.scope, ChangeScope::Affected { .. }) && changes.affected_reason(&test.id).is_none() {
+            if matches!(changes.scope, ChangeScope::Affected { .. })
+                && changes.affected_reason(&test.id).is_none()
+            {
                 return Outcome::Rejected(Rejection::NotAffected);
             }
         }
         match unrunnable {
             Some(reason) => Outcome::Unrunnable(reason),
             None => Outcome::Selected,
-        }
-    }
-
-    fn framework_rejects(&self, inst: &Instance<'a>, test: &TestItem) -> Option<String> {
-        let mut frameworks = self.test_frameworks(test);
-        match &inst.filter {
-            FrameworkFilter::Any => None,
-            FrameworkFilter::Selected { .. } => {
-                let fw = inst.framework.as_deref()?;
-                frameworks
-                    .find(|f| *f != fw)
-                    .map(|f| format!("it is a `{f}` test and this run tests `{fw}`"))
-            }
-            FrameworkFilter::Only { .. } => {
-                let fw = inst.framework.as_deref()?;
-                let mut all: Vec<&str> = frameworks.collect();
-                all.dedup();
-                if all.contains(&fw) {
-                    None
-                } else if all.is_empty() {
-                    Some(format!("it needs no framework; this instance runs `{fw}` tests"))
-                } else {
-                    Some(format!("it is a `{}` test; this instance runs `{fw}` tests", all.join("`, `")))
-                }
-            }
-            FrameworkFilter::Free { .. } => frameworks
-                .next()
-                .map(|f| format!("it is a `{f}` test; this instance runs framework-free tests")),
         }
     }
 
@@ -328,15 +327,29 @@ impl<'a> Context<'a> {
                 ));
             }
         }
-        // pytest's view of each Python test, computed once for every job.
-        let pytest_views: Vec<_> = inventory
+        // Per test, once: its frameworks and pytest's view of it. Then every
+        // test job's selection, in parallel (the expensive part).
+        let frameworks: Vec<Vec<&str>> = inventory.tests.par_iter().map(|t| self.frameworks_of(t)).collect();
+        let pytest_views: Vec<(usize, Cow<'_, TestItem>)> = inventory
             .tests
             .iter()
-            .filter(|t| t.language == Language::Python)
-            .map(pytest_expr::pytest_view)
+            .enumerate()
+            .filter(|(_, t)| t.language == Language::Python)
+            .map(|(i, t)| (i, pytest_expr::pytest_view(t)))
+            .collect();
+        let instances = self.instances();
+        let selections: Vec<Option<Selection>> = instances
+            .par_iter()
+            .map(|inst| {
+                let expr = self.job_expr(inst.job_name, inst.job)?;
+                if self.job_skipped(inst).is_some() {
+                    return None;
+                }
+                Some(self.select(inst, expr, &frameworks, &pytest_views))
+            })
             .collect();
 
-        for inst in self.instances() {
+        for (inst, selection) in instances.into_iter().zip(selections) {
             if let Some(reason) = self.job_skipped(&inst) {
                 dropped.push(DroppedJob {
                     name: inst.name.clone(),
@@ -348,10 +361,14 @@ impl<'a> Context<'a> {
             let job = inst.job;
             let runner = over.and_then(|o| o.runner.as_ref()).unwrap_or(&job.runner);
             let cargo = over.and_then(|o| o.cargo.as_ref()).unwrap_or(&job.cargo);
-            let templates = over.and_then(|o| o.commands.as_ref()).unwrap_or(&job.commands);
+            let templates = over
+                .and_then(|o| o.commands.as_ref())
+                .unwrap_or(&job.commands);
             let gating = over.and_then(|o| o.gating).unwrap_or(job.gating);
             let shards = over.and_then(|o| o.shards).unwrap_or(job.shards).max(1);
-            let timeout = over.and_then(|o| o.timeout.as_ref()).or(job.timeout.as_ref());
+            let timeout = over
+                .and_then(|o| o.timeout.as_ref())
+                .or(job.timeout.as_ref());
             let container = inst
                 .framework
                 .as_deref()
@@ -365,31 +382,31 @@ impl<'a> Context<'a> {
                 container,
             };
 
-            let expr = self.job_expr(inst.job_name, job);
             let mut selected: Vec<&TestItem> = Vec::new();
-            if expr.is_some() {
-                let mut lacking = 0usize;
-                let mut not_affected = 0usize;
-                for test in &inventory.tests {
-                    match self.outcome(&inst, test) {
-                        Outcome::Selected => selected.push(test),
-                        Outcome::Unrunnable(reason) => {
-                            lacking += 1;
-                            unrunnable.push(UnrunnableTest {
-                                job: inst.name.clone(),
-                                test: test.id.clone(),
-                                reason,
-                            });
-                        }
-                        Outcome::Rejected(Rejection::NotAffected) => not_affected += 1,
-                        Outcome::Rejected(_) => {}
+            let mut markexpr = None;
+            if let Some(selection) = selection {
+                selected = selection.selected.iter().filter_map(|&i| inventory.tests.get(i)).collect();
+                for (i, reason) in &selection.unrunnable {
+                    if let Some(test) = inventory.tests.get(*i) {
+                        unrunnable.push(UnrunnableTest {
+                            job: inst.name.clone(),
+                            test: test.id.clone(),
+                            reason: reason.clone(),
+                        });
                     }
                 }
                 if selected.is_empty() {
+                    let lacking = selection.unrunnable.len();
                     let reason = if lacking > 0 {
-                        format!("selects no test its runner can host ({lacking} matching test(s) need more than `{}` offers)", needs.summary())
-                    } else if not_affected > 0 {
-                        format!("selects no test the changes affect ({not_affected} matching test(s) unaffected)")
+                        format!(
+                            "selects no test its runner can host ({lacking} matching test(s) need more than `{}` offers)",
+                            needs.summary()
+                        )
+                    } else if selection.not_affected > 0 {
+                        format!(
+                            "selects no test the changes affect ({} matching test(s) unaffected)",
+                            selection.not_affected
+                        )
                     } else {
                         "selects no test".to_string()
                     };
@@ -399,6 +416,7 @@ impl<'a> Context<'a> {
                     });
                     continue;
                 }
+                markexpr = selection.markexpr;
             } else if templates.is_empty() {
                 dropped.push(DroppedJob {
                     name: inst.name.clone(),
@@ -407,10 +425,21 @@ impl<'a> Context<'a> {
                 continue;
             }
 
-            let python: Vec<&TestItem> = selected.iter().copied().filter(|t| t.language == Language::Python).collect();
-            let rust: Vec<&TestItem> = selected.iter().copied().filter(|t| t.language == Language::Rust).collect();
-            let markexpr = expr.and_then(|e| self.exact_markexpr(&inst, e, &python, &pytest_views));
-            let args_stem = format!("{ARGS_DIR}/{}/{}", sanitize(self.input.pipeline), sanitize(&inst.name));
+            let python: Vec<&TestItem> = selected
+                .iter()
+                .copied()
+                .filter(|t| t.language == Language::Python)
+                .collect();
+            let rust: Vec<&TestItem> = selected
+                .iter()
+                .copied()
+                .filter(|t| t.language == Language::Rust)
+                .collect();
+            let args_stem = format!(
+                "{ARGS_DIR}/{}/{}",
+                sanitize(self.input.pipeline),
+                sanitize(&inst.name)
+            );
             let base = CommandContext {
                 pipeline: self.input.pipeline,
                 job: &inst.name,
@@ -429,8 +458,16 @@ impl<'a> Context<'a> {
             let commands = if shards > 1 && selected.len() > 1 {
                 for (index, part) in split_into_shards(&selected, shards).into_iter().enumerate() {
                     let index = u32::try_from(index + 1).unwrap_or(u32::MAX);
-                    let py: Vec<&TestItem> = part.iter().copied().filter(|t| t.language == Language::Python).collect();
-                    let rs: Vec<&TestItem> = part.iter().copied().filter(|t| t.language == Language::Rust).collect();
+                    let py: Vec<&TestItem> = part
+                        .iter()
+                        .copied()
+                        .filter(|t| t.language == Language::Python)
+                        .collect();
+                    let rs: Vec<&TestItem> = part
+                        .iter()
+                        .copied()
+                        .filter(|t| t.language == Language::Rust)
+                        .collect();
                     let path = format!("{args_stem}.shard-{index}.args");
                     if !py.is_empty() {
                         args_files.push(args_file(&path, &py));
@@ -488,8 +525,17 @@ impl<'a> Context<'a> {
         }
 
         jobs.sort_by_key(|j| j.stage);
-        let stages: Vec<u32> = jobs.iter().map(|j| j.stage).collect::<BTreeSet<_>>().into_iter().collect();
-        let gating: Vec<(u32, String)> = jobs.iter().filter(|j| j.gating).map(|j| (j.stage, j.name.clone())).collect();
+        let stages: Vec<u32> = jobs
+            .iter()
+            .map(|j| j.stage)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let gating: Vec<(u32, String)> = jobs
+            .iter()
+            .filter(|j| j.gating)
+            .map(|j| (j.stage, j.name.clone()))
+            .collect();
         for job in &mut jobs {
             job.needs = gating
                 .iter()
@@ -515,14 +561,51 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Which tests a test job instance runs (indices into the inventory),
+    /// which it would but cannot host, and the `-m` that selects exactly
+    /// its Python tests, if there is one.
+    fn select(
+        &self,
+        inst: &Instance<'a>,
+        job_expr: &str,
+        frameworks: &[Vec<&str>],
+        pytest_views: &[(usize, Cow<'_, TestItem>)],
+    ) -> Selection {
+        let tests = &self.input.inventory.tests;
+        let mut selection = Selection::default();
+        let mut chosen = vec![false; tests.len()];
+        for (i, (test, fws)) in tests.iter().zip(frameworks).enumerate() {
+            match self.outcome(inst, test, fws) {
+                Outcome::Selected => {
+                    selection.selected.push(i);
+                    if let Some(slot) = chosen.get_mut(i) {
+                        *slot = true;
+                    }
+                }
+                Outcome::Unrunnable(reason) => selection.unrunnable.push((i, reason)),
+                Outcome::Rejected(Rejection::NotAffected) => selection.not_affected += 1,
+                Outcome::Rejected(_) => {}
+            }
+        }
+        let has_python = selection
+            .selected
+            .iter()
+            .any(|&i| tests.get(i).is_some_and(|t| t.language == Language::Python));
+        if has_python {
+            selection.markexpr = self.exact_markexpr(inst, job_expr, &chosen, pytest_views);
+        }
+        selection
+    }
+
     /// The `-m` expression for `inst`, if pytest would select with it exactly
-    /// the planned Python tests (and it survives the shell unchanged).
+    /// the planned Python tests (`chosen`, by inventory index) and it
+    /// survives the shell unchanged.
     fn exact_markexpr(
         &self,
         inst: &Instance<'a>,
         job_expr: &str,
-        planned: &[&TestItem],
-        pytest_views: &[std::borrow::Cow<'_, TestItem>],
+        chosen: &[bool],
+        pytest_views: &[(usize, Cow<'_, TestItem>)],
     ) -> Option<String> {
         let text = pytest_expr::build(
             &self.config().taxonomy,
@@ -535,26 +618,62 @@ impl<'a> Context<'a> {
             return None;
         }
         let parsed = Expression::parse(&text).ok()?;
-        let planned: BTreeSet<&str> = planned.iter().map(|t| t.id.as_str()).collect();
-        let mut matched = 0usize;
-        for view in pytest_views {
-            let hit = parsed.evaluate(view.as_ref());
-            if hit != planned.contains(view.id.as_str()) {
-                return None;
-            }
-            matched += usize::from(hit);
-        }
-        (matched == planned.len()).then_some(text)
+        let exact = pytest_views
+            .iter()
+            .all(|(i, view)| parsed.evaluate(view.as_ref()) == chosen.get(*i).copied().unwrap_or(false));
+        exact.then_some(text)
     }
+}
+
+/// One test job instance's selection (see [`Context::select`]).
+#[derive(Debug, Default)]
+struct Selection {
+    selected: Vec<usize>,
+    unrunnable: Vec<(usize, String)>,
+    not_affected: usize,
+    markexpr: Option<String>,
 }
 
 /// The pipeline called `name`, or an error naming the closest one.
 pub fn find_pipeline<'c>(config: &'c Config, name: &str) -> Result<&'c Pipeline, PlanError> {
-    config.pipelines.get(name).ok_or_else(|| PlanError::UnknownPipeline {
-        name: name.to_string(),
-        suggestion: closest(name, config.pipelines.keys()),
-        known: config.pipelines.keys().map(str::to_string).collect(),
-    })
+    config
+        .pipelines
+        .get(name)
+        .ok_or_else(|| PlanError::UnknownPipeline {
+            name: name.to_string(),
+            suggestion: closest(name, config.pipelines.keys()),
+            known: config.pipelines.keys().map(str::to_string).collect(),
+        })
+}
+
+/// Why the instance's framework filter keeps out a test of `frameworks`.
+fn framework_rejects(inst: &Instance<'_>, frameworks: &[&str]) -> Option<String> {
+    match &inst.filter {
+        FrameworkFilter::Any => None,
+        FrameworkFilter::Selected { .. } => {
+            let fw = inst.framework.as_deref()?;
+            frameworks
+                .iter()
+                .find(|f| **f != fw)
+                .map(|f| format!("it is a `{f}` test and this run tests `{fw}`"))
+        }
+        FrameworkFilter::Only { .. } => {
+            let fw = inst.framework.as_deref()?;
+            if frameworks.contains(&fw) {
+                None
+            } else if frameworks.is_empty() {
+                Some(format!("it needs no framework; this instance runs `{fw}` tests"))
+            } else {
+                Some(format!(
+                    "it is a `{}` test; this instance runs `{fw}` tests",
+                    frameworks.join("`, `")
+                ))
+            }
+        }
+        FrameworkFilter::Free { .. } => frameworks
+            .first()
+            .map(|f| format!("it is a `{f}` test; this instance runs framework-free tests")),
+    }
 }
 
 /// The framework under test and why: an explicit framework variable (flag or
@@ -571,10 +690,12 @@ fn choose_framework(
         return (None, None);
     }
     let var_value = |name: &Option<String>, explicit_only: bool| {
-        name.as_deref().and_then(|n| variables.resolved(n)).and_then(|r| {
-            let explicit = matches!(r.source, VarSource::Flag | VarSource::Environment);
-            (explicit || !explicit_only).then(|| r.value.to_string())
-        })
+        name.as_deref()
+            .and_then(|n| variables.resolved(n))
+            .and_then(|r| {
+                let explicit = matches!(r.source, VarSource::Flag | VarSource::Environment);
+                (explicit || !explicit_only).then(|| r.value.to_string())
+            })
     };
     if let Some(fw) = var_value(&config.changes.framework_variable, true) {
         return (Some(fw), Some("variable"));
@@ -590,7 +711,10 @@ fn choose_framework(
     if let Some(fw) = var_value(&config.changes.default_framework_variable, false) {
         return (Some(fw), Some("default"));
     }
-    (config.changes.default_framework.clone(), config.changes.default_framework.as_ref().map(|_| "default"))
+    (
+        config.changes.default_framework.clone(),
+        config.changes.default_framework.as_ref().map(|_| "default"),
+    )
 }
 
 fn args_file(path: &str, tests: &[&TestItem]) -> ArgsFile {
@@ -609,7 +733,13 @@ fn args_file(path: &str, tests: &[&TestItem]) -> ArgsFile {
 fn sanitize(name: &str) -> String {
     let mut out: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     while out.ends_with('-') {
         out.pop();
@@ -627,7 +757,7 @@ fn split_into_shards<'t>(tests: &[&'t TestItem], count: u32) -> Vec<Vec<&'t Test
         by_file.entry(t.file.as_str()).or_default().push(t);
     }
     let mut groups: Vec<Vec<&'t TestItem>> = by_file.into_values().collect();
-    groups.sort_by(|a, b| b.len().cmp(&a.len()));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
     let count = usize::try_from(count).unwrap_or(1).max(1);
     let mut shards: Vec<Vec<&'t TestItem>> = vec![Vec::new(); count];
     for group in groups {

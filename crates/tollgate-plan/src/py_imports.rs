@@ -40,7 +40,13 @@ pub struct ImportGraph {
 }
 
 /// Directories never scanned for Python sources.
-const SKIPPED_DIRS: &[&str] = &["node_modules", "__pycache__", "target", "site-packages", "venv"];
+const SKIPPED_DIRS: &[&str] = &[
+    "node_modules",
+    "__pycache__",
+    "target",
+    "site-packages",
+    "venv",
+];
 
 impl ImportGraph {
     /// Reads every `.py` file below `root` (gitignore-aware, hidden
@@ -94,7 +100,12 @@ impl ImportGraph {
     /// themselves are included, reached by themselves. Changed paths need not
     /// exist any more: a deleted module still reaches its importers.
     pub fn importers_of(&self, changed: &[&str]) -> BTreeMap<String, String> {
-        let index = SuffixIndex::new(self.files.keys().map(String::as_str).chain(changed.iter().copied()));
+        let index = SuffixIndex::new(
+            self.files
+                .keys()
+                .map(String::as_str)
+                .chain(changed.iter().copied()),
+        );
         // Reverse edges: imported file → importing files.
         let mut importers: HashMap<&str, Vec<&str>> = HashMap::new();
         for (file, imports) in &self.files {
@@ -144,7 +155,10 @@ impl<'a> SuffixIndex<'a> {
             }
             let parts = module_parts(path);
             for start in 0..parts.len() {
-                by_suffix.entry(parts[start..].join(".")).or_default().push(path);
+                by_suffix
+                    .entry(parts[start..].join("."))
+                    .or_default()
+                    .push(path);
             }
         }
         SuffixIndex { by_suffix, by_path }
@@ -358,14 +372,26 @@ from x import *
         ImportGraph::from_sources([
             ("src/dynamo/__init__.py", ""),
             ("src/dynamo/planner/__init__.py", ""),
-            ("src/dynamo/planner/scaling.py", "from dynamo.common import tokens\n"),
-            ("src/dynamo/planner/metrics.py", "from .scaling import Scaler\n"),
+            (
+                "src/dynamo/planner/scaling.py",
+                "from dynamo.common import tokens\n",
+            ),
+            (
+                "src/dynamo/planner/metrics.py",
+                "from .scaling import Scaler\n",
+            ),
             ("src/dynamo/common/__init__.py", ""),
             ("src/dynamo/common/tokens.py", "import os\n"),
             ("src/dynamo/router/indexer.py", "import json\n"),
-            ("src/dynamo/planner/tests/test_planner_metrics.py", "from dynamo.planner.metrics import M\n"),
+            (
+                "src/dynamo/planner/tests/test_planner_metrics.py",
+                "from dynamo.planner.metrics import M\n",
+            ),
             ("tests/test_router.py", "import dynamo.router.indexer\n"),
-            ("tests/test_tokens.py", "from dynamo.common.tokens import encode\n"),
+            (
+                "tests/test_tokens.py",
+                "from dynamo.common.tokens import encode\n",
+            ),
         ])
     }
 
@@ -383,7 +409,10 @@ from x import *
                 "tests/test_tokens.py",
             ]
         );
-        assert_eq!(reached["src/dynamo/planner/tests/test_planner_metrics.py"], "src/dynamo/common/tokens.py");
+        assert_eq!(
+            reached["src/dynamo/planner/tests/test_planner_metrics.py"],
+            "src/dynamo/common/tokens.py"
+        );
     }
 
     #[test]
@@ -398,7 +427,10 @@ from x import *
     fn a_leaf_module_reaches_only_its_importers() {
         let reached = graph().importers_of(&["src/dynamo/router/indexer.py"]);
         let files: Vec<&str> = reached.keys().map(String::as_str).collect();
-        assert_eq!(files, ["src/dynamo/router/indexer.py", "tests/test_router.py"]);
+        assert_eq!(
+            files,
+            ["src/dynamo/router/indexer.py", "tests/test_router.py"]
+        );
     }
 
     #[test]

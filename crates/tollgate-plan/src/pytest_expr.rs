@@ -58,7 +58,10 @@ impl Spellings {
     }
 
     fn any_of(&self, taxonomy: &Taxonomy, names: &[impl AsRef<str>]) -> String {
-        let terms: Vec<String> = names.iter().map(|n| self.term(taxonomy, n.as_ref())).collect();
+        let terms: Vec<String> = names
+            .iter()
+            .map(|n| self.term(taxonomy, n.as_ref()))
+            .collect();
         if terms.len() == 1 {
             terms.join("")
         } else {
@@ -105,16 +108,23 @@ pub(crate) fn build(
         }
         FrameworkFilter::Only { marker } => clauses.push(spellings.term(taxonomy, marker)),
         FrameworkFilter::Free { all } if all.is_empty() => {}
-        FrameworkFilter::Free { all } => clauses.push(format!("not {}", spellings.any_of(taxonomy, all))),
+        FrameworkFilter::Free { all } => {
+            clauses.push(format!("not {}", spellings.any_of(taxonomy, all)))
+        }
     }
     Some(clauses.join(" and "))
 }
 
 /// A test as pytest sees it: without the markers tollgate's own rules added.
 pub(crate) fn pytest_view(test: &TestItem) -> Cow<'_, TestItem> {
-    if test.markers.iter().any(|m| m.origin.source == MarkSource::ConfigRule) {
+    if test
+        .markers
+        .iter()
+        .any(|m| m.origin.source == MarkSource::ConfigRule)
+    {
         let mut seen = test.clone();
-        seen.markers.retain(|m| m.origin.source != MarkSource::ConfigRule);
+        seen.markers
+            .retain(|m| m.origin.source != MarkSource::ConfigRule);
         Cow::Owned(seen)
     } else {
         Cow::Borrowed(test)
@@ -158,12 +168,26 @@ gpus_needed_1 = "gpu_1"
             marker: "vllm".into(),
             others: vec!["trtllm".into()],
         };
-        let expr = build(&t, &s, "e2e and  gpu_1", Some(&["pre_commit", "pre_merge"]), &fw).unwrap();
+        let expr = build(
+            &t,
+            &s,
+            "e2e and  gpu_1",
+            Some(&["pre_commit", "pre_merge"]),
+            &fw,
+        )
+        .unwrap();
         assert_eq!(
             expr,
             "(e2e and  (gpu_1 or gpus_needed_1)) and (pre_commit or (pre_merge or premerge)) and not trtllm"
         );
-        let expr = build(&t, &s, "gpus_needed_1 or gpus(count=2)", None, &FrameworkFilter::Any).unwrap();
+        let expr = build(
+            &t,
+            &s,
+            "gpus_needed_1 or gpus(count=2)",
+            None,
+            &FrameworkFilter::Any,
+        )
+        .unwrap();
         assert_eq!(expr, "((gpu_1 or gpus_needed_1) or gpus(count=2))");
         let free = FrameworkFilter::Free {
             all: vec!["vllm".into(), "trtllm".into()],

@@ -27,7 +27,10 @@ impl RustGraph {
         let mut dir_to_name: BTreeMap<std::path::PathBuf, String> = BTreeMap::new();
         for ws in &discovery.workspaces {
             for member in &ws.members {
-                dir_to_name.insert(workspace::normalize(&member.dir), member.package.name.clone());
+                dir_to_name.insert(
+                    workspace::normalize(&member.dir),
+                    member.package.name.clone(),
+                );
             }
         }
         let mut edges = Vec::new();
@@ -69,7 +72,9 @@ impl RustGraph {
     pub fn package_of(&self, path: &str) -> Option<&str> {
         self.dirs
             .iter()
-            .filter(|(_, dir)| dir.is_empty() || path == dir.as_str() || path.starts_with(&format!("{dir}/")))
+            .filter(|(_, dir)| {
+                dir.is_empty() || path == dir.as_str() || path.starts_with(&format!("{dir}/"))
+            })
             .max_by_key(|(_, dir)| dir.len())
             .map(|(name, _)| name.as_str())
     }
@@ -102,7 +107,12 @@ mod tests {
     fn graph() -> RustGraph {
         let s = |a: &str, b: &str| (a.to_string(), b.to_string());
         RustGraph::new(
-            vec![s("runtime", "lib/runtime"), s("llm", "lib/llm"), s("kvbm", "lib/kvbm"), s("cli", "lib/llm/cli")],
+            vec![
+                s("runtime", "lib/runtime"),
+                s("llm", "lib/llm"),
+                s("kvbm", "lib/kvbm"),
+                s("cli", "lib/llm/cli"),
+            ],
             vec![s("llm", "runtime"), s("kvbm", "llm"), s("cli", "llm")],
         )
     }
@@ -121,7 +131,10 @@ mod tests {
     fn changes_reach_reverse_dependencies_transitively() {
         let g = graph();
         let reached = g.affected(&BTreeSet::from(["runtime"]));
-        assert_eq!(reached.keys().collect::<Vec<_>>(), ["cli", "kvbm", "llm", "runtime"]);
+        assert_eq!(
+            reached.keys().collect::<Vec<_>>(),
+            ["cli", "kvbm", "llm", "runtime"]
+        );
         let reached = g.affected(&BTreeSet::from(["kvbm"]));
         assert_eq!(reached.keys().collect::<Vec<_>>(), ["kvbm"]);
     }
@@ -131,7 +144,10 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/monorepo");
         let g = RustGraph::scan(&root);
         assert_eq!(g.package_of("lib/kvbm/src/pool.rs"), Some("dynamo-kvbm"));
-        assert_eq!(g.package_of("lib/llm/src/kv_router/mod.rs"), Some("dynamo-llm"));
+        assert_eq!(
+            g.package_of("lib/llm/src/kv_router/mod.rs"),
+            Some("dynamo-llm")
+        );
         // The example's crates do not depend on each other.
         let reached = g.affected(&BTreeSet::from(["dynamo-runtime"]));
         assert_eq!(reached.keys().collect::<Vec<_>>(), ["dynamo-runtime"]);

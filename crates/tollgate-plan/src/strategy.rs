@@ -58,7 +58,10 @@ pub fn strategy_checks(config: &Config, inventory: &Inventory) -> Vec<Finding> {
         for &(stage, pipeline) in &pipelines {
             let mut any = false;
             for job in selector.jobs(pipeline) {
-                if selector.job_verdict(pipeline, job, test).is_some_and(|v| v.is_selected()) {
+                if selector
+                    .job_verdict(pipeline, job, test)
+                    .is_some_and(|v| v.is_selected())
+                {
                     any = true;
                     job_used.insert(job);
                 }
@@ -81,7 +84,9 @@ pub fn strategy_checks(config: &Config, inventory: &Inventory) -> Vec<Finding> {
         if let Some(&(first_stage, first)) = selected_in.first() {
             let missing: Vec<&str> = pipelines
                 .iter()
-                .filter(|(stage, name)| *stage > first_stage && !selected_in.iter().any(|(_, n)| n == name))
+                .filter(|(stage, name)| {
+                    *stage > first_stage && !selected_in.iter().any(|(_, n)| n == name)
+                })
                 .map(|(_, name)| *name)
                 .collect();
             if !missing.is_empty() {
@@ -101,7 +106,11 @@ pub fn strategy_checks(config: &Config, inventory: &Inventory) -> Vec<Finding> {
         }
     }
 
-    let run_jobs: BTreeSet<&str> = config.pipelines.values().flat_map(|p| p.jobs.iter().map(String::as_str)).collect();
+    let run_jobs: BTreeSet<&str> = config
+        .pipelines
+        .values()
+        .flat_map(|p| p.jobs.iter().map(String::as_str))
+        .collect();
     for (name, job) in config.jobs.iter() {
         let has_expr = job.expr.is_some()
             || config
@@ -135,12 +144,17 @@ pub fn strategy_checks(config: &Config, inventory: &Inventory) -> Vec<Finding> {
             }
         }
         for (job, text) in exprs {
-            let Ok(expr) = Expression::parse(text) else { continue };
+            let Ok(expr) = Expression::parse(text) else {
+                continue;
+            };
             let mut reported = BTreeSet::new();
             for (marker, _) in expr.marker_names() {
                 let known = taxonomy.is_marker(taxonomy.canonical(marker));
                 if !known && reported.insert(marker) {
-                    let hint = taxonomy.suggest(marker).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                    let hint = taxonomy
+                        .suggest(marker)
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
                     findings.push(Finding {
                         code: "unknown-marker",
                         message: format!("job `{job}`'s expression `{text}` names unknown marker `{marker}`{hint}"),

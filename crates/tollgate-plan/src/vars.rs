@@ -125,7 +125,8 @@ impl Variables {
     }
 
     pub fn set(&mut self, name: &str, value: VarValue, source: VarSource) {
-        self.values.insert(name.to_string(), ResolvedVar { value, source });
+        self.values
+            .insert(name.to_string(), ResolvedVar { value, source });
     }
 
     /// Whether a job's `when` condition holds: the marker-expression grammar
@@ -151,7 +152,12 @@ impl Variables {
 }
 
 /// Parses `text` as a value of the declared type.
-fn parse_value(name: &str, decl: &Variable, text: &str, origin: &str) -> Result<VarValue, PlanError> {
+fn parse_value(
+    name: &str,
+    decl: &Variable,
+    text: &str,
+    origin: &str,
+) -> Result<VarValue, PlanError> {
     let bad = |expected: String| PlanError::BadVariableValue {
         name: name.to_string(),
         value: text.to_string(),
@@ -163,7 +169,9 @@ fn parse_value(name: &str, decl: &Variable, text: &str, origin: &str) -> Result<
         VariableType::Bool => match trimmed.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(VarValue::Bool(true)),
             "false" | "0" | "no" | "off" => Ok(VarValue::Bool(false)),
-            _ => Err(bad("expected a bool (true/false, 1/0, yes/no, on/off)".into())),
+            _ => Err(bad(
+                "expected a bool (true/false, 1/0, yes/no, on/off)".into()
+            )),
         },
         VariableType::Int => trimmed
             .parse::<i64>()
@@ -219,8 +227,10 @@ type = "int"
     #[test]
     fn flags_beat_environment_beat_pipeline_beat_default() {
         let config = config();
-        let pipeline: Pipeline =
-            toml::from_str("stage = \"x\"\non = \"push\"\njobs = []\nset = { NIGHTLY_BUILD = true }").unwrap();
+        let pipeline: Pipeline = toml::from_str(
+            "stage = \"x\"\non = \"push\"\njobs = []\nset = { NIGHTLY_BUILD = true }",
+        )
+        .unwrap();
         let env = |name: &str| match name {
             "DYNAMO_FRAMEWORK" => Some("trtllm".to_string()),
             "GPUS" => Some("4".to_string()),
@@ -232,10 +242,19 @@ type = "int"
         assert_eq!(vars.resolved("GPUS").unwrap().value, VarValue::Int(2));
         assert_eq!(vars.resolved("GPUS").unwrap().source, VarSource::Flag);
         assert_eq!(vars.get("FRAMEWORK"), Some(&VarValue::Str("trtllm".into())));
-        assert_eq!(vars.resolved("FRAMEWORK").unwrap().source, VarSource::Environment);
-        assert_eq!(vars.resolved("NIGHTLY_BUILD").unwrap().source, VarSource::Pipeline);
+        assert_eq!(
+            vars.resolved("FRAMEWORK").unwrap().source,
+            VarSource::Environment
+        );
+        assert_eq!(
+            vars.resolved("NIGHTLY_BUILD").unwrap().source,
+            VarSource::Pipeline
+        );
         // An empty environment value counts as unset: the default applies.
-        assert_eq!(vars.resolved("RUN_VLLM").unwrap().source, VarSource::Default);
+        assert_eq!(
+            vars.resolved("RUN_VLLM").unwrap().source,
+            VarSource::Default
+        );
         assert_eq!(vars.get("THRESHOLD"), Some(&VarValue::Float(80.0)));
     }
 
@@ -261,13 +280,24 @@ type = "int"
     fn bad_input_is_a_clear_error() {
         let config = config();
         let err = Variables::resolve(&config, None, &["RUN_VLM=true".into()], &no_env).unwrap_err();
-        assert_eq!(err.to_string(), "unknown variable `RUN_VLM` in --var (did you mean `RUN_VLLM`?)");
+        assert_eq!(
+            err.to_string(),
+            "unknown variable `RUN_VLM` in --var (did you mean `RUN_VLLM`?)"
+        );
         let err = Variables::resolve(&config, None, &["RUN_VLLM".into()], &no_env).unwrap_err();
-        assert_eq!(err.to_string(), "--var \"RUN_VLLM\" is not of the form NAME=VALUE");
-        let err = Variables::resolve(&config, None, &["RUN_VLLM=maybe".into()], &no_env).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--var \"RUN_VLLM\" is not of the form NAME=VALUE"
+        );
+        let err =
+            Variables::resolve(&config, None, &["RUN_VLLM=maybe".into()], &no_env).unwrap_err();
         assert!(err.to_string().contains("expected a bool"), "{err}");
-        let err = Variables::resolve(&config, None, &["FRAMEWORK=sglang".into()], &no_env).unwrap_err();
-        assert!(err.to_string().contains("expected one of vllm, trtllm"), "{err}");
+        let err =
+            Variables::resolve(&config, None, &["FRAMEWORK=sglang".into()], &no_env).unwrap_err();
+        assert!(
+            err.to_string().contains("expected one of vllm, trtllm"),
+            "{err}"
+        );
         let env = |name: &str| (name == "GPUS").then(|| "two".to_string());
         let err = Variables::resolve(&config, None, &[], &env).unwrap_err();
         assert_eq!(

@@ -18,7 +18,11 @@ fn pr(files: &[&str]) -> Plan {
 }
 
 fn selected(plan: &Plan) -> Vec<&str> {
-    let mut ids: Vec<&str> = plan.jobs.iter().flat_map(|j| j.tests.iter().map(String::as_str)).collect();
+    let mut ids: Vec<&str> = plan
+        .jobs
+        .iter()
+        .flat_map(|j| j.tests.iter().map(String::as_str))
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     ids
@@ -26,17 +30,40 @@ fn selected(plan: &Plan) -> Vec<&str> {
 
 #[test]
 fn docs_only_changes_run_lint_only() {
-    let plan = pr(&["README.md", "docs/architecture.md", "components/backends/vllm/README.md"]);
+    let plan = pr(&[
+        "README.md",
+        "docs/architecture.md",
+        "components/backends/vllm/README.md",
+    ]);
     assert_eq!(job_names(&plan), ["lint"]);
     let changes = plan.changes.as_ref().unwrap();
     assert!(matches!(&changes.scope, ChangeScope::LintOnly { .. }));
     assert!(changes.unclaimed.is_empty());
     // A README inside the vLLM tree is documentation, not a vLLM change.
-    assert_eq!(changes.files[2].claims, [Claim::Docs { glob: "**/*.md".into() }]);
+    assert_eq!(
+        changes.files[2].claims,
+        [Claim::Docs {
+            glob: "**/*.md".into()
+        }]
+    );
     for d in &plan.dropped {
-        assert_eq!(d.reason, "only documentation or ignored files changed: lint only", "{}", d.name);
+        assert_eq!(
+            d.reason, "only documentation or ignored files changed: lint only",
+            "{}",
+            d.name
+        );
     }
-    assert_eq!(dropped_names(&plan), ["build", "unit", "integration_0", "integration_1", "e2e_0", "e2e_1"]);
+    assert_eq!(
+        dropped_names(&plan),
+        [
+            "build",
+            "unit",
+            "integration_0",
+            "integration_1",
+            "e2e_0",
+            "e2e_1"
+        ]
+    );
     insta::assert_snapshot!("docs_only", tollgate_plan::emit::human(&plan));
 }
 
@@ -75,7 +102,11 @@ fn an_unclaimed_file_widens_the_run_and_is_reported() {
     assert_eq!(changes.unclaimed, ["scripts/release.sh"]);
     assert!(matches!(changes.scope, ChangeScope::Everything { .. }));
     assert_eq!(python_total(&plan), 53);
-    assert!(plan.notes.iter().any(|n| n.contains("scripts/release.sh")), "{:?}", plan.notes);
+    assert!(
+        plan.notes.iter().any(|n| n.contains("scripts/release.sh")),
+        "{:?}",
+        plan.notes
+    );
 }
 
 #[test]
@@ -89,12 +120,22 @@ fn changes_inside_one_framework_test_that_framework() {
     let changes = plan.changes.as_ref().unwrap();
     assert_eq!(
         changes.files[0].claims,
-        [Claim::Framework { name: "vllm".into() }, Claim::PythonModule]
+        [
+            Claim::Framework {
+                name: "vllm".into()
+            },
+            Claim::PythonModule
+        ]
     );
     let ids = selected(&plan);
     // Planner and KVBM unit tests import nothing of vLLM and carry no vllm marker.
-    assert!(!ids.iter().any(|id| id.contains("planner/tests/")), "{ids:?}");
-    assert!(ids.iter().any(|id| id.starts_with("components/backends/vllm/tests/test_vllm_handler.py")));
+    assert!(
+        !ids.iter().any(|id| id.contains("planner/tests/")),
+        "{ids:?}"
+    );
+    assert!(ids
+        .iter()
+        .any(|id| id.starts_with("components/backends/vllm/tests/test_vllm_handler.py")));
     assert!(ids.iter().any(|id| id.starts_with("tests/serve/")));
     // No Rust crate changed: no Rust test runs.
     assert!(plan.jobs.iter().all(|j| j.rust_tests == 0));
@@ -112,7 +153,14 @@ fn changes_in_two_frameworks_test_the_default_framework() {
     let plan = pr(&["components/backends/trtllm/src/dynamo/trtllm/args.py"]);
     assert_eq!(plan.framework.as_deref(), Some("trtllm"));
     assert_eq!(plan.framework_source.as_deref(), Some("changes"));
-    assert_eq!(plan.jobs.iter().find(|j| j.name == "build").unwrap().commands, ["./container/build.sh --framework trtllm"]);
+    assert_eq!(
+        plan.jobs
+            .iter()
+            .find(|j| j.name == "build")
+            .unwrap()
+            .commands,
+        ["./container/build.sh --framework trtllm"]
+    );
 }
 
 #[test]
@@ -124,8 +172,10 @@ fn a_python_module_reaches_the_tests_importing_it() {
     let ChangeScope::Affected { tests } = &changes.scope else {
         panic!("expected affected tests, got {:?}", changes.scope)
     };
-    let files: std::collections::BTreeSet<&str> =
-        tests.keys().map(|id| id.split("::").next().unwrap_or_default()).collect();
+    let files: std::collections::BTreeSet<&str> = tests
+        .keys()
+        .map(|id| id.split("::").next().unwrap_or_default())
+        .collect();
     assert_eq!(
         files.into_iter().collect::<Vec<_>>(),
         [
@@ -139,12 +189,22 @@ fn a_python_module_reaches_the_tests_importing_it() {
     // In the PR only the pre-merge ones run: the argument-parsing unit tests
     // (test_vllm_args.py) and the pre-merge vLLM integration tests.
     let ids = selected(&plan);
-    assert!(ids.iter().all(|id| id.starts_with("components/backends/vllm/tests/")), "{ids:?}");
-    assert!(ids.iter().any(|id| id.starts_with("components/backends/vllm/tests/test_vllm_args.py")));
+    assert!(
+        ids.iter()
+            .all(|id| id.starts_with("components/backends/vllm/tests/")),
+        "{ids:?}"
+    );
+    assert!(ids
+        .iter()
+        .any(|id| id.starts_with("components/backends/vllm/tests/test_vllm_args.py")));
     // A selection narrowed by changes is not expressible with -m: node ids.
     let unit = plan.jobs.iter().find(|j| j.name == "unit").unwrap();
     assert_eq!(unit.commands, ["pytest @.tollgate/plan/pr/unit.args"]);
-    let args = plan.args_files.iter().find(|a| a.path == ".tollgate/plan/pr/unit.args").unwrap();
+    let args = plan
+        .args_files
+        .iter()
+        .find(|a| a.path == ".tollgate/plan/pr/unit.args")
+        .unwrap();
     assert_eq!(args.contents.lines().collect::<Vec<_>>(), unit.tests);
     insta::assert_snapshot!("python_import", tollgate_plan::emit::human(&plan));
 }
@@ -154,11 +214,20 @@ fn a_module_imported_by_a_conftest_reaches_every_test_below_it() {
     // logging.py ← frontend/server.py ← frontend/__init__.py ← tests/conftest.py
     let plan = pr(&["components/src/dynamo/common/logging.py"]);
     let changes = plan.changes.as_ref().unwrap();
-    let ChangeScope::Affected { tests } = &changes.scope else { panic!() };
+    let ChangeScope::Affected { tests } = &changes.scope else {
+        panic!()
+    };
     assert!(tests.keys().filter(|id| id.starts_with("tests/")).count() > 10);
-    assert!(tests.keys().all(|id| id.starts_with("tests/")), "{:?}", tests.keys());
+    assert!(
+        tests.keys().all(|id| id.starts_with("tests/")),
+        "{:?}",
+        tests.keys()
+    );
     let reason = &tests["tests/kvbm/test_kvbm_offload.py::test_host_tier_hit_without_disk"];
-    assert_eq!(reason, "below `tests/conftest.py`, reached by changed `components/src/dynamo/common/logging.py`");
+    assert_eq!(
+        reason,
+        "below `tests/conftest.py`, reached by changed `components/src/dynamo/common/logging.py`"
+    );
 }
 
 /// The example with one extra path dependency (`dynamo-kvbm` → `dynamo-llm`),
@@ -168,7 +237,11 @@ fn example_with_kvbm_depending_on_llm() -> tempfile::TempDir {
     copy_tree(&example_root(), dir.path());
     let manifest = dir.path().join("lib/kvbm/Cargo.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(&manifest, format!("{text}\n[dependencies]\ndynamo-llm = {{ path = \"../llm\" }}\n")).unwrap();
+    std::fs::write(
+        &manifest,
+        format!("{text}\n[dependencies]\ndynamo-llm = {{ path = \"../llm\" }}\n"),
+    )
+    .unwrap();
     dir
 }
 
@@ -194,20 +267,39 @@ fn a_rust_change_reaches_the_tests_of_dependent_crates() {
     let root = dir.path();
     let config = dynamo();
     let inv = inventory(&config, root);
-    let plan = plan_for(&config, &inv, root, "pr", &[], Some(&["lib/llm/src/tokens.rs"]));
+    let plan = plan_for(
+        &config,
+        &inv,
+        root,
+        "pr",
+        &[],
+        Some(&["lib/llm/src/tokens.rs"]),
+    );
     // dynamo-llm changed; dynamo-kvbm depends on it; dynamo-runtime does not.
     // Unit: llm 10 + kvbm 6; integration: llm 3 + kvbm 1 (ignored ones excluded).
     assert_eq!(counts(&plan, "unit"), Some((0, 16)));
     assert_eq!(counts(&plan, "integration_0"), Some((0, 4)));
     let unit = plan.jobs.iter().find(|j| j.name == "unit").unwrap();
-    assert!(unit.tests.iter().all(|id| !id.starts_with("dynamo-runtime")));
+    assert!(unit
+        .tests
+        .iter()
+        .all(|id| !id.starts_with("dynamo-runtime")));
     let changes = plan.changes.as_ref().unwrap();
-    let reason = changes.affected_reason("dynamo-kvbm pool::tests::insert_then_hit_on_device").unwrap();
-    assert_eq!(reason, "crate `dynamo-kvbm` depends on changed crate `dynamo-llm`");
+    let reason = changes
+        .affected_reason("dynamo-kvbm pool::tests::insert_then_hit_on_device")
+        .unwrap();
+    assert_eq!(
+        reason,
+        "crate `dynamo-kvbm` depends on changed crate `dynamo-llm`"
+    );
     // No Python test is affected: the Python jobs are dropped, with the reason.
     assert_eq!(job_names(&plan), ["lint", "build", "unit", "integration_0"]);
     let e2e = plan.dropped.iter().find(|d| d.name == "e2e_0").unwrap();
-    assert!(e2e.reason.starts_with("selects no test the changes affect"), "{}", e2e.reason);
+    assert!(
+        e2e.reason.starts_with("selects no test the changes affect"),
+        "{}",
+        e2e.reason
+    );
     insta::assert_snapshot!("rust_dependents", tollgate_plan::emit::human(&plan));
 
     // Without the dependency, the same change reaches dynamo-llm alone.
@@ -224,11 +316,22 @@ fn a_change_in_a_component_reaches_its_marked_tests() {
     let changes = plan.changes.as_ref().unwrap();
     assert_eq!(
         changes.files[0].claims,
-        [Claim::Component { name: "router".into() }, Claim::RustPackage { name: "dynamo-llm".into() }]
+        [
+            Claim::Component {
+                name: "router".into()
+            },
+            Claim::RustPackage {
+                name: "dynamo-llm".into()
+            }
+        ]
     );
     let ids = selected(&plan);
-    assert!(ids.iter().any(|id| id.starts_with("components/src/dynamo/router/tests/")));
-    assert!(!ids.iter().any(|id| id.starts_with("components/src/dynamo/planner/")));
+    assert!(ids
+        .iter()
+        .any(|id| id.starts_with("components/src/dynamo/router/tests/")));
+    assert!(!ids
+        .iter()
+        .any(|id| id.starts_with("components/src/dynamo/planner/")));
 }
 
 #[test]

@@ -26,7 +26,11 @@ struct Cli {
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_tree(&common::example_root(), dir.path());
-    std::fs::write(dir.path().join("tollgate.toml"), tollgate_config::presets::DYNAMO).unwrap();
+    std::fs::write(
+        dir.path().join("tollgate.toml"),
+        tollgate_config::presets::DYNAMO,
+    )
+    .unwrap();
     dir
 }
 
@@ -49,7 +53,11 @@ fn copy_tree(from: &Path, to: &Path) {
 /// Runs `tollgate plan ARGS --config ROOT/tollgate.toml`: the status and the error text.
 fn run(root: &Path, args: &[&str]) -> (exit::Status, String) {
     let config = root.join("tollgate.toml");
-    let mut argv = vec!["plan".to_string(), "--config".to_string(), config.display().to_string()];
+    let mut argv = vec![
+        "plan".to_string(),
+        "--config".to_string(),
+        config.display().to_string(),
+    ];
     argv.extend(args.iter().map(|s| s.to_string()));
     let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{e}"));
     match plan::run(&cli.args) {
@@ -62,11 +70,22 @@ fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn out_path(root: &Path) -> PathBuf {
@@ -83,25 +102,64 @@ fn assert_usage_error(root: &Path, args: &[&str], needle: &str) {
     assert_eq!(status, exit::Status::Usage, "{message}");
     assert!(message.contains(needle), "{message:?} lacks {needle:?}");
     assert!(!out.exists(), "a file was written despite the error");
-    assert!(!root.join(".tollgate").exists(), "node-id files were written despite the error");
+    assert!(
+        !root.join(".tollgate").exists(),
+        "node-id files were written despite the error"
+    );
 }
 
 #[test]
 fn bad_input_is_a_usage_error_and_writes_nothing() {
     let dir = project();
     let root = dir.path();
-    assert_usage_error(root, &["--pipeline", "nighty"], "unknown pipeline `nighty` (did you mean `nightly`?)");
-    assert_usage_error(root, &["--pipeline", "pr", "--var", "RUN_VLM=true"], "unknown variable `RUN_VLM`");
-    assert_usage_error(root, &["--pipeline", "pr", "--var", "NIGHTLY_BUILD=maybe"], "expected a bool");
-    assert_usage_error(root, &["--pipeline", "pr", "--var", "NIGHTLY_BUILD"], "NAME=VALUE");
+    assert_usage_error(
+        root,
+        &["--pipeline", "nighty"],
+        "unknown pipeline `nighty` (did you mean `nightly`?)",
+    );
+    assert_usage_error(
+        root,
+        &["--pipeline", "pr", "--var", "RUN_VLM=true"],
+        "unknown variable `RUN_VLM`",
+    );
+    assert_usage_error(
+        root,
+        &["--pipeline", "pr", "--var", "NIGHTLY_BUILD=maybe"],
+        "expected a bool",
+    );
+    assert_usage_error(
+        root,
+        &["--pipeline", "pr", "--var", "NIGHTLY_BUILD"],
+        "NAME=VALUE",
+    );
     let list = root.join("changed.txt");
-    std::fs::write(&list, "components/src/dynamo/planner/scaling.py\nM\tlib/llm/src/lib.rs\n").unwrap();
+    std::fs::write(
+        &list,
+        "components/src/dynamo/planner/scaling.py\nM\tlib/llm/src/lib.rs\n",
+    )
+    .unwrap();
     let list_arg = list.display().to_string();
-    assert_usage_error(root, &["--pipeline", "pr", "--changed-files", &list_arg], "changed.txt:2: malformed");
-    assert_usage_error(root, &["--pipeline", "pr", "--changed-files", "/no/such/list"], "cannot read /no/such/list");
-    assert_usage_error(root, &["--pipeline", "pr", "--explain", "tests/nope.py::test_x"], "unknown test");
+    assert_usage_error(
+        root,
+        &["--pipeline", "pr", "--changed-files", &list_arg],
+        "changed.txt:2: malformed",
+    );
+    assert_usage_error(
+        root,
+        &["--pipeline", "pr", "--changed-files", "/no/such/list"],
+        "cannot read /no/such/list",
+    );
+    assert_usage_error(
+        root,
+        &["--pipeline", "pr", "--explain", "tests/nope.py::test_x"],
+        "unknown test",
+    );
     // Not a git repository.
-    assert_usage_error(root, &["--pipeline", "pr", "--base", "main"], "not inside a git repository");
+    assert_usage_error(
+        root,
+        &["--pipeline", "pr", "--base", "main"],
+        "not inside a git repository",
+    );
 }
 
 #[test]
@@ -124,21 +182,48 @@ fn missing_base_ref_and_shallow_clone_are_clear_errors() {
     git(origin, &["init", "-q", "-b", "main"]);
     git(origin, &["add", "-A"]);
     git(origin, &["commit", "-q", "-m", "base"]);
-    assert_usage_error(origin, &["--pipeline", "pr", "--base", "no-such-branch"], "base ref `no-such-branch` does not exist");
+    assert_usage_error(
+        origin,
+        &["--pipeline", "pr", "--base", "no-such-branch"],
+        "base ref `no-such-branch` does not exist",
+    );
 
     // A feature branch two commits ahead, cloned with depth 1: the clone has
     // `main`'s tip but not the history joining it to HEAD.
     git(origin, &["checkout", "-q", "-b", "feature"]);
-    std::fs::write(origin.join("components/src/dynamo/common/gpu.py"), "# changed\n").unwrap();
+    std::fs::write(
+        origin.join("components/src/dynamo/common/gpu.py"),
+        "# changed\n",
+    )
+    .unwrap();
     git(origin, &["commit", "-q", "-am", "one"]);
     std::fs::write(origin.join("README.md"), "# changed\n").unwrap();
     git(origin, &["commit", "-q", "-am", "two"]);
     let clone_dir = tempfile::tempdir().unwrap();
     let clone = clone_dir.path().join("c");
     let url = format!("file://{}", origin.display());
-    git(clone_dir.path(), &["clone", "-q", "--depth", "1", "--branch", "feature", &url, "c"]);
-    git(&clone, &["fetch", "-q", "--depth", "1", "origin", "main:refs/remotes/origin/main"]);
-    assert_usage_error(&clone, &["--pipeline", "pr", "--base", "origin/main"], "shallow clone");
+    git(
+        clone_dir.path(),
+        &[
+            "clone", "-q", "--depth", "1", "--branch", "feature", &url, "c",
+        ],
+    );
+    git(
+        &clone,
+        &[
+            "fetch",
+            "-q",
+            "--depth",
+            "1",
+            "origin",
+            "main:refs/remotes/origin/main",
+        ],
+    );
+    assert_usage_error(
+        &clone,
+        &["--pipeline", "pr", "--base", "origin/main"],
+        "shallow clone",
+    );
 }
 
 #[test]
@@ -149,20 +234,50 @@ fn base_ref_narrows_the_plan_to_what_changed() {
     git(root, &["add", "-A"]);
     git(root, &["commit", "-q", "-m", "base"]);
     git(root, &["checkout", "-q", "-b", "feature"]);
-    std::fs::write(root.join("components/src/dynamo/common/gpu.py"), "# changed\n").unwrap();
+    std::fs::write(
+        root.join("components/src/dynamo/common/gpu.py"),
+        "# changed\n",
+    )
+    .unwrap();
     git(root, &["commit", "-q", "-am", "change gpu helpers"]);
     let out = out_path(root);
     let out_arg = out.display().to_string();
-    let (status, message) = run(root, &["--pipeline", "pr", "--base", "main", "--format", "json", "--output", &out_arg]);
+    let (status, message) = run(
+        root,
+        &[
+            "--pipeline",
+            "pr",
+            "--base",
+            "main",
+            "--format",
+            "json",
+            "--output",
+            &out_arg,
+        ],
+    );
     assert_eq!(status, exit::Status::Success, "{message}");
-    let plan: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(plan["changes"]["files"][0]["path"], "components/src/dynamo/common/gpu.py");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(
+        plan["changes"]["files"][0]["path"],
+        "components/src/dynamo/common/gpu.py"
+    );
     assert_eq!(plan["changes"]["scope"]["kind"], "affected");
     // The narrowed Python selection runs from a node-id file, which exists.
-    let unit = plan["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "unit").unwrap();
+    let unit = plan["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["name"] == "unit")
+        .unwrap();
     assert_eq!(unit["commands"][0], "pytest @.tollgate/plan/pr/unit.args");
     let ids = std::fs::read_to_string(root.join(".tollgate/plan/pr/unit.args")).unwrap();
-    let expected: Vec<&str> = unit["tests"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    let expected: Vec<&str> = unit["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
     assert_eq!(ids.lines().collect::<Vec<_>>(), expected);
 }
 
@@ -173,7 +288,17 @@ fn every_format_renders() {
     for format in ["human", "json", "github", "gitlab"] {
         let out = root.join(format!("out/plan.{format}"));
         let out_arg = out.display().to_string();
-        let (status, message) = run(root, &["--pipeline", "nightly", "--format", format, "--output", &out_arg]);
+        let (status, message) = run(
+            root,
+            &[
+                "--pipeline",
+                "nightly",
+                "--format",
+                format,
+                "--output",
+                &out_arg,
+            ],
+        );
         assert_eq!(status, exit::Status::Success, "{message}");
         let text = std::fs::read_to_string(&out).unwrap();
         assert!(text.contains("unit"), "{format}: {text}");
@@ -182,10 +307,20 @@ fn every_format_renders() {
     let out_arg = out.display().to_string();
     let (status, message) = run(
         root,
-        &["--pipeline", "pr", "--explain", "tests/kvbm/test_kvbm_offload.py::test_host_tier_hit_without_disk", "--output", &out_arg],
+        &[
+            "--pipeline",
+            "pr",
+            "--explain",
+            "tests/kvbm/test_kvbm_offload.py::test_host_tier_hit_without_disk",
+            "--output",
+            &out_arg,
+        ],
     );
     assert_eq!(status, exit::Status::Success, "{message}");
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("e2e_0"), "{text}");
-    assert!(text.contains("comes after the pipeline's `pre_merge`"), "{text}");
+    assert!(
+        text.contains("comes after the pipeline's `pre_merge`"),
+        "{text}"
+    );
 }

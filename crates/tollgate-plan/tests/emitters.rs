@@ -17,12 +17,23 @@ fn plans() -> Vec<tollgate_plan::Plan> {
         .map(|p| plan_for(&config, &inv, &root, p, &[], None))
         .collect();
     // Docs only: a single job; and a sharded plan.
-    plans.push(plan_for(&config, &inv, &root, "pr", &[], Some(&["README.md"])));
+    plans.push(plan_for(
+        &config,
+        &inv,
+        &root,
+        "pr",
+        &[],
+        Some(&["README.md"]),
+    ));
     let src = tollgate_config::presets::DYNAMO.replace(
         "[jobs.unit]\ndescription = \"Unit tests, Rust and Python\"",
         "[jobs.unit]\nshards = 3\ndescription = \"Unit tests, Rust and Python\"",
     );
-    assert_ne!(src, tollgate_config::presets::DYNAMO, "the preset's unit job moved: update this test");
+    assert_ne!(
+        src,
+        tollgate_config::presets::DYNAMO,
+        "the preset's unit job moved: update this test"
+    );
     let sharded = tollgate_config::Config::from_str(&src, "tollgate.toml").unwrap();
     let inv = inventory(&sharded, &root);
     plans.push(plan_for(&sharded, &inv, &root, "pr", &[], None));
@@ -45,14 +56,24 @@ fn github_matrix_has_the_shape_strategy_matrix_accepts() {
         for entry in include {
             // Every value is a scalar or an array of strings, as matrix values must be.
             let entry = entry.as_object().unwrap();
-            for key in ["name", "job", "stage", "gating", "gpus", "runs_on", "script", "shard", "shards", "tests"] {
+            for key in [
+                "name", "job", "stage", "gating", "gpus", "runs_on", "script", "shard", "shards",
+                "tests",
+            ] {
                 assert!(entry.contains_key(key), "missing {key}");
             }
             assert!(entry["script"].as_str().is_some_and(|s| !s.is_empty()));
-            assert!(names.insert(entry["name"].as_str().unwrap().to_string()), "names are unique");
+            assert!(
+                names.insert(entry["name"].as_str().unwrap().to_string()),
+                "names are unique"
+            );
         }
-        assert!(out.summary.starts_with(&format!("### tollgate plan: `{}`", plan.pipeline)));
-        assert!(out.summary.contains("| stage | job | gating | runner | tests |"));
+        assert!(out
+            .summary
+            .starts_with(&format!("### tollgate plan: `{}`", plan.pipeline)));
+        assert!(out
+            .summary
+            .contains("| stage | job | gating | runner | tests |"));
     }
 }
 
@@ -67,7 +88,11 @@ fn sharded_jobs_become_one_matrix_entry_per_shard() {
     // Shards are balanced to within one file's tests.
     for s in &unit.shards {
         assert!(!s.tests.is_empty());
-        assert!(s.commands.iter().any(|c| c.contains(".shard-")), "{:?}", s.commands);
+        assert!(
+            s.commands.iter().any(|c| c.contains(".shard-")),
+            "{:?}",
+            s.commands
+        );
     }
     let matrix: Value = serde_json::from_str(&emit::github(sharded).matrix).unwrap();
     let names: Vec<&str> = matrix["include"]
@@ -86,20 +111,43 @@ fn gitlab_child_pipeline_parses_and_every_job_has_a_script() {
         let yaml = emit::gitlab(&plan);
         let doc: serde_json::Map<String, Value> = serde_saphyr::from_str(&yaml)
             .unwrap_or_else(|e| panic!("{} does not parse: {e}\n{yaml}", plan.pipeline));
-        let stages: Vec<&str> = doc["stages"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+        let stages: Vec<&str> = doc["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
         let jobs: Vec<(&String, &Value)> = doc.iter().filter(|(k, _)| *k != "stages").collect();
         let expected: usize = plan.jobs.iter().map(|j| j.shards.len().max(1)).sum();
         assert_eq!(jobs.len(), expected.max(1), "{}", plan.pipeline);
         for (name, job) in jobs {
-            let script = job["script"].as_array().unwrap_or_else(|| panic!("{name} has no script"));
-            assert!(!script.is_empty() && script.iter().all(|s| s.as_str().is_some_and(|s| !s.is_empty())));
-            assert!(stages.contains(&job["stage"].as_str().unwrap()), "{name}'s stage is declared");
+            let script = job["script"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{name} has no script"));
+            assert!(
+                !script.is_empty()
+                    && script
+                        .iter()
+                        .all(|s| s.as_str().is_some_and(|s| !s.is_empty()))
+            );
+            assert!(
+                stages.contains(&job["stage"].as_str().unwrap()),
+                "{name}'s stage is declared"
+            );
         }
         // Commands survive YAML quoting byte for byte.
         for job in &plan.jobs {
             if let Some(entry) = doc.get(&job.name) {
-                let script: Vec<&str> = entry["script"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
-                assert_eq!(script, job.commands.iter().map(String::as_str).collect::<Vec<_>>());
+                let script: Vec<&str> = entry["script"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap())
+                    .collect();
+                assert_eq!(
+                    script,
+                    job.commands.iter().map(String::as_str).collect::<Vec<_>>()
+                );
                 assert_eq!(entry.get("allow_failure").is_some(), !job.gating);
             }
         }
@@ -111,7 +159,14 @@ fn snapshots_of_each_format() {
     let config = dynamo();
     let root = example_root();
     let inv = inventory(&config, &root);
-    let plan = plan_for(&config, &inv, &root, "pr", &[], Some(&["components/src/dynamo/planner/scaling.py"]));
+    let plan = plan_for(
+        &config,
+        &inv,
+        &root,
+        "pr",
+        &[],
+        Some(&["components/src/dynamo/planner/scaling.py"]),
+    );
     insta::assert_snapshot!("pr_planner_gitlab", emit::gitlab(&plan));
     insta::assert_snapshot!("pr_planner_github_summary", emit::github(&plan).summary);
     let json: Value = serde_json::from_str(&emit::json(&plan)).unwrap();

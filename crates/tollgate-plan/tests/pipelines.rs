@@ -19,7 +19,11 @@ fn the_example_has_the_tests_marking_md_describes() {
     let inv = inventory(&config, &example_root());
     assert_eq!(ids(&inv, Language::Python).len(), 69);
     assert_eq!(ids(&inv, Language::Rust).len(), 43);
-    let ignored = inv.tests.iter().filter(|t| t.rust.as_ref().is_some_and(|r| r.ignored.is_some())).count();
+    let ignored = inv
+        .tests
+        .iter()
+        .filter(|t| t.rust.as_ref().is_some_and(|r| r.ignored.is_some()))
+        .count();
     assert_eq!(ignored, 3);
 }
 
@@ -41,7 +45,17 @@ fn pr_runs_the_pre_merge_jobs_and_drops_the_empty_gpu_job() {
     let root = example_root();
     let inv = inventory(&config, &root);
     let plan = plan_for(&config, &inv, &root, "pr", &[], None);
-    assert_eq!(job_names(&plan), ["lint", "build", "unit", "integration_0", "integration_1", "e2e_0"]);
+    assert_eq!(
+        job_names(&plan),
+        [
+            "lint",
+            "build",
+            "unit",
+            "integration_0",
+            "integration_1",
+            "e2e_0"
+        ]
+    );
     assert_eq!(counts(&plan, "unit"), Some((38, RUST_UNIT)));
     assert_eq!(counts(&plan, "integration_0"), Some((5, RUST_INTEGRATION)));
     assert_eq!(counts(&plan, "integration_1"), Some((2, 0)));
@@ -61,8 +75,13 @@ fn pr_runs_the_pre_merge_jobs_and_drops_the_empty_gpu_job() {
     assert!(plan.fail_fast);
     // Every selection here is expressible with `-m`.
     let unit = &plan.jobs[2];
-    assert!(unit.commands[0].starts_with("cargo nextest run --workspace -E '(binary_id(=dynamo-kvbm)"));
-    assert_eq!(unit.commands[1], "pytest -m \"(unit) and (pre_commit or (pre_merge or premerge))\"");
+    assert!(
+        unit.commands[0].starts_with("cargo nextest run --workspace -E '(binary_id(=dynamo-kvbm)")
+    );
+    assert_eq!(
+        unit.commands[1],
+        "pytest -m \"(unit) and (pre_commit or (pre_merge or premerge))\""
+    );
     assert!(plan.args_files.is_empty());
     insta::assert_snapshot!("pr", tollgate_plan::emit::human(&plan));
 }
@@ -102,7 +121,12 @@ fn push_adds_post_merge_tests_multi_gpu_jobs_and_every_framework_build() {
 }
 
 /// Nightly, weekly and release share the test jobs; the cluster jobs differ.
-fn check_scheduled(pipeline: &str, benchmark: &[(&str, usize)], stress: Option<usize>, python: usize) {
+fn check_scheduled(
+    pipeline: &str,
+    benchmark: &[(&str, usize)],
+    stress: Option<usize>,
+    python: usize,
+) {
     let config = dynamo();
     let root = example_root();
     let inv = inventory(&config, &root);
@@ -117,16 +141,31 @@ fn check_scheduled(pipeline: &str, benchmark: &[(&str, usize)], stress: Option<u
     for (job, n) in benchmark {
         assert_eq!(counts(&plan, job), Some((*n, 0)), "{pipeline} {job}");
     }
-    assert_eq!(counts(&plan, "stress").map(|c| c.0), stress, "{pipeline} stress");
+    assert_eq!(
+        counts(&plan, "stress").map(|c| c.0),
+        stress,
+        "{pipeline} stress"
+    );
     assert_eq!(python_total(&plan), python);
     // Nightly integration runs with every feature on (seed 004: `cargo test --all-features`).
-    let integration = plan.jobs.iter().find(|j| j.name == "integration_0").unwrap();
-    assert!(integration.commands[0].contains("--all-features"), "{}", integration.commands[0]);
+    let integration = plan
+        .jobs
+        .iter()
+        .find(|j| j.name == "integration_0")
+        .unwrap();
+    assert!(
+        integration.commands[0].contains("--all-features"),
+        "{}",
+        integration.commands[0]
+    );
     // No test needs 4 or 8 GPUs: those jobs are dropped, no runner is booked.
     for fw in ["vllm", "trtllm", "sglang", "common"] {
         for job in ["integration_8", "e2e_8"] {
             let name = format!("{job}[{fw}]");
-            assert!(dropped_names(&plan).contains(&name.as_str()), "{pipeline}: {name} not dropped");
+            assert!(
+                dropped_names(&plan).contains(&name.as_str()),
+                "{pipeline}: {name} not dropped"
+            );
         }
     }
     insta::assert_snapshot!(pipeline.to_string(), tollgate_plan::emit::human(&plan));
@@ -144,15 +183,28 @@ fn weekly_adds_the_stress_test() {
 
 #[test]
 fn release_runs_every_python_test_and_benchmarks_gate() {
-    check_scheduled("release", &[("benchmark[vllm]", 1), ("benchmark[common]", 1)], Some(2), 69);
+    check_scheduled(
+        "release",
+        &[("benchmark[vllm]", 1), ("benchmark[common]", 1)],
+        Some(2),
+        69,
+    );
     let config = dynamo();
     let root = example_root();
     let inv = inventory(&config, &root);
     let plan = plan_for(&config, &inv, &root, "release", &[], None);
     // Seed 004: performance gating tests are added for release.
-    assert!(plan.jobs.iter().filter(|j| j.job == "benchmark").all(|j| j.gating));
+    assert!(plan
+        .jobs
+        .iter()
+        .filter(|j| j.job == "benchmark")
+        .all(|j| j.gating));
     let nightly = plan_for(&config, &inv, &root, "nightly", &[], None);
-    assert!(nightly.jobs.iter().filter(|j| j.job == "benchmark").all(|j| !j.gating));
+    assert!(nightly
+        .jobs
+        .iter()
+        .filter(|j| j.job == "benchmark")
+        .all(|j| !j.gating));
 }
 
 #[test]
@@ -182,12 +234,29 @@ fn conditional_jobs_follow_trigger_variables() {
     let root = example_root();
     let inv = inventory(&config, &root);
     // The PR pipeline sets RUN_END_TO_END_TESTS; a flag turns it off again.
-    let plan = plan_for(&config, &inv, &root, "pr", &["RUN_END_TO_END_TESTS=false"], None);
+    let plan = plan_for(
+        &config,
+        &inv,
+        &root,
+        "pr",
+        &["RUN_END_TO_END_TESTS=false"],
+        None,
+    );
     assert!(!job_names(&plan).contains(&"e2e_0"));
     let e2e = plan.dropped.iter().find(|d| d.name == "e2e_0").unwrap();
-    assert_eq!(e2e.reason, "its condition `RUN_END_TO_END_TESTS or NIGHTLY_BUILD` is false");
+    assert_eq!(
+        e2e.reason,
+        "its condition `RUN_END_TO_END_TESTS or NIGHTLY_BUILD` is false"
+    );
     // An explicit framework wins over the default.
-    let plan = plan_for(&config, &inv, &root, "pr", &["DYNAMO_TEST_FRAMEWORK=trtllm"], None);
+    let plan = plan_for(
+        &config,
+        &inv,
+        &root,
+        "pr",
+        &["DYNAMO_TEST_FRAMEWORK=trtllm"],
+        None,
+    );
     assert_eq!(plan.framework.as_deref(), Some("trtllm"));
     assert_eq!(plan.framework_source.as_deref(), Some("variable"));
     // vLLM tests do not run in the TensorRT-LLM container (the unit job is
@@ -203,4 +272,3 @@ fn conditional_jobs_follow_trigger_variables() {
     assert_eq!(vllm_tests(&plan), 0);
     assert!(vllm_tests(&plan_for(&config, &inv, &root, "pr", &[], None)) > 0);
 }
-

@@ -7,7 +7,9 @@ mod common;
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
-use tollgate_inventory::{Inventory, Language, MarkOrigin, MarkSource, Marker, RustFacts, TestItem};
+use tollgate_inventory::{
+    Inventory, Language, MarkOrigin, MarkSource, Marker, RustFacts, TestItem,
+};
 use tollgate_plan::{plan, PlanInput, Variables};
 
 const ORDER: [&str; 6] = ["pre-commit", "pr", "push", "nightly", "weekly", "release"];
@@ -18,52 +20,102 @@ fn pick(options: &'static [&'static str]) -> impl Strategy<Value = Option<&'stat
 
 fn markers() -> impl Strategy<Value = Vec<&'static str>> {
     let lifecycle = proptest::sample::subsequence(
-        &["pre_commit", "pre_merge", "premerge", "post_merge", "nightly", "weekly", "release"][..],
+        &[
+            "pre_commit",
+            "pre_merge",
+            "premerge",
+            "post_merge",
+            "nightly",
+            "weekly",
+            "release",
+        ][..],
         0..3,
     );
     (
         lifecycle,
-        pick(&["unit", "integration", "e2e", "benchmark", "performance", "stress"]),
-        pick(&["gpu_0", "gpu_1", "gpu_2", "gpu_4", "gpu_8", "gpus_needed_1", "gpus_needed_2"]),
+        pick(&[
+            "unit",
+            "integration",
+            "e2e",
+            "benchmark",
+            "performance",
+            "stress",
+        ]),
+        pick(&[
+            "gpu_0",
+            "gpu_1",
+            "gpu_2",
+            "gpu_4",
+            "gpu_8",
+            "gpus_needed_1",
+            "gpus_needed_2",
+        ]),
         pick(&["vllm", "trtllm", "sglang"]),
         pick(&["k8s", "slurm", "docker", "cloud"]),
         pick(&["h100", "planner", "router", "slow", "smoke"]),
     )
         .prop_map(|(lifecycle, t, hw, fw, env, other)| {
-            lifecycle.into_iter().chain([t, hw, fw, env, other].into_iter().flatten()).collect()
+            lifecycle
+                .into_iter()
+                .chain([t, hw, fw, env, other].into_iter().flatten())
+                .collect()
         })
 }
 
 fn test_item() -> impl Strategy<Value = TestItem> {
-    (markers(), any::<bool>(), any::<bool>(), any::<bool>(), 0u32..1000).prop_map(
-        |(names, rust, ignored, needs_feature, n)| {
-            let file = if rust { "lib/x/src/lib.rs".to_string() } else { format!("tests/test_{n}.py") };
+    (
+        markers(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        0u32..1000,
+    )
+        .prop_map(|(names, rust, ignored, needs_feature, n)| {
+            let file = if rust {
+                "lib/x/src/lib.rs".to_string()
+            } else {
+                format!("tests/test_{n}.py")
+            };
             let origin = MarkOrigin {
                 file: file.clone(),
                 line: 1,
                 source: MarkSource::FunctionDecorator,
             };
             TestItem {
-                id: if rust { format!("x t{n}") } else { format!("{file}::test_{n}") },
-                language: if rust { Language::Rust } else { Language::Python },
+                id: if rust {
+                    format!("x t{n}")
+                } else {
+                    format!("{file}::test_{n}")
+                },
+                language: if rust {
+                    Language::Rust
+                } else {
+                    Language::Python
+                },
                 file,
                 line: 1,
                 function: format!("t{n}"),
-                markers: names.iter().map(|m| Marker::new(*m, origin.clone())).collect(),
+                markers: names
+                    .iter()
+                    .map(|m| Marker::new(*m, origin.clone()))
+                    .collect(),
                 dynamic: None,
                 rust: rust.then(|| RustFacts {
                     package: "x".into(),
                     target_kind: "lib".into(),
                     target_name: "x".into(),
                     binary_id: "x".into(),
-                    required_features: if needs_feature { vec!["integration".into()] } else { vec![] },
+                    required_features: if needs_feature {
+                        vec!["integration".into()]
+                    } else {
+                        vec![]
+                    },
                     test_attribute: "test".into(),
                     ignored: ignored.then(String::new),
                     should_panic: false,
                 }),
             }
-        },
-    )
+        })
 }
 
 proptest! {

@@ -51,7 +51,10 @@ fn test(id: &str, markers: &[&str]) -> TestItem {
         file: "tests/test_a.py".into(),
         line: 4,
         function: id.into(),
-        markers: markers.iter().map(|m| Marker::new(*m, origin.clone())).collect(),
+        markers: markers
+            .iter()
+            .map(|m| Marker::new(*m, origin.clone()))
+            .collect(),
         dynamic: None,
         rust: None,
     }
@@ -73,7 +76,12 @@ fn each_check_reports_what_it_should() {
     let findings = strategy_checks(&config, &inv);
     let summary: Vec<(String, String)> = findings
         .iter()
-        .map(|f| (f.code.to_string(), f.test.clone().or(f.job.clone()).unwrap_or_default()))
+        .map(|f| {
+            (
+                f.code.to_string(),
+                f.test.clone().or(f.job.clone()).unwrap_or_default(),
+            )
+        })
         .collect();
     let expect = |code: &str, subject: &str| (code.to_string(), subject.to_string());
     assert_eq!(
@@ -117,8 +125,14 @@ fn the_example_strategy_is_sound_except_for_ignored_rust_tests() {
         .map(|t| t.id.as_str())
         .collect();
     assert_eq!(never, ignored);
-    assert!(!findings.iter().any(|f| f.code == "broken-inheritance"), "{findings:?}");
-    assert!(!findings.iter().any(|f| f.code == "unknown-marker"), "{findings:?}");
+    assert!(
+        !findings.iter().any(|f| f.code == "broken-inheritance"),
+        "{findings:?}"
+    );
+    assert!(
+        !findings.iter().any(|f| f.code == "unknown-marker"),
+        "{findings:?}"
+    );
     // integration_8 and e2e_8 select nothing in the example: no 4/8-GPU test exists.
     let empty: Vec<&str> = findings
         .iter()

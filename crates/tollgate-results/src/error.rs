@@ -35,7 +35,9 @@ impl fmt::Display for Location {
 pub enum ErrorKind {
     #[error("cannot read: {0}")]
     Io(#[source] std::io::Error),
-    #[error("input is {size} bytes, over the limit of {limit} bytes (raise the limit to accept it)")]
+    #[error(
+        "input is {size} bytes, over the limit of {limit} bytes (raise the limit to accept it)"
+    )]
     TooLarge { size: u64, limit: u64 },
     #[error("malformed XML: {0}")]
     Xml(String),
@@ -178,9 +180,16 @@ mod tests {
     #[test]
     fn numbers_must_be_finite_and_non_negative() {
         assert_eq!(parse_non_negative(" 1.5 ", "time").ok(), Some(1.5));
-        for (text, reason) in [("NaN", "not a number"), ("-1", "negative"), ("inf", "infinite"), ("x", "not a number")] {
+        for (text, reason) in [
+            ("NaN", "not a number"),
+            ("-1", "negative"),
+            ("inf", "infinite"),
+            ("x", "not a number"),
+        ] {
             match parse_non_negative(text, "time") {
-                Err(ErrorKind::InvalidNumber { reason: r, value, .. }) => {
+                Err(ErrorKind::InvalidNumber {
+                    reason: r, value, ..
+                }) => {
                     assert_eq!(r, reason, "{text}");
                     assert_eq!(value, text);
                 }

@@ -22,7 +22,11 @@ pub fn junit_file(path: &Path, options: &JunitOptions) -> Result<Vec<TestResult>
 }
 
 /// Reads a coverage file, sniffing its format unless given.
-pub fn coverage_file(path: &Path, format: Option<CoverageFormat>, limits: &Limits) -> Result<CoverageReport, Error> {
+pub fn coverage_file(
+    path: &Path,
+    format: Option<CoverageFormat>,
+    limits: &Limits,
+) -> Result<CoverageReport, Error> {
     let format = match format {
         Some(format) => format,
         None => CoverageFormat::sniff(&head(path)?).ok_or_else(|| {
@@ -42,7 +46,11 @@ pub fn coverage_file(path: &Path, format: Option<CoverageFormat>, limits: &Limit
 /// Reads a benchmark file, sniffing its format unless given. Criterion files
 /// are named after their benchmark ([`criterion_name`]); generic ones take
 /// the file stem as the default benchmark name.
-pub fn bench_file(path: &Path, format: Option<BenchFormat>, limits: &Limits) -> Result<Vec<BenchSample>, Error> {
+pub fn bench_file(
+    path: &Path,
+    format: Option<BenchFormat>,
+    limits: &Limits,
+) -> Result<Vec<BenchSample>, Error> {
     let format = match format {
         Some(format) => format,
         None => BenchFormat::sniff(&head(path)?).ok_or_else(|| {
@@ -56,11 +64,18 @@ pub fn bench_file(path: &Path, format: Option<BenchFormat>, limits: &Limits) -> 
         })?,
     };
     let input = open(path, limits)?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let parsed = match format {
         BenchFormat::PytestBenchmark => bench::parse_pytest_benchmark(input),
-        BenchFormat::CriterionEstimates => bench::parse_criterion_estimates(input, &criterion_name(path, limits)),
-        BenchFormat::CriterionSample => bench::parse_criterion_sample(input, &criterion_name(path, limits)),
+        BenchFormat::CriterionEstimates => {
+            bench::parse_criterion_estimates(input, &criterion_name(path, limits))
+        }
+        BenchFormat::CriterionSample => {
+            bench::parse_criterion_sample(input, &criterion_name(path, limits))
+        }
         BenchFormat::GenericCsv => bench::parse_generic_csv(input, &stem),
         BenchFormat::GenericJson => bench::parse_generic_json(input, &stem),
     };
@@ -91,16 +106,23 @@ pub fn criterion_name(path: &Path, limits: &Limits) -> String {
         .flat_map(Path::components)
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    let start = parts.iter().rposition(|p| p == "criterion").map_or(0, |i| i + 1);
+    let start = parts
+        .iter()
+        .rposition(|p| p == "criterion")
+        .map_or(0, |i| i + 1);
     let end = match parts.last().map(String::as_str) {
         Some("new" | "base" | "change") => parts.len() - 1,
         _ => parts.len(),
     };
-    parts.get(start..end).map(|p| p.join("/")).unwrap_or_default()
+    parts
+        .get(start..end)
+        .map(|p| p.join("/"))
+        .unwrap_or_default()
 }
 
 fn head(path: &Path) -> Result<Vec<u8>, Error> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::new(ErrorKind::Io(e), None).in_file(path))?;
+    let mut file =
+        std::fs::File::open(path).map_err(|e| Error::new(ErrorKind::Io(e), None).in_file(path))?;
     let mut buf = vec![0u8; 64 * 1024];
     let mut filled = 0;
     while filled < buf.len() {
@@ -125,7 +147,11 @@ mod tests {
         std::fs::create_dir_all(&new).unwrap();
         let est = new.join("estimates.json");
         assert_eq!(criterion_name(&est, &Limits::default()), "fib/20");
-        std::fs::write(new.join("benchmark.json"), r#"{"group_id":"fib","full_id":"fib/n=20"}"#).unwrap();
+        std::fs::write(
+            new.join("benchmark.json"),
+            r#"{"group_id":"fib","full_id":"fib/n=20"}"#,
+        )
+        .unwrap();
         assert_eq!(criterion_name(&est, &Limits::default()), "fib/n=20");
     }
 }

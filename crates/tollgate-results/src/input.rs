@@ -71,7 +71,9 @@ impl<R: Read> Read for LimitedReader<R> {
                 _ => Err(io::Error::other(LimitExceeded { limit: self.limit })),
             };
         }
-        let max = buf.len().min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let max = buf
+            .len()
+            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..max])?;
         self.remaining -= n as u64;
         Ok(n)
@@ -145,7 +147,9 @@ pub(crate) fn bounded(mut text: String, max: usize) -> String {
     }
     let dropped = text.len() - cut;
     text.truncate(cut);
-    text.push_str(&format!("\n[... {dropped} more bytes truncated by tollgate]"));
+    text.push_str(&format!(
+        "\n[... {dropped} more bytes truncated by tollgate]"
+    ));
     text
 }
 
@@ -156,15 +160,22 @@ mod tests {
     #[test]
     fn limited_reader_allows_exactly_the_limit() {
         let mut out = Vec::new();
-        LimitedReader::new(&b"12345"[..], 5).read_to_end(&mut out).unwrap();
+        LimitedReader::new(&b"12345"[..], 5)
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, b"12345");
     }
 
     #[test]
     fn limited_reader_refuses_more() {
         let mut out = Vec::new();
-        let err = LimitedReader::new(&b"123456"[..], 5).read_to_end(&mut out).unwrap_err();
-        assert!(matches!(io_error_kind(err), ErrorKind::TooLarge { limit: 5, .. }));
+        let err = LimitedReader::new(&b"123456"[..], 5)
+            .read_to_end(&mut out)
+            .unwrap_err();
+        assert!(matches!(
+            io_error_kind(err),
+            ErrorKind::TooLarge { limit: 5, .. }
+        ));
     }
 
     #[test]

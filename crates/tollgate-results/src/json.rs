@@ -13,7 +13,9 @@ pub(crate) fn read_json<T: DeserializeOwned, R: Read>(input: R) -> Result<T, Err
         let (line, column) = (e.line() as u64, e.column() as u64);
         let kind = match e.classify() {
             serde_json::error::Category::Io => io_error_kind(std::io::Error::from(e)),
-            serde_json::error::Category::Eof => ErrorKind::Json(format!("{e} (the file is truncated)")),
+            serde_json::error::Category::Eof => {
+                ErrorKind::Json(format!("{e} (the file is truncated)"))
+            }
             _ => ErrorKind::Json(strip_position(&e.to_string())),
         };
         Error::at_line(kind, line.max(1), column.max(1))
@@ -35,7 +37,10 @@ mod tests {
     #[test]
     fn syntax_errors_have_positions() {
         let err = read_json::<serde_json::Value, _>("{\n  \"a\": NaN\n}".as_bytes()).unwrap_err();
-        assert_eq!(err.location, Some(crate::Location::LineCol { line: 2, column: 8 }));
+        assert_eq!(
+            err.location,
+            Some(crate::Location::LineCol { line: 2, column: 8 })
+        );
         assert!(!err.to_string().contains("at line"), "{err}");
         let err = read_json::<serde_json::Value, _>("{\"a\": [1,".as_bytes()).unwrap_err();
         assert!(err.to_string().contains("truncated"), "{err}");

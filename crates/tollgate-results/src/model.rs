@@ -143,7 +143,12 @@ mod tests {
 
     #[test]
     fn outcome_round_trips() {
-        for o in [Outcome::Passed, Outcome::Failed, Outcome::Error, Outcome::Skipped] {
+        for o in [
+            Outcome::Passed,
+            Outcome::Failed,
+            Outcome::Error,
+            Outcome::Skipped,
+        ] {
             assert_eq!(Outcome::parse(o.as_str()), Some(o));
         }
         assert_eq!(Outcome::parse("PASSED"), None);

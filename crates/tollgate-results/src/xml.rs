@@ -79,9 +79,13 @@ impl<R: BufRead> XmlStream<R> {
             let event = match self.reader.read_event_into(&mut self.buf) {
                 Ok(event) => event,
                 Err(quick_xml::Error::Io(io)) => {
-                    let io = std::sync::Arc::try_unwrap(io)
-                        .unwrap_or_else(|shared| std::io::Error::new(shared.kind(), shared.to_string()));
-                    return Err(Error::at_byte(io_error_kind(io), self.reader.error_position()));
+                    let io = std::sync::Arc::try_unwrap(io).unwrap_or_else(|shared| {
+                        std::io::Error::new(shared.kind(), shared.to_string())
+                    });
+                    return Err(Error::at_byte(
+                        io_error_kind(io),
+                        self.reader.error_position(),
+                    ));
                 }
                 Err(e) => {
                     return Err(Error::at_byte(
@@ -134,7 +138,10 @@ impl<R: BufRead> XmlStream<R> {
                         .into_owned(),
                 ),
                 Event::GeneralRef(reference) => {
-                    if let Some(ch) = reference.resolve_char_ref().map_err(|e| xml_err(e.to_string()))? {
+                    if let Some(ch) = reference
+                        .resolve_char_ref()
+                        .map_err(|e| xml_err(e.to_string()))?
+                    {
                         XmlEvent::Text(ch.to_string())
                     } else {
                         let name = reference.decode().map_err(|e| xml_err(e.to_string()))?;
@@ -158,7 +165,9 @@ impl<R: BufRead> XmlStream<R> {
                     }
                     if !self.seen_root {
                         return Err(Error::at_byte(
-                            ErrorKind::Format("no XML root element: the file is empty or not XML".into()),
+                            ErrorKind::Format(
+                                "no XML root element: the file is empty or not XML".into(),
+                            ),
                             offset,
                         ));
                     }
@@ -196,7 +205,9 @@ impl<R: BufRead> XmlStream<R> {
             }
         }
         if dropped > 0 {
-            text.push_str(&format!("\n[... {dropped} more bytes truncated by tollgate]"));
+            text.push_str(&format!(
+                "\n[... {dropped} more bytes truncated by tollgate]"
+            ));
         }
         Ok(text)
     }
@@ -214,21 +225,26 @@ impl<R: BufRead> XmlStream<R> {
     }
 }
 
-fn owned_start(start: &BytesStart<'_>, offset: u64) -> Result<(String, Vec<(String, String)>), Error> {
+fn owned_start(
+    start: &BytesStart<'_>,
+    offset: u64,
+) -> Result<(String, Vec<(String, String)>), Error> {
     let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
     let mut attrs = Vec::new();
     for attr in start.attributes() {
         let attr = attr.map_err(|e| Error::at_byte(ErrorKind::Xml(e.to_string()), offset))?;
         let key = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
-        let value = attr
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|e| match e {
-                quick_xml::Error::Escape(quick_xml::escape::EscapeError::UnrecognizedEntity(_, name)) => {
-                    Error::at_byte(ErrorKind::UnknownEntity(name), offset)
-                }
-                other => Error::at_byte(ErrorKind::Xml(format!("attribute {key}: {other}")), offset),
-            })?
-            .into_owned();
+        let value =
+            attr.normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|e| match e {
+                    quick_xml::Error::Escape(
+                        quick_xml::escape::EscapeError::UnrecognizedEntity(_, name),
+                    ) => Error::at_byte(ErrorKind::UnknownEntity(name), offset),
+                    other => {
+                        Error::at_byte(ErrorKind::Xml(format!("attribute {key}: {other}")), offset)
+                    }
+                })?
+                .into_owned();
         attrs.push((key, value));
     }
     Ok((name, attrs))
@@ -236,7 +252,10 @@ fn owned_start(start: &BytesStart<'_>, offset: u64) -> Result<(String, Vec<(Stri
 
 /// The value of attribute `key`, if present.
 pub(crate) fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    attrs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]
@@ -282,7 +301,10 @@ mod tests {
         let err = events(bomb).unwrap_err();
         assert!(matches!(err.kind, ErrorKind::DocType), "{err}");
         let err = events("<a>&lol;</a>").unwrap_err();
-        assert!(matches!(err.kind, ErrorKind::UnknownEntity(ref n) if n == "lol"), "{err}");
+        assert!(
+            matches!(err.kind, ErrorKind::UnknownEntity(ref n) if n == "lol"),
+            "{err}"
+        );
         let err = events(r#"<a x="&lol;"/>"#).unwrap_err();
         assert!(matches!(err.kind, ErrorKind::UnknownEntity(_)), "{err}");
     }
@@ -290,7 +312,10 @@ mod tests {
     #[test]
     fn truncation_and_mismatch_are_errors() {
         let err = events("<a><b>text").unwrap_err();
-        assert!(matches!(err.kind, ErrorKind::Truncated { ref open } if open == "b"), "{err}");
+        assert!(
+            matches!(err.kind, ErrorKind::Truncated { ref open } if open == "b"),
+            "{err}"
+        );
         let err = events("<a></b>").unwrap_err();
         assert!(matches!(err.kind, ErrorKind::Xml(_)), "{err}");
         let err = events("").unwrap_err();

@@ -11,7 +11,9 @@ use crate::outcome::{final_outcome, Attempt};
 use crate::process::{run_logged, StepContext};
 use crate::quarantine::{Date, Quarantine};
 use crate::redact::Redactor;
-use crate::report::{count, job_status, run_status, BudgetReport, JobReport, JobStatus, RunReport, TestReport};
+use crate::report::{
+    count, job_status, run_status, BudgetReport, JobReport, JobStatus, RunReport, TestReport,
+};
 use crate::signals;
 use crate::spec::{JobSpec, RunSpec, Step};
 use crate::step::{StepFailure, StepResult};
@@ -30,7 +32,11 @@ pub struct EngineOptions<'a> {
 }
 
 impl<'a> EngineOptions<'a> {
-    pub fn new(quarantine: &'a Quarantine, redactor: &'a Redactor, progress: &'a (dyn Fn(&str) + Sync)) -> Self {
+    pub fn new(
+        quarantine: &'a Quarantine,
+        redactor: &'a Redactor,
+        progress: &'a (dyn Fn(&str) + Sync),
+    ) -> Self {
         EngineOptions {
             quarantine,
             today: Date::today_utc(),
@@ -42,7 +48,11 @@ impl<'a> EngineOptions<'a> {
 }
 
 /// Why a job cannot run on this machine, if it cannot (pure).
-pub fn unfit_reason(job: &JobSpec, machine_gpus: u32, machine_provides: &[String]) -> Option<String> {
+pub fn unfit_reason(
+    job: &JobSpec,
+    machine_gpus: u32,
+    machine_provides: &[String],
+) -> Option<String> {
     if job.gpus > machine_gpus {
         return Some(format!(
             "needs {} GPU(s), this machine has {machine_gpus}",
@@ -75,7 +85,13 @@ pub fn run(spec: &RunSpec, opts: &EngineOptions<'_>) -> RunReport {
     for (stage, jobs) in stages {
         if let Some(reason) = &stop {
             for job in jobs {
-                reports.push(JobReport::not_started(&job.name, job.stage, job.gating, JobStatus::Skipped, reason.clone()));
+                reports.push(JobReport::not_started(
+                    &job.name,
+                    job.stage,
+                    job.gating,
+                    JobStatus::Skipped,
+                    reason.clone(),
+                ));
             }
             continue;
         }
@@ -88,7 +104,10 @@ pub fn run(spec: &RunSpec, opts: &EngineOptions<'_>) -> RunReport {
         if signals::interrupted() {
             stop = Some("interrupted".to_string());
         } else if !failed_gating.is_empty() {
-            stop = Some(format!("gating job {} failed in stage {stage}", failed_gating.join(", ")));
+            stop = Some(format!(
+                "gating job {} failed in stage {stage}",
+                failed_gating.join(", ")
+            ));
         }
         reports.extend(stage_reports);
     }
@@ -102,7 +121,12 @@ pub fn run(spec: &RunSpec, opts: &EngineOptions<'_>) -> RunReport {
     }
 }
 
-fn run_stage(spec: &RunSpec, jobs: &[&JobSpec], parallel: usize, opts: &EngineOptions<'_>) -> Vec<JobReport> {
+fn run_stage(
+    spec: &RunSpec,
+    jobs: &[&JobSpec],
+    parallel: usize,
+    opts: &EngineOptions<'_>,
+) -> Vec<JobReport> {
     let slots: Vec<Mutex<Option<JobReport>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let gating_failed = AtomicBool::new(false);
@@ -113,7 +137,13 @@ fn run_stage(spec: &RunSpec, jobs: &[&JobSpec], parallel: usize, opts: &EngineOp
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(job) = jobs.get(i) else { break };
                 let report = if signals::interrupted() {
-                    JobReport::not_started(&job.name, job.stage, job.gating, JobStatus::Skipped, "interrupted".into())
+                    JobReport::not_started(
+                        &job.name,
+                        job.stage,
+                        job.gating,
+                        JobStatus::Skipped,
+                        "interrupted".into(),
+                    )
                 } else if spec.fail_fast && gating_failed.load(Ordering::SeqCst) {
                     JobReport::not_started(
                         &job.name,
@@ -122,8 +152,16 @@ fn run_stage(spec: &RunSpec, jobs: &[&JobSpec], parallel: usize, opts: &EngineOp
                         JobStatus::Skipped,
                         "fail-fast: a gating job of this stage failed".into(),
                     )
-                } else if let Some(reason) = unfit_reason(job, spec.machine_gpus, &spec.machine_provides) {
-                    JobReport::not_started(&job.name, job.stage, job.gating, JobStatus::NotRunnable, reason)
+                } else if let Some(reason) =
+                    unfit_reason(job, spec.machine_gpus, &spec.machine_provides)
+                {
+                    JobReport::not_started(
+                        &job.name,
+                        job.stage,
+                        job.gating,
+                        JobStatus::NotRunnable,
+                        reason,
+                    )
                 } else {
                     (opts.progress)(&format!("[{}] started", job.name));
                     let report = run_job(spec, job, opts);
@@ -146,7 +184,13 @@ fn run_stage(spec: &RunSpec, jobs: &[&JobSpec], parallel: usize, opts: &EngineOp
         .zip(jobs)
         .map(|(slot, job)| {
             slot.into_inner().ok().flatten().unwrap_or_else(|| {
-                JobReport::not_started(&job.name, job.stage, job.gating, JobStatus::Skipped, "not run".into())
+                JobReport::not_started(
+                    &job.name,
+                    job.stage,
+                    job.gating,
+                    JobStatus::Skipped,
+                    "not run".into(),
+                )
             })
         })
         .collect()
@@ -156,7 +200,14 @@ fn progress_line(r: &JobReport) -> String {
     let c = &r.counts;
     let mut line = format!(
         "[{}] {:?}: {} passed, {} failed, {} flaky, {} skipped, {} quarantined in {:.1}s",
-        r.name, r.status, c.passed, c.failed, c.flaky, c.skipped, c.quarantined, r.resources.wall_secs
+        r.name,
+        r.status,
+        c.passed,
+        c.failed,
+        c.flaky,
+        c.skipped,
+        c.quarantined,
+        r.resources.wall_secs
     );
     if let Some(b) = r.budget.as_ref().filter(|b| b.exceeded) {
         line.push_str(&format!(" (budget {:.0}s EXCEEDED)", b.limit_secs));
@@ -218,7 +269,9 @@ fn run_job(spec: &RunSpec, job: &JobSpec, opts: &EngineOptions<'_>) -> JobReport
         }
     }
     resources.wall_secs = started.elapsed().as_secs_f64();
-    let stopped_early = failure.as_ref().is_some_and(|f| !matches!(f, StepFailure::CommandFailed(_)));
+    let stopped_early = failure
+        .as_ref()
+        .is_some_and(|f| !matches!(f, StepFailure::CommandFailed(_)));
     let tests: Vec<TestReport> = job
         .tests()
         .filter_map(|t| {
@@ -270,11 +323,13 @@ fn run_shell(command: &str, index: usize, ctx: &StepContext<'_>) -> StepResult {
                 (Some(crate::supervise::StopReason::Deadline), _) => Some(StepFailure::Deadline),
                 (Some(_), _) => Some(StepFailure::Interrupted),
                 (None, crate::supervise::Exit::Code(0)) => None,
-                (None, crate::supervise::Exit::Code(127)) => Some(StepFailure::Infrastructure(format!(
-                    "command not found: `{}`\n{}",
-                    ctx.redactor.redact(command),
-                    ran.record.log_tail
-                ))),
+                (None, crate::supervise::Exit::Code(127)) => {
+                    Some(StepFailure::Infrastructure(format!(
+                        "command not found: `{}`\n{}",
+                        ctx.redactor.redact(command),
+                        ran.record.log_tail
+                    )))
+                }
                 (None, exit) => Some(StepFailure::CommandFailed(format!(
                     "`{}` failed ({exit:?})\n{}",
                     ctx.redactor.redact(command),

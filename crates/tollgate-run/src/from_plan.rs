@@ -28,9 +28,17 @@ pub enum FromPlanError {
     #[error("invalid shard `{0}`: expected K/N with 1 <= K <= N")]
     BadShard(String),
     #[error("job `{job}`: invalid timeout `{text}`: {reason}")]
-    BadTimeout { job: String, text: String, reason: String },
+    BadTimeout {
+        job: String,
+        text: String,
+        reason: String,
+    },
     #[error("budget `{name}`: invalid expression `{expr}`: {message}")]
-    BadBudget { name: String, expr: String, message: String },
+    BadBudget {
+        name: String,
+        expr: String,
+        message: String,
+    },
 }
 
 /// What this machine offers and which part of the plan to run.
@@ -50,7 +58,10 @@ pub struct MachineOptions {
 
 /// GPUs `nvidia-smi -L` lists; `None` when it is not installed or fails.
 pub fn detect_gpus() -> Option<u32> {
-    let out = std::process::Command::new("nvidia-smi").arg("-L").output().ok()?;
+    let out = std::process::Command::new("nvidia-smi")
+        .arg("-L")
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -131,14 +142,20 @@ pub fn from_plan(
     root: &Path,
     machine: &MachineOptions,
 ) -> Result<RunSpec, FromPlanError> {
-    let items: HashMap<&str, &TestItem> = inventory.tests.iter().map(|t| (t.id.as_str(), t)).collect();
+    let items: HashMap<&str, &TestItem> =
+        inventory.tests.iter().map(|t| (t.id.as_str(), t)).collect();
     let shard = machine.shard.as_deref().map(parse_shard).transpose()?;
     if let Some(name) = &machine.job {
         if !plan.jobs.iter().any(|j| &j.name == name || &j.job == name) {
             return Err(FromPlanError::UnknownJob {
                 name: name.clone(),
                 pipeline: plan.pipeline.clone(),
-                available: plan.jobs.iter().map(|j| j.name.as_str()).collect::<Vec<_>>().join(", "),
+                available: plan
+                    .jobs
+                    .iter()
+                    .map(|j| j.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         }
     }
@@ -147,7 +164,11 @@ pub fn from_plan(
     let default_timeout = config.run.timeout.as_ref().map(|t| t.duration);
     let mut jobs = Vec::new();
     for planned in &plan.jobs {
-        if machine.job.as_ref().is_some_and(|n| *n != planned.name && *n != planned.job) {
+        if machine
+            .job
+            .as_ref()
+            .is_some_and(|n| *n != planned.name && *n != planned.job)
+        {
             continue;
         }
         let tests = shard_tests(planned, shard);
@@ -156,10 +177,12 @@ pub fn from_plan(
         job.gpus = planned.runner.gpus;
         job.provides = planned.runner.provides.clone();
         job.wall_timeout = match &planned.timeout {
-            Some(text) => Some(tollgate_config::parse_duration(text).map_err(|e| FromPlanError::BadTimeout {
-                job: planned.name.clone(),
-                text: text.clone(),
-                reason: e.to_string(),
+            Some(text) => Some(tollgate_config::parse_duration(text).map_err(|e| {
+                FromPlanError::BadTimeout {
+                    job: planned.name.clone(),
+                    text: text.clone(),
+                    reason: e.to_string(),
+                }
             })?),
             None => None,
         };
@@ -170,10 +193,15 @@ pub fn from_plan(
                 .map(|c| Step::Shell { command: c.clone() })
                 .collect();
         } else {
-            let selected: Vec<&TestItem> = tests.iter().filter_map(|id| items.get(id.as_str()).copied()).collect();
+            let selected: Vec<&TestItem> = tests
+                .iter()
+                .filter_map(|id| items.get(id.as_str()).copied())
+                .collect();
             job.budget = budgets
                 .iter()
-                .filter(|(_, expr)| !selected.is_empty() && selected.iter().all(|t| expr.evaluate(*t)))
+                .filter(|(_, expr)| {
+                    !selected.is_empty() && selected.iter().all(|t| expr.evaluate(*t))
+                })
                 .map(|(limit, _)| *limit)
                 .min();
             let spec_for = |id: &String| {
@@ -181,7 +209,9 @@ pub fn from_plan(
                 TestSpec {
                     id: id.clone(),
                     timeout: item.and_then(|t| marked_timeout(t)).or(default_timeout),
-                    retries: item.and_then(|t| marked_retries(t)).unwrap_or(config.run.retries),
+                    retries: item
+                        .and_then(|t| marked_retries(t))
+                        .unwrap_or(config.run.retries),
                 }
             };
             let is_rust = |id: &String| match items.get(id.as_str()) {
@@ -189,7 +219,8 @@ pub fn from_plan(
                 // Not in the inventory: pytest ids have `::` in a path ending in `.py`.
                 None => !id.split("::").next().is_some_and(|f| f.ends_with(".py")),
             };
-            let (rust_ids, python_ids): (Vec<&String>, Vec<&String>) = tests.iter().partition(|id| is_rust(id));
+            let (rust_ids, python_ids): (Vec<&String>, Vec<&String>) =
+                tests.iter().partition(|id| is_rust(id));
             if !python_ids.is_empty() {
                 job.steps.push(Step::Pytest(PytestStep {
                     python: python.clone(),
@@ -235,7 +266,10 @@ fn shard_tests(job: &PlannedJob, shard: Option<(u32, u32)>) -> Vec<String> {
         .collect()
 }
 
-fn applicable_budgets(config: &Config, pipeline: &str) -> Result<Vec<(Duration, Expression)>, FromPlanError> {
+fn applicable_budgets(
+    config: &Config,
+    pipeline: &str,
+) -> Result<Vec<(Duration, Expression)>, FromPlanError> {
     config
         .budgets
         .iter()
@@ -317,7 +351,10 @@ mod tests {
         assert_eq!(marked_retries(&t), Some(2));
         let mut kw = mark("timeout");
         kw.kwargs.insert("timeout".into(), MarkValue::Float(1.5));
-        assert_eq!(marked_timeout(&item("x", vec![kw])), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            marked_timeout(&item("x", vec![kw])),
+            Some(Duration::from_millis(1500))
+        );
         let mut bad = mark("timeout");
         bad.args = vec![MarkValue::Str("soon".into())];
         assert_eq!(marked_timeout(&item("x", vec![bad])), None);

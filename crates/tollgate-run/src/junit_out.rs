@@ -34,7 +34,9 @@ pub fn split_case(id: &str) -> (&str, &str) {
 /// Removes characters XML 1.0 cannot carry (ANSI escapes' ESC, NUL, ...).
 fn xml_safe(text: &str) -> String {
     text.chars()
-        .filter(|&c| matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}'))
+        .filter(|&c| {
+            matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+        })
         .collect()
 }
 
@@ -64,7 +66,9 @@ pub fn write_junit(report: &RunReport) -> io::Result<Vec<u8>> {
         suite.push_attribute(("errors", "0"));
         suite.push_attribute((
             "skipped",
-            (job.counts.skipped + job.counts.quarantined).to_string().as_str(),
+            (job.counts.skipped + job.counts.quarantined)
+                .to_string()
+                .as_str(),
         ));
         suite.push_attribute(("time", format!("{:.3}", job.resources.wall_secs).as_str()));
         w.write_event(Event::Start(suite))?;
@@ -103,7 +107,12 @@ fn write_case(w: &mut Writer<Vec<u8>>, t: &TestReport) -> io::Result<()> {
     let Some((last, earlier)) = t.attempts.split_last() else {
         // Never reported: a failure with no attempt.
         w.write_event(Event::Start(case))?;
-        element(w, "failure", Some("the test was not run or not reported"), None)?;
+        element(
+            w,
+            "failure",
+            Some("the test was not run or not reported"),
+            None,
+        )?;
         return w.write_event(Event::End(BytesEnd::new("testcase")));
     };
     w.write_event(Event::Start(case))?;
@@ -122,7 +131,10 @@ fn write_case(w: &mut Writer<Vec<u8>>, t: &TestReport) -> io::Result<()> {
             }
         }
         FinalOutcome::Quarantined => {
-            let reason = format!("quarantined: {}", t.quarantine_reason.as_deref().unwrap_or(""));
+            let reason = format!(
+                "quarantined: {}",
+                t.quarantine_reason.as_deref().unwrap_or("")
+            );
             element(w, "skipped", Some(&reason), None)?;
             for a in t.attempts.iter().filter(|a| a.outcome.is_failure()) {
                 attempt_element(w, "rerunFailure", a)?;
@@ -153,7 +165,12 @@ fn attempt_element(w: &mut Writer<Vec<u8>>, tag: &str, a: &Attempt) -> io::Resul
     element(w, tag, Some(&message), body.as_deref())
 }
 
-fn element(w: &mut Writer<Vec<u8>>, tag: &str, message: Option<&str>, body: Option<&str>) -> io::Result<()> {
+fn element(
+    w: &mut Writer<Vec<u8>>,
+    tag: &str,
+    message: Option<&str>,
+    body: Option<&str>,
+) -> io::Result<()> {
     let mut start = BytesStart::new(tag);
     if let Some(m) = message {
         start.push_attribute(("message", xml_safe(m).as_str()));
@@ -174,8 +191,14 @@ mod tests {
 
     #[test]
     fn case_names() {
-        assert_eq!(split_case("tests/t.py::TestA::test_b[x::y]"), ("tests/t.py::TestA", "test_b[x::y]"));
-        assert_eq!(split_case("pkg::bin/x mod::test"), ("pkg::bin/x", "mod::test"));
+        assert_eq!(
+            split_case("tests/t.py::TestA::test_b[x::y]"),
+            ("tests/t.py::TestA", "test_b[x::y]")
+        );
+        assert_eq!(
+            split_case("pkg::bin/x mod::test"),
+            ("pkg::bin/x", "mod::test")
+        );
         assert_eq!(split_case("plain"), ("", "plain"));
     }
 

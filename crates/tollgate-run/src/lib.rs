@@ -23,14 +23,18 @@ pub mod signals;
 pub mod sink;
 pub mod spec;
 pub mod step;
+pub mod store;
 pub mod supervise;
 
 pub use engine::{run, unfit_reason, EngineOptions};
 pub use from_plan::{detect_gpus, from_plan, FromPlanError, MachineOptions};
 pub use junit_out::write_junit;
 pub use outcome::{final_outcome, Attempt, AttemptOutcome, FinalOutcome};
-pub use quarantine::{expired_entries, Date, ExpiredEntry, Quarantine, QuarantineEntry, QuarantineError};
+pub use quarantine::{
+    expired_entries, Date, ExpiredEntry, Quarantine, QuarantineEntry, QuarantineError,
+};
 pub use redact::{Redactor, DEFAULT_SECRET_ENV, REDACTED};
 pub use report::{summary_table, to_json, JobReport, JobStatus, RunReport, RunStatus, TestReport};
 pub use sink::{MemorySink, ResultSink};
+pub use store::{job_batch, StoreSink};
 pub use spec::{JobSpec, PytestStep, RunSpec, RustStep, Step, TestSpec};

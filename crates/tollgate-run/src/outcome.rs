@@ -25,7 +25,10 @@ impl AttemptOutcome {
     pub fn is_failure(self) -> bool {
         matches!(
             self,
-            AttemptOutcome::Failed | AttemptOutcome::Error | AttemptOutcome::Timeout | AttemptOutcome::Missing
+            AttemptOutcome::Failed
+                | AttemptOutcome::Error
+                | AttemptOutcome::Timeout
+                | AttemptOutcome::Missing
         )
     }
 }
@@ -138,22 +141,34 @@ mod tests {
             FinalOutcome::Quarantined
         );
         assert_eq!(
-            final_outcome(&[a(1, AttemptOutcome::Failed), a(2, AttemptOutcome::Passed)], true),
+            final_outcome(
+                &[a(1, AttemptOutcome::Failed), a(2, AttemptOutcome::Passed)],
+                true
+            ),
             FinalOutcome::Quarantined
         );
-        assert_eq!(final_outcome(&[a(1, AttemptOutcome::Passed)], true), FinalOutcome::Passed);
+        assert_eq!(
+            final_outcome(&[a(1, AttemptOutcome::Passed)], true),
+            FinalOutcome::Passed
+        );
     }
 
     #[test]
     fn no_attempt_is_a_failure() {
         assert_eq!(final_outcome(&[], false), FinalOutcome::Failed);
-        assert_eq!(final_outcome(&[a(1, AttemptOutcome::Skipped)], false), FinalOutcome::Skipped);
+        assert_eq!(
+            final_outcome(&[a(1, AttemptOutcome::Skipped)], false),
+            FinalOutcome::Skipped
+        );
     }
 
     #[test]
     fn retries_stop_after_a_pass_or_the_limit() {
         assert!(wants_retry(&[a(1, AttemptOutcome::Failed)], 1));
-        assert!(!wants_retry(&[a(1, AttemptOutcome::Failed), a(2, AttemptOutcome::Failed)], 1));
+        assert!(!wants_retry(
+            &[a(1, AttemptOutcome::Failed), a(2, AttemptOutcome::Failed)],
+            1
+        ));
         assert!(!wants_retry(&[a(1, AttemptOutcome::Passed)], 3));
         assert!(!wants_retry(&[a(1, AttemptOutcome::Failed)], 0));
     }

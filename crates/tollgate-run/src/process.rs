@@ -127,7 +127,10 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
 pub fn display_argv(argv: &[String]) -> String {
     argv.iter()
         .map(|a| {
-            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c)) {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c))
+            {
                 a.clone()
             } else {
                 format!("'{}'", a.replace('\'', "'\\''"))
@@ -143,8 +146,16 @@ mod tests {
 
     #[test]
     fn display_quotes_what_the_shell_would_split() {
-        let argv = ["pytest".to_string(), "-m".into(), "unit and not slow".into(), "it's".into()];
-        assert_eq!(display_argv(&argv), "pytest -m 'unit and not slow' 'it'\\''s'");
+        let argv = [
+            "pytest".to_string(),
+            "-m".into(),
+            "unit and not slow".into(),
+            "it's".into(),
+        ];
+        assert_eq!(
+            display_argv(&argv),
+            "pytest -m 'unit and not slow' 'it'\\''s'"
+        );
     }
 
     #[test]
@@ -160,7 +171,12 @@ mod tests {
     #[test]
     fn output_is_logged_redacted_and_deadline_enforced() {
         let dir = tempfile::tempdir().unwrap();
-        let redactor = Redactor::new(&["MY_TOKEN".to_string()], [("MY_TOKEN", "sekrit-1234")], &[]).unwrap();
+        let redactor = Redactor::new(
+            &["MY_TOKEN".to_string()],
+            [("MY_TOKEN", "sekrit-1234")],
+            &[],
+        )
+        .unwrap();
         let env = vec![("MY_TOKEN".to_string(), "sekrit-1234".to_string())];
         let ctx = StepContext {
             root: dir.path(),

@@ -88,7 +88,12 @@ mod tests {
         let buf = "{\"event\":\"start\",\"id\":\"t.py::a\"}\nnot json\n{\"event\":\"result\",\"id\":\"t.py::a\",\"when\":\"call\",\"outcome\":\"passed\",\"duration\":0.5}\n{\"event\":\"sta";
         let (events, consumed) = parse_lines(buf);
         assert_eq!(events.len(), 2);
-        assert_eq!(events[0], ProgressEvent::Start { id: "t.py::a".into() });
+        assert_eq!(
+            events[0],
+            ProgressEvent::Start {
+                id: "t.py::a".into()
+            }
+        );
         assert!(matches!(&events[1], ProgressEvent::Result { outcome, .. } if outcome == "passed"));
         assert_eq!(&buf[consumed..], "{\"event\":\"sta");
     }
@@ -101,7 +106,11 @@ mod tests {
         let mut tail = ProgressTail::new(&path);
         assert!(tail.poll().is_empty());
         let mut f = std::fs::File::create(&path).unwrap();
-        write!(f, "{{\"event\":\"start\",\"id\":\"a\"}}\n{{\"event\":\"start\",").unwrap();
+        write!(
+            f,
+            "{{\"event\":\"start\",\"id\":\"a\"}}\n{{\"event\":\"start\","
+        )
+        .unwrap();
         assert_eq!(tail.poll().len(), 1);
         writeln!(f, "\"id\":\"b\"}}").unwrap();
         assert_eq!(tail.poll(), vec![ProgressEvent::Start { id: "b".into() }]);

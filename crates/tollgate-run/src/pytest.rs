@@ -50,8 +50,12 @@ pub fn pytest_argv(step: &PytestStep, args_file: &Path, junit: &Path) -> Vec<Str
 pub fn run(step: &PytestStep, ctx: &StepContext<'_>) -> StepResult {
     let mut result = StepResult::default();
     let plugin_dir = ctx.work_dir.join("pytest-plugin");
-    let written = std::fs::create_dir_all(&plugin_dir)
-        .and_then(|()| std::fs::write(plugin_dir.join(format!("{PLUGIN_MODULE}.py")), WATCHDOG_PLUGIN));
+    let written = std::fs::create_dir_all(&plugin_dir).and_then(|()| {
+        std::fs::write(
+            plugin_dir.join(format!("{PLUGIN_MODULE}.py")),
+            WATCHDOG_PLUGIN,
+        )
+    });
     if let Err(e) = written {
         result.failure = Some(StepFailure::Infrastructure(format!(
             "cannot write the pytest plugin into {}: {e}",
@@ -90,7 +94,9 @@ pub fn run(step: &PytestStep, ctx: &StepContext<'_>) -> StepResult {
                                 .get(timed_out.as_str())
                                 .and_then(|s| s.timeout)
                                 .map_or(0.0, |d| d.as_secs_f64()),
-                            message: Some("killed by tollgate: the test ran past its timeout".to_string()),
+                            message: Some(
+                                "killed by tollgate: the test ran past its timeout".to_string(),
+                            ),
                             output: None,
                         },
                     );
@@ -114,7 +120,9 @@ pub fn run(step: &PytestStep, ctx: &StepContext<'_>) -> StepResult {
                             number: 0,
                             outcome: AttemptOutcome::Missing,
                             duration: 0.0,
-                            message: Some("pytest did not report this test (not collected?)".to_string()),
+                            message: Some(
+                                "pytest did not report this test (not collected?)".to_string(),
+                            ),
                             output: None,
                         };
                         result.push_attempt(id, attempt);
@@ -126,7 +134,12 @@ pub fn run(step: &PytestStep, ctx: &StepContext<'_>) -> StepResult {
         to_run = step
             .tests
             .iter()
-            .filter(|t| wants_retry(result.attempts.get(&t.id).map_or(&[][..], Vec::as_slice), t.retries))
+            .filter(|t| {
+                wants_retry(
+                    result.attempts.get(&t.id).map_or(&[][..], Vec::as_slice),
+                    t.retries,
+                )
+            })
             .map(|t| t.id.clone())
             .collect();
     }
@@ -158,7 +171,8 @@ fn run_segment(
     let log = ctx.work_dir.join(format!("pytest-{invocation}.log"));
     let mut listing = ids.join("\n");
     listing.push('\n');
-    std::fs::write(&args_file, listing).map_err(|e| format!("cannot write {}: {e}", args_file.display()))?;
+    std::fs::write(&args_file, listing)
+        .map_err(|e| format!("cannot write {}: {e}", args_file.display()))?;
 
     let argv = pytest_argv(step, &args_file, &junit);
     let mut command = Command::new(&argv[0]);
@@ -206,7 +220,10 @@ fn run_segment(
                 output: attempt.output.map(|o| ctx.redactor.redact_owned(o)),
                 ..attempt
             };
-            by_spec.entry(spec_id.to_string()).or_default().push(attempt);
+            by_spec
+                .entry(spec_id.to_string())
+                .or_default()
+                .push(attempt);
         }
     }
     // Raw runner files may hold secrets; only redacted copies live on.
@@ -220,15 +237,17 @@ fn run_segment(
         .collect();
     attempts.sort_by(|a, b| a.0.cmp(&b.0));
     let stopped = ran.finished.stopped.clone();
-    let infrastructure = (stopped.is_none() && reported.is_empty() && !junit_written(&ran.record.log_tail))
-        .then(|| {
-            format!(
-                "pytest produced no results (exit {:?}); is pytest installed for {}?\n{}",
-                ran.finished.exit,
-                step.python.display(),
-                last_lines(&ran.record.log_tail, 15)
-            )
-        });
+    let infrastructure = (stopped.is_none()
+        && reported.is_empty()
+        && !junit_written(&ran.record.log_tail))
+    .then(|| {
+        no_results_message(
+            &step.python,
+            ctx.root,
+            &ran.finished.exit,
+            &ran.record.log_tail,
+        )
+    });
     Ok(Segment {
         attempts,
         reported,
@@ -236,6 +255,28 @@ fn run_segment(
         record: ran.record,
         infrastructure,
     })
+}
+
+/// Why pytest produced nothing, with the fix when it is a missing pytest.
+fn no_results_message(
+    python: &Path,
+    root: &Path,
+    exit: &crate::supervise::Exit,
+    log: &str,
+) -> String {
+    if log.contains("No module named pytest") {
+        return format!(
+            "pytest is not installed for {python}. Set it up with:\n  cd {root} && python3 -m venv .venv && .venv/bin/pip install pytest\n\
+             (tollgate uses `.venv/bin/python` when it exists; or set [run] python or venv in tollgate.toml)",
+            python = python.display(),
+            root = root.display()
+        );
+    }
+    format!(
+        "pytest produced no results (exit {exit:?}) with {}\n{}",
+        python.display(),
+        last_lines(log, 15)
+    )
 }
 
 /// pytest says where it wrote the report; if it did, the run itself worked

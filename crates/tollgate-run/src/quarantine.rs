@@ -135,7 +135,9 @@ pub fn expired_entries(quarantine: &Quarantine, today: Date) -> Vec<ExpiredEntry
             let problem = match Date::parse(text) {
                 Some(expires) if expires < today => EntryProblem::Expired { expires },
                 Some(_) => return None,
-                None => EntryProblem::BadDate { text: text.to_string() },
+                None => EntryProblem::BadDate {
+                    text: text.to_string(),
+                },
             };
             Some(ExpiredEntry {
                 index,
@@ -260,11 +262,26 @@ mod tests {
 
     #[test]
     fn ids_match_exactly_or_by_wildcard_and_brackets_are_literal() {
-        assert!(id_matches("tests/test_a.py::test_x[1]", "tests/test_a.py::test_x[1]"));
-        assert!(!id_matches("tests/test_a.py::test_x[1]", "tests/test_a.py::test_x1"));
-        assert!(id_matches("tests/test_a.py::*", "tests/test_a.py::TestC::test_y"));
-        assert!(id_matches("tests/*/test_?.py::*", "tests/serve/test_b.py::t"));
-        assert!(!id_matches("tests/*/test_?.py::*", "tests/serve/test_bb.py::t"));
+        assert!(id_matches(
+            "tests/test_a.py::test_x[1]",
+            "tests/test_a.py::test_x[1]"
+        ));
+        assert!(!id_matches(
+            "tests/test_a.py::test_x[1]",
+            "tests/test_a.py::test_x1"
+        ));
+        assert!(id_matches(
+            "tests/test_a.py::*",
+            "tests/test_a.py::TestC::test_y"
+        ));
+        assert!(id_matches(
+            "tests/*/test_?.py::*",
+            "tests/serve/test_b.py::t"
+        ));
+        assert!(!id_matches(
+            "tests/*/test_?.py::*",
+            "tests/serve/test_bb.py::t"
+        ));
         assert!(id_matches("*", ""));
     }
 
@@ -282,8 +299,18 @@ mod tests {
         let expired = expired_entries(&q, today);
         assert_eq!(expired.len(), 2);
         assert_eq!(expired[0].id, "a");
-        assert_eq!(expired[0].problem, EntryProblem::Expired { expires: day("2026-01-01") });
-        assert_eq!(expired[1].problem, EntryProblem::BadDate { text: "soon".into() });
+        assert_eq!(
+            expired[0].problem,
+            EntryProblem::Expired {
+                expires: day("2026-01-01")
+            }
+        );
+        assert_eq!(
+            expired[1].problem,
+            EntryProblem::BadDate {
+                text: "soon".into()
+            }
+        );
         assert!(q.matching("a", today).is_none());
         assert!(q.matching("b", today).is_some());
         assert!(q.matching("c", today).is_some());
@@ -321,8 +348,14 @@ mod tests {
     #[test]
     fn civil_dates() {
         assert_eq!(Date::from_days_since_epoch(0).to_string(), "1970-01-01");
-        assert_eq!(Date::from_days_since_epoch(20_819).to_string(), "2027-01-01");
-        assert_eq!(Date::from_days_since_epoch(11_016).to_string(), "2000-02-29");
+        assert_eq!(
+            Date::from_days_since_epoch(20_819).to_string(),
+            "2027-01-01"
+        );
+        assert_eq!(
+            Date::from_days_since_epoch(11_016).to_string(),
+            "2000-02-29"
+        );
         assert!(Date::parse("2026-13-01").is_none());
     }
 }

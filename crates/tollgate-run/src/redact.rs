@@ -46,7 +46,8 @@ impl Redactor {
         let mut values: Vec<String> = env
             .into_iter()
             .filter(|(name, value)| {
-                value.len() >= MIN_SECRET_LEN && name_patterns.iter().any(|p| wildcard_match(p, name))
+                value.len() >= MIN_SECRET_LEN
+                    && name_patterns.iter().any(|p| wildcard_match(p, name))
             })
             .map(|(_, value)| value.to_string())
             .collect();
@@ -65,13 +66,20 @@ impl Redactor {
     }
 
     /// Default name patterns plus `extra_names`, over the process environment.
-    pub fn from_process_env(extra_names: &[String], regexes: &[String]) -> Result<Redactor, RedactError> {
+    pub fn from_process_env(
+        extra_names: &[String],
+        regexes: &[String],
+    ) -> Result<Redactor, RedactError> {
         let mut names: Vec<String> = DEFAULT_SECRET_ENV.iter().map(|s| s.to_string()).collect();
         names.extend(extra_names.iter().cloned());
         let env: Vec<(String, String)> = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
-        Redactor::new(&names, env.iter().map(|(k, v)| (k.as_str(), v.as_str())), regexes)
+        Redactor::new(
+            &names,
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            regexes,
+        )
     }
 
     pub fn is_empty(&self) -> bool {
@@ -158,7 +166,10 @@ mod tests {
     #[test]
     fn regexes_are_applied_and_bad_ones_reported() {
         let r = Redactor::new(&[], [], &["ghp_[A-Za-z0-9]{8,}".to_string()]).unwrap();
-        assert_eq!(r.redact("push ghp_ABCdef123456 done"), "push [REDACTED] done");
+        assert_eq!(
+            r.redact("push ghp_ABCdef123456 done"),
+            "push [REDACTED] done"
+        );
         assert!(Redactor::new(&[], [], &["(".to_string()]).is_err());
     }
 

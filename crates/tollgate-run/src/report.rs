@@ -104,7 +104,13 @@ pub struct JobReport {
 }
 
 impl JobReport {
-    pub fn not_started(name: &str, stage: u32, gating: bool, status: JobStatus, reason: String) -> Self {
+    pub fn not_started(
+        name: &str,
+        stage: u32,
+        gating: bool,
+        status: JobStatus,
+        reason: String,
+    ) -> Self {
         JobReport {
             name: name.to_string(),
             stage,
@@ -159,7 +165,10 @@ pub fn job_status(counts: &Counts, failure: Option<&StepFailure>) -> (JobStatus,
 pub fn run_status(jobs: &[JobReport], interrupted: bool) -> RunStatus {
     if interrupted {
         RunStatus::Interrupted
-    } else if jobs.iter().any(|j| j.status == JobStatus::InfrastructureError) {
+    } else if jobs
+        .iter()
+        .any(|j| j.status == JobStatus::InfrastructureError)
+    {
         RunStatus::InfrastructureError
     } else if jobs.iter().any(JobReport::is_failure) {
         RunStatus::Failed
@@ -280,8 +289,18 @@ pub fn summary_table(report: &RunReport) -> String {
             let first = reason.lines().next().unwrap_or_default();
             let _ = writeln!(out, "{}: {first}", j.name);
         }
-        for t in j.tests.iter().filter(|t| t.outcome != FinalOutcome::Passed && t.outcome != FinalOutcome::Skipped) {
-            let _ = writeln!(out, "  {} {} ({} attempts)", t.outcome.as_str(), t.id, t.attempts.len());
+        for t in j
+            .tests
+            .iter()
+            .filter(|t| t.outcome != FinalOutcome::Passed && t.outcome != FinalOutcome::Skipped)
+        {
+            let _ = writeln!(
+                out,
+                "  {} {} ({} attempts)",
+                t.outcome.as_str(),
+                t.id,
+                t.attempts.len()
+            );
         }
     }
     let verdict = match report.status {
@@ -290,7 +309,11 @@ pub fn summary_table(report: &RunReport) -> String {
         RunStatus::InfrastructureError => "INFRASTRUCTURE ERROR",
         RunStatus::Interrupted => "INTERRUPTED (partial results)",
     };
-    let _ = writeln!(out, "pipeline {}: {verdict} in {:.1}s", report.pipeline, report.wall_secs);
+    let _ = writeln!(
+        out,
+        "pipeline {}: {verdict} in {:.1}s",
+        report.pipeline, report.wall_secs
+    );
     out
 }
 
@@ -347,10 +370,23 @@ mod tests {
         let quarantined = job("q", vec![test("a", FinalOutcome::Quarantined)], None);
         assert_eq!(quarantined.status, JobStatus::Passed);
         let failed = job("f", vec![test("a", FinalOutcome::Failed)], None);
-        let infra = job("i", vec![], Some(StepFailure::Infrastructure("no pytest".into())));
-        assert_eq!(run_status(&[flaky.clone(), quarantined.clone()], false), RunStatus::Passed);
-        assert_eq!(run_status(&[flaky.clone(), failed.clone()], false), RunStatus::Failed);
-        assert_eq!(run_status(&[failed, infra], false), RunStatus::InfrastructureError);
+        let infra = job(
+            "i",
+            vec![],
+            Some(StepFailure::Infrastructure("no pytest".into())),
+        );
+        assert_eq!(
+            run_status(&[flaky.clone(), quarantined.clone()], false),
+            RunStatus::Passed
+        );
+        assert_eq!(
+            run_status(&[flaky.clone(), failed.clone()], false),
+            RunStatus::Failed
+        );
+        assert_eq!(
+            run_status(&[failed, infra], false),
+            RunStatus::InfrastructureError
+        );
         assert_eq!(run_status(&[flaky], true), RunStatus::Interrupted);
         assert_eq!(RunStatus::Failed.exit_code(), 1);
     }
@@ -363,7 +399,14 @@ mod tests {
             status: RunStatus::Failed,
             wall_secs: 2.0,
             jobs: vec![
-                job("a", vec![test("t1", FinalOutcome::Passed), test("t2", FinalOutcome::Flaky)], None),
+                job(
+                    "a",
+                    vec![
+                        test("t1", FinalOutcome::Passed),
+                        test("t2", FinalOutcome::Flaky),
+                    ],
+                    None,
+                ),
                 job("b", vec![test("t1", FinalOutcome::Failed)], None),
             ],
         };
@@ -383,9 +426,22 @@ mod tests {
             status: RunStatus::Failed,
             wall_secs: 3.0,
             jobs: vec![
-                job("unit", vec![test("t.py::a", FinalOutcome::Passed), test("t.py::b", FinalOutcome::Flaky)], None),
+                job(
+                    "unit",
+                    vec![
+                        test("t.py::a", FinalOutcome::Passed),
+                        test("t.py::b", FinalOutcome::Flaky),
+                    ],
+                    None,
+                ),
                 job("e2e", vec![test("t.py::c", FinalOutcome::Failed)], None),
-                JobReport::not_started("e2e_2", 2, true, JobStatus::NotRunnable, "needs 2 GPUs, this machine has 0".into()),
+                JobReport::not_started(
+                    "e2e_2",
+                    2,
+                    true,
+                    JobStatus::NotRunnable,
+                    "needs 2 GPUs, this machine has 0".into(),
+                ),
             ],
         };
         insta::assert_snapshot!("summary_table", summary_table(&report));

@@ -47,18 +47,25 @@ pub fn filterset(tests: &[TestSpec]) -> String {
         .join(" | ")
 }
 
-/// The tool config: JUnit report path, retries, and per-test timeouts as
-/// overrides grouped by timeout (pure).
+/// The tool config: JUnit report path, and per-test retries and timeouts as
+/// overrides grouped by value (pure). For each setting nextest applies the
+/// first override that matches and sets it, so the groups never conflict.
 pub fn tool_config(tests: &[TestSpec], junit: &Path) -> String {
-    let retries = tests.iter().map(|t| t.retries).max().unwrap_or(0);
     let mut out = format!(
-        "[profile.\"{PROFILE}\"]\nfail-fast = false\nretries = {retries}\n\n[profile.\"{PROFILE}\".junit]\npath = {}\nstore-success-output = false\nstore-failure-output = true\n",
+        "[profile.\"{PROFILE}\"]\nfail-fast = false\nretries = 0\n\n[profile.\"{PROFILE}\".junit]\npath = {}\nstore-success-output = false\nstore-failure-output = true\n",
         toml_string(&junit.to_string_lossy())
     );
     let mut by_timeout: BTreeMap<u128, Vec<TestSpec>> = BTreeMap::new();
+    let mut by_retries: BTreeMap<u32, Vec<TestSpec>> = BTreeMap::new();
     for t in tests {
         if let Some(limit) = t.timeout {
-            by_timeout.entry(limit.as_millis().max(1)).or_default().push(t.clone());
+            by_timeout
+                .entry(limit.as_millis().max(1))
+                .or_default()
+                .push(t.clone());
+        }
+        if t.retries > 0 {
+            by_retries.entry(t.retries).or_default().push(t.clone());
         }
     }
     for (millis, group) in by_timeout {
@@ -67,7 +74,19 @@ pub fn tool_config(tests: &[TestSpec], junit: &Path) -> String {
             toml_string(&filterset(&group))
         ));
     }
+    for (retries, group) in by_retries {
+        out.push_str(&format!(
+            "\n[[profile.\"{PROFILE}\".overrides]]\nfilter = {}\nretries = {retries}\n",
+            toml_string(&filterset(&group))
+        ));
+    }
     out
+}
+
+/// nextest reports a timeout as a failure; one that ran as long as its
+/// timeout (nextest kills it right after) is a timeout.
+fn is_timeout(duration: f64, limit: Option<std::time::Duration>) -> bool {
+    limit.is_some_and(|l| duration + 0.05 >= l.as_secs_f64())
 }
 
 fn toml_string(s: &str) -> String {
@@ -99,9 +118,12 @@ pub fn nextest_available() -> bool {
 
 pub fn run(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
     if crate::process::find_program("cargo").is_none() {
-        let mut result = StepResult::default();
-        result.failure = Some(StepFailure::Infrastructure("cargo is not on PATH".to_string()));
-        return result;
+        return StepResult {
+            failure: Some(StepFailure::Infrastructure(
+                "cargo is not on PATH".to_string(),
+            )),
+            ..StepResult::default()
+        };
     }
     if !step.force_cargo_test && nextest_available() {
         run_nextest(step, ctx)
@@ -116,14 +138,66 @@ fn run_nextest(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
     let config = ctx.work_dir.join("nextest-tool.toml");
     let log = ctx.work_dir.join("nextest.log");
     if let Err(e) = std::fs::write(&config, tool_config(&step.tests, &junit)) {
-        result.failure = Some(StepFailure::Infrastructure(format!("cannot write {}: {e}", config.display())));
+        result.failure = Some(StepFailure::Infrastructure(format!(
+            "cannot write {}: {e}",
+            config.display()
+        )));
         return result;
     }
-    let mut argv: Vec<String> = ["cargo", "nextest", "run", "--workspace", "--no-tests=pass"]
+    let mut argv: Vec<String> = ["cargo", "nextest", "run", "--workspace"]
         .map(String::from)
         .to_vec();
     argv.extend(step.cargo_args.iter().cloned());
+    // Build first, on its own: compile time is not test time (budgets), and
+    // a build failure is reported as one, not as every test missing.
+    let mut build_argv = argv.clone();
+    build_argv.push("--no-run".to_string());
+    let mut build = Command::new(&build_argv[0]);
+    build.args(&build_argv[1..]);
+    let build_log = ctx.work_dir.join("nextest-build.log");
+    match run_logged(ctx, build, display_argv(&build_argv), &build_log, |_| None) {
+        Ok(ran) => {
+            let _ = std::fs::remove_file(&build_log);
+            let stopped = ran.finished.stopped.clone();
+            let ok = ran.finished.exit == Exit::Code(0);
+            let tail = ran.record.log_tail.clone();
+            result.build_secs += ran.record.resources.wall_secs;
+            result.push_process(ran.record);
+            match stopped {
+                Some(StopReason::Interrupted) => {
+                    result.failure = Some(StepFailure::Interrupted);
+                    return result;
+                }
+                Some(StopReason::Deadline) => {
+                    result.failure = Some(StepFailure::Deadline);
+                    return result;
+                }
+                _ if tail.contains("no such command") => {
+                    result.failure = Some(StepFailure::Infrastructure(
+                        "cargo-nextest is not installed (cargo install cargo-nextest)".into(),
+                    ));
+                    return result;
+                }
+                _ if !ok => {
+                    mark_missing(&mut result, &step.tests, "the test build failed");
+                    result.failure = Some(StepFailure::CommandFailed(format!(
+                        "the Rust test build failed\n{}",
+                        last_lines(&tail, 20)
+                    )));
+                    return result;
+                }
+                _ => {}
+            }
+        }
+        Err(e) => {
+            result.failure = Some(StepFailure::Infrastructure(format!(
+                "cannot run cargo nextest: {e}"
+            )));
+            return result;
+        }
+    }
     argv.extend([
+        "--no-tests=pass".to_string(),
         "--tool-config-file".to_string(),
         format!("tollgate:{}", config.display()),
         "--profile".to_string(),
@@ -136,7 +210,9 @@ fn run_nextest(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
     let ran = match run_logged(ctx, command, display_argv(&argv), &log, |_| None) {
         Ok(ran) => ran,
         Err(e) => {
-            result.failure = Some(StepFailure::Infrastructure(format!("cannot run cargo nextest: {e}")));
+            result.failure = Some(StepFailure::Infrastructure(format!(
+                "cannot run cargo nextest: {e}"
+            )));
             return result;
         }
     };
@@ -145,6 +221,11 @@ fn run_nextest(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
     let log_tail = ran.record.log_tail.clone();
     result.push_process(ran.record);
     let selected: HashSet<&str> = step.tests.iter().map(|t| t.id.as_str()).collect();
+    let limits: HashMap<&str, Option<std::time::Duration>> = step
+        .tests
+        .iter()
+        .map(|t| (t.id.as_str(), t.timeout))
+        .collect();
     let parsed = File::open(&junit).ok().and_then(|f| {
         let options = JunitOptions {
             id_style: IdStyle::Nextest,
@@ -157,8 +238,11 @@ fn run_nextest(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
         if !selected.contains(r.id.as_str()) {
             continue;
         }
-        let message = r.message.as_deref().map(|m| ctx.redactor.redact_owned(m.to_string()));
-        let timed_out = message.as_deref().is_some_and(|m| m.contains("timed out") || m.contains("timeout"));
+        let message = r
+            .message
+            .as_deref()
+            .map(|m| ctx.redactor.redact_owned(m.to_string()));
+        let timed_out = is_timeout(r.duration, limits.get(r.id.as_str()).copied().flatten());
         let output = match (&r.stdout, &r.stderr) {
             (Some(o), Some(e)) => Some(format!("{o}\n{e}")),
             (o, e) => o.clone().or_else(|| e.clone()),
@@ -184,15 +268,26 @@ fn run_nextest(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
         _ if parsed.is_none() => {
             // No report at all: the build failed or nextest could not start.
             if exit != Exit::Code(0) && !step.tests.is_empty() {
-                mark_missing(&mut result, &step.tests, "cargo nextest produced no report (build failure?)");
+                mark_missing(
+                    &mut result,
+                    &step.tests,
+                    "cargo nextest produced no report (build failure?)",
+                );
                 if log_tail.contains("error: no such command") {
-                    result.failure = Some(StepFailure::Infrastructure("cargo-nextest is not installed".into()));
+                    result.failure = Some(StepFailure::Infrastructure(
+                        "cargo-nextest is not installed".into(),
+                    ));
                 }
             }
         }
         _ => mark_missing(&mut result, &step.tests, "nextest did not report this test"),
     }
     result
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 fn mark_missing(result: &mut StepResult, tests: &[TestSpec], why: &str) {
@@ -239,10 +334,15 @@ fn run_cargo_test(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
     let mut invocation = 0;
     while !to_run.is_empty() {
         invocation += 1;
-        let mut names: Vec<&str> = to_run.iter().filter_map(|t| split_id(&t.id).map(|(_, n)| n)).collect();
+        let mut names: Vec<&str> = to_run
+            .iter()
+            .filter_map(|t| split_id(&t.id).map(|(_, n)| n))
+            .collect();
         names.sort_unstable();
         names.dedup();
-        let mut argv: Vec<String> = ["cargo", "test", "--workspace", "--no-fail-fast"].map(String::from).to_vec();
+        let mut argv: Vec<String> = ["cargo", "test", "--workspace", "--no-fail-fast"]
+            .map(String::from)
+            .to_vec();
         argv.extend(step.cargo_args.iter().cloned());
         argv.push("--".to_string());
         argv.push("--exact".to_string());
@@ -253,7 +353,9 @@ fn run_cargo_test(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
         let ran = match run_logged(ctx, command, display_argv(&argv), &log, |_| None) {
             Ok(ran) => ran,
             Err(e) => {
-                result.failure = Some(StepFailure::Infrastructure(format!("cannot run cargo test: {e}")));
+                result.failure = Some(StepFailure::Infrastructure(format!(
+                    "cannot run cargo test: {e}"
+                )));
                 return result;
             }
         };
@@ -270,7 +372,10 @@ fn run_cargo_test(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
         result.push_process(ran.record);
         for t in &to_run {
             let name = split_id(&t.id).map_or(t.id.as_str(), |(_, n)| n);
-            let outcome = by_name.get(name).copied().unwrap_or(AttemptOutcome::Missing);
+            let outcome = by_name
+                .get(name)
+                .copied()
+                .unwrap_or(AttemptOutcome::Missing);
             result.push_attempt(
                 &t.id,
                 Attempt {
@@ -294,7 +399,12 @@ fn run_cargo_test(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
             }
             _ => {}
         }
-        to_run.retain(|t| wants_retry(result.attempts.get(&t.id).map_or(&[][..], Vec::as_slice), t.retries));
+        to_run.retain(|t| {
+            wants_retry(
+                result.attempts.get(&t.id).map_or(&[][..], Vec::as_slice),
+                t.retries,
+            )
+        });
     }
     result
 }
@@ -330,20 +440,40 @@ mod tests {
 
     #[test]
     fn tool_config_has_junit_retries_and_timeouts() {
-        let tests = [spec("p a", Some(5), 2), spec("p b", Some(5), 0), spec("p c", None, 1)];
+        let tests = [
+            spec("p a", Some(5), 2),
+            spec("p b", Some(5), 0),
+            spec("p c", None, 1),
+        ];
         let config = tool_config(&tests, Path::new("/tmp/w/j.xml"));
         let parsed: toml::Value = toml::from_str(&config).unwrap();
         let profile = &parsed["profile"][PROFILE];
-        assert_eq!(profile["retries"].as_integer(), Some(2));
+        assert_eq!(profile["retries"].as_integer(), Some(0));
         assert_eq!(profile["junit"]["path"].as_str(), Some("/tmp/w/j.xml"));
         let overrides = profile["overrides"].as_array().unwrap();
-        assert_eq!(overrides.len(), 1);
+        assert_eq!(overrides.len(), 3);
+        assert_eq!(
+            overrides[1]["filter"].as_str(),
+            Some("(binary_id(=p) & (test(=c)))")
+        );
+        assert_eq!(overrides[1]["retries"].as_integer(), Some(1));
+        assert_eq!(
+            overrides[2]["filter"].as_str(),
+            Some("(binary_id(=p) & (test(=a)))")
+        );
+        assert_eq!(overrides[2]["retries"].as_integer(), Some(2));
         assert_eq!(
             overrides[0]["filter"].as_str(),
             Some("(binary_id(=p) & (test(=a) | test(=b)))")
         );
-        assert_eq!(overrides[0]["slow-timeout"]["period"].as_str(), Some("5000ms"));
-        assert_eq!(overrides[0]["slow-timeout"]["terminate-after"].as_integer(), Some(1));
+        assert_eq!(
+            overrides[0]["slow-timeout"]["period"].as_str(),
+            Some("5000ms")
+        );
+        assert_eq!(
+            overrides[0]["slow-timeout"]["terminate-after"].as_integer(),
+            Some(1)
+        );
     }
 
     #[test]

@@ -7,7 +7,10 @@ use crate::report::RunReport;
 pub trait ResultSink {
     /// Records a run. Called once, also for partial runs (`report.complete`
     /// is false then). Errors are reported by the caller, never fatal to the run.
-    fn record(&mut self, report: &RunReport) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+    fn record(
+        &mut self,
+        report: &RunReport,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
 }
 
 /// Keeps reports in memory (tests, dry runs).
@@ -17,7 +20,10 @@ pub struct MemorySink {
 }
 
 impl ResultSink for MemorySink {
-    fn record(&mut self, report: &RunReport) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    fn record(
+        &mut self,
+        report: &RunReport,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         self.reports.push(report.clone());
         Ok(())
     }

@@ -29,6 +29,8 @@ pub struct StepResult {
     pub resources: Resources,
     pub processes: Vec<ProcessRecord>,
     pub failure: Option<StepFailure>,
+    /// Part of the wall time spent building (not counted against budgets).
+    pub build_secs: f64,
 }
 
 impl StepResult {
@@ -77,7 +79,10 @@ pub fn fold_attempts(parts: Vec<Attempt>) -> Option<Attempt> {
 
 /// Maps an id a runner reported to the selected id it belongs to: the same
 /// id, or the function id of a parametrized case (`f[1]` → `f`).
-pub fn spec_id_for<'a>(reported: &str, selected: &'a std::collections::HashSet<String>) -> Option<&'a str> {
+pub fn spec_id_for<'a>(
+    reported: &str,
+    selected: &'a std::collections::HashSet<String>,
+) -> Option<&'a str> {
     if let Some(s) = selected.get(reported) {
         return Some(s.as_str());
     }

@@ -1,7 +1,7 @@
 //! Store speed on a synthetic corpus; prints numbers.
 //!
 //! ```text
-//! cargo run --release -p tollgate-store --example store_bench [-- --pg postgres://postgres@127.0.0.1:5432/test]
+//! cargo run --release -p tollgate-store --example store_bench [-- --pg postgres://postgres@127.0.0.1:5432/test] [--sqlite PATH]
 //! ```
 //!
 //! Targets (issue 6): ingest 100,000 test results into SQLite in < 5 s; a
@@ -19,14 +19,23 @@ const RUNS: usize = 10;
 fn results(run: usize) -> Vec<TestResult> {
     (0..TESTS_PER_RUN)
         .flat_map(|i| {
-            let id = format!("tests/pkg{}/test_mod{}.py::TestThing::test_case_{i}[param-{}]", i % 40, i % 1000, i % 7);
+            let id = format!(
+                "tests/pkg{}/test_mod{}.py::TestThing::test_case_{i}[param-{}]",
+                i % 40,
+                i % 1000,
+                i % 7
+            );
             // ~1% of tests are flaky: they fail first and pass on retry in every other run.
             let flaky = i % 100 == 0 && run % 2 == 0;
             let mut attempts = vec![TestResult {
                 id: id.clone(),
                 classname: String::new(),
                 name: String::new(),
-                outcome: if flaky { Outcome::Failed } else { Outcome::Passed },
+                outcome: if flaky {
+                    Outcome::Failed
+                } else {
+                    Outcome::Passed
+                },
                 duration: 0.001 * (i % 500) as f64,
                 message: flaky.then(|| "AssertionError: timing".to_string()),
                 stdout: None,
@@ -46,7 +55,10 @@ fn results(run: usize) -> Vec<TestResult> {
 }
 
 fn bench(label: &str, mut store: Store) -> Result<(), Box<dyn std::error::Error>> {
-    let job = JobMeta { name: "unit".into(), ..JobMeta::default() };
+    let job = JobMeta {
+        name: "unit".into(),
+        ..JobMeta::default()
+    };
     let mut total = 0usize;
     let mut first_ingest = None;
     for run in 0..RUNS {
@@ -60,12 +72,22 @@ fn bench(label: &str, mut store: Store) -> Result<(), Box<dyn std::error::Error>
             ..RunMeta::default()
         };
         let started = Instant::now();
-        store.ingest(&Batch { run: &meta, job: &job, tests: &tests, coverage: &[], bench: &[] })?;
+        store.ingest(&Batch {
+            run: &meta,
+            job: &job,
+            tests: &tests,
+            coverage: &[],
+            bench: &[],
+        })?;
         let elapsed = started.elapsed();
         total += tests.len();
         if run == 0 {
             first_ingest = Some(elapsed);
-            println!("{label}: ingest {} results (fresh store): {:.3} s (target < 5 s)", tests.len(), elapsed.as_secs_f64());
+            println!(
+                "{label}: ingest {} results (fresh store): {:.3} s (target < 5 s)",
+                tests.len(),
+                elapsed.as_secs_f64()
+            );
         }
     }
     println!(
@@ -83,17 +105,33 @@ fn bench(label: &str, mut store: Store) -> Result<(), Box<dyn std::error::Error>
     );
     let started = Instant::now();
     let durations = store.test_durations(0, Some("pre_merge"))?;
-    println!("{label}: duration query: {:.3} s for {} tests", started.elapsed().as_secs_f64(), durations.len());
+    println!(
+        "{label}: duration query: {:.3} s for {} tests",
+        started.elapsed().as_secs_f64(),
+        durations.len()
+    );
     Ok(())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("history.db");
+    // `--sqlite PATH` keeps the database for inspection.
+    let path = match args
+        .iter()
+        .position(|a| a == "--sqlite")
+        .and_then(|i| args.get(i + 1))
+    {
+        Some(p) => std::path::PathBuf::from(p),
+        None => dir.path().join("history.db"),
+    };
     bench("sqlite", Store::open(&path.display().to_string())?)?;
 
-    if let Some(url) = args.iter().position(|a| a == "--pg").and_then(|i| args.get(i + 1)) {
+    if let Some(url) = args
+        .iter()
+        .position(|a| a == "--pg")
+        .and_then(|i| args.get(i + 1))
+    {
         let schema = format!("tg_bench_{}", std::process::id());
         let mut admin = postgres::Client::connect(url, postgres::NoTls)?;
         admin.batch_execute(&format!("CREATE SCHEMA {schema}"))?;

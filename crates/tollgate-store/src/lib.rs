@@ -34,8 +34,9 @@ pub use error::StoreError;
 pub use lines::{decode_lines, encode_lines, language_of};
 pub use migrate::LATEST_VERSION;
 pub use model::{
-    Batch, BenchPoint, CoverageEntry, CoverageRollup, FlakyQuery, FlakyReport, FlakyTest, IngestSummary, JobMeta,
-    RollupBy, RunCounts, RunInfo, RunMeta, TestDuration, TestHistoryEntry, Verdict,
+    Batch, BenchPoint, CoverageEntry, CoverageRollup, FlakyQuery, FlakyReport, FlakyTest,
+    IngestSummary, JobMeta, RollupBy, RunCounts, RunInfo, RunMeta, TestDuration, TestHistoryEntry,
+    Verdict,
 };
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -96,14 +97,24 @@ impl Store {
     }
 
     /// Marks a run finished; only `complete` runs can be baselines.
-    pub fn finish_run(&mut self, run_key: &str, finished_at_ms: i64, complete: bool) -> Result<(), StoreError> {
+    pub fn finish_run(
+        &mut self,
+        run_key: &str,
+        finished_at_ms: i64,
+        complete: bool,
+    ) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(s) => s.finish_run(run_key, finished_at_ms, complete),
             Store::Postgres(p) => p.finish_run(run_key, finished_at_ms, complete),
         }
     }
 
-    pub fn record_verdicts(&mut self, run_key: &str, verdicts: &[Verdict], at_ms: i64) -> Result<(), StoreError> {
+    pub fn record_verdicts(
+        &mut self,
+        run_key: &str,
+        verdicts: &[Verdict],
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(s) => s.record_verdicts(run_key, verdicts, at_ms),
             Store::Postgres(p) => p.record_verdicts(run_key, verdicts, at_ms),
@@ -114,12 +125,20 @@ impl Store {
         queries::run(self.sql(), run_key)
     }
 
-    pub fn recent_runs(&mut self, pipeline: Option<&str>, limit: u32) -> Result<Vec<RunInfo>, StoreError> {
+    pub fn recent_runs(
+        &mut self,
+        pipeline: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<RunInfo>, StoreError> {
         queries::recent_runs(self.sql(), pipeline, limit)
     }
 
     /// The latest complete run of `pipeline` on `branch`.
-    pub fn baseline_run(&mut self, pipeline: &str, branch: &str) -> Result<Option<RunInfo>, StoreError> {
+    pub fn baseline_run(
+        &mut self,
+        pipeline: &str,
+        branch: &str,
+    ) -> Result<Option<RunInfo>, StoreError> {
         queries::baseline_run(self.sql(), pipeline, branch)
     }
 
@@ -127,7 +146,11 @@ impl Store {
         queries::run_counts(self.sql(), run_key)
     }
 
-    pub fn test_history(&mut self, test_id: &str, limit: u32) -> Result<Vec<TestHistoryEntry>, StoreError> {
+    pub fn test_history(
+        &mut self,
+        test_id: &str,
+        limit: u32,
+    ) -> Result<Vec<TestHistoryEntry>, StoreError> {
         queries::test_history(self.sql(), test_id, limit)
     }
 
@@ -136,17 +159,28 @@ impl Store {
     }
 
     /// Mean passing duration per test since `since_ms`, for shard balancing.
-    pub fn test_durations(&mut self, since_ms: i64, pipeline: Option<&str>) -> Result<Vec<TestDuration>, StoreError> {
+    pub fn test_durations(
+        &mut self,
+        since_ms: i64,
+        pipeline: Option<&str>,
+    ) -> Result<Vec<TestDuration>, StoreError> {
         queries::test_durations(self.sql(), since_ms, pipeline)
     }
 
-    pub fn coverage_rollup(&mut self, run_key: &str, by: RollupBy) -> Result<Vec<CoverageRollup>, StoreError> {
+    pub fn coverage_rollup(
+        &mut self,
+        run_key: &str,
+        by: RollupBy,
+    ) -> Result<Vec<CoverageRollup>, StoreError> {
         queries::coverage_rollup(self.sql(), run_key, by)
     }
 
     /// `(path, component, covered lines, uncovered lines)` of one run.
     #[allow(clippy::type_complexity)]
-    pub fn coverage_files(&mut self, run_key: &str) -> Result<Vec<(String, String, Vec<u32>, Vec<u32>)>, StoreError> {
+    pub fn coverage_files(
+        &mut self,
+        run_key: &str,
+    ) -> Result<Vec<(String, String, Vec<u32>, Vec<u32>)>, StoreError> {
         queries::coverage_files(self.sql(), run_key)
     }
 
@@ -179,6 +213,14 @@ const UPSERT_COVERAGE: &str = "INSERT INTO coverage_files \
        lines_total = excluded.lines_total, lines_covered = excluded.lines_covered, \
        covered_lines = excluded.covered_lines, uncovered_lines = excluded.uncovered_lines";
 
+/// Recounts a job's first attempts and first-attempt failures (`?1` job,
+/// `?2` run) after an ingest; see the `jobs` table.
+const RECOUNT_JOB: &str = "UPDATE jobs SET \
+       first_attempts = (SELECT COUNT(*) FROM test_attempts WHERE run_id = ?2 AND job_id = ?1 AND attempt = 1), \
+       first_failures = (SELECT COUNT(*) FROM test_attempts \
+                         WHERE run_id = ?2 AND job_id = ?1 AND attempt = 1 AND outcome IN ('failed', 'error')) \
+     WHERE id = ?1";
+
 const INSERT_VERDICT: &str = "INSERT INTO gate_verdicts \
        (run_id, check_name, status, measured, threshold, detail, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
@@ -187,7 +229,9 @@ const INSERT_VERDICT: &str = "INSERT INTO gate_verdicts \
 fn validate(batch: &Batch<'_>) -> Result<(), StoreError> {
     let bad_number = |v: f64| !v.is_finite() || v < 0.0;
     if batch.run.run_key.is_empty() {
-        return Err(StoreError::Invalid("a run needs a non-empty run key".into()));
+        return Err(StoreError::Invalid(
+            "a run needs a non-empty run key".into(),
+        ));
     }
     for t in batch.tests {
         if t.id.is_empty() || t.attempt == 0 {
@@ -212,7 +256,10 @@ fn validate(batch: &Batch<'_>) -> Result<(), StoreError> {
         }
     }
     if let Some(c) = batch.coverage.iter().find(|c| c.file.path.is_empty()) {
-        return Err(StoreError::Invalid(format!("coverage entry without a path ({} lines)", c.file.lines_total)));
+        return Err(StoreError::Invalid(format!(
+            "coverage entry without a path ({} lines)",
+            c.file.lines_total
+        )));
     }
     Ok(())
 }
@@ -264,7 +311,17 @@ mod tests {
             result("a", 1, Outcome::Passed),
             result("a", 2, Outcome::Passed),
         ];
-        let kept: Vec<_> = dedupe_attempts(&tests).iter().map(|t| (t.id.as_str(), t.attempt, t.outcome)).collect();
-        assert_eq!(kept, vec![("b", 1, Outcome::Passed), ("a", 1, Outcome::Passed), ("a", 2, Outcome::Passed)]);
+        let kept: Vec<_> = dedupe_attempts(&tests)
+            .iter()
+            .map(|t| (t.id.as_str(), t.attempt, t.outcome))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![
+                ("b", 1, Outcome::Passed),
+                ("a", 1, Outcome::Passed),
+                ("a", 2, Outcome::Passed)
+            ]
+        );
     }
 }

@@ -75,7 +75,8 @@ impl PgStore {
     pub fn ingest(&mut self, batch: &Batch<'_>) -> Result<IngestSummary, StoreError> {
         let mut tx = self.client.transaction()?;
         let run = batch.run;
-        let variables = serde_json::to_string(&run.variables).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let variables = serde_json::to_string(&run.variables)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let run_id: i64 = tx
             .query_one(
                 "INSERT INTO runs (run_key, commit_sha, branch, pipeline, variables, runner, started_at) \
@@ -103,12 +104,22 @@ impl PgStore {
         let job_id: i64 = tx
             .query_one(
                 &to_postgres(crate::UPSERT_JOB),
-                &[&run_id, &clean_text(&job.name).as_ref(), &job.status, &job.wall_ms, &job.cpu_ms, &job.peak_rss_kb],
+                &[
+                    &run_id,
+                    &clean_text(&job.name).as_ref(),
+                    &job.status,
+                    &job.wall_ms,
+                    &job.cpu_ms,
+                    &job.peak_rss_kb,
+                ],
             )?
             .get(0);
 
         let attempts = crate::dedupe_attempts(batch.tests);
-        let mut names: Vec<String> = attempts.iter().map(|r| clean_text(&r.id).into_owned()).collect();
+        let mut names: Vec<String> = attempts
+            .iter()
+            .map(|r| clean_text(&r.id).into_owned())
+            .collect();
         names.sort();
         names.dedup();
         let mut ids: HashMap<String, i64> = HashMap::with_capacity(names.len());
@@ -127,7 +138,9 @@ impl PgStore {
                 let id = ids
                     .get(clean_text(&r.id).as_ref())
                     .copied()
-                    .ok_or_else(|| StoreError::Invalid(format!("test id {:?} was not interned", r.id)))?;
+                    .ok_or_else(|| {
+                        StoreError::Invalid(format!("test id {:?} was not interned", r.id))
+                    })?;
                 test_ids.push(id);
             }
             let attempt_nos: Vec<i64> = chunk.iter().map(|r| i64::from(r.attempt)).collect();
@@ -147,6 +160,8 @@ impl PgStore {
             )?;
         }
 
+        tx.execute(&to_postgres(crate::RECOUNT_JOB), &[&job_id, &run_id])?;
+
         let existing_stmt = tx.prepare(
             "SELECT covered_lines, uncovered_lines FROM coverage_files WHERE run_id = $1 AND path = $2",
         )?;
@@ -161,7 +176,8 @@ impl PgStore {
                     let uncovered: String = row.get(1);
                     Some((decode_lines(&covered)?, decode_lines(&uncovered)?))
                 });
-            let (covered, uncovered) = merge_coverage(stored, &file.covered_lines, &file.uncovered_lines);
+            let (covered, uncovered) =
+                merge_coverage(stored, &file.covered_lines, &file.uncovered_lines);
             let component = clean_text(entry.component.as_deref().unwrap_or_default()).into_owned();
             tx.execute(
                 &upsert_stmt,
@@ -179,10 +195,19 @@ impl PgStore {
         }
 
         for chunk in batch.bench.chunks(CHUNK) {
-            let names: Vec<String> = chunk.iter().map(|s| clean_text(&s.name).into_owned()).collect();
-            let metrics: Vec<String> = chunk.iter().map(|s| clean_text(&s.metric).into_owned()).collect();
+            let names: Vec<String> = chunk
+                .iter()
+                .map(|s| clean_text(&s.name).into_owned())
+                .collect();
+            let metrics: Vec<String> = chunk
+                .iter()
+                .map(|s| clean_text(&s.metric).into_owned())
+                .collect();
             let values: Vec<f64> = chunk.iter().map(|s| s.value).collect();
-            let units: Vec<String> = chunk.iter().map(|s| clean_text(&s.unit).into_owned()).collect();
+            let units: Vec<String> = chunk
+                .iter()
+                .map(|s| clean_text(&s.unit).into_owned())
+                .collect();
             tx.execute(
                 "INSERT INTO bench_samples (run_id, job_id, name, metric, value, unit) \
                  SELECT $1, $2, u.n, u.m, u.v, u.u FROM unnest($3::text[], $4::text[], $5::float8[], $6::text[]) AS u(n, m, v, u)",
@@ -198,7 +223,12 @@ impl PgStore {
         })
     }
 
-    pub fn finish_run(&mut self, run_key: &str, finished_at_ms: i64, complete: bool) -> Result<(), StoreError> {
+    pub fn finish_run(
+        &mut self,
+        run_key: &str,
+        finished_at_ms: i64,
+        complete: bool,
+    ) -> Result<(), StoreError> {
         let changed = self.client.execute(
             "UPDATE runs SET finished_at = $2, complete = $3 WHERE run_key = $1",
             &[&run_key, &finished_at_ms, &complete],
@@ -209,7 +239,12 @@ impl PgStore {
         Ok(())
     }
 
-    pub fn record_verdicts(&mut self, run_key: &str, verdicts: &[Verdict], at_ms: i64) -> Result<(), StoreError> {
+    pub fn record_verdicts(
+        &mut self,
+        run_key: &str,
+        verdicts: &[Verdict],
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.client.transaction()?;
         let run_id: i64 = tx
             .query_opt("SELECT id FROM runs WHERE run_key = $1", &[&run_key])?
@@ -219,7 +254,15 @@ impl PgStore {
         for v in verdicts {
             tx.execute(
                 &insert,
-                &[&run_id, &v.check, &v.status, &v.measured, &v.threshold, &clean_text(&v.detail).as_ref(), &at_ms],
+                &[
+                    &run_id,
+                    &v.check,
+                    &v.status,
+                    &v.measured,
+                    &v.threshold,
+                    &clean_text(&v.detail).as_ref(),
+                    &at_ms,
+                ],
             )?;
         }
         tx.commit()?;
@@ -228,7 +271,11 @@ impl PgStore {
 }
 
 impl ToSql for Value {
-    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self {
             Value::Null => Ok(IsNull::Yes),
             Value::Int(v) if *ty == Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
@@ -248,7 +295,8 @@ impl ToSql for Value {
 
 impl Sql for PgStore {
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
-        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let params: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let rows = self.client.query(&to_postgres(sql), &params)?;
         rows.iter()
             .map(|row| {
@@ -256,19 +304,26 @@ impl Sql for PgStore {
                     .map(|i| {
                         let ty = row.columns()[i].type_();
                         Ok(if *ty == Type::INT8 {
-                            row.try_get::<_, Option<i64>>(i)?.map_or(Value::Null, Value::Int)
+                            row.try_get::<_, Option<i64>>(i)?
+                                .map_or(Value::Null, Value::Int)
                         } else if *ty == Type::INT4 {
-                            row.try_get::<_, Option<i32>>(i)?.map_or(Value::Null, |v| Value::Int(v.into()))
+                            row.try_get::<_, Option<i32>>(i)?
+                                .map_or(Value::Null, |v| Value::Int(v.into()))
                         } else if *ty == Type::INT2 {
-                            row.try_get::<_, Option<i16>>(i)?.map_or(Value::Null, |v| Value::Int(v.into()))
+                            row.try_get::<_, Option<i16>>(i)?
+                                .map_or(Value::Null, |v| Value::Int(v.into()))
                         } else if *ty == Type::FLOAT8 {
-                            row.try_get::<_, Option<f64>>(i)?.map_or(Value::Null, Value::Real)
+                            row.try_get::<_, Option<f64>>(i)?
+                                .map_or(Value::Null, Value::Real)
                         } else if *ty == Type::FLOAT4 {
-                            row.try_get::<_, Option<f32>>(i)?.map_or(Value::Null, |v| Value::Real(v.into()))
+                            row.try_get::<_, Option<f32>>(i)?
+                                .map_or(Value::Null, |v| Value::Real(v.into()))
                         } else if *ty == Type::BOOL {
-                            row.try_get::<_, Option<bool>>(i)?.map_or(Value::Null, Value::Bool)
+                            row.try_get::<_, Option<bool>>(i)?
+                                .map_or(Value::Null, Value::Bool)
                         } else {
-                            row.try_get::<_, Option<String>>(i)?.map_or(Value::Null, Value::Text)
+                            row.try_get::<_, Option<String>>(i)?
+                                .map_or(Value::Null, Value::Text)
                         })
                     })
                     .collect::<Result<Row, StoreError>>()

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use crate::error::StoreError;
 use crate::model::{
-    BenchPoint, CoverageRollup, FlakyQuery, FlakyReport, FlakyTest, RollupBy, RunCounts, RunInfo, TestDuration,
-    TestHistoryEntry,
+    BenchPoint, CoverageRollup, FlakyQuery, FlakyReport, FlakyTest, RollupBy, RunCounts, RunInfo,
+    TestDuration, TestHistoryEntry,
 };
 use crate::sql::{Row, Sql, Value};
 
@@ -20,7 +20,8 @@ fn run_from_row(row: &Row) -> RunInfo {
         commit: get(2).text(),
         branch: get(3).text(),
         pipeline: get(4).text(),
-        variables: serde_json::from_str::<BTreeMap<String, String>>(&get(5).text()).unwrap_or_default(),
+        variables: serde_json::from_str::<BTreeMap<String, String>>(&get(5).text())
+            .unwrap_or_default(),
         runner: get(6).text(),
         started_at_ms: get(7).int(),
         finished_at_ms: get(8).opt_int(),
@@ -33,7 +34,10 @@ fn col(row: &Row, i: usize) -> Value {
 }
 
 pub fn run(sql: &mut dyn Sql, run_key: &str) -> Result<Option<RunInfo>, StoreError> {
-    let rows = sql.query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_key = ?1"), &[run_key.into()])?;
+    let rows = sql.query(
+        &format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_key = ?1"),
+        &[run_key.into()],
+    )?;
     Ok(rows.first().map(run_from_row))
 }
 
@@ -44,7 +48,11 @@ pub fn run_id(sql: &mut dyn Sql, run_key: &str) -> Result<i64, StoreError> {
         .ok_or_else(|| StoreError::UnknownRun(run_key.to_string()))
 }
 
-pub fn recent_runs(sql: &mut dyn Sql, pipeline: Option<&str>, limit: u32) -> Result<Vec<RunInfo>, StoreError> {
+pub fn recent_runs(
+    sql: &mut dyn Sql,
+    pipeline: Option<&str>,
+    limit: u32,
+) -> Result<Vec<RunInfo>, StoreError> {
     let rows = sql.query(
         &format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE (CAST(?1 AS TEXT) IS NULL OR pipeline = ?1) \
@@ -56,7 +64,11 @@ pub fn recent_runs(sql: &mut dyn Sql, pipeline: Option<&str>, limit: u32) -> Res
 }
 
 /// The latest complete run of `pipeline` on `branch`: what gates compare against.
-pub fn baseline_run(sql: &mut dyn Sql, pipeline: &str, branch: &str) -> Result<Option<RunInfo>, StoreError> {
+pub fn baseline_run(
+    sql: &mut dyn Sql,
+    pipeline: &str,
+    branch: &str,
+) -> Result<Option<RunInfo>, StoreError> {
     let rows = sql.query(
         &format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE pipeline = ?1 AND branch = ?2 AND complete = ?3 \
@@ -76,13 +88,20 @@ pub fn run_counts(sql: &mut dyn Sql, run_key: &str) -> Result<RunCounts, StoreEr
     Ok(RunCounts {
         jobs: count(sql, "SELECT COUNT(*) FROM jobs WHERE run_id = ?1")?,
         attempts: count(sql, "SELECT COUNT(*) FROM test_attempts WHERE run_id = ?1")?,
-        tests: count(sql, "SELECT COUNT(DISTINCT test_id) FROM test_attempts WHERE run_id = ?1")?,
+        tests: count(
+            sql,
+            "SELECT COUNT(DISTINCT test_id) FROM test_attempts WHERE run_id = ?1",
+        )?,
         coverage_files: count(sql, "SELECT COUNT(*) FROM coverage_files WHERE run_id = ?1")?,
         bench_samples: count(sql, "SELECT COUNT(*) FROM bench_samples WHERE run_id = ?1")?,
     })
 }
 
-pub fn test_history(sql: &mut dyn Sql, test_id: &str, limit: u32) -> Result<Vec<TestHistoryEntry>, StoreError> {
+pub fn test_history(
+    sql: &mut dyn Sql,
+    test_id: &str,
+    limit: u32,
+) -> Result<Vec<TestHistoryEntry>, StoreError> {
     let rows = sql.query(
         "SELECT r.run_key, r.commit_sha, r.branch, r.started_at, j.name, a.attempt, a.outcome, a.duration_s, a.message \
          FROM test_attempts a \
@@ -109,25 +128,34 @@ pub fn test_history(sql: &mut dyn Sql, test_id: &str, limit: u32) -> Result<Vec<
         .collect())
 }
 
-/// Runs in the window, each with whether most of its tests failed on the
-/// first attempt (an infrastructure failure, left out of flake statistics).
-const WINDOW_RUNS: &str = "\
+/// Runs in the window that are not infrastructure failures: runs where more
+/// than `?3` of the first attempts failed are left out. The per-job counts
+/// kept at ingest make this independent of the size of `test_attempts`.
+const GOOD_RUNS: &str = "\
     window_runs AS ( \
         SELECT r.id, r.commit_sha FROM runs r \
         WHERE r.started_at >= ?1 AND (CAST(?2 AS TEXT) IS NULL OR r.pipeline = ?2) \
     ), \
     run_health AS ( \
-        SELECT a.run_id, \
-               SUM(CASE WHEN a.outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS failed, \
-               COUNT(*) AS total \
-        FROM test_attempts a JOIN window_runs w ON w.id = a.run_id \
-        WHERE a.attempt = 1 GROUP BY a.run_id \
+        SELECT j.run_id, SUM(j.first_attempts) AS total, SUM(j.first_failures) AS failed \
+        FROM jobs j JOIN window_runs w ON w.id = j.run_id GROUP BY j.run_id \
+    ), \
+    tested_runs AS ( \
+        SELECT w.id, w.commit_sha, h.total, h.failed FROM window_runs w JOIN run_health h ON h.run_id = w.id \
+        WHERE h.total > 0 \
     ), \
     good_runs AS ( \
-        SELECT w.id, w.commit_sha FROM window_runs w JOIN run_health h ON h.run_id = w.id \
-        WHERE CAST(h.failed AS DOUBLE PRECISION) <= ?3 * CAST(h.total AS DOUBLE PRECISION) \
+        SELECT id, commit_sha FROM tested_runs \
+        WHERE CAST(failed AS DOUBLE PRECISION) <= ?3 * CAST(total AS DOUBLE PRECISION) \
     )";
 
+/// Flaky tests over the window.
+///
+/// Only a test that failed somewhere can be flaky, and failures are rare, so
+/// the query starts from the failed attempts (a partial index), keeps the
+/// `(test, commit)` pairs that also have a passing attempt on the same commit
+/// (a retry in the same run or another run), and only then gathers
+/// statistics — for the flaky tests alone.
 pub fn flaky_tests(sql: &mut dyn Sql, query: &FlakyQuery) -> Result<FlakyReport, StoreError> {
     let params = [
         Value::Int(query.since_ms),
@@ -136,41 +164,46 @@ pub fn flaky_tests(sql: &mut dyn Sql, query: &FlakyQuery) -> Result<FlakyReport,
     ];
     let summary = sql.query(
         &format!(
-            "WITH {WINDOW_RUNS} SELECT \
+            "WITH {GOOD_RUNS} SELECT \
                 (SELECT COUNT(*) FROM good_runs), \
-                (SELECT COUNT(*) FROM run_health) - (SELECT COUNT(*) FROM good_runs), \
-                (SELECT COUNT(DISTINCT a.test_id) FROM test_attempts a JOIN good_runs g ON g.id = a.run_id)"
+                (SELECT COUNT(*) FROM tested_runs) - (SELECT COUNT(*) FROM good_runs), \
+                (SELECT COUNT(*) FROM tests t WHERE EXISTS ( \
+                    SELECT 1 FROM test_attempts a WHERE a.test_id = t.id AND a.run_id IN (SELECT id FROM good_runs)))"
         ),
         &params,
     )?;
     let first = summary.first().cloned().unwrap_or_default();
     let mut params = params.to_vec();
     params.push(Value::Int(i64::from(query.limit)));
-    // Per (test, commit): did it both pass and fail? Then per test.
     let rows = sql.query(
         &format!(
-            "WITH {WINDOW_RUNS}, \
-             per_commit AS ( \
-                SELECT a.test_id, g.commit_sha, \
-                       MAX(CASE WHEN a.outcome = 'passed' THEN 1 ELSE 0 END) AS passed, \
-                       MAX(CASE WHEN a.outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS failed, \
-                       SUM(CASE WHEN a.outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS failed_attempts, \
-                       COUNT(*) AS attempts \
-                FROM test_attempts a JOIN good_runs g ON g.id = a.run_id \
-                GROUP BY a.test_id, g.commit_sha \
+            "WITH {GOOD_RUNS}, \
+             failing AS ( \
+                SELECT DISTINCT a.test_id, g.commit_sha \
+                FROM good_runs g CROSS JOIN test_attempts a \
+                WHERE a.run_id = g.id AND a.outcome IN ('failed', 'error') \
              ), \
-             per_test AS ( \
-                SELECT test_id, COUNT(*) AS commits, \
-                       SUM(CASE WHEN passed = 1 AND failed = 1 THEN 1 ELSE 0 END) AS flaky_commits, \
-                       SUM(attempts) AS attempts, SUM(failed_attempts) AS failed_attempts \
-                FROM per_commit GROUP BY test_id \
+             flaky_pairs AS ( \
+                SELECT f.test_id, f.commit_sha FROM failing f \
+                WHERE EXISTS ( \
+                    SELECT 1 FROM test_attempts p JOIN good_runs g ON g.id = p.run_id \
+                    WHERE p.test_id = f.test_id AND g.commit_sha = f.commit_sha AND p.outcome = 'passed' \
+                ) \
+             ), \
+             flaky AS ( \
+                SELECT test_id, COUNT(*) AS flaky_commits FROM flaky_pairs GROUP BY test_id \
+             ), \
+             stats AS ( \
+                SELECT a.test_id, COUNT(DISTINCT g.commit_sha) AS commits, COUNT(*) AS attempts, \
+                       SUM(CASE WHEN a.outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS failed_attempts \
+                FROM flaky fl JOIN test_attempts a ON a.test_id = fl.test_id JOIN good_runs g ON g.id = a.run_id \
+                GROUP BY a.test_id \
              ) \
-             SELECT t.name, CAST(p.commits AS BIGINT), CAST(p.flaky_commits AS BIGINT), \
-                    CAST(p.attempts AS BIGINT), CAST(p.failed_attempts AS BIGINT) \
-             FROM per_test p JOIN tests t ON t.id = p.test_id \
-             WHERE p.flaky_commits > 0 \
-             ORDER BY p.flaky_commits DESC, \
-                      CAST(p.flaky_commits AS DOUBLE PRECISION) / CAST(p.commits AS DOUBLE PRECISION) DESC, t.name \
+             SELECT t.name, CAST(s.commits AS BIGINT), CAST(fl.flaky_commits AS BIGINT), \
+                    CAST(s.attempts AS BIGINT), CAST(s.failed_attempts AS BIGINT) \
+             FROM flaky fl JOIN stats s ON s.test_id = fl.test_id JOIN tests t ON t.id = fl.test_id \
+             ORDER BY fl.flaky_commits DESC, \
+                      CAST(fl.flaky_commits AS DOUBLE PRECISION) / CAST(s.commits AS DOUBLE PRECISION) DESC, t.name \
              LIMIT ?4"
         ),
         &params,
@@ -186,7 +219,11 @@ pub fn flaky_tests(sql: &mut dyn Sql, query: &FlakyQuery) -> Result<FlakyReport,
                 flaky_commits,
                 attempts: col(r, 3).int().max(0) as u64,
                 failed_attempts: col(r, 4).int().max(0) as u64,
-                flake_rate: if commits == 0 { 0.0 } else { flaky_commits as f64 / commits as f64 },
+                flake_rate: if commits == 0 {
+                    0.0
+                } else {
+                    flaky_commits as f64 / commits as f64
+                },
             }
         })
         .collect();
@@ -205,10 +242,13 @@ pub fn test_durations(
     pipeline: Option<&str>,
 ) -> Result<Vec<TestDuration>, StoreError> {
     let rows = sql.query(
-        "SELECT t.name, AVG(a.duration_s), COUNT(*) \
-         FROM test_attempts a JOIN runs r ON r.id = a.run_id JOIN tests t ON t.id = a.test_id \
-         WHERE r.started_at >= ?1 AND (CAST(?2 AS TEXT) IS NULL OR r.pipeline = ?2) AND a.outcome = 'passed' \
-         GROUP BY t.name ORDER BY t.name",
+        "SELECT t.name, d.mean, d.n FROM ( \
+            SELECT a.test_id, AVG(a.duration_s) AS mean, COUNT(*) AS n \
+            FROM runs r CROSS JOIN test_attempts a \
+            WHERE a.run_id = r.id AND r.started_at >= ?1 AND (CAST(?2 AS TEXT) IS NULL OR r.pipeline = ?2) \
+              AND a.outcome = 'passed' \
+            GROUP BY a.test_id \
+         ) d JOIN tests t ON t.id = d.test_id ORDER BY t.name",
         &[since_ms.into(), pipeline.into()],
     )?;
     Ok(rows
@@ -221,7 +261,11 @@ pub fn test_durations(
         .collect())
 }
 
-pub fn coverage_rollup(sql: &mut dyn Sql, run_key: &str, by: RollupBy) -> Result<Vec<CoverageRollup>, StoreError> {
+pub fn coverage_rollup(
+    sql: &mut dyn Sql,
+    run_key: &str,
+    by: RollupBy,
+) -> Result<Vec<CoverageRollup>, StoreError> {
     let id = run_id(sql, run_key)?;
     let key = match by {
         RollupBy::Language => "language",
@@ -258,10 +302,16 @@ pub fn coverage_files(
     rows.iter()
         .map(|r| {
             let decode = |v: Value| {
-                crate::lines::decode_lines(&v.text())
-                    .ok_or_else(|| StoreError::Invalid(format!("corrupt line set for {}", col(r, 0).text())))
+                crate::lines::decode_lines(&v.text()).ok_or_else(|| {
+                    StoreError::Invalid(format!("corrupt line set for {}", col(r, 0).text()))
+                })
             };
-            Ok((col(r, 0).text(), col(r, 1).text(), decode(col(r, 2))?, decode(col(r, 3))?))
+            Ok((
+                col(r, 0).text(),
+                col(r, 1).text(),
+                decode(col(r, 2))?,
+                decode(col(r, 3))?,
+            ))
         })
         .collect()
 }
@@ -278,7 +328,12 @@ pub fn bench_history(
          FROM bench_samples b JOIN runs r ON r.id = b.run_id \
          WHERE b.name = ?1 AND b.metric = ?2 AND (CAST(?3 AS TEXT) IS NULL OR r.pipeline = ?3) \
          ORDER BY r.started_at DESC, b.id DESC LIMIT ?4",
-        &[name.into(), metric.into(), pipeline.into(), i64::from(limit).into()],
+        &[
+            name.into(),
+            metric.into(),
+            pipeline.into(),
+            i64::from(limit).into(),
+        ],
     )?;
     Ok(rows
         .iter()

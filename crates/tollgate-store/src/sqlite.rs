@@ -57,9 +57,15 @@ impl SqliteStore {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(CREATE_VERSION_TABLE)?;
-        let current: u32 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
+        let current: u32 = tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )?;
         if current > LATEST_VERSION {
             return Err(StoreError::SchemaTooNew {
                 found: current,
@@ -78,16 +84,21 @@ impl SqliteStore {
     }
 
     pub fn schema_version(&mut self) -> Result<u32, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Writes a batch in one transaction.
     pub fn ingest(&mut self, batch: &Batch<'_>) -> Result<IngestSummary, StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let run = batch.run;
-        let variables = serde_json::to_string(&run.variables).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let variables = serde_json::to_string(&run.variables)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let run_id: i64 = tx.query_row(
             "INSERT INTO runs (run_key, commit_sha, branch, pipeline, variables, runner, started_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
@@ -105,13 +116,22 @@ impl SqliteStore {
         let job = batch.job;
         let job_id: i64 = tx.query_row(
             crate::UPSERT_JOB,
-            rusqlite::params![run_id, job.name, job.status, job.wall_ms, job.cpu_ms, job.peak_rss_kb],
+            rusqlite::params![
+                run_id,
+                job.name,
+                job.status,
+                job.wall_ms,
+                job.cpu_ms,
+                job.peak_rss_kb
+            ],
             |r| r.get(0),
         )?;
 
         let attempts = crate::dedupe_attempts(batch.tests);
         {
-            let mut insert_name = tx.prepare_cached("INSERT INTO tests (name) VALUES (?1) ON CONFLICT (name) DO NOTHING")?;
+            let mut insert_name = tx.prepare_cached(
+                "INSERT INTO tests (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
+            )?;
             let mut select_id = tx.prepare_cached("SELECT id FROM tests WHERE name = ?1")?;
             let mut insert_attempt = tx.prepare_cached(
                 "INSERT INTO test_attempts (run_id, job_id, test_id, attempt, outcome, duration_s, message) \
@@ -142,6 +162,8 @@ impl SqliteStore {
             }
         }
 
+        tx.execute(crate::RECOUNT_JOB, rusqlite::params![job_id, run_id])?;
+
         {
             let mut existing = tx.prepare_cached(
                 "SELECT covered_lines, uncovered_lines FROM coverage_files WHERE run_id = ?1 AND path = ?2",
@@ -150,10 +172,13 @@ impl SqliteStore {
             for entry in batch.coverage {
                 let file = &entry.file;
                 let stored: Option<(String, String)> = existing
-                    .query_row(rusqlite::params![run_id, file.path], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .query_row(rusqlite::params![run_id, file.path], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
                     .optional()?;
                 let stored = stored.and_then(|(c, u)| Some((decode_lines(&c)?, decode_lines(&u)?)));
-                let (covered, uncovered) = merge_coverage(stored, &file.covered_lines, &file.uncovered_lines);
+                let (covered, uncovered) =
+                    merge_coverage(stored, &file.covered_lines, &file.uncovered_lines);
                 upsert.execute(rusqlite::params![
                     run_id,
                     clean_text(&file.path),
@@ -172,7 +197,14 @@ impl SqliteStore {
                 "INSERT INTO bench_samples (run_id, job_id, name, metric, value, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for sample in batch.bench {
-                insert.execute(rusqlite::params![run_id, job_id, sample.name, sample.metric, sample.value, sample.unit])?;
+                insert.execute(rusqlite::params![
+                    run_id,
+                    job_id,
+                    sample.name,
+                    sample.metric,
+                    sample.value,
+                    sample.unit
+                ])?;
             }
         }
         tx.commit()?;
@@ -184,7 +216,12 @@ impl SqliteStore {
         })
     }
 
-    pub fn finish_run(&mut self, run_key: &str, finished_at_ms: i64, complete: bool) -> Result<(), StoreError> {
+    pub fn finish_run(
+        &mut self,
+        run_key: &str,
+        finished_at_ms: i64,
+        complete: bool,
+    ) -> Result<(), StoreError> {
         let changed = self.conn.execute(
             "UPDATE runs SET finished_at = ?2, complete = ?3 WHERE run_key = ?1",
             rusqlite::params![run_key, finished_at_ms, complete],
@@ -195,16 +232,33 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub fn record_verdicts(&mut self, run_key: &str, verdicts: &[Verdict], at_ms: i64) -> Result<(), StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    pub fn record_verdicts(
+        &mut self,
+        run_key: &str,
+        verdicts: &[Verdict],
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let run_id: i64 = tx
-            .query_row("SELECT id FROM runs WHERE run_key = ?1", [run_key], |r| r.get(0))
+            .query_row("SELECT id FROM runs WHERE run_key = ?1", [run_key], |r| {
+                r.get(0)
+            })
             .optional()?
             .ok_or_else(|| StoreError::UnknownRun(run_key.to_string()))?;
         {
             let mut insert = tx.prepare_cached(crate::INSERT_VERDICT)?;
             for v in verdicts {
-                insert.execute(rusqlite::params![run_id, v.check, v.status, v.measured, v.threshold, v.detail, at_ms])?;
+                insert.execute(rusqlite::params![
+                    run_id,
+                    v.check,
+                    v.status,
+                    v.measured,
+                    v.threshold,
+                    v.detail,
+                    at_ms
+                ])?;
             }
         }
         tx.commit()?;
@@ -237,7 +291,9 @@ impl Sql for SqliteStore {
                     ValueRef::Null => Value::Null,
                     ValueRef::Integer(v) => Value::Int(v),
                     ValueRef::Real(v) => Value::Real(v),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Value::Text(String::from_utf8_lossy(t).into_owned())
+                    }
                 });
             }
             out.push(values);

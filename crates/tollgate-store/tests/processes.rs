@@ -27,7 +27,10 @@ fn child_entry() {
     let mut store = Store::open(&url).unwrap_or_else(|e| panic!("child open: {e}"));
     match role.as_str() {
         "shard" => {
-            let shard: usize = std::env::var("TG_STORE_CHILD_SHARD").unwrap().parse().unwrap();
+            let shard: usize = std::env::var("TG_STORE_CHILD_SHARD")
+                .unwrap()
+                .parse()
+                .unwrap();
             write_shard(&mut store, shard);
         }
         "crash" => loop_big_ingests(&mut store),
@@ -38,12 +41,25 @@ fn child_entry() {
 /// One CI shard: its own job, its own tests, in several batches, plus
 /// coverage of a file every shard touches (lines `shard` and `100 + shard`).
 fn write_shard(store: &mut Store, shard: usize) {
-    let run = run_meta("pipeline-7", "c0ffee", "main", "pre_merge", 1_000 + shard as i64);
+    let run = run_meta(
+        "pipeline-7",
+        "c0ffee",
+        "main",
+        "pre_merge",
+        1_000 + shard as i64,
+    );
     let job = job(&format!("unit_{shard}"));
     let per_batch = TESTS_PER_SHARD / BATCHES_PER_SHARD;
     for b in 0..BATCHES_PER_SHARD {
         let tests: Vec<_> = (0..per_batch)
-            .map(|i| result(&format!("tests/shard{shard}/test_{b}.py::test_{i}"), 1, Outcome::Passed, 0.01))
+            .map(|i| {
+                result(
+                    &format!("tests/shard{shard}/test_{b}.py::test_{i}"),
+                    1,
+                    Outcome::Passed,
+                    0.01,
+                )
+            })
             .collect();
         let coverage = [CoverageEntry {
             file: FileCoverage::from_line_hits(
@@ -53,7 +69,13 @@ fn write_shard(store: &mut Store, shard: usize) {
             component: Some("core".into()),
         }];
         store
-            .ingest(&Batch { run: &run, job: &job, tests: &tests, coverage: &coverage, bench: &[] })
+            .ingest(&Batch {
+                run: &run,
+                job: &job,
+                tests: &tests,
+                coverage: &coverage,
+                bench: &[],
+            })
             .unwrap_or_else(|e| panic!("shard {shard} batch {b}: {e}"));
     }
 }
@@ -63,11 +85,24 @@ fn loop_big_ingests(store: &mut Store) {
     for k in 0.. {
         let run = run_meta(&format!("crash-{k}"), "c", "main", "p", k);
         let tests: Vec<_> = (0..CRASH_BATCH)
-            .map(|i| result(&format!("tests/test_{}.py::test_{i}", i % 97), 1, Outcome::Passed, 0.01))
+            .map(|i| {
+                result(
+                    &format!("tests/test_{}.py::test_{i}", i % 97),
+                    1,
+                    Outcome::Passed,
+                    0.01,
+                )
+            })
             .collect();
         println!("begin {k}");
         store
-            .ingest(&Batch { run: &run, job: &job("unit"), tests: &tests, coverage: &[], bench: &[] })
+            .ingest(&Batch {
+                run: &run,
+                job: &job("unit"),
+                tests: &tests,
+                coverage: &[],
+                bench: &[],
+            })
             .unwrap();
         println!("done {k}");
     }
@@ -93,20 +128,47 @@ fn eight_processes_write_shards_of_one_run() {
             .collect();
         for mut child in children {
             let status = child.wait().unwrap();
-            assert!(status.success(), "{}: a shard writer failed ({status})", loc.name());
+            assert!(
+                status.success(),
+                "{}: a shard writer failed ({status})",
+                loc.name()
+            );
         }
         let mut store = loc.open();
         let counts = store.run_counts("pipeline-7").unwrap();
         assert_eq!(counts.jobs, SHARDS as u64, "{}", loc.name());
-        assert_eq!(counts.attempts, (SHARDS * TESTS_PER_SHARD) as u64, "{}", loc.name());
-        assert_eq!(counts.tests, (SHARDS * TESTS_PER_SHARD) as u64, "{}", loc.name());
-        assert_eq!(store.recent_runs(None, 10).unwrap().len(), 1, "{}: one merged run", loc.name());
-        assert_eq!(store.run("pipeline-7").unwrap().unwrap().started_at_ms, 1_000);
+        assert_eq!(
+            counts.attempts,
+            (SHARDS * TESTS_PER_SHARD) as u64,
+            "{}",
+            loc.name()
+        );
+        assert_eq!(
+            counts.tests,
+            (SHARDS * TESTS_PER_SHARD) as u64,
+            "{}",
+            loc.name()
+        );
+        assert_eq!(
+            store.recent_runs(None, 10).unwrap().len(),
+            1,
+            "{}: one merged run",
+            loc.name()
+        );
+        assert_eq!(
+            store.run("pipeline-7").unwrap().unwrap().started_at_ms,
+            1_000
+        );
         let files = store.coverage_files("pipeline-7").unwrap();
         assert_eq!(files.len(), 1);
         let expected_covered: Vec<u32> = (1..=SHARDS as u32).collect();
         let expected_uncovered: Vec<u32> = (100..100 + SHARDS as u32).collect();
-        assert_eq!((&files[0].2, &files[0].3), (&expected_covered, &expected_uncovered), "{}: no lost coverage update", loc.name());
+        assert_eq!(
+            (&files[0].2, &files[0].3),
+            (&expected_covered, &expected_uncovered),
+            "{}: no lost coverage update",
+            loc.name()
+        );
     }
 }
 
@@ -130,7 +192,10 @@ fn eight_processes_open_a_fresh_store() {
             assert!(child.wait().unwrap().success(), "{}", loc.name());
         }
         let mut store = loc.open();
-        assert_eq!(store.run_counts("pipeline-7").unwrap().attempts, (SHARDS * TESTS_PER_SHARD) as u64);
+        assert_eq!(
+            store.run_counts("pipeline-7").unwrap().attempts,
+            (SHARDS * TESTS_PER_SHARD) as u64
+        );
     }
 }
 
@@ -142,7 +207,10 @@ fn kill_9_mid_ingest_leaves_all_or_nothing() {
         for (round, delay_ms) in [150u64, 400, 900].into_iter().enumerate() {
             let mut child = spawn_self(
                 "child_entry",
-                &[("TG_STORE_CHILD_ROLE", "crash".into()), ("TG_STORE_CHILD_URL", loc.url())],
+                &[
+                    ("TG_STORE_CHILD_ROLE", "crash".into()),
+                    ("TG_STORE_CHILD_URL", loc.url()),
+                ],
             );
             // Wait until an ingest has begun, give it `delay_ms`, then SIGKILL.
             let stdout = child.stdout.take().unwrap();
@@ -155,7 +223,10 @@ fn kill_9_mid_ingest_leaves_all_or_nothing() {
                     last = line;
                     break;
                 }
-                assert!(started.elapsed() < Duration::from_secs(60), "child never began");
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "child never began"
+                );
             }
             std::thread::sleep(Duration::from_millis(delay_ms));
             child.kill().unwrap(); // SIGKILL on Unix
@@ -170,14 +241,26 @@ fn kill_9_mid_ingest_leaves_all_or_nothing() {
             let mut store = loc.open();
             for run in store.recent_runs(None, 1000).unwrap() {
                 let attempts = store.run_counts(&run.run_key).unwrap().attempts;
-                assert_eq!(attempts, CRASH_BATCH as u64, "{} round {round}: run {} is partial", loc.name(), run.run_key);
+                assert_eq!(
+                    attempts,
+                    CRASH_BATCH as u64,
+                    "{} round {round}: run {} is partial",
+                    loc.name(),
+                    run.run_key
+                );
             }
             if let common::Location::Sqlite { path, .. } = &loc {
                 let conn = rusqlite::Connection::open(path).unwrap();
-                let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+                let check: String = conn
+                    .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                    .unwrap();
                 assert_eq!(check, "ok");
             }
         }
-        assert!(killed_mid_ingest > 0, "{}: no kill landed inside an ingest; make batches bigger", loc.name());
+        assert!(
+            killed_mid_ingest > 0,
+            "{}: no kill landed inside an ingest; make batches bigger",
+            loc.name()
+        );
     }
 }

@@ -4,16 +4,28 @@ mod common;
 
 use common::{ingest_tests, job, locations, result, run_meta};
 use tollgate_results::{BenchSample, FileCoverage, Outcome};
-use tollgate_store::{Batch, CoverageEntry, FlakyQuery, RollupBy, Store, StoreError, Verdict, LATEST_VERSION};
+use tollgate_store::{
+    Batch, CoverageEntry, FlakyQuery, RollupBy, Store, StoreError, Verdict, LATEST_VERSION,
+};
 
 #[test]
 fn migrations_apply_once_and_reopen_cleanly() {
     for loc in locations() {
         let mut store = loc.open();
-        assert_eq!(store.schema_version().unwrap(), LATEST_VERSION, "{}", loc.name());
+        assert_eq!(
+            store.schema_version().unwrap(),
+            LATEST_VERSION,
+            "{}",
+            loc.name()
+        );
         drop(store);
         let mut again = loc.open();
-        assert_eq!(again.schema_version().unwrap(), LATEST_VERSION, "{}", loc.name());
+        assert_eq!(
+            again.schema_version().unwrap(),
+            LATEST_VERSION,
+            "{}",
+            loc.name()
+        );
         assert_eq!(again.backend(), loc.name());
     }
 }
@@ -25,22 +37,66 @@ fn shards_of_one_run_merge_and_reingest_replaces() {
         let shard1 = run_meta("ci-42", "abc123", "main", "pre_merge", 2_000);
         let mut shard2 = run_meta("ci-42", "", "", "", 1_000);
         shard2.runner = "runner-2".into();
-        ingest_tests(&mut store, &shard1, "unit", &[result("a", 1, Outcome::Passed, 0.1), result("b", 1, Outcome::Failed, 0.2)]);
-        ingest_tests(&mut store, &shard2, "integration_1", &[result("c", 1, Outcome::Passed, 1.0)]);
+        ingest_tests(
+            &mut store,
+            &shard1,
+            "unit",
+            &[
+                result("a", 1, Outcome::Passed, 0.1),
+                result("b", 1, Outcome::Failed, 0.2),
+            ],
+        );
+        ingest_tests(
+            &mut store,
+            &shard2,
+            "integration_1",
+            &[result("c", 1, Outcome::Passed, 1.0)],
+        );
         // The same file uploaded twice (a retried CI step) replaces, not duplicates.
-        ingest_tests(&mut store, &shard1, "unit", &[result("a", 1, Outcome::Passed, 0.1), result("b", 1, Outcome::Passed, 0.2)]);
+        ingest_tests(
+            &mut store,
+            &shard1,
+            "unit",
+            &[
+                result("a", 1, Outcome::Passed, 0.1),
+                result("b", 1, Outcome::Passed, 0.2),
+            ],
+        );
 
         let run = store.run("ci-42").unwrap().expect("run exists");
-        assert_eq!(run.commit, "abc123", "{}: an empty shard field keeps the stored one", loc.name());
-        assert_eq!((run.branch.as_str(), run.pipeline.as_str()), ("main", "pre_merge"));
-        assert_eq!(run.started_at_ms, 1_000, "{}: the earliest shard start wins", loc.name());
+        assert_eq!(
+            run.commit,
+            "abc123",
+            "{}: an empty shard field keeps the stored one",
+            loc.name()
+        );
+        assert_eq!(
+            (run.branch.as_str(), run.pipeline.as_str()),
+            ("main", "pre_merge")
+        );
+        assert_eq!(
+            run.started_at_ms,
+            1_000,
+            "{}: the earliest shard start wins",
+            loc.name()
+        );
         assert_eq!(run.variables.get("RUN_VLLM").map(String::as_str), Some("1"));
         assert!(!run.complete);
         let counts = store.run_counts("ci-42").unwrap();
-        assert_eq!((counts.jobs, counts.attempts, counts.tests), (2, 3, 3), "{}", loc.name());
+        assert_eq!(
+            (counts.jobs, counts.attempts, counts.tests),
+            (2, 3, 3),
+            "{}",
+            loc.name()
+        );
         let history = store.test_history("b", 10).unwrap();
         assert_eq!(history.len(), 1);
-        assert_eq!(history[0].outcome, "passed", "{}: re-ingest replaced the attempt", loc.name());
+        assert_eq!(
+            history[0].outcome,
+            "passed",
+            "{}: re-ingest replaced the attempt",
+            loc.name()
+        );
         assert_eq!(history[0].job, "unit");
         assert_eq!(store.recent_runs(None, 10).unwrap().len(), 1);
     }
@@ -58,18 +114,37 @@ fn baseline_is_the_latest_complete_run_of_the_pipeline_on_the_branch() {
             ("r4", "feature", "pre_merge", 400, true),
             ("r5", "main", "nightly", 500, true),
         ] {
-            ingest_tests(&mut store, &run_meta(key, "c", branch, pipeline, started), "unit", &t);
+            ingest_tests(
+                &mut store,
+                &run_meta(key, "c", branch, pipeline, started),
+                "unit",
+                &t,
+            );
             if complete {
                 store.finish_run(key, started + 50, true).unwrap();
             }
         }
-        let baseline = store.baseline_run("pre_merge", "main").unwrap().expect("baseline");
+        let baseline = store
+            .baseline_run("pre_merge", "main")
+            .unwrap()
+            .expect("baseline");
         assert_eq!(baseline.run_key, "r2", "{}", loc.name());
         assert_eq!(baseline.finished_at_ms, Some(250));
         assert!(baseline.complete);
         assert_eq!(store.baseline_run("post_merge", "main").unwrap(), None);
-        assert_eq!(store.recent_runs(Some("pre_merge"), 2).unwrap().iter().map(|r| r.run_key.as_str()).collect::<Vec<_>>(), ["r4", "r3"]);
-        assert!(matches!(store.finish_run("nope", 1, true), Err(StoreError::UnknownRun(_))));
+        assert_eq!(
+            store
+                .recent_runs(Some("pre_merge"), 2)
+                .unwrap()
+                .iter()
+                .map(|r| r.run_key.as_str())
+                .collect::<Vec<_>>(),
+            ["r4", "r3"]
+        );
+        assert!(matches!(
+            store.finish_run("nope", 1, true),
+            Err(StoreError::UnknownRun(_))
+        ));
     }
 }
 
@@ -80,48 +155,117 @@ fn flaky_rate_counts_retries_and_same_commit_disagreement_but_not_infra_failures
         let mut store = loc.open();
         let ids = ["a", "b", "c", "d", "e"];
         let all_pass = |except: &[&str]| -> Vec<_> {
-            ids.iter().filter(|i| !except.contains(i)).map(|i| result(i, 1, Passed, 0.1)).collect()
+            ids.iter()
+                .filter(|i| !except.contains(i))
+                .map(|i| result(i, 1, Passed, 0.1))
+                .collect()
         };
         // Commit c1: `a` passes in r1 and fails in r2; `b` fails then passes on retry in r1.
         let mut r1 = all_pass(&["b"]);
         r1.extend([result("b", 1, Failed, 0.1), result("b", 2, Passed, 0.1)]);
-        ingest_tests(&mut store, &run_meta("r1", "c1", "main", "pre_merge", 100), "unit", &r1);
+        ingest_tests(
+            &mut store,
+            &run_meta("r1", "c1", "main", "pre_merge", 100),
+            "unit",
+            &r1,
+        );
         let mut r2 = all_pass(&["a"]);
         r2.push(result("a", 1, Failed, 0.1));
-        ingest_tests(&mut store, &run_meta("r2", "c1", "main", "pre_merge", 200), "unit", &r2);
+        ingest_tests(
+            &mut store,
+            &run_meta("r2", "c1", "main", "pre_merge", 200),
+            "unit",
+            &r2,
+        );
         // Commit c2: r3 is an infrastructure failure (4 of 5 failed); r4 passes.
         let mut r3: Vec<_> = ids[..4].iter().map(|i| result(i, 1, Failed, 0.1)).collect();
         r3.push(result("e", 1, Passed, 0.1));
-        ingest_tests(&mut store, &run_meta("r3", "c2", "main", "pre_merge", 300), "unit", &r3);
-        ingest_tests(&mut store, &run_meta("r4", "c2", "main", "pre_merge", 400), "unit", &all_pass(&[]));
+        ingest_tests(
+            &mut store,
+            &run_meta("r3", "c2", "main", "pre_merge", 300),
+            "unit",
+            &r3,
+        );
+        ingest_tests(
+            &mut store,
+            &run_meta("r4", "c2", "main", "pre_merge", 400),
+            "unit",
+            &all_pass(&[]),
+        );
         // Another pipeline, outside the filter below: `c` flaky there.
         let mut other = all_pass(&["c"]);
         other.extend([result("c", 1, Failed, 0.1), result("c", 2, Passed, 0.1)]);
-        ingest_tests(&mut store, &run_meta("n1", "c3", "main", "nightly", 500), "unit", &other);
+        ingest_tests(
+            &mut store,
+            &run_meta("n1", "c3", "main", "nightly", 500),
+            "unit",
+            &other,
+        );
 
         let report = store
-            .flaky_tests(&FlakyQuery { pipeline: Some("pre_merge".into()), ..FlakyQuery::default() })
+            .flaky_tests(&FlakyQuery {
+                pipeline: Some("pre_merge".into()),
+                ..FlakyQuery::default()
+            })
             .unwrap();
-        assert_eq!((report.runs_considered, report.runs_excluded), (3, 1), "{}", loc.name());
+        assert_eq!(
+            (report.runs_considered, report.runs_excluded),
+            (3, 1),
+            "{}",
+            loc.name()
+        );
         assert_eq!(report.tests_considered, 5);
-        let flaky: Vec<_> = report.flaky.iter().map(|f| (f.test_id.as_str(), f.commits, f.flaky_commits)).collect();
+        let flaky: Vec<_> = report
+            .flaky
+            .iter()
+            .map(|f| (f.test_id.as_str(), f.commits, f.flaky_commits))
+            .collect();
         assert_eq!(flaky, vec![("a", 2, 1), ("b", 2, 1)], "{}", loc.name());
         let b = &report.flaky[1];
-        assert_eq!((b.attempts, b.failed_attempts), (3, 1));
+        assert_eq!(
+            (b.attempts, b.failed_attempts),
+            (4, 1),
+            "{}: r1 twice, r2 and r4 once",
+            loc.name()
+        );
         assert!((b.flake_rate - 0.5).abs() < 1e-9);
         assert!((report.flaky_rate_percent() - 40.0).abs() < 1e-9);
 
         // Without the pipeline filter `c` shows up; with a window after r2 only c2/c3 count.
         let everything = store.flaky_tests(&FlakyQuery::default()).unwrap();
         assert_eq!(everything.flaky.len(), 3);
-        let recent = store.flaky_tests(&FlakyQuery { since_ms: 250, ..FlakyQuery::default() }).unwrap();
-        assert_eq!(recent.flaky.iter().map(|f| f.test_id.as_str()).collect::<Vec<_>>(), ["c"], "{}", loc.name());
-        // A stricter infrastructure threshold (a run with >20% failures is infra) drops r2 and r3.
-        let strict = store
-            .flaky_tests(&FlakyQuery { pipeline: Some("pre_merge".into()), infra_failure_ratio: 0.1, ..FlakyQuery::default() })
+        let recent = store
+            .flaky_tests(&FlakyQuery {
+                since_ms: 250,
+                ..FlakyQuery::default()
+            })
             .unwrap();
-        assert_eq!(strict.runs_excluded, 2, "{}", loc.name());
-        assert_eq!(strict.flaky.iter().map(|f| f.test_id.as_str()).collect::<Vec<_>>(), ["b"]);
+        assert_eq!(
+            recent
+                .flaky
+                .iter()
+                .map(|f| f.test_id.as_str())
+                .collect::<Vec<_>>(),
+            ["c"],
+            "{}",
+            loc.name()
+        );
+        // A stricter infrastructure threshold (more than 15% failed first
+        // attempts) also drops r1 and r2 (1 of 5 each): nothing flaky is left.
+        let strict = store
+            .flaky_tests(&FlakyQuery {
+                pipeline: Some("pre_merge".into()),
+                infra_failure_ratio: 0.15,
+                ..FlakyQuery::default()
+            })
+            .unwrap();
+        assert_eq!(
+            (strict.runs_considered, strict.runs_excluded),
+            (1, 3),
+            "{}",
+            loc.name()
+        );
+        assert!(strict.flaky.is_empty());
     }
 }
 
@@ -129,17 +273,43 @@ fn flaky_rate_counts_retries_and_same_commit_disagreement_but_not_infra_failures
 fn durations_average_passing_attempts() {
     for loc in locations() {
         let mut store = loc.open();
-        ingest_tests(&mut store, &run_meta("r1", "c1", "main", "p", 100), "unit", &[result("a", 1, Outcome::Passed, 1.0), result("b", 1, Outcome::Failed, 9.0)]);
-        ingest_tests(&mut store, &run_meta("r2", "c2", "main", "p", 200), "unit", &[result("a", 1, Outcome::Passed, 3.0), result("b", 1, Outcome::Passed, 2.0)]);
+        ingest_tests(
+            &mut store,
+            &run_meta("r1", "c1", "main", "p", 100),
+            "unit",
+            &[
+                result("a", 1, Outcome::Passed, 1.0),
+                result("b", 1, Outcome::Failed, 9.0),
+            ],
+        );
+        ingest_tests(
+            &mut store,
+            &run_meta("r2", "c2", "main", "p", 200),
+            "unit",
+            &[
+                result("a", 1, Outcome::Passed, 3.0),
+                result("b", 1, Outcome::Passed, 2.0),
+            ],
+        );
         let d = store.test_durations(0, Some("p")).unwrap();
-        let got: Vec<_> = d.iter().map(|d| (d.test_id.as_str(), d.mean_s, d.samples)).collect();
+        let got: Vec<_> = d
+            .iter()
+            .map(|d| (d.test_id.as_str(), d.mean_s, d.samples))
+            .collect();
         assert_eq!(got, vec![("a", 2.0, 2), ("b", 2.0, 1)], "{}", loc.name());
-        assert!(store.test_durations(150, None).unwrap().iter().all(|d| d.samples == 1));
+        assert!(store
+            .test_durations(150, None)
+            .unwrap()
+            .iter()
+            .all(|d| d.samples == 1));
     }
 }
 
 fn cov(path: &str, covered: &[u32], uncovered: &[u32], component: &str) -> CoverageEntry {
-    let hits = covered.iter().map(|&l| (l, 1)).chain(uncovered.iter().map(|&l| (l, 0)));
+    let hits = covered
+        .iter()
+        .map(|&l| (l, 1))
+        .chain(uncovered.iter().map(|&l| (l, 0)));
     CoverageEntry {
         file: FileCoverage::from_line_hits(path.into(), hits),
         component: Some(component.into()),
@@ -151,22 +321,50 @@ fn coverage_merges_across_shards_and_rolls_up() {
     for loc in locations() {
         let mut store = loc.open();
         let run = run_meta("r1", "c1", "main", "p", 100);
-        let shard_a = [cov("src/lib.rs", &[1, 2], &[3, 4], "router"), cov("py/planner/a.py", &[1], &[2, 3, 4], "planner")];
+        let shard_a = [
+            cov("src/lib.rs", &[1, 2], &[3, 4], "router"),
+            cov("py/planner/a.py", &[1], &[2, 3, 4], "planner"),
+        ];
         let shard_b = [cov("src/lib.rs", &[3], &[1, 4], "router")];
         for (job_name, coverage) in [("unit", &shard_a[..]), ("integration", &shard_b[..])] {
             store
-                .ingest(&Batch { run: &run, job: &job(job_name), tests: &[], coverage, bench: &[] })
+                .ingest(&Batch {
+                    run: &run,
+                    job: &job(job_name),
+                    tests: &[],
+                    coverage,
+                    bench: &[],
+                })
                 .unwrap();
         }
         let files = store.coverage_files("r1").unwrap();
         let lib = files.iter().find(|f| f.0 == "src/lib.rs").unwrap();
-        assert_eq!((lib.2.clone(), lib.3.clone()), (vec![1, 2, 3], vec![4]), "{}", loc.name());
+        assert_eq!(
+            (lib.2.clone(), lib.3.clone()),
+            (vec![1, 2, 3], vec![4]),
+            "{}",
+            loc.name()
+        );
         let by_lang = store.coverage_rollup("r1", RollupBy::Language).unwrap();
-        let got: Vec<_> = by_lang.iter().map(|r| (r.key.as_str(), r.files, r.lines_total, r.lines_covered)).collect();
-        assert_eq!(got, vec![("python", 1, 4, 1), ("rust", 1, 4, 3)], "{}", loc.name());
+        let got: Vec<_> = by_lang
+            .iter()
+            .map(|r| (r.key.as_str(), r.files, r.lines_total, r.lines_covered))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("python", 1, 4, 1), ("rust", 1, 4, 3)],
+            "{}",
+            loc.name()
+        );
         assert!((by_lang[1].percent() - 75.0).abs() < 1e-9);
         let by_component = store.coverage_rollup("r1", RollupBy::Component).unwrap();
-        assert_eq!(by_component.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), ["planner", "router"]);
+        assert_eq!(
+            by_component
+                .iter()
+                .map(|r| r.key.as_str())
+                .collect::<Vec<_>>(),
+            ["planner", "router"]
+        );
     }
 }
 
@@ -176,20 +374,53 @@ fn benchmarks_and_verdicts_are_kept() {
         let mut store = loc.open();
         for (i, value) in [100.0, 110.0, 90.0].iter().enumerate() {
             let key = format!("r{i}");
-            let bench = [BenchSample { name: "serve".into(), metric: "ttft".into(), value: *value, unit: "ms".into() }];
+            let bench = [BenchSample {
+                name: "serve".into(),
+                metric: "ttft".into(),
+                value: *value,
+                unit: "ms".into(),
+            }];
             store
-                .ingest(&Batch { run: &run_meta(&key, "c", "main", "nightly", 100 * i as i64), job: &job("benchmark"), tests: &[], coverage: &[], bench: &bench })
+                .ingest(&Batch {
+                    run: &run_meta(&key, "c", "main", "nightly", 100 * i as i64),
+                    job: &job("benchmark"),
+                    tests: &[],
+                    coverage: &[],
+                    bench: &bench,
+                })
                 .unwrap();
         }
-        let points = store.bench_history("serve", "ttft", Some("nightly"), 10).unwrap();
-        assert_eq!(points.iter().map(|p| p.value).collect::<Vec<_>>(), [90.0, 110.0, 100.0], "{}", loc.name());
+        let points = store
+            .bench_history("serve", "ttft", Some("nightly"), 10)
+            .unwrap();
+        assert_eq!(
+            points.iter().map(|p| p.value).collect::<Vec<_>>(),
+            [90.0, 110.0, 100.0],
+            "{}",
+            loc.name()
+        );
         assert_eq!(points[0].unit, "ms");
         let verdicts = [
-            Verdict { check: "coverage_drop".into(), status: "block".into(), measured: Some(-2.5), threshold: Some(-2.0), detail: "rust".into() },
-            Verdict { check: "flaky_rate".into(), status: "pass".into(), measured: None, threshold: None, detail: String::new() },
+            Verdict {
+                check: "coverage_drop".into(),
+                status: "block".into(),
+                measured: Some(-2.5),
+                threshold: Some(-2.0),
+                detail: "rust".into(),
+            },
+            Verdict {
+                check: "flaky_rate".into(),
+                status: "pass".into(),
+                measured: None,
+                threshold: None,
+                detail: String::new(),
+            },
         ];
         store.record_verdicts("r2", &verdicts, 1_000).unwrap();
-        assert!(matches!(store.record_verdicts("missing", &verdicts, 1), Err(StoreError::UnknownRun(_))));
+        assert!(matches!(
+            store.record_verdicts("missing", &verdicts, 1),
+            Err(StoreError::UnknownRun(_))
+        ));
     }
 }
 
@@ -198,17 +429,54 @@ fn bad_batches_are_refused_before_writing() {
     for loc in locations() {
         let mut store = loc.open();
         let run = run_meta("", "c", "main", "p", 1);
-        let err = store.ingest(&Batch { run: &run, job: &job("unit"), tests: &[], coverage: &[], bench: &[] }).unwrap_err();
+        let err = store
+            .ingest(&Batch {
+                run: &run,
+                job: &job("unit"),
+                tests: &[],
+                coverage: &[],
+                bench: &[],
+            })
+            .unwrap_err();
         assert!(matches!(err, StoreError::Invalid(_)), "{err}");
         let run = run_meta("r", "c", "main", "p", 1);
         for duration in [f64::NAN, -1.0, f64::INFINITY] {
-            let tests = [result("ok", 1, Outcome::Passed, 0.1), result("bad", 1, Outcome::Passed, duration)];
-            let err = store.ingest(&Batch { run: &run, job: &job("unit"), tests: &tests, coverage: &[], bench: &[] }).unwrap_err();
+            let tests = [
+                result("ok", 1, Outcome::Passed, 0.1),
+                result("bad", 1, Outcome::Passed, duration),
+            ];
+            let err = store
+                .ingest(&Batch {
+                    run: &run,
+                    job: &job("unit"),
+                    tests: &tests,
+                    coverage: &[],
+                    bench: &[],
+                })
+                .unwrap_err();
             assert!(err.to_string().contains("\"bad\""), "{}: {err}", loc.name());
         }
-        let bench = [BenchSample { name: "x".into(), metric: "m".into(), value: f64::NAN, unit: String::new() }];
-        assert!(store.ingest(&Batch { run: &run, job: &job("unit"), tests: &[], coverage: &[], bench: &bench }).is_err());
-        assert_eq!(store.run("r").unwrap(), None, "{}: nothing was written", loc.name());
+        let bench = [BenchSample {
+            name: "x".into(),
+            metric: "m".into(),
+            value: f64::NAN,
+            unit: String::new(),
+        }];
+        assert!(store
+            .ingest(&Batch {
+                run: &run,
+                job: &job("unit"),
+                tests: &[],
+                coverage: &[],
+                bench: &bench
+            })
+            .is_err());
+        assert_eq!(
+            store.run("r").unwrap(),
+            None,
+            "{}: nothing was written",
+            loc.name()
+        );
     }
 }
 
@@ -235,17 +503,42 @@ fn a_failing_batch_is_rolled_back_entirely() {
             }
         }
         let run = run_meta("r", "c", "main", "p", 1);
-        let tests: Vec<_> = (0..500).map(|i| result(&format!("t{i}"), 1, Outcome::Passed, 0.1)).collect();
+        let tests: Vec<_> = (0..500)
+            .map(|i| result(&format!("t{i}"), 1, Outcome::Passed, 0.1))
+            .collect();
         let coverage = [cov("src/lib.rs", &[1], &[2], "x")];
-        let bench = [BenchSample { name: "x".into(), metric: "m".into(), value: 1.0, unit: String::new() }];
+        let bench = [BenchSample {
+            name: "x".into(),
+            metric: "m".into(),
+            value: 1.0,
+            unit: String::new(),
+        }];
         let err = store
-            .ingest(&Batch { run: &run, job: &job("unit"), tests: &tests, coverage: &coverage, bench: &bench })
+            .ingest(&Batch {
+                run: &run,
+                job: &job("unit"),
+                tests: &tests,
+                coverage: &coverage,
+                bench: &bench,
+            })
             .unwrap_err();
-        assert!(err.to_string().contains("rejected by test"), "{}: {err}", loc.name());
+        assert!(
+            err.to_string().contains("rejected by test"),
+            "{}: {err}",
+            loc.name()
+        );
         assert_eq!(store.run("r").unwrap(), None, "{}", loc.name());
         assert!(store.test_history("t1", 10).unwrap().is_empty());
         // The store still works afterwards.
-        store.ingest(&Batch { run: &run, job: &job("unit"), tests: &tests, coverage: &coverage, bench: &[] }).unwrap();
+        store
+            .ingest(&Batch {
+                run: &run,
+                job: &job("unit"),
+                tests: &tests,
+                coverage: &coverage,
+                bench: &[],
+            })
+            .unwrap();
         assert_eq!(store.run_counts("r").unwrap().attempts, 500);
     }
 }
@@ -257,9 +550,17 @@ fn odd_text_round_trips() {
         let id = "tests/test_ü.py::test_x[a'b\"c;--DROP TABLE runs]";
         let mut failing = result(id, 1, Outcome::Failed, 0.5);
         failing.message = Some("nul \0 byte and émoji 🦀".into());
-        ingest_tests(&mut store, &run_meta("r", "c", "main", "p", 1), "unit", &[failing]);
+        ingest_tests(
+            &mut store,
+            &run_meta("r", "c", "main", "p", 1),
+            "unit",
+            &[failing],
+        );
         let history = store.test_history(id, 5).unwrap();
         assert_eq!(history.len(), 1, "{}", loc.name());
-        assert_eq!(history[0].message.as_deref(), Some("nul \u{fffd} byte and émoji 🦀"));
+        assert_eq!(
+            history[0].message.as_deref(),
+            Some("nul \u{fffd} byte and émoji 🦀")
+        );
     }
 }

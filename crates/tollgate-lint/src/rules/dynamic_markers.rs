@@ -18,6 +18,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for group in &ctx.functions {
         let Some((test, reason)) = group
             .iter()
+            .map(|&i| &ctx.tests[i])
             .find_map(|t| t.dynamic.as_deref().map(|reason| (t, reason)))
         else {
             continue;

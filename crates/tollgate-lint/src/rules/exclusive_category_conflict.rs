@@ -6,7 +6,7 @@
 //! the conflicting marks — a function decorator before a class mark before a
 //! module `pytestmark` — since that is usually the one added by mistake.
 
-use tollgate_inventory::{MarkSource, Marker, TestItem};
+use tollgate_inventory::{MarkSource, Marker};
 
 use crate::context::{Context, Failing};
 use crate::finding::{At, Finding, Severity};
@@ -26,16 +26,16 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         .collect();
     for group in &ctx.functions {
         for &index in &exclusive {
-            let conflict = |test: &TestItem| in_category(ctx, test, index).len() > 1;
+            let conflict = |i: usize| in_category(ctx, i, index).count() > 1;
             let Some(failing) = Failing::of(group, conflict) else {
                 continue;
             };
             let category = ctx.categories[index].name;
-            for (test, label) in failing.sites() {
-                let marks = in_category(ctx, test, index);
-                let names: Vec<&str> = marks.iter().map(|m| ctx.canonical(&m.name)).collect();
-                let at = marks
-                    .iter()
+            for (i, label) in failing.sites(ctx.tests) {
+                let test = &ctx.tests[i];
+                let names: Vec<&str> = in_category(ctx, i, index).map(|(n, _)| n).collect();
+                let at = in_category(ctx, i, index)
+                    .map(|(_, m)| m)
                     .filter(|m| m.origin.file == test.file)
                     .min_by_key(|m| (specificity(m.origin.source), m.origin.line))
                     .map_or(test.line, |m| m.origin.line);
@@ -53,19 +53,18 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-/// The test's marks in category `index`, one per distinct canonical name,
-/// in the order they are attached.
-fn in_category<'t>(ctx: &Context<'_>, test: &'t TestItem, index: usize) -> Vec<&'t Marker> {
-    let mut seen: Vec<&str> = Vec::new();
-    let mut marks = Vec::new();
-    for mark in &test.markers {
-        let name = ctx.canonical(&mark.name);
-        if ctx.categories_of(name).contains(&index) && !seen.contains(&name) {
-            seen.push(name);
-            marks.push(mark);
-        }
-    }
-    marks
+/// The test's distinct markers in category `index` (canonical name and the
+/// first mark), in the order they are attached.
+fn in_category<'c>(
+    ctx: &'c Context<'_>,
+    test: usize,
+    index: usize,
+) -> impl Iterator<Item = (&'c str, &'c Marker)> + 'c {
+    ctx.resolved[test]
+        .marks
+        .iter()
+        .filter(move |(_, _, mask)| mask & (1 << index) != 0)
+        .map(|&(name, mark, _)| (name, mark))
 }
 
 /// Lower is more specific to the test.

@@ -27,22 +27,20 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for group in &ctx.functions {
         for &index in &required {
             let info = &ctx.categories[index];
-            let lacks = |test: &tollgate_inventory::TestItem| {
+            let lacks = |i: usize| {
+                let test = &ctx.tests[i];
                 let applies = info
                     .applies_to
                     .as_ref()
                     .is_none_or(|globs| globs.is_match(&test.file));
-                applies
-                    && !test
-                        .markers
-                        .iter()
-                        .any(|m| ctx.categories_of(ctx.canonical(&m.name)).contains(&index))
+                applies && ctx.resolved[i].categories & (1 << index) == 0
             };
             let Some(failing) = Failing::of(group, lacks) else {
                 continue;
             };
             let choices: Vec<&str> = info.category.markers.keys().collect();
-            for (test, label) in failing.sites() {
+            for (i, label) in failing.sites(ctx.tests) {
+                let test = &ctx.tests[i];
                 out.push(INFO.finding(
                     At::new(&test.file, test.line).test(label),
                     format!("`{label}` has no {} marker", info.name),

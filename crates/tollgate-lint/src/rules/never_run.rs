@@ -6,10 +6,10 @@
 //! features and `#[ignore]` handling. The help names the closest miss: the
 //! condition that failed in a job whose expression did match, if any.
 
-use tollgate_inventory::TestItem;
+use tollgate_inventory::{Language, TestItem};
 use tollgate_select::{Selector, Verdict};
 
-use crate::context::{Context, Failing};
+use crate::context::{Context, Failing, FastMap};
 use crate::finding::{At, Finding, Severity};
 use crate::rules::RuleInfo;
 
@@ -26,17 +26,103 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let selector = Selector::new(ctx.config);
+    let mut reachable = Reachability::new(&selector);
     for group in &ctx.functions {
-        let Some(failing) = Failing::of(group, |t| !selector.any_pipeline_selects(t)) else {
+        let mut misses: Vec<Option<String>> = Vec::with_capacity(group.len());
+        for &i in group {
+            misses.push(reachable.check(ctx, i));
+        }
+        let mut position = 0;
+        let Some(failing) = Failing::of(group, |_| {
+            position += 1;
+            misses[position - 1].is_some()
+        }) else {
             continue;
         };
-        for (test, label) in failing.sites() {
+        for (i, label) in failing.sites(ctx.tests) {
+            let test = &ctx.tests[i];
+            let help = group
+                .iter()
+                .position(|&g| g == i)
+                .and_then(|p| misses[p].clone())
+                .unwrap_or_default();
             out.push(INFO.finding(
                 At::new(&test.file, test.line).test(label),
                 format!("no pipeline runs `{label}`"),
-                closest_miss(&selector, test),
+                help,
             ));
         }
+    }
+}
+
+/// Everything selection looks at, except mark arguments: the language, the
+/// canonical marker names, and for Rust the required features and whether
+/// the test is ignored.
+#[derive(PartialEq, Eq, Hash)]
+struct Signature<'a> {
+    language: Language,
+    markers: Vec<&'a str>,
+    features: Vec<&'a str>,
+    ignored: bool,
+}
+
+/// Whether some pipeline runs a test, memoized by what selection depends
+/// on. Large suites have tens of thousands of tests but only a few hundred
+/// distinct marker sets, so this turns pipelines × jobs expression
+/// evaluations per test into one hash lookup.
+struct Reachability<'s, 'c, 'a> {
+    selector: &'s Selector<'c>,
+    /// `None`: some pipeline runs it; `Some(help)`: none does, and why.
+    known: FastMap<Signature<'a>, Option<String>>,
+}
+
+impl<'s, 'c, 'a> Reachability<'s, 'c, 'a> {
+    fn new(selector: &'s Selector<'c>) -> Self {
+        Reachability {
+            selector,
+            known: FastMap::default(),
+        }
+    }
+
+    /// `None` when some pipeline runs the test, else the closest miss.
+    fn check(&mut self, ctx: &Context<'a>, index: usize) -> Option<String> {
+        let test: &'a TestItem = &ctx.tests[index];
+        // A keyword term (`timeout(seconds=5)`) compares mark arguments, which
+        // the signature leaves out: such tests are asked directly.
+        if test.markers.iter().any(|m| !m.kwargs.is_empty()) {
+            return self.ask(test);
+        }
+        let mut markers: Vec<&'a str> = ctx.resolved[index]
+            .marks
+            .iter()
+            .map(|(n, _, _)| *n)
+            .collect();
+        markers.sort_unstable();
+        let (features, ignored) = match &test.rust {
+            Some(facts) => {
+                let mut features: Vec<&'a str> =
+                    facts.required_features.iter().map(String::as_str).collect();
+                features.sort_unstable();
+                (features, facts.ignored.is_some())
+            }
+            None => (Vec::new(), false),
+        };
+        let signature = Signature {
+            language: test.language,
+            markers,
+            features,
+            ignored,
+        };
+        if let Some(known) = self.known.get(&signature) {
+            return known.clone();
+        }
+        let answer = self.ask(test);
+        self.known.insert(signature, answer.clone());
+        answer
+    }
+
+    fn ask(&self, test: &TestItem) -> Option<String> {
+        (!self.selector.any_pipeline_selects(test)).then(|| closest_miss(self.selector, test))
     }
 }
 

@@ -4,12 +4,10 @@
 //! A registration counts as used when some Python mark is written with that
 //! name or is an alias of it. pytest's built-in marks are never reported.
 
-use std::collections::HashSet;
-
 use tollgate_config::markers::PYTEST_BUILTIN_MARKERS;
 use tollgate_inventory::{Language, MarkSource};
 
-use crate::context::Context;
+use crate::context::{Context, FastMap};
 use crate::finding::{At, Finding, Severity};
 use crate::rules::RuleInfo;
 
@@ -25,18 +23,18 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let Some(pytest) = ctx.pytest else {
         return;
     };
-    let mut used: HashSet<&str> = HashSet::new();
+    let mut used: FastMap<&str, ()> = FastMap::default();
     for test in ctx.tests.iter().filter(|t| t.language == Language::Python) {
         for mark in &test.markers {
             if mark.origin.source != MarkSource::ConfigRule {
-                used.insert(&mark.name);
-                used.insert(ctx.canonical(&mark.name));
+                used.insert(&mark.name, ());
+                used.insert(ctx.canonical(&mark.name), ());
             }
         }
     }
     for registration in &pytest.markers {
         let name = registration.bare_name();
-        if used.contains(name) || PYTEST_BUILTIN_MARKERS.contains(&name) {
+        if used.contains_key(name) || PYTEST_BUILTIN_MARKERS.contains(&name) {
             continue;
         }
         out.push(INFO.finding(

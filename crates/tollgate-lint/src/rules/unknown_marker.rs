@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use tollgate_config::markers::PYTEST_BUILTIN_MARKERS;
 use tollgate_inventory::MarkSource;
 
-use crate::context::{mark_label, Context};
+use crate::context::{mark_label, Context, FastMap};
 use crate::finding::{At, Finding, Severity};
 use crate::rules::RuleInfo;
 
@@ -26,6 +26,7 @@ pub(crate) const INFO: RuleInfo = RuleInfo {
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let strict = ctx.config.taxonomy.strict;
     let mut reported: HashSet<(&str, u32, &str)> = HashSet::new();
+    let mut suggestions: FastMap<&str, String> = FastMap::default();
     for test in ctx.tests {
         for mark in &test.markers {
             let name = mark.name.as_str();
@@ -33,24 +34,17 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 || ctx.is_marker(name)
                 || ctx.is_alias(name)
                 || PYTEST_BUILTIN_MARKERS.contains(&name)
-                || (!strict && ctx.registered.contains(name))
+                || (!strict && ctx.is_registered(name))
             {
                 continue;
             }
             if !reported.insert((mark.origin.file.as_str(), mark.origin.line, name)) {
                 continue;
             }
-            let help = match ctx.config.taxonomy.suggest(name) {
-                Some(s) => {
-                    let canonical = ctx.canonical(s);
-                    if canonical == s {
-                        format!("did you mean `{s}`?")
-                    } else {
-                        format!("did you mean `{canonical}` (written `{s}`)?")
-                    }
-                }
-                None => "add it to a taxonomy category in tollgate.toml, or remove it".to_string(),
-            };
+            let help = suggestions
+                .entry(name)
+                .or_insert_with(|| suggest(ctx, name))
+                .clone();
             let mut finding = INFO.finding(
                 At::new(&mark.origin.file, mark.origin.line).test(mark_label(test, mark)),
                 format!("unknown marker `{name}`"),
@@ -61,5 +55,20 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
             out.push(finding);
         }
+    }
+}
+
+/// The did-you-mean hint for an unknown name.
+fn suggest(ctx: &Context<'_>, name: &str) -> String {
+    match ctx.config.taxonomy.suggest(name) {
+        Some(s) => {
+            let canonical = ctx.canonical(s);
+            if canonical == s {
+                format!("did you mean `{s}`?")
+            } else {
+                format!("did you mean `{canonical}` (written `{s}`)?")
+            }
+        }
+        None => "add it to a taxonomy category in tollgate.toml, or remove it".to_string(),
     }
 }

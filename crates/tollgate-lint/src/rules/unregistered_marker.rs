@@ -33,7 +33,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let known = ctx.is_marker(name) || ctx.is_alias(name);
             if !known
                 || mark.origin.source == MarkSource::ConfigRule
-                || ctx.registered.contains(name)
+                || ctx.is_registered(name)
                 || PYTEST_BUILTIN_MARKERS.contains(&name)
             {
                 continue;

@@ -6,14 +6,10 @@
 //! a marker without `locations` may be anywhere. The finding points at the
 //! mark when it is written in the test's file, else at the test.
 
-use std::collections::HashMap;
-
-use globset::GlobSet;
-use tollgate_inventory::TestItem;
-
-use crate::context::{compile, Context, Failing};
+use crate::context::{compile, Context, Failing, FastMap};
 use crate::finding::{At, Finding, Severity};
 use crate::rules::RuleInfo;
+use globset::GlobSet;
 
 pub(crate) const INFO: RuleInfo = RuleInfo {
     code: "TG301",
@@ -24,7 +20,7 @@ pub(crate) const INFO: RuleInfo = RuleInfo {
 };
 
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
-    let mut allowed: HashMap<&str, (GlobSet, &[String])> = HashMap::new();
+    let mut allowed: FastMap<&str, (GlobSet, &[String])> = FastMap::default();
     for info in &ctx.categories {
         for (name, def) in info.category.markers.iter() {
             if let Some(globs) = compile(&def.locations) {
@@ -38,7 +34,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for group in &ctx.functions {
         let mut names: Vec<&str> = group
             .iter()
-            .flat_map(|t| t.markers.iter().map(|m| ctx.canonical(&m.name)))
+            .flat_map(|&i| ctx.resolved[i].marks.iter().map(|(name, _, _)| *name))
             .filter(|name| allowed.contains_key(name))
             .collect();
         names.sort_unstable();
@@ -47,15 +43,21 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let Some((globs, written)) = allowed.get(name) else {
                 continue;
             };
-            let misplaced = |t: &TestItem| carries(ctx, t, name) && !globs.is_match(&t.file);
+            let mark_of = |i: usize| {
+                ctx.resolved[i]
+                    .marks
+                    .iter()
+                    .find(|(n, _, _)| *n == name)
+                    .map(|(_, mark, _)| *mark)
+            };
+            let misplaced = |i: usize| mark_of(i).is_some() && !globs.is_match(&ctx.tests[i].file);
             let Some(failing) = Failing::of(group, misplaced) else {
                 continue;
             };
-            for (test, label) in failing.sites() {
-                let line = test
-                    .markers
-                    .iter()
-                    .find(|m| ctx.canonical(&m.name) == name && m.origin.file == test.file)
+            for (i, label) in failing.sites(ctx.tests) {
+                let test = &ctx.tests[i];
+                let line = mark_of(i)
+                    .filter(|m| m.origin.file == test.file)
                     .map_or(test.line, |m| m.origin.line);
                 out.push(INFO.finding(
                     At::new(&test.file, line).test(label),
@@ -68,8 +70,4 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
         }
     }
-}
-
-fn carries(ctx: &Context<'_>, test: &TestItem, name: &str) -> bool {
-    test.markers.iter().any(|m| ctx.canonical(&m.name) == name)
 }

@@ -58,22 +58,29 @@ pub fn github(plan: &Plan) -> GithubOutput {
         } else {
             json!(job.runner.labels)
         };
-        let entry = |name: String, shard: u32, shards: u32, tests: usize, commands: &[String]| Entry {
-            name,
-            job: &job.job,
-            stage: job.stage,
-            gating: job.gating,
-            gpus: job.runner.gpus,
-            runs_on: runs_on.clone(),
-            framework: job.framework.as_deref(),
-            container: job.runner.container.as_deref(),
-            shard,
-            shards,
-            tests,
-            script: script(commands),
-        };
+        let entry =
+            |name: String, shard: u32, shards: u32, tests: usize, commands: &[String]| Entry {
+                name,
+                job: &job.job,
+                stage: job.stage,
+                gating: job.gating,
+                gpus: job.runner.gpus,
+                runs_on: runs_on.clone(),
+                framework: job.framework.as_deref(),
+                container: job.runner.container.as_deref(),
+                shard,
+                shards,
+                tests,
+                script: script(commands),
+            };
         if job.shards.is_empty() {
-            include.push(entry(job.name.clone(), 1, 1, job.tests.len(), &job.commands));
+            include.push(entry(
+                job.name.clone(),
+                1,
+                1,
+                job.tests.len(),
+                &job.commands,
+            ));
         } else {
             for s in &job.shards {
                 let name = format!("{} ({}/{})", job.name, s.index, s.count);
@@ -92,7 +99,11 @@ fn summary(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### tollgate plan: `{}`\n", plan.pipeline);
     if let Some(fw) = &plan.framework {
-        let _ = writeln!(out, "Framework under test: `{fw}` ({})\n", plan.framework_source.as_deref().unwrap_or("default"));
+        let _ = writeln!(
+            out,
+            "Framework under test: `{fw}` ({})\n",
+            plan.framework_source.as_deref().unwrap_or("default")
+        );
     }
     let _ = writeln!(out, "| stage | job | gating | runner | tests |");
     let _ = writeln!(out, "|---|---|---|---|---|");
@@ -114,9 +125,19 @@ fn summary(plan: &Plan) -> String {
         }
     }
     if !plan.unrunnable.is_empty() {
-        let _ = writeln!(out, "\n**Tests the runner cannot host** ({})\n", plan.unrunnable.len());
+        let _ = writeln!(
+            out,
+            "\n**Tests the runner cannot host** ({})\n",
+            plan.unrunnable.len()
+        );
         for u in &plan.unrunnable {
-            let _ = writeln!(out, "- `{}` in `{}`: {}", md(&u.test), md(&u.job), md(&u.reason));
+            let _ = writeln!(
+                out,
+                "- `{}` in `{}`: {}",
+                md(&u.test),
+                md(&u.job),
+                md(&u.reason)
+            );
         }
     }
     for note in &plan.notes {

@@ -10,7 +10,11 @@ pub fn human(plan: &Plan) -> String {
     let mut out = String::new();
     let mut header = format!("pipeline {} (stage {})", plan.pipeline, plan.stage);
     if let Some(fw) = &plan.framework {
-        let _ = write!(header, ", framework {fw} ({})", plan.framework_source.as_deref().unwrap_or("default"));
+        let _ = write!(
+            header,
+            ", framework {fw} ({})",
+            plan.framework_source.as_deref().unwrap_or("default")
+        );
     }
     let _ = writeln!(out, "{header}");
     if let Some(changes) = &plan.changes {
@@ -29,9 +33,18 @@ pub fn human(plan: &Plan) -> String {
             let tests = if j.tests.is_empty() {
                 "-".to_string()
             } else {
-                format!("{} ({} py, {} rs)", j.tests.len(), j.python_tests, j.rust_tests)
+                format!(
+                    "{} ({} py, {} rs)",
+                    j.tests.len(),
+                    j.python_tests,
+                    j.rust_tests
+                )
             };
-            let shards = if j.shards.is_empty() { String::new() } else { format!(" x{}", j.shards.len()) };
+            let shards = if j.shards.is_empty() {
+                String::new()
+            } else {
+                format!(" x{}", j.shards.len())
+            };
             [
                 j.stage.to_string(),
                 j.name.clone() + &shards,
@@ -57,11 +70,19 @@ pub fn human(plan: &Plan) -> String {
     };
     let _ = writeln!(out, "{}", line(titles));
     for row in &rows {
-        let _ = writeln!(out, "{}", line([&row[0], &row[1], &row[2], &row[3], &row[4]]));
+        let _ = writeln!(
+            out,
+            "{}",
+            line([&row[0], &row[1], &row[2], &row[3], &row[4]])
+        );
     }
     // Commands in full, below the table: a filterset of exact test names
     // can be long, and a wrapped table cell would not paste back into a shell.
-    if plan.jobs.iter().any(|j| !j.commands.is_empty() || !j.shards.is_empty()) {
+    if plan
+        .jobs
+        .iter()
+        .any(|j| !j.commands.is_empty() || !j.shards.is_empty())
+    {
         let _ = writeln!(out, "commands:");
     }
     for job in &plan.jobs {
@@ -70,7 +91,11 @@ pub fn human(plan: &Plan) -> String {
         }
         for shard in &job.shards {
             for command in &shard.commands {
-                let _ = writeln!(out, "  [{} {}/{}] {command}", job.name, shard.index, shard.count);
+                let _ = writeln!(
+                    out,
+                    "  [{} {}/{}] {command}",
+                    job.name, shard.index, shard.count
+                );
             }
         }
     }
@@ -100,7 +125,11 @@ pub fn human(plan: &Plan) -> String {
         plan.jobs.len(),
         plan.stages.len(),
         plan.dropped.len(),
-        if plan.fail_fast { "; a failed gating job stops later stages" } else { "" }
+        if plan.fail_fast {
+            "; a failed gating job stops later stages"
+        } else {
+            ""
+        }
     );
     out
 }

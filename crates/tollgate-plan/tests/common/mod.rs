@@ -56,9 +56,17 @@ pub fn no_env(_: &str) -> Option<String> {
 
 /// Plans `pipeline` with the given `--var` flags, an empty environment and
 /// optionally a changed-files list.
-pub fn plan_for(config: &Config, inv: &Inventory, root: &Path, pipeline: &str, flags: &[&str], changed: Option<&[&str]>) -> Plan {
+pub fn plan_for(
+    config: &Config,
+    inv: &Inventory,
+    root: &Path,
+    pipeline: &str,
+    flags: &[&str],
+    changed: Option<&[&str]>,
+) -> Plan {
     let flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
-    let variables = Variables::resolve(config, config.pipelines.get(pipeline), &flags, &no_env).expect("variables");
+    let variables = Variables::resolve(config, config.pipelines.get(pipeline), &flags, &no_env)
+        .expect("variables");
     let analysis = changed.map(|files| {
         let files: Vec<String> = files.iter().map(|s| s.to_string()).collect();
         analyze(config, &files, &ProjectGraph::scan(root), inv)
@@ -75,7 +83,10 @@ pub fn plan_for(config: &Config, inv: &Inventory, root: &Path, pipeline: &str, f
 
 /// `(python, rust)` test counts of a planned job, `None` if it is not planned.
 pub fn counts(plan: &Plan, job: &str) -> Option<(usize, usize)> {
-    plan.jobs.iter().find(|j| j.name == job).map(|j| (j.python_tests, j.rust_tests))
+    plan.jobs
+        .iter()
+        .find(|j| j.name == job)
+        .map(|j| (j.python_tests, j.rust_tests))
 }
 
 pub fn python_total(plan: &Plan) -> usize {
@@ -90,6 +101,6 @@ pub fn dropped_names(plan: &Plan) -> Vec<&str> {
     plan.dropped.iter().map(|d| d.name.as_str()).collect()
 }
 
-pub fn ids<'a>(inv: &'a Inventory, lang: Language) -> Vec<&'a TestItem> {
+pub fn ids(inv: &Inventory, lang: Language) -> Vec<&TestItem> {
     inv.tests.iter().filter(|t| t.language == lang).collect()
 }

@@ -77,7 +77,8 @@ pub fn parse_criterion_sample<R: Read>(input: R, name: &str) -> Result<Vec<Bench
         .map(|(i, (&iters, &time))| {
             let at = |field: &str| format!("{field}[{i}]");
             check_non_negative(time, "time").map_err(|kind| Error::at_json(kind, at("times")))?;
-            let iters = check_non_negative(iters, "iterations").map_err(|kind| Error::at_json(kind, at("iters")))?;
+            let iters = check_non_negative(iters, "iterations")
+                .map_err(|kind| Error::at_json(kind, at("iters")))?;
             if iters == 0.0 {
                 return Err(Error::at_json(
                     ErrorKind::InvalidNumber {
@@ -112,19 +113,40 @@ mod tests {
     #[test]
     fn estimates_without_slope() {
         let samples = parse_criterion_estimates(ESTIMATES.as_bytes(), "group/fib").unwrap();
-        let metrics: Vec<_> = samples.iter().map(|s| (s.metric.as_str(), s.value)).collect();
-        assert_eq!(metrics, vec![("mean", 10.0), ("median", 9.5), ("std_dev", 1.0), ("median_abs_dev", 0.2)]);
-        assert!(samples.iter().all(|s| s.unit == "ns" && s.name == "group/fib"));
+        let metrics: Vec<_> = samples
+            .iter()
+            .map(|s| (s.metric.as_str(), s.value))
+            .collect();
+        assert_eq!(
+            metrics,
+            vec![
+                ("mean", 10.0),
+                ("median", 9.5),
+                ("std_dev", 1.0),
+                ("median_abs_dev", 0.2)
+            ]
+        );
+        assert!(samples
+            .iter()
+            .all(|s| s.unit == "ns" && s.name == "group/fib"));
     }
 
     #[test]
     fn per_iteration_samples() {
         let doc = r#"{"sampling_mode":"Linear","iters":[1.0,2.0],"times":[10.0,30.0]}"#;
         let samples = parse_criterion_sample(doc.as_bytes(), "b").unwrap();
-        assert_eq!(samples.iter().map(|s| s.value).collect::<Vec<_>>(), vec![10.0, 15.0]);
-        let err = parse_criterion_sample(r#"{"iters":[0.0],"times":[1.0]}"#.as_bytes(), "b").unwrap_err();
+        assert_eq!(
+            samples.iter().map(|s| s.value).collect::<Vec<_>>(),
+            vec![10.0, 15.0]
+        );
+        let err =
+            parse_criterion_sample(r#"{"iters":[0.0],"times":[1.0]}"#.as_bytes(), "b").unwrap_err();
         assert!(err.to_string().contains("iters[0]"), "{err}");
-        let err = parse_criterion_sample(r#"{"iters":[1.0],"times":[]}"#.as_bytes(), "b").unwrap_err();
-        assert!(err.to_string().contains("1 iteration counts but 0 times"), "{err}");
+        let err =
+            parse_criterion_sample(r#"{"iters":[1.0],"times":[]}"#.as_bytes(), "b").unwrap_err();
+        assert!(
+            err.to_string().contains("1 iteration counts but 0 times"),
+            "{err}"
+        );
     }
 }

@@ -61,7 +61,8 @@ pub fn parse_pytest_benchmark<R: Read>(input: R) -> Result<Vec<BenchSample>, Err
             } else {
                 format!("benchmarks[{i}].stats.data[{}]", j - 7)
             };
-            let value = check_non_negative(value, metric).map_err(|kind| Error::at_json(kind, path))?;
+            let value =
+                check_non_negative(value, metric).map_err(|kind| Error::at_json(kind, path))?;
             samples.push(BenchSample {
                 name: name.clone(),
                 metric: metric.to_string(),
@@ -94,6 +95,9 @@ mod tests {
     fn negative_values_name_their_path() {
         let doc = r#"{"benchmarks": [{"name": "a", "stats": {"mean": 1.0, "data": [0.5, -0.5]}}]}"#;
         let err = parse_pytest_benchmark(doc.as_bytes()).unwrap_err();
-        assert_eq!(err.to_string(), "at benchmarks[0].stats.data[1]: sample: negative (got \"-0.5\")");
+        assert_eq!(
+            err.to_string(),
+            "at benchmarks[0].stats.data[1]: sample: negative (got \"-0.5\")"
+        );
     }
 }

@@ -39,8 +39,11 @@ pub fn parse_cobertura<R: BufRead>(input: R, limits: &Limits) -> Result<Coverage
                     }
                 }
                 "class" => {
-                    let filename = attr(&attrs, "filename")
-                        .ok_or_else(|| xml.error(ErrorKind::Format("<class> without a filename attribute".into())))?;
+                    let filename = attr(&attrs, "filename").ok_or_else(|| {
+                        xml.error(ErrorKind::Format(
+                            "<class> without a filename attribute".into(),
+                        ))
+                    })?;
                     files.entry(filename.to_string()).or_default();
                     current_file = (!empty).then(|| filename.to_string());
                 }
@@ -63,7 +66,8 @@ pub fn parse_cobertura<R: BufRead>(input: R, limits: &Limits) -> Result<Coverage
                             })
                         })?;
                     let hits_text = attr(&attrs, "hits").unwrap_or("0");
-                    let hits = crate::error::parse_non_negative(hits_text, "line hits").map_err(|k| xml.error(k))?;
+                    let hits = crate::error::parse_non_negative(hits_text, "line hits")
+                        .map_err(|k| xml.error(k))?;
                     if let Some(lines) = files.get_mut(file) {
                         lines.push((number, hits as u64));
                     }
@@ -123,6 +127,9 @@ mod tests {
         assert!(err.to_string().contains("expected Cobertura"), "{err}");
         let truncated = &DOC[..DOC.len() / 2];
         let err = parse_cobertura(truncated.as_bytes(), &Limits::default()).unwrap_err();
-        assert!(matches!(err.kind, ErrorKind::Truncated { .. } | ErrorKind::Xml(_)), "{err}");
+        assert!(
+            matches!(err.kind, ErrorKind::Truncated { .. } | ErrorKind::Xml(_)),
+            "{err}"
+        );
     }
 }

@@ -29,7 +29,12 @@ pub fn parse_coveragepy<R: Read>(input: R) -> Result<Vec<FileCoverage>, Error> {
     let report: Report = read_json(input)?;
     let mut files = Vec::with_capacity(report.files.len());
     for (path, entry) in report.files {
-        if entry.executed_lines.iter().chain(&entry.missing_lines).any(|&l| l == 0) {
+        if entry
+            .executed_lines
+            .iter()
+            .chain(&entry.missing_lines)
+            .any(|&l| l == 0)
+        {
             return Err(Error::at_json(
                 ErrorKind::InvalidNumber {
                     field: "line number".into(),
@@ -65,8 +70,10 @@ mod tests {
 
     #[test]
     fn negative_lines_and_wrong_shape_are_errors() {
-        let err = parse_coveragepy(r#"{"files": {"a.py": {"executed_lines": [-1], "missing_lines": []}}}"#.as_bytes())
-            .unwrap_err();
+        let err = parse_coveragepy(
+            r#"{"files": {"a.py": {"executed_lines": [-1], "missing_lines": []}}}"#.as_bytes(),
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("1:"), "{err}");
         let err = parse_coveragepy(r#"{"data": []}"#.as_bytes()).unwrap_err();
         assert!(err.to_string().contains("missing field `files`"), "{err}");

@@ -31,29 +31,54 @@ pub fn parse_lcov<R: BufRead>(mut input: R) -> Result<Vec<FileCoverage>, Error> 
         if record.trim().is_empty() {
             continue;
         }
-        let fail = |message: String, column: u64| Error::at_line(ErrorKind::Format(message), line_no, column);
+        let fail = |message: String, column: u64| {
+            Error::at_line(ErrorKind::Format(message), line_no, column)
+        };
         if let Some(path) = record.strip_prefix("SF:") {
             if current.is_some() {
-                return Err(fail("`SF:` before the previous record's `end_of_record`".into(), 1));
+                return Err(fail(
+                    "`SF:` before the previous record's `end_of_record`".into(),
+                    1,
+                ));
             }
             files.entry(path.to_string()).or_default();
             current = Some(path.to_string());
             saw_any = true;
         } else if let Some(data) = record.strip_prefix("DA:") {
             let Some(path) = &current else {
-                return Err(fail("`DA:` outside a file record (no `SF:` before it)".into(), 1));
+                return Err(fail(
+                    "`DA:` outside a file record (no `SF:` before it)".into(),
+                    1,
+                ));
             };
             let mut fields = data.split(',');
             let line_field = fields.next().unwrap_or_default();
-            let count_field = fields.next().ok_or_else(|| fail("`DA:` needs `line,count`".into(), 4))?;
+            let count_field = fields
+                .next()
+                .ok_or_else(|| fail("`DA:` needs `line,count`".into(), 4))?;
             let line_number: u32 = line_field
                 .trim()
                 .parse()
                 .ok()
                 .filter(|&l| l > 0)
-                .ok_or_else(|| invalid("line number", line_field, "not a positive integer", line_no, 4))?;
-            let count = parse_count(count_field.trim())
-                .map_err(|reason| invalid("hit count", count_field, reason, line_no, 5 + line_field.len() as u64))?;
+                .ok_or_else(|| {
+                    invalid(
+                        "line number",
+                        line_field,
+                        "not a positive integer",
+                        line_no,
+                        4,
+                    )
+                })?;
+            let count = parse_count(count_field.trim()).map_err(|reason| {
+                invalid(
+                    "hit count",
+                    count_field,
+                    reason,
+                    line_no,
+                    5 + line_field.len() as u64,
+                )
+            })?;
             if let Some(hits) = files.get_mut(path) {
                 hits.push((line_number, count));
             }
@@ -63,14 +88,19 @@ pub fn parse_lcov<R: BufRead>(mut input: R) -> Result<Vec<FileCoverage>, Error> 
             }
         } else if !is_known_record(record) {
             return Err(fail(
-                format!("not an LCOV record: {:?}", record.chars().take(40).collect::<String>()),
+                format!(
+                    "not an LCOV record: {:?}",
+                    record.chars().take(40).collect::<String>()
+                ),
                 1,
             ));
         }
     }
     if current.is_some() {
         return Err(Error::at_line(
-            ErrorKind::Format("the last record has no `end_of_record`: the file is truncated".into()),
+            ErrorKind::Format(
+                "the last record has no `end_of_record`: the file is truncated".into(),
+            ),
             line_no,
             1,
         ));
@@ -120,7 +150,8 @@ fn invalid(field: &str, value: &str, reason: &'static str, line: u64, column: u6
 
 fn is_known_record(record: &str) -> bool {
     const PREFIXES: &[&str] = &[
-        "TN:", "VER:", "FN:", "FNDA:", "FNF:", "FNH:", "FNL:", "FNA:", "BRDA:", "BRF:", "BRH:", "LF:", "LH:", "MCDC:",
+        "TN:", "VER:", "FN:", "FNDA:", "FNF:", "FNH:", "FNL:", "FNA:", "BRDA:", "BRF:", "BRH:",
+        "LF:", "LH:", "MCDC:",
     ];
     PREFIXES.iter().any(|p| record.starts_with(p)) || record.starts_with('#')
 }

@@ -55,7 +55,9 @@ pub fn parse_llvm_json<R: Read>(input: R) -> Result<Vec<FileCoverage>, Error> {
     if let Some(kind) = &export.kind {
         if kind != "llvm.coverage.json.export" {
             return Err(Error::at_json(
-                ErrorKind::Format(format!("type is {kind:?}, expected \"llvm.coverage.json.export\"")),
+                ErrorKind::Format(format!(
+                    "type is {kind:?}, expected \"llvm.coverage.json.export\""
+                )),
                 "type",
             ));
         }
@@ -67,17 +69,28 @@ pub fn parse_llvm_json<R: Read>(input: R) -> Result<Vec<FileCoverage>, Error> {
                 .segments
                 .iter()
                 .enumerate()
-                .map(|(s, raw)| segment(raw).map_err(|kind| Error::at_json(kind, format!("data[{u}].files[{f}].segments[{s}]"))))
+                .map(|(s, raw)| {
+                    segment(raw).map_err(|kind| {
+                        Error::at_json(kind, format!("data[{u}].files[{f}].segments[{s}]"))
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             segments.sort_by_key(|s| s.line);
-            files.push(FileCoverage::from_line_hits(file.filename.clone(), line_hits(&segments)));
+            files.push(FileCoverage::from_line_hits(
+                file.filename.clone(),
+                line_hits(&segments),
+            ));
         }
     }
     Ok(files)
 }
 
 fn segment(raw: &[serde_json::Value]) -> Result<Segment, ErrorKind> {
-    let bad = |what: &str| ErrorKind::Format(format!("segment {what}: expected [line, column, count, has_count, is_region_entry(, is_gap)]"));
+    let bad = |what: &str| {
+        ErrorKind::Format(format!(
+            "segment {what}: expected [line, column, count, has_count, is_region_entry(, is_gap)]"
+        ))
+    };
     if raw.len() < 5 {
         return Err(bad("too short"));
     }
@@ -93,7 +106,11 @@ fn segment(raw: &[serde_json::Value]) -> Result<Segment, ErrorKind> {
             },
         })
     };
-    let flag = |i: usize| raw.get(i).map(|v| v.as_bool().ok_or_else(|| bad("flag"))).unwrap_or(Ok(false));
+    let flag = |i: usize| {
+        raw.get(i)
+            .map(|v| v.as_bool().ok_or_else(|| bad("flag")))
+            .unwrap_or(Ok(false))
+    };
     Ok(Segment {
         line: u32::try_from(number(0, "segment line")?)
             .ok()
@@ -124,12 +141,19 @@ fn line_hits(segments: &[Segment]) -> Vec<(u32, u64)> {
         }
         let on_line = &segments[begin..next];
         let region_starts = on_line.iter().filter(starts_region).count();
-        let starts_skipped = on_line.first().is_some_and(|s| !s.has_count && s.is_region_entry);
-        let mapped = (!starts_skipped && (wrapped.is_some_and(|w| w.has_count) || region_starts > 0))
+        let starts_skipped = on_line
+            .first()
+            .is_some_and(|s| !s.has_count && s.is_region_entry);
+        let mapped = (!starts_skipped
+            && (wrapped.is_some_and(|w| w.has_count) || region_starts > 0))
             || on_line.iter().any(|s| s.is_region_entry && s.has_count);
         if mapped {
             let wrapped_count = wrapped.map_or(0, |w| w.count);
-            let count = on_line.iter().filter(starts_region).map(|s| s.count).fold(wrapped_count, u64::max);
+            let count = on_line
+                .iter()
+                .filter(starts_region)
+                .map(|s| s.count)
+                .fold(wrapped_count, u64::max);
             hits.push((line, count));
         }
         if let Some(last_on_line) = on_line.last() {
@@ -170,8 +194,15 @@ mod tests {
     fn bad_segments_are_errors_with_a_path() {
         let doc = r#"{"data": [{"files": [{"filename": "a.rs", "segments": [[1, 1, -3, true, true]]}]}]}"#;
         let err = parse_llvm_json(doc.as_bytes()).unwrap_err();
-        assert_eq!(err.to_string(), "at data[0].files[0].segments[0]: segment count: negative (got \"-3\")");
+        assert_eq!(
+            err.to_string(),
+            "at data[0].files[0].segments[0]: segment count: negative (got \"-3\")"
+        );
         let err = parse_llvm_json(r#"{"type": "other", "data": []}"#.as_bytes()).unwrap_err();
-        assert!(err.to_string().contains("expected \"llvm.coverage.json.export\""), "{err}");
+        assert!(
+            err.to_string()
+                .contains("expected \"llvm.coverage.json.export\""),
+            "{err}"
+        );
     }
 }

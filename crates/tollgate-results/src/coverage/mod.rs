@@ -41,7 +41,9 @@ impl CoverageFormat {
         let text = String::from_utf8_lossy(head);
         let trimmed = text.trim_start_matches('\u{feff}').trim_start();
         if trimmed.starts_with('<') {
-            return trimmed.contains("<coverage").then_some(CoverageFormat::Cobertura);
+            return trimmed
+                .contains("<coverage")
+                .then_some(CoverageFormat::Cobertura);
         }
         if trimmed.starts_with('{') {
             if trimmed.contains("llvm.coverage.json.export") || trimmed.contains("\"segments\"") {
@@ -70,7 +72,11 @@ impl CoverageFormat {
 }
 
 /// Parses a coverage report of a known format.
-pub fn parse_coverage<R: BufRead>(input: R, format: CoverageFormat, limits: &Limits) -> Result<CoverageReport, Error> {
+pub fn parse_coverage<R: BufRead>(
+    input: R,
+    format: CoverageFormat,
+    limits: &Limits,
+) -> Result<CoverageReport, Error> {
     let files = match format {
         CoverageFormat::Lcov => parse_lcov(input)?,
         CoverageFormat::Cobertura => return parse_cobertura(input, limits),
@@ -89,8 +95,14 @@ mod tests {
 
     #[test]
     fn sniffs_each_format() {
-        assert_eq!(CoverageFormat::sniff(b"TN:\nSF:a\n"), Some(CoverageFormat::Lcov));
-        assert_eq!(CoverageFormat::sniff(b"SF:/a.rs\n"), Some(CoverageFormat::Lcov));
+        assert_eq!(
+            CoverageFormat::sniff(b"TN:\nSF:a\n"),
+            Some(CoverageFormat::Lcov)
+        );
+        assert_eq!(
+            CoverageFormat::sniff(b"SF:/a.rs\n"),
+            Some(CoverageFormat::Lcov)
+        );
         assert_eq!(
             CoverageFormat::sniff(b"<?xml version=\"1.0\" ?>\n<coverage version=\"7\">"),
             Some(CoverageFormat::Cobertura)

@@ -47,7 +47,11 @@ pub fn relativize(
         .iter()
         .filter_map(|s| {
             let source = Path::new(s);
-            let absolute = if source.is_absolute() { source.to_path_buf() } else { root.join(source) };
+            let absolute = if source.is_absolute() {
+                source.to_path_buf()
+            } else {
+                root.join(source)
+            };
             let normalized = lexical_normalize(&absolute)?;
             normalized.starts_with(&root).then_some(normalized)
         })
@@ -58,7 +62,11 @@ pub fn relativize(
     for file in files {
         let raw = file.path.replace('\\', "/");
         let path = Path::new(&raw);
-        let absolute = if path.is_absolute() { path.to_path_buf() } else { base.join(path) };
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            base.join(path)
+        };
         let relative = lexical_normalize(&absolute)
             .and_then(|p| p.strip_prefix(&root).ok().map(Path::to_path_buf))
             .filter(|p| !p.as_os_str().is_empty());
@@ -120,14 +128,21 @@ mod tests {
     use super::*;
 
     fn file(path: &str, covered: &[u32]) -> FileCoverage {
-        FileCoverage::from_line_hits(path.into(), covered.iter().map(|&l| (l, 1)).chain([(100, 0)]))
+        FileCoverage::from_line_hits(
+            path.into(),
+            covered.iter().map(|&l| (l, 1)).chain([(100, 0)]),
+        )
     }
 
     #[test]
     fn absolute_relative_and_source_rooted_paths() {
         let root = Path::new("/work/repo");
         let out = relativize(
-            vec![file("/work/repo/src/a.rs", &[1]), file("./lib/b.py", &[2]), file("x/../c.py", &[3])],
+            vec![
+                file("/work/repo/src/a.rs", &[1]),
+                file("./lib/b.py", &[2]),
+                file("x/../c.py", &[3]),
+            ],
             root,
             &[],
             OutsidePolicy::Error,
@@ -136,18 +151,38 @@ mod tests {
         let paths: Vec<_> = out.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, vec!["c.py", "lib/b.py", "src/a.rs"]);
 
-        let out = relativize(vec![file("pkg/a.py", &[1])], root, &["/elsewhere".into(), "/work/repo/python".into()], OutsidePolicy::Error)
-            .unwrap();
+        let out = relativize(
+            vec![file("pkg/a.py", &[1])],
+            root,
+            &["/elsewhere".into(), "/work/repo/python".into()],
+            OutsidePolicy::Error,
+        )
+        .unwrap();
         assert_eq!(out.files[0].path, "python/pkg/a.py");
     }
 
     #[test]
     fn outside_paths_error_or_skip() {
         let root = Path::new("/work/repo");
-        for outside in ["/home/me/.cargo/registry/x.rs", "../other/a.py", "/work/repository/a.rs", "/work/repo"] {
-            let err = relativize(vec![file(outside, &[1])], root, &[], OutsidePolicy::Error).unwrap_err();
-            assert!(matches!(err.kind, ErrorKind::OutsideRepo { .. }), "{outside}: {err}");
-            let out = relativize(vec![file(outside, &[1]), file("in.rs", &[1])], root, &[], OutsidePolicy::Skip).unwrap();
+        for outside in [
+            "/home/me/.cargo/registry/x.rs",
+            "../other/a.py",
+            "/work/repository/a.rs",
+            "/work/repo",
+        ] {
+            let err =
+                relativize(vec![file(outside, &[1])], root, &[], OutsidePolicy::Error).unwrap_err();
+            assert!(
+                matches!(err.kind, ErrorKind::OutsideRepo { .. }),
+                "{outside}: {err}"
+            );
+            let out = relativize(
+                vec![file(outside, &[1]), file("in.rs", &[1])],
+                root,
+                &[],
+                OutsidePolicy::Skip,
+            )
+            .unwrap();
             assert_eq!(out.skipped, vec![outside.to_string()]);
             assert_eq!(out.files.len(), 1);
         }
@@ -156,7 +191,13 @@ mod tests {
     #[test]
     fn same_file_from_two_spellings_is_merged() {
         let root = Path::new("/r");
-        let out = relativize(vec![file("/r/a.py", &[1]), file("a.py", &[2])], root, &[], OutsidePolicy::Error).unwrap();
+        let out = relativize(
+            vec![file("/r/a.py", &[1]), file("a.py", &[2])],
+            root,
+            &[],
+            OutsidePolicy::Error,
+        )
+        .unwrap();
         assert_eq!(out.files.len(), 1);
         assert_eq!(out.files[0].covered_lines, vec![1, 2]);
         assert_eq!(out.files[0].uncovered_lines, vec![100]);

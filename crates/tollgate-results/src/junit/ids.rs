@@ -137,8 +137,14 @@ mod tests {
     #[test]
     fn pytest_module_level_and_class_tests() {
         assert_eq!(id("tests.test_a", "test_x"), "tests/test_a.py::test_x");
-        assert_eq!(id("tests.test_a.TestB", "test_y[1-a.b]"), "tests/test_a.py::TestB::test_y[1-a.b]");
-        assert_eq!(id("tests.test_a.TestB.TestInner", "test_z"), "tests/test_a.py::TestB::TestInner::test_z");
+        assert_eq!(
+            id("tests.test_a.TestB", "test_y[1-a.b]"),
+            "tests/test_a.py::TestB::test_y[1-a.b]"
+        );
+        assert_eq!(
+            id("tests.test_a.TestB.TestInner", "test_z"),
+            "tests/test_a.py::TestB::TestInner::test_z"
+        );
         assert_eq!(id("test_root", "test_x"), "test_root.py::test_x");
     }
 
@@ -148,7 +154,10 @@ mod tests {
             junit_prefix: Some("py".into()),
             known_files: None,
         };
-        assert_eq!(pytest_node_id("py.tests.test_a", "t", None, &opts), "tests/test_a.py::t");
+        assert_eq!(
+            pytest_node_id("py.tests.test_a", "t", None, &opts),
+            "tests/test_a.py::t"
+        );
     }
 
     #[test]
@@ -156,7 +165,12 @@ mod tests {
         // A lower-case class name defeats the case heuristic; `file` does not.
         let opts = PytestIds::default();
         assert_eq!(
-            pytest_node_id("tests.test_a.check_things", "test_x", Some("tests/test_a.py"), &opts),
+            pytest_node_id(
+                "tests.test_a.check_things",
+                "test_x",
+                Some("tests/test_a.py"),
+                &opts
+            ),
             "tests/test_a.py::check_things::test_x"
         );
         assert_eq!(
@@ -171,15 +185,27 @@ mod tests {
             junit_prefix: None,
             known_files: Some(["tests/Test_mod.py".to_string()].into_iter().collect()),
         };
-        assert_eq!(pytest_node_id("tests.Test_mod", "test_x", None, &opts), "tests/Test_mod.py::test_x");
+        assert_eq!(
+            pytest_node_id("tests.Test_mod", "test_x", None, &opts),
+            "tests/Test_mod.py::test_x"
+        );
         // Unknown to the set: fall back to the heuristic.
-        assert_eq!(pytest_node_id("other.test_b.TestC", "t", None, &opts), "other/test_b.py::TestC::t");
+        assert_eq!(
+            pytest_node_id("other.test_b.TestC", "t", None, &opts),
+            "other/test_b.py::TestC::t"
+        );
     }
 
     #[test]
     fn nextest_and_generic_ids() {
-        assert_eq!(nextest_id("my-crate::integration", "api::works"), "my-crate::integration api::works");
-        assert_eq!(generic_id("com.acme.FooTest", "testBar"), "com.acme.FooTest::testBar");
+        assert_eq!(
+            nextest_id("my-crate::integration", "api::works"),
+            "my-crate::integration api::works"
+        );
+        assert_eq!(
+            generic_id("com.acme.FooTest", "testBar"),
+            "com.acme.FooTest::testBar"
+        );
         assert_eq!(generic_id("", "lonely"), "lonely");
     }
 }

@@ -82,7 +82,9 @@ impl<R: BufRead> JunitReader<R> {
                             Some("pytest") => Some(IdStyle::Pytest),
                             _ => None,
                         };
-                        if self.xml.open_elements().len() == 1 && attr(&attrs, "name") == Some("pytest") {
+                        if self.xml.open_elements().len() == 1
+                            && attr(&attrs, "name") == Some("pytest")
+                        {
                             self.root_style = Some(IdStyle::Pytest);
                         }
                     }
@@ -105,13 +107,19 @@ impl<R: BufRead> JunitReader<R> {
     fn read_case(&mut self, attrs: &[(String, String)], empty: bool) -> Result<RawCase, Error> {
         let max = self.options.limits.max_output_bytes;
         let duration = match attr(attrs, "time") {
-            Some(text) => parse_non_negative(text, "testcase time").map_err(|k| self.xml.error(k))?,
+            Some(text) => {
+                parse_non_negative(text, "testcase time").map_err(|k| self.xml.error(k))?
+            }
             None => 0.0,
         };
         let mut case = RawCase {
             classname: attr(attrs, "classname").unwrap_or_default().to_string(),
             name: attr(attrs, "name")
-                .ok_or_else(|| self.xml.error(ErrorKind::Format("<testcase> without a name attribute".into())))?
+                .ok_or_else(|| {
+                    self.xml.error(ErrorKind::Format(
+                        "<testcase> without a name attribute".into(),
+                    ))
+                })?
                 .to_string(),
             file: attr(attrs, "file").map(str::to_string),
             duration,
@@ -153,7 +161,11 @@ impl<R: BufRead> JunitReader<R> {
     }
 
     /// The `message` attribute and the element's text (a traceback), joined.
-    fn status_message(&mut self, attrs: &[(String, String)], empty: bool) -> Result<Option<String>, Error> {
+    fn status_message(
+        &mut self,
+        attrs: &[(String, String)],
+        empty: bool,
+    ) -> Result<Option<String>, Error> {
         let max = self.options.limits.max_output_bytes;
         let body = if empty {
             String::new()
@@ -197,8 +209,12 @@ impl<R: BufRead> JunitReader<R> {
             loop {
                 match self.xml.next()? {
                     XmlEvent::Start { name, empty, .. } => match (name.as_str(), empty) {
-                        ("system-out", false) => attempt.stdout = Some(self.xml.text_until_end(max)?),
-                        ("system-err", false) => attempt.stderr = Some(self.xml.text_until_end(max)?),
+                        ("system-out", false) => {
+                            attempt.stdout = Some(self.xml.text_until_end(max)?)
+                        }
+                        ("system-err", false) => {
+                            attempt.stderr = Some(self.xml.text_until_end(max)?)
+                        }
                         ("stackTrace", false) => body.push_str(&self.xml.text_until_end(max)?),
                         (_, false) => self.xml.skip_element()?,
                         (_, true) => {}
@@ -238,7 +254,12 @@ impl<R: BufRead> JunitReader<R> {
 
     fn emit(&mut self, case: RawCase, offset: u64) -> Result<(), Error> {
         let id = match self.style_for(&case) {
-            IdStyle::Pytest => pytest_node_id(&case.classname, &case.name, case.file.as_deref(), &self.options.pytest),
+            IdStyle::Pytest => pytest_node_id(
+                &case.classname,
+                &case.name,
+                case.file.as_deref(),
+                &self.options.pytest,
+            ),
             IdStyle::Nextest => nextest_id(&case.classname, &case.name),
             IdStyle::Generic | IdStyle::Auto => generic_id(&case.classname, &case.name),
         };
@@ -253,14 +274,24 @@ impl<R: BufRead> JunitReader<R> {
             stdout: case.stdout,
             stderr: case.stderr,
         };
-        let (reruns, flaky): (Vec<Attempt>, Vec<Attempt>) = case.others.into_iter().partition(|a| a.is_rerun);
-        let ordered: Vec<Attempt> = flaky.into_iter().chain(std::iter::once(main)).chain(reruns).collect();
+        let (reruns, flaky): (Vec<Attempt>, Vec<Attempt>) =
+            case.others.into_iter().partition(|a| a.is_rerun);
+        let ordered: Vec<Attempt> = flaky
+            .into_iter()
+            .chain(std::iter::once(main))
+            .chain(reruns)
+            .collect();
         let seen = self.attempts_seen.entry(id.clone()).or_insert(0);
         let first = *seen;
         *seen = u32::try_from(ordered.len())
             .ok()
             .and_then(|n| seen.checked_add(n))
-            .ok_or_else(|| Error::at_byte(ErrorKind::Format(format!("too many attempts of test {id:?}")), offset))?;
+            .ok_or_else(|| {
+                Error::at_byte(
+                    ErrorKind::Format(format!("too many attempts of test {id:?}")),
+                    offset,
+                )
+            })?;
         for (i, attempt) in ordered.into_iter().enumerate() {
             self.pending.push_back(TestResult {
                 id: id.clone(),
@@ -414,7 +445,10 @@ mod tests {
                </testcase></testsuite></testsuites>"#,
         )
         .unwrap();
-        let summary: Vec<_> = results.iter().map(|r| (r.id.as_str(), r.attempt, r.outcome)).collect();
+        let summary: Vec<_> = results
+            .iter()
+            .map(|r| (r.id.as_str(), r.attempt, r.outcome))
+            .collect();
         assert_eq!(
             summary,
             vec![
@@ -438,7 +472,10 @@ mod tests {
             r#"<testsuite><testcase name="t"><failure/></testcase><testcase name="t"/></testsuite>"#,
         )
         .unwrap();
-        assert_eq!(results.iter().map(|r| r.attempt).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            results.iter().map(|r| r.attempt).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
     }
 
     #[test]
@@ -446,7 +483,10 @@ mod tests {
         for time in ["NaN", "-0.1", "fast"] {
             let xml = format!("<testsuite>\n<testcase name=\"t\" time=\"{time}\"/></testsuite>");
             let err = parse(&xml).unwrap_err();
-            assert!(matches!(err.kind, ErrorKind::InvalidNumber { .. }), "{time}: {err}");
+            assert!(
+                matches!(err.kind, ErrorKind::InvalidNumber { .. }),
+                "{time}: {err}"
+            );
             assert_eq!(err.location, Some(crate::Location::Byte(12)), "{time}");
         }
     }
@@ -454,7 +494,9 @@ mod tests {
     #[test]
     fn output_is_bounded() {
         let big = "x".repeat(10_000);
-        let xml = format!("<testsuite><testcase name=\"t\"><system-out>{big}</system-out></testcase></testsuite>");
+        let xml = format!(
+            "<testsuite><testcase name=\"t\"><system-out>{big}</system-out></testcase></testsuite>"
+        );
         let options = JunitOptions {
             limits: Limits {
                 max_output_bytes: 100,

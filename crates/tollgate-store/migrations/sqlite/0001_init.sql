@@ -24,6 +24,11 @@ CREATE TABLE jobs (
     wall_ms     INTEGER,
     cpu_ms      INTEGER,
     peak_rss_kb INTEGER,
+    -- Recomputed from test_attempts after every ingest into the job: how
+    -- many tests ran and failed on their first attempt. Lets the flaky-rate
+    -- query spot infrastructure failures without scanning every attempt.
+    first_attempts INTEGER NOT NULL DEFAULT 0,
+    first_failures INTEGER NOT NULL DEFAULT 0,
     UNIQUE (run_id, name)
 );
 
@@ -46,6 +51,8 @@ CREATE TABLE test_attempts (
     UNIQUE (run_id, job_id, test_id, attempt)
 );
 CREATE INDEX test_attempts_test ON test_attempts (test_id, run_id);
+-- Failures are rare: the flaky-rate query starts from them.
+CREATE INDEX test_attempts_failures ON test_attempts (run_id, test_id) WHERE outcome IN ('failed', 'error');
 
 CREATE TABLE coverage_files (
     id              INTEGER PRIMARY KEY,

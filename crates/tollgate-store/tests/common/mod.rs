@@ -21,8 +21,14 @@ pub fn pg_base_url() -> String {
 /// Where a test's store lives; dropping it removes the SQLite directory or
 /// the PostgreSQL schema.
 pub enum Location {
-    Sqlite { _dir: tempfile::TempDir, path: PathBuf },
-    Postgres { schema: String, url: String },
+    Sqlite {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    },
+    Postgres {
+        schema: String,
+        url: String,
+    },
 }
 
 impl Location {
@@ -79,13 +85,20 @@ pub fn locations() -> Vec<Location> {
             client
                 .batch_execute(&format!("CREATE SCHEMA {schema}"))
                 .expect("create test schema");
-            let sep = if pg_base_url().contains('?') { '&' } else { '?' };
+            let sep = if pg_base_url().contains('?') {
+                '&'
+            } else {
+                '?'
+            };
             let url = format!("{}{sep}options=-csearch_path%3D{schema}", pg_base_url());
             out.push(Location::Postgres { schema, url });
         }
         Err(e) => {
             if std::env::var_os("CI").is_some() {
-                panic!("PostgreSQL at {} is unreachable and CI is set: {e}", pg_base_url());
+                panic!(
+                    "PostgreSQL at {} is unreachable and CI is set: {e}",
+                    pg_base_url()
+                );
             }
             eprintln!(
                 "\n!!!!!!!! NOTE: PostgreSQL at {} is unreachable ({e}); running the store suite on \
@@ -97,13 +110,21 @@ pub fn locations() -> Vec<Location> {
     out
 }
 
-pub fn run_meta(run_key: &str, commit: &str, branch: &str, pipeline: &str, started_at_ms: i64) -> RunMeta {
+pub fn run_meta(
+    run_key: &str,
+    commit: &str,
+    branch: &str,
+    pipeline: &str,
+    started_at_ms: i64,
+) -> RunMeta {
     RunMeta {
         run_key: run_key.into(),
         commit: commit.into(),
         branch: branch.into(),
         pipeline: pipeline.into(),
-        variables: [("RUN_VLLM".to_string(), "1".to_string())].into_iter().collect(),
+        variables: [("RUN_VLLM".to_string(), "1".to_string())]
+            .into_iter()
+            .collect(),
         runner: "runner-1".into(),
         started_at_ms,
     }

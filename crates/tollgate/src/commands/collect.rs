@@ -148,15 +148,13 @@ fn collect_rust(args: &CollectArgs, cwd: &Path) -> anyhow::Result<Inventory> {
     let paths: Vec<PathBuf> = if args.paths.is_empty() {
         vec![cwd.to_path_buf()]
     } else {
+        // A directory means "the workspace around it and every workspace
+        // below"; a file (`Cargo.toml`) means only the workspace around it.
         args.paths
             .iter()
             .map(|p| {
-                let abs = cwd.join(p);
-                if abs.is_file() {
-                    abs.parent().map(Path::to_path_buf).unwrap_or(abs)
-                } else {
-                    abs
-                }
+                let text = p.to_string_lossy();
+                cwd.join(text.split("::").next().unwrap_or_default())
             })
             .collect()
     };

@@ -92,7 +92,8 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
     // Bad input first: nothing is discovered or written before these pass.
     let pipeline = planner::find_pipeline(&config, &args.pipeline).map_err(plan_usage)?;
     let env = |name: &str| std::env::var(name).ok();
-    let variables = Variables::resolve(&config, Some(pipeline), &args.vars, &env).map_err(plan_usage)?;
+    let variables =
+        Variables::resolve(&config, Some(pipeline), &args.vars, &env).map_err(plan_usage)?;
     let changed = changed_files(args, &root)?;
 
     let inventory = collect(&config, &root)?;
@@ -212,7 +213,9 @@ fn emit(args: &PlanArgs, text: &str) -> anyhow::Result<()> {
         None => {
             // A closed pipe (`tollgate plan | head`) is not an error worth reporting.
             match io::stdout().lock().write_all(text.as_bytes()) {
-                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    Err(e).context("cannot write to stdout")
+                }
                 _ => Ok(()),
             }
         }

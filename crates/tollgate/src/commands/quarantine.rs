@@ -1,0 +1,133 @@
+//! `tollgate quarantine add|remove|list`: edit `.tollgate/quarantine.toml`
+//! (or the file `[quarantine] file` names).
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use tollgate_config::Config;
+use tollgate_run::{Date, Quarantine, QuarantineEntry};
+
+use crate::exit::{usage, Status};
+
+/// Manage quarantined tests: they run, but cannot fail the run.
+#[derive(Debug, Args)]
+pub struct QuarantineArgs {
+    #[command(subcommand)]
+    pub action: QuarantineAction,
+
+    /// The config file [default: the nearest tollgate.toml in the current directory or above].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuarantineAction {
+    /// Quarantine a test id, or a pattern with `*` and `?` (replaces an entry with the same id).
+    Add {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        owner: Option<String>,
+        /// Link to the issue tracking the fix.
+        #[arg(long)]
+        issue: Option<String>,
+        /// Last day the entry applies (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+    },
+    /// Remove the entry whose id (or pattern) is exactly ID.
+    Remove { id: String },
+    /// List entries; expired ones are marked.
+    List,
+}
+
+pub fn run(args: &QuarantineArgs) -> anyhow::Result<Status> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let config_path = match &args.config {
+        Some(path) => cwd.join(path),
+        None => Config::discover(&cwd).ok_or_else(|| {
+            usage(format!(
+                "no tollgate.toml in {} or above (pass --config FILE)",
+                cwd.display()
+            ))
+        })?,
+    };
+    let config = Config::load(&config_path).map_err(|e| usage(e.render()))?;
+    let root = config_path
+        .parent()
+        .map_or_else(|| cwd.clone(), Path::to_path_buf);
+    let path = root.join(&config.quarantine.file);
+    let mut quarantine = Quarantine::load(&path).map_err(|e| usage(e.to_string()))?;
+    let today = Date::today_utc();
+    match &args.action {
+        QuarantineAction::Add {
+            id,
+            reason,
+            owner,
+            issue,
+            expires,
+        } => {
+            if let Some(text) = expires {
+                if Date::parse(text).is_none() {
+                    return Err(usage(format!("--expires {text:?}: expected YYYY-MM-DD")));
+                }
+            }
+            if config.quarantine.require_issue && issue.is_none() {
+                return Err(usage(
+                    "this project requires --issue for every quarantine entry",
+                ));
+            }
+            if config.quarantine.require_expiry && expires.is_none() {
+                return Err(usage(
+                    "this project requires --expires for every quarantine entry",
+                ));
+            }
+            quarantine.add(QuarantineEntry {
+                id: id.clone(),
+                reason: reason.clone(),
+                owner: owner.clone(),
+                issue: issue.clone(),
+                expires: expires.clone(),
+            });
+            quarantine.save(&path)?;
+            eprintln!("quarantined {id} in {}", path.display());
+        }
+        QuarantineAction::Remove { id } => {
+            if !quarantine.remove(id) {
+                return Err(usage(format!(
+                    "no quarantine entry with id {id:?} in {}",
+                    path.display()
+                )));
+            }
+            quarantine.save(&path)?;
+            eprintln!("removed {id} from {}", path.display());
+        }
+        QuarantineAction::List => {
+            let expired: Vec<usize> = tollgate_run::expired_entries(&quarantine, today)
+                .into_iter()
+                .map(|e| e.index)
+                .collect();
+            let mut out = io::stdout().lock();
+            for (i, e) in quarantine.entries.iter().enumerate() {
+                let mut line = format!("{}  {}", e.id, e.reason);
+                for (label, value) in [
+                    ("owner", &e.owner),
+                    ("issue", &e.issue),
+                    ("expires", &e.expires),
+                ] {
+                    if let Some(v) = value {
+                        line.push_str(&format!("  {label}={v}"));
+                    }
+                }
+                if expired.contains(&i) {
+                    line.push_str("  [EXPIRED]");
+                }
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+    Ok(Status::Success)
+}

@@ -1,0 +1,234 @@
+//! `tollgate run`: plan the pipeline, then drive pytest and cargo-nextest
+//! through `tollgate-run` and write the results.
+//!
+//! Everything that decides lives in `tollgate-run` (a pure-ish engine over a
+//! plain `RunSpec`); this module loads the inputs, prints, and writes files.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use tollgate_config::{Config, VarValue};
+use tollgate_discover_python as py;
+use tollgate_discover_rust as rs;
+use tollgate_inventory::Inventory;
+use tollgate_plan::{self as planner, PlanInput, ProjectGraph, Variables};
+use tollgate_run::{
+    self as runner, EngineOptions, MachineOptions, Quarantine, Redactor, RunStatus,
+};
+
+use crate::exit::{usage, Status};
+
+/// Run a pipeline here: stages in order, retries, quarantine, budgets, redaction.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline to run, as named under `[pipelines]` in tollgate.toml (e.g. pr, nightly).
+    #[arg(long, value_name = "NAME")]
+    pub pipeline: String,
+
+    /// Run only this job (its plan name, e.g. `e2e_1[vllm]`, or its `[jobs.NAME]` table).
+    #[arg(long, value_name = "JOB")]
+    pub job: Option<String>,
+
+    /// Run the K-th of N shards of each job.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+
+    /// Narrow a change-aware pipeline to what changed since the merge base of REF and HEAD.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+
+    /// Set a trigger variable declared in tollgate.toml. Repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+
+    /// Write one merged JUnit report of the run to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Write the results as JSON to FILE (per test id: outcome and attempts).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// GPUs this machine offers [default: counted with `nvidia-smi -L`, else 0].
+    #[arg(long, value_name = "N")]
+    pub gpus: Option<u32>,
+
+    /// Runner capabilities this machine provides (`k8s`, `h100`, ...). Repeatable.
+    #[arg(long = "provides", value_name = "MARKER")]
+    pub provides: Vec<String>,
+
+    /// The config file [default: the nearest tollgate.toml in the current directory or above].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let config_path = match &args.config {
+        Some(path) => cwd.join(path),
+        None => Config::discover(&cwd).ok_or_else(|| {
+            usage(format!(
+                "no tollgate.toml in {} or above (pass --config FILE)",
+                cwd.display()
+            ))
+        })?,
+    };
+    let config = Config::load(&config_path).map_err(|e| usage(e.render()))?;
+    let config_path = std::fs::canonicalize(&config_path).unwrap_or(config_path);
+    let root = config_path
+        .parent()
+        .map_or_else(|| cwd.clone(), Path::to_path_buf);
+
+    // Every input is checked before anything runs.
+    let pipeline =
+        planner::find_pipeline(&config, &args.pipeline).map_err(|e| usage(e.to_string()))?;
+    let env = |name: &str| std::env::var(name).ok();
+    let variables = Variables::resolve(&config, Some(pipeline), &args.vars, &env)
+        .map_err(|e| usage(e.to_string()))?;
+    let redactor = Redactor::from_process_env(&config.run.redact.env, &config.run.redact.patterns)
+        .map_err(|e| usage(format!("[run.redact]: {e}")))?;
+    let quarantine_path = root.join(&config.quarantine.file);
+    let quarantine = Quarantine::load(&quarantine_path).map_err(|e| usage(e.to_string()))?;
+    let changed = match &args.base {
+        Some(base) => {
+            Some(planner::git::changed_files(&root, base).map_err(|e| usage(e.to_string()))?)
+        }
+        None => None,
+    };
+
+    let inventory = collect(&config, &root)?;
+    let analysis = changed.map(|files| {
+        let graph = if pipeline.change_aware {
+            ProjectGraph::scan(&root)
+        } else {
+            ProjectGraph::default()
+        };
+        planner::analyze(&config, &files, &graph, &inventory)
+    });
+    let input = PlanInput {
+        config: &config,
+        inventory: &inventory,
+        pipeline: &args.pipeline,
+        variables: &variables,
+        changes: analysis.as_ref(),
+    };
+    let plan = planner::plan(&input).map_err(|e| usage(e.to_string()))?;
+    let machine = MachineOptions {
+        gpus: args.gpus,
+        provides: args.provides.clone(),
+        job: args.job.clone(),
+        shard: args.shard.clone(),
+        fail_fast: ci_fail_fast(&variables),
+    };
+    let spec = runner::from_plan(&plan, &config, &inventory, &root, &machine)
+        .map_err(|e| usage(e.to_string()))?;
+
+    let mut stderr = io::stderr().lock();
+    for expired in runner::expired_entries(&quarantine, runner::Date::today_utc()) {
+        let _ = writeln!(
+            stderr,
+            "warning: {}: quarantine entry `{}` {:?}: it no longer applies",
+            quarantine_path.display(),
+            expired.id,
+            expired.problem
+        );
+    }
+    for dropped in &plan.dropped {
+        let _ = writeln!(stderr, "not run: {}: {}", dropped.name, dropped.reason);
+    }
+    for test in &plan.unrunnable {
+        let _ = writeln!(
+            stderr,
+            "not runnable here: {} in {}: {}",
+            test.test, test.job, test.reason
+        );
+    }
+    drop(stderr);
+
+    runner::signals::install_handlers();
+    let progress = |line: &str| progress_line(line);
+    let opts = EngineOptions::new(&quarantine, &redactor, &progress);
+    let report = runner::run(&spec, &opts);
+
+    // Partial results are written too: `complete: false` says they are partial.
+    if let Some(path) = &args.json {
+        let text = redactor.redact_owned(runner::to_json(&report));
+        planner::write_atomically(&cwd.join(path), text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.junit {
+        let xml = runner::write_junit(&report).with_context(|| "cannot render the JUnit report")?;
+        let xml = redactor.redact_owned(String::from_utf8_lossy(&xml).into_owned());
+        planner::write_atomically(&cwd.join(path), xml.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let summary = redactor.redact_owned(runner::summary_table(&report));
+    if let Err(e) = io::stdout().lock().write_all(summary.as_bytes()) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(e).context("cannot write to stdout");
+        }
+    }
+    Ok(match report.status {
+        RunStatus::Passed => Status::Success,
+        RunStatus::Failed => Status::Findings,
+        RunStatus::InfrastructureError | RunStatus::Interrupted => Status::Infrastructure,
+    })
+}
+
+/// `CI_FAIL_FAST` from the declared variables, else the environment.
+fn ci_fail_fast(variables: &Variables) -> Option<bool> {
+    let text = match variables.get("CI_FAIL_FAST") {
+        Some(VarValue::Bool(b)) => return Some(*b),
+        Some(value) => value.to_string(),
+        None => std::env::var("CI_FAIL_FAST").ok()?,
+    };
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" | "" => Some(false),
+        _ => None,
+    }
+}
+
+/// Progress goes to stderr, one plain line per event: readable in CI logs
+/// and in a terminal alike (lines arrive from parallel jobs).
+fn progress_line(line: &str) {
+    let mut err = io::stderr().lock();
+    let prefix = if io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+        "· "
+    } else {
+        ""
+    };
+    let _ = writeln!(err, "{prefix}{line}");
+}
+
+/// Python and Rust tests from the project root, every Rust feature on and
+/// ignored tests included (each job decides), with the config's rules applied
+/// — the same inventory `tollgate plan` uses.
+fn collect(config: &Config, root: &Path) -> anyhow::Result<Inventory> {
+    let (python, rust) = rayon::join(
+        || {
+            py::collect(&py::CollectOptions {
+                invocation_dir: root.to_path_buf(),
+                args: Vec::new(),
+                rootdir: None,
+                config_file: None,
+            })
+        },
+        || {
+            rs::collect(&rs::CollectOptions {
+                paths: vec![root.to_path_buf()],
+                features: rs::FeatureSelection {
+                    features: Vec::new(),
+                    all_features: true,
+                    no_default_features: false,
+                },
+            })
+        },
+    );
+    let mut inventory = python.map_err(|e| usage(e.to_string()))?.inventory;
+    inventory.extend(rust.map_err(|e| usage(e.to_string()))?.inventory);
+    config.apply_rules(&mut inventory);
+    Ok(inventory)
+}
