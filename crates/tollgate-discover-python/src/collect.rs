@@ -94,6 +94,7 @@ struct Collector<'a> {
 /// A collector failure pytest would report (the collector yields nothing).
 struct CollectorError {
     line: u32,
+    column: u32,
     message: String,
 }
 
@@ -156,6 +157,7 @@ pub fn collect_module(model: &ModuleModel, ctx: &ModuleContext) -> ModuleItems {
     if let Some(e) = failed {
         c.error(
             e.line,
+            e.column,
             format!("{}: collection error: {}", ctx.module_id, e.message),
         );
         items.clear();
@@ -190,12 +192,12 @@ impl<'a> Collector<'a> {
         });
     }
 
-    fn error(&mut self, line: u32, message: String) {
+    fn error(&mut self, line: u32, column: u32, message: String) {
         self.out.diagnostics.push(ModelDiagnostic {
             severity: Severity::Error,
             code: "collection-error",
             line,
-            column: 0,
+            column,
             message,
         });
     }
@@ -370,6 +372,7 @@ impl<'a> Collector<'a> {
                             Err(e) => {
                                 self.error(
                                     e.line,
+                                    e.column,
                                     format!(
                                         "{}::{}: collection error: {}",
                                         self.ctx.module_id,
@@ -541,6 +544,7 @@ impl<'a> Collector<'a> {
         if f.is_generator {
             return Err(CollectorError {
                 line: f.line,
+                column: f.column,
                 message: format!(
                     "'yield' keyword is allowed in fixtures, but not in tests ({name})"
                 ),
@@ -627,6 +631,7 @@ impl<'a> Collector<'a> {
             }
             Err(ExpandError::CollectionError(message)) => Err(CollectorError {
                 line: f.line,
+                column: f.column,
                 message,
             }),
         }

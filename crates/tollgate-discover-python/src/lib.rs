@@ -506,9 +506,9 @@ fn collect_file(
     };
     let source = match read_source(&target.path) {
         Ok(s) => s,
-        Err((code, message)) => {
+        Err(e) => {
             inv.diagnostics
-                .push(diag(Severity::Error, code, 0, 0, message));
+                .push(diag(Severity::Error, e.code, e.line, e.column, e.message));
             return inv;
         }
     };

@@ -65,6 +65,8 @@ pub struct ModelDiagnostic {
 pub struct FuncDef {
     pub name: String,
     pub line: u32,
+    /// 1-based column of the name (of the lambda for `test_x = lambda: ...`).
+    pub column: u32,
     pub file: Arc<str>,
     /// Decorated with `@pytest.fixture` (never a test).
     pub is_fixture: bool,
@@ -448,6 +450,10 @@ impl<'a> ModelBuilder<'a> {
         self.lines.line(node.range().start())
     }
 
+    fn column(&self, node: &impl Ranged) -> u32 {
+        self.lines.line_col(self.scope.source, node.range().start()).1
+    }
+
     fn diag(&mut self, node: &impl Ranged, code: &'static str, message: String) {
         let (line, column) = self.lines.line_col(self.scope.source, node.range().start());
         self.diagnostics.push(ModelDiagnostic {
@@ -594,6 +600,7 @@ impl<'a> ModelBuilder<'a> {
             Expr::Lambda(l) => Entry::Function(Arc::new(FuncDef {
                 name: name.to_string(),
                 line: self.line(l),
+                column: self.column(l),
                 file: self.file.clone(),
                 is_fixture: false,
                 is_property: false,
@@ -719,6 +726,7 @@ impl<'a> ModelBuilder<'a> {
         FuncDef {
             name: f.name.to_string(),
             line: self.line(&f.name),
+            column: self.column(&f.name),
             file: self.file.clone(),
             is_fixture,
             is_property,

@@ -176,8 +176,15 @@ impl<'a> Walker<'a> {
                         None
                     }
                 },
-                Err((code, message)) => {
-                    self.diag(&path, code, message);
+                Err(e) => {
+                    self.diagnostics.push(Diagnostic {
+                        severity: Severity::Warning,
+                        code: e.code.into(),
+                        file: self.rel(&path),
+                        line: e.line,
+                        column: e.column,
+                        message: e.message,
+                    });
                     None
                 }
             }
@@ -314,11 +321,12 @@ impl<'a> Walker<'a> {
         stack.push(canonical);
         for (name, path) in entries {
             // `DirEntry.is_dir()`/`is_file()` follow symlinks; broken links are neither.
-            let Ok(meta) = std::fs::metadata(&path) else {
-                if std::fs::symlink_metadata(&path).is_err() {
-                    self.diag(&path, "unreadable", "cannot stat entry".into());
+            let meta = match std::fs::metadata(&path) {
+                Ok(meta) => meta,
+                Err(e) => {
+                    self.unstatable_entry(&name, &path, &e);
+                    continue;
                 }
-                continue;
             };
             if meta.is_dir() {
                 if !self.initial_with_parents.contains(&path) && self.ignored(&path, true) {
@@ -340,15 +348,69 @@ impl<'a> Walker<'a> {
         }
         stack.pop();
     }
+
+    /// An entry whose target cannot be reached: a symlink loop, a dangling
+    /// link, or no permission. pytest skips such an entry silently; a test
+    /// file lost that way is an error worth seeing, anything else is not.
+    fn unstatable_entry(&mut self, name: &str, path: &Path, err: &std::io::Error) {
+        let looks_like_test_file = name.ends_with(".py")
+            && self.opts.python_files.iter().any(|p| fnmatch_ex(p, path));
+        let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        if !looks_like_test_file && is_link {
+            return;
+        }
+        // ELOOP: "Too many levels of symbolic links".
+        const ELOOP: i32 = 40;
+        let code = if err.raw_os_error() == Some(ELOOP) {
+            "symlink-loop"
+        } else {
+            "unreadable"
+        };
+        let severity = if looks_like_test_file {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        self.diagnostics.push(Diagnostic {
+            severity,
+            code: code.into(),
+            file: self.rel(path),
+            line: 0,
+            column: 0,
+            message: format!("cannot read {}: {err}", if is_link { "symlink target" } else { "entry" }),
+        });
+    }
+}
+
+/// Why a source file could not be read; `line`/`column` (1-based) point at
+/// the offending byte where there is one, else they are 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    pub code: &'static str,
+    pub message: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl SourceError {
+    fn whole_file(code: &'static str, message: String) -> Self {
+        SourceError {
+            code,
+            message,
+            line: 0,
+            column: 0,
+        }
+    }
 }
 
 /// Reads a Python source file: size limit enforced, decoded as Python
 /// would (UTF-8 with an optional BOM, or the latin-1 family when a PEP 263
-/// coding cookie says so). Errors are `(code, message)`.
-pub fn read_source(path: &Path) -> Result<String, (&'static str, String)> {
-    let meta = std::fs::metadata(path).map_err(|e| ("unreadable", e.to_string()))?;
+/// coding cookie says so).
+pub fn read_source(path: &Path) -> Result<String, SourceError> {
+    let unreadable = |e: std::io::Error| SourceError::whole_file("unreadable", e.to_string());
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err((
+        return Err(SourceError::whole_file(
             "too-large",
             format!(
                 "file is {} bytes, over the {} byte limit; not parsed",
@@ -357,7 +419,7 @@ pub fn read_source(path: &Path) -> Result<String, (&'static str, String)> {
             ),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| ("unreadable", e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(unreadable)?;
     decode_source(bytes)
 }
 
@@ -386,7 +448,7 @@ fn coding_cookie(bytes: &[u8]) -> Option<String> {
     None
 }
 
-fn decode_source(bytes: Vec<u8>) -> Result<String, (&'static str, String)> {
+fn decode_source(bytes: Vec<u8>) -> Result<String, SourceError> {
     if let Some(rest) = bytes.strip_prefix(b"\xef\xbb\xbf") {
         return String::from_utf8(rest.to_vec()).map_err(|e| not_utf8(&e));
     }
@@ -400,7 +462,7 @@ fn decode_source(bytes: Vec<u8>) -> Result<String, (&'static str, String)> {
         Some(other) => match String::from_utf8(bytes) {
             // ASCII-compatible content reads the same in most encodings.
             Ok(s) if s.is_ascii() => Ok(s),
-            _ => Err((
+            _ => Err(SourceError::whole_file(
                 "unsupported-encoding",
                 format!("source encoding `{other}` is not supported"),
             )),
@@ -408,14 +470,21 @@ fn decode_source(bytes: Vec<u8>) -> Result<String, (&'static str, String)> {
     }
 }
 
-fn not_utf8(e: &std::string::FromUtf8Error) -> (&'static str, String) {
-    (
-        "not-utf8",
-        format!(
-            "file is not valid UTF-8 (byte {}) and declares no latin-1 coding",
-            e.utf8_error().valid_up_to()
+fn not_utf8(e: &std::string::FromUtf8Error) -> SourceError {
+    let offset = e.utf8_error().valid_up_to();
+    let before = &e.as_bytes()[..offset];
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    // Columns count characters, and everything before `offset` is valid UTF-8.
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    SourceError {
+        code: "not-utf8",
+        message: format!(
+            "file is not valid UTF-8 (byte {offset}) and declares no latin-1 coding"
         ),
-    )
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: u32::try_from(column).unwrap_or(u32::MAX),
+    }
 }
 
 #[cfg(test)]
@@ -440,9 +509,7 @@ mod tests {
             decode_source(b"# -*- coding: latin-1 -*-\ns = '\xe9'\n".to_vec()).unwrap(),
             "# -*- coding: latin-1 -*-\ns = '\u{e9}'\n"
         );
-        assert_eq!(
-            decode_source(b"s = '\xe9'\n".to_vec()).unwrap_err().0,
-            "not-utf8"
-        );
+        let err = decode_source(b"x = 1\ns = '\xe9'\n".to_vec()).unwrap_err();
+        assert_eq!((err.code, err.line, err.column), ("not-utf8", 2, 6));
     }
 }

@@ -71,15 +71,18 @@ fn main() {
         changes: analysis.as_ref(),
     })
     .expect("plan");
-    let json = tollgate_plan::emit::json(&planned);
     let planning = start.elapsed();
+    let start = Instant::now();
+    let json = tollgate_plan::emit::json(&planned);
+    let emitting = start.elapsed();
     println!(
-        "{} tests; collect {:.3}s, rules {:.3}s, changes {:.3}s, plan+json {:.3}s ({} jobs, {} bytes)",
+        "{} tests; collect {:.3}s, rules {:.3}s, changes {:.3}s, plan {:.3}s, json {:.3}s ({} jobs, {} bytes)",
         inventory.tests.len(),
         collected.as_secs_f64(),
         rules.as_secs_f64(),
         changes.as_secs_f64(),
         planning.as_secs_f64(),
+        emitting.as_secs_f64(),
         planned.jobs.len(),
         json.len()
     );

@@ -266,7 +266,10 @@ impl<'a> Context<'a> {
     pub(crate) fn frameworks_of(&self, test: &TestItem) -> Vec<&str> {
         let mut found: Vec<&str> = Vec::new();
         for m in &test.markers {
-            if let Some(fw) = self.framework_markers.get(self.config().taxonomy.canonical(&m.name)) {
+            if let Some(fw) = self
+                .framework_markers
+                .get(self.config().taxonomy.canonical(&m.name))
+            {
                 if !found.contains(&fw.as_str()) {
                     found.push(fw);
                 }
@@ -277,7 +280,12 @@ impl<'a> Context<'a> {
 
     /// What `inst` does with `test`; `frameworks` is [`Context::frameworks_of`]
     /// the test (computed once per test by the planner).
-    pub(crate) fn outcome(&self, inst: &Instance<'a>, test: &TestItem, frameworks: &[&str]) -> Outcome {
+    pub(crate) fn outcome(
+        &self,
+        inst: &Instance<'a>,
+        test: &TestItem,
+        frameworks: &[&str],
+    ) -> Outcome {
         let Some(verdict) = self
             .selector
             .job_verdict(self.input.pipeline, inst.job_name, test)
@@ -329,7 +337,11 @@ impl<'a> Context<'a> {
         }
         // Per test, once: its frameworks and pytest's view of it. Then every
         // test job's selection, in parallel (the expensive part).
-        let frameworks: Vec<Vec<&str>> = inventory.tests.par_iter().map(|t| self.frameworks_of(t)).collect();
+        let frameworks: Vec<Vec<&str>> = inventory
+            .tests
+            .par_iter()
+            .map(|t| self.frameworks_of(t))
+            .collect();
         let pytest_views: Vec<(usize, Cow<'_, TestItem>)> = inventory
             .tests
             .iter()
@@ -338,14 +350,26 @@ impl<'a> Context<'a> {
             .map(|(i, t)| (i, pytest_expr::pytest_view(t)))
             .collect();
         let instances = self.instances();
+        // A job's verdicts do not depend on the framework instance: compute
+        // each job's candidates once (`each` jobs have up to four instances).
+        let mut test_jobs: Vec<(&str, &str)> = Vec::new();
+        for inst in &instances {
+            if let Some(expr) = self.job_expr(inst.job_name, inst.job) {
+                if self.job_skipped(inst).is_none() && !test_jobs.iter().any(|(name, _)| *name == inst.job_name) {
+                    test_jobs.push((inst.job_name, expr));
+                }
+            }
+        }
+        let candidates: HashMap<&str, Vec<Candidate>> = test_jobs
+            .par_iter()
+            .map(|(name, _)| (*name, self.candidates(name)))
+            .collect();
         let selections: Vec<Option<Selection>> = instances
             .par_iter()
             .map(|inst| {
-                let expr = self.job_expr(inst.job_name, inst.job)?;
-                if self.job_skipped(inst).is_some() {
-                    return None;
-                }
-                Some(self.select(inst, expr, &frameworks, &pytest_views))
+                let (_, expr) = test_jobs.iter().find(|(name, _)| *name == inst.job_name)?;
+                let candidates = candidates.get(inst.job_name)?;
+                Some(self.select(inst, expr, candidates, &frameworks, &pytest_views))
             })
             .collect();
 
@@ -385,7 +409,11 @@ impl<'a> Context<'a> {
             let mut selected: Vec<&TestItem> = Vec::new();
             let mut markexpr = None;
             if let Some(selection) = selection {
-                selected = selection.selected.iter().filter_map(|&i| inventory.tests.get(i)).collect();
+                selected = selection
+                    .selected
+                    .iter()
+                    .filter_map(|&i| inventory.tests.get(i))
+                    .collect();
                 for (i, reason) in &selection.unrunnable {
                     if let Some(test) = inventory.tests.get(*i) {
                         unrunnable.push(UnrunnableTest {
@@ -561,30 +589,60 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// Which tests a test job instance runs (indices into the inventory),
-    /// which it would but cannot host, and the `-m` that selects exactly
-    /// its Python tests, if there is one.
+    /// The tests `job`'s expression, lifecycle, runner and cargo options
+    /// select (by inventory index), each with the reason its runner cannot
+    /// host it, if any.
+    fn candidates(&self, job: &str) -> Vec<Candidate> {
+        self.input
+            .inventory
+            .tests
+            .iter()
+            .enumerate()
+            .filter_map(|(i, test)| match self.selector.job_verdict(self.input.pipeline, job, test)? {
+                Verdict::Selected => Some((i, None)),
+                v @ (Verdict::NotEnoughGpus { .. } | Verdict::RunnerLacks(_)) => Some((i, Some(v.to_string()))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Which of its job's candidates an instance runs, after the framework
+    /// filter and the changes, which it would but cannot host, and the `-m`
+    /// that selects exactly its Python tests, if there is one. Decides as
+    /// [`Context::outcome`] does, without re-asking the selector.
     fn select(
         &self,
         inst: &Instance<'a>,
         job_expr: &str,
+        candidates: &[Candidate],
         frameworks: &[Vec<&str>],
         pytest_views: &[(usize, Cow<'_, TestItem>)],
     ) -> Selection {
         let tests = &self.input.inventory.tests;
+        let narrowing = self
+            .change_aware()
+            .filter(|c| matches!(c.scope, ChangeScope::Affected { .. }));
         let mut selection = Selection::default();
         let mut chosen = vec![false; tests.len()];
-        for (i, (test, fws)) in tests.iter().zip(frameworks).enumerate() {
-            match self.outcome(inst, test, fws) {
-                Outcome::Selected => {
-                    selection.selected.push(i);
-                    if let Some(slot) = chosen.get_mut(i) {
+        for (i, unrunnable) in candidates {
+            let (Some(test), Some(fws)) = (tests.get(*i), frameworks.get(*i)) else {
+                continue;
+            };
+            if framework_rejects(inst, fws).is_some() {
+                continue;
+            }
+            if narrowing.is_some_and(|c| c.affected_reason(&test.id).is_none()) {
+                selection.not_affected += 1;
+                continue;
+            }
+            match unrunnable {
+                Some(reason) => selection.unrunnable.push((*i, reason.clone())),
+                None => {
+                    selection.selected.push(*i);
+                    if let Some(slot) = chosen.get_mut(*i) {
                         *slot = true;
                     }
                 }
-                Outcome::Unrunnable(reason) => selection.unrunnable.push((i, reason)),
-                Outcome::Rejected(Rejection::NotAffected) => selection.not_affected += 1,
-                Outcome::Rejected(_) => {}
             }
         }
         let has_python = selection
@@ -618,12 +676,15 @@ impl<'a> Context<'a> {
             return None;
         }
         let parsed = Expression::parse(&text).ok()?;
-        let exact = pytest_views
-            .iter()
-            .all(|(i, view)| parsed.evaluate(view.as_ref()) == chosen.get(*i).copied().unwrap_or(false));
+        let exact = pytest_views.iter().all(|(i, view)| {
+            parsed.evaluate(view.as_ref()) == chosen.get(*i).copied().unwrap_or(false)
+        });
         exact.then_some(text)
     }
 }
+
+/// An inventory index, with why the job's runner cannot host the test.
+type Candidate = (usize, Option<String>);
 
 /// One test job instance's selection (see [`Context::select`]).
 #[derive(Debug, Default)]
@@ -662,7 +723,9 @@ fn framework_rejects(inst: &Instance<'_>, frameworks: &[&str]) -> Option<String>
             if frameworks.contains(&fw) {
                 None
             } else if frameworks.is_empty() {
-                Some(format!("it needs no framework; this instance runs `{fw}` tests"))
+                Some(format!(
+                    "it needs no framework; this instance runs `{fw}` tests"
+                ))
             } else {
                 Some(format!(
                     "it is a `{}` test; this instance runs `{fw}` tests",

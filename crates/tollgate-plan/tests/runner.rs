@@ -20,7 +20,10 @@ fn test(id: &str, markers: &[&str]) -> TestItem {
         file,
         line: 2,
         function: id.into(),
-        markers: markers.iter().map(|m| Marker::new(*m, origin.clone())).collect(),
+        markers: markers
+            .iter()
+            .map(|m| Marker::new(*m, origin.clone()))
+            .collect(),
         dynamic: None,
         rust: None,
     }
@@ -31,13 +34,23 @@ fn unhostable_tests_are_reported_and_their_job_dropped_when_nothing_is_left() {
     let config = common::dynamo();
     let inventory = Inventory {
         tests: vec![
-            test("tests/serve/test_serve_k8s.py::test_deploy", &["e2e", "gpu_0", "pre_merge", "k8s"]),
-            test("tests/serve/test_serve_tp.py::test_two_gpus", &["e2e", "gpu_1", "gpu_2", "pre_merge"]),
-            test("tests/serve/test_serve_ok.py::test_ok", &["e2e", "gpu_1", "pre_merge"]),
+            test(
+                "tests/serve/test_serve_k8s.py::test_deploy",
+                &["e2e", "gpu_0", "pre_merge", "k8s"],
+            ),
+            test(
+                "tests/serve/test_serve_tp.py::test_two_gpus",
+                &["e2e", "gpu_1", "gpu_2", "pre_merge"],
+            ),
+            test(
+                "tests/serve/test_serve_ok.py::test_ok",
+                &["e2e", "gpu_1", "pre_merge"],
+            ),
         ],
         diagnostics: vec![],
     };
-    let variables = Variables::resolve(&config, config.pipelines.get("pr"), &[], &common::no_env).unwrap();
+    let variables =
+        Variables::resolve(&config, config.pipelines.get("pr"), &[], &common::no_env).unwrap();
     let plan = plan(&PlanInput {
         config: &config,
         inventory: &inventory,
@@ -54,7 +67,11 @@ fn unhostable_tests_are_reported_and_their_job_dropped_when_nothing_is_left() {
     assert_eq!(
         unrunnable,
         [
-            ("e2e_0", "tests/serve/test_serve_k8s.py::test_deploy", "the job's runner does not provide `k8s`"),
+            (
+                "e2e_0",
+                "tests/serve/test_serve_k8s.py::test_deploy",
+                "the job's runner does not provide `k8s`"
+            ),
             (
                 "e2e_1",
                 "tests/serve/test_serve_tp.py::test_two_gpus",
@@ -73,5 +90,8 @@ fn unhostable_tests_are_reported_and_their_job_dropped_when_nothing_is_left() {
     // pytest -m would pick the 2-GPU test too: the job runs from node ids.
     assert_eq!(e2e_1.commands, ["pytest @.tollgate/plan/pr/e2e_1.args"]);
     let human = emit::human(&plan);
-    assert!(human.contains("not run (the runner cannot host them):"), "{human}");
+    assert!(
+        human.contains("not run (the runner cannot host them):"),
+        "{human}"
+    );
 }

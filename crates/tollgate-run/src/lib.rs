@@ -23,6 +23,7 @@ pub mod signals;
 pub mod sink;
 pub mod spec;
 pub mod step;
+#[cfg(feature = "store")]
 pub mod store;
 pub mod supervise;
 
@@ -36,5 +37,6 @@ pub use quarantine::{
 pub use redact::{Redactor, DEFAULT_SECRET_ENV, REDACTED};
 pub use report::{summary_table, to_json, JobReport, JobStatus, RunReport, RunStatus, TestReport};
 pub use sink::{MemorySink, ResultSink};
-pub use store::{job_batch, StoreSink};
 pub use spec::{JobSpec, PytestStep, RunSpec, RustStep, Step, TestSpec};
+#[cfg(feature = "store")]
+pub use store::{job_batch, StoreSink};

@@ -30,7 +30,9 @@ pub fn job_batch(job: &JobReport) -> (JobMeta, Vec<TestResult>) {
                 AttemptOutcome::Skipped => Outcome::Skipped,
             };
             let message = match (a.outcome, &a.message) {
-                (AttemptOutcome::Timeout, m) => Some(format!("timeout: {}", m.as_deref().unwrap_or(""))),
+                (AttemptOutcome::Timeout, m) => {
+                    Some(format!("timeout: {}", m.as_deref().unwrap_or("")))
+                }
                 (_, m) => m.clone(),
             };
             results.push(TestResult {
@@ -38,7 +40,11 @@ pub fn job_batch(job: &JobReport) -> (JobMeta, Vec<TestResult>) {
                 classname: classname.to_string(),
                 name: name.to_string(),
                 outcome,
-                duration: if a.duration.is_finite() { a.duration.max(0.0) } else { 0.0 },
+                duration: if a.duration.is_finite() {
+                    a.duration.max(0.0)
+                } else {
+                    0.0
+                },
                 message,
                 stdout: a.output.clone(),
                 stderr: None,
@@ -56,7 +62,10 @@ pub struct StoreSink {
 }
 
 impl ResultSink for StoreSink {
-    fn record(&mut self, report: &RunReport) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    fn record(
+        &mut self,
+        report: &RunReport,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         for job in &report.jobs {
             // Jobs that never started have nothing to remember.
             if matches!(job.status, JobStatus::Skipped | JobStatus::NotRunnable) {
@@ -72,7 +81,8 @@ impl ResultSink for StoreSink {
             })?;
         }
         let finished = self.run.started_at_ms + (report.wall_secs * 1000.0) as i64;
-        self.store.finish_run(&self.run.run_key, finished, report.complete)?;
+        self.store
+            .finish_run(&self.run.run_key, finished, report.complete)?;
         Ok(())
     }
 }

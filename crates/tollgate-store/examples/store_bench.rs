@@ -26,7 +26,7 @@ fn results(run: usize) -> Vec<TestResult> {
                 i % 7
             );
             // ~1% of tests are flaky: they fail first and pass on retry in every other run.
-            let flaky = i % 100 == 0 && run % 2 == 0;
+            let flaky = i.is_multiple_of(100) && run.is_multiple_of(2);
             let mut attempts = vec![TestResult {
                 id: id.clone(),
                 classname: String::new(),

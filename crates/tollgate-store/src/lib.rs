@@ -35,8 +35,8 @@ pub use lines::{decode_lines, encode_lines, language_of};
 pub use migrate::LATEST_VERSION;
 pub use model::{
     Batch, BenchPoint, CoverageEntry, CoverageRollup, FlakyQuery, FlakyReport, FlakyTest,
-    IngestSummary, JobMeta, RollupBy, RunCounts, RunInfo, RunMeta, TestDuration, TestHistoryEntry,
-    Verdict,
+    IngestSummary, JobMeta, RollupBy, RunCounts, RunInfo, RunMeta, StoredCoverage, TestDuration,
+    TestHistoryEntry, Verdict,
 };
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -175,12 +175,8 @@ impl Store {
         queries::coverage_rollup(self.sql(), run_key, by)
     }
 
-    /// `(path, component, covered lines, uncovered lines)` of one run.
-    #[allow(clippy::type_complexity)]
-    pub fn coverage_files(
-        &mut self,
-        run_key: &str,
-    ) -> Result<Vec<(String, String, Vec<u32>, Vec<u32>)>, StoreError> {
+    /// The stored (shard-merged) coverage of one run, by path.
+    pub fn coverage_files(&mut self, run_key: &str) -> Result<Vec<StoredCoverage>, StoreError> {
         queries::coverage_files(self.sql(), run_key)
     }
 

@@ -187,6 +187,16 @@ impl CoverageRollup {
     }
 }
 
+/// One file's stored coverage in a run (all shards merged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredCoverage {
+    pub path: String,
+    pub language: String,
+    pub component: String,
+    pub covered_lines: Vec<u32>,
+    pub uncovered_lines: Vec<u32>,
+}
+
 /// How to group coverage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RollupBy {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::error::StoreError;
 use crate::model::{
     BenchPoint, CoverageRollup, FlakyQuery, FlakyReport, FlakyTest, RollupBy, RunCounts, RunInfo,
-    TestDuration, TestHistoryEntry,
+    StoredCoverage, TestDuration, TestHistoryEntry,
 };
 use crate::sql::{Row, Sql, Value};
 
@@ -289,29 +289,29 @@ pub fn coverage_rollup(
         .collect())
 }
 
-/// The stored coverage of one run: `(path, component, covered, uncovered)`.
-pub fn coverage_files(
-    sql: &mut dyn Sql,
-    run_key: &str,
-) -> Result<Vec<(String, String, Vec<u32>, Vec<u32>)>, StoreError> {
+/// The stored coverage of one run, by path.
+pub fn coverage_files(sql: &mut dyn Sql, run_key: &str) -> Result<Vec<StoredCoverage>, StoreError> {
     let id = run_id(sql, run_key)?;
     let rows = sql.query(
-        "SELECT path, component, covered_lines, uncovered_lines FROM coverage_files WHERE run_id = ?1 ORDER BY path",
+        "SELECT path, language, component, covered_lines, uncovered_lines \
+         FROM coverage_files WHERE run_id = ?1 ORDER BY path",
         &[id.into()],
     )?;
     rows.iter()
         .map(|r| {
+            let path = col(r, 0).text();
             let decode = |v: Value| {
                 crate::lines::decode_lines(&v.text()).ok_or_else(|| {
-                    StoreError::Invalid(format!("corrupt line set for {}", col(r, 0).text()))
+                    StoreError::Invalid(format!("corrupt line set stored for {path}"))
                 })
             };
-            Ok((
-                col(r, 0).text(),
-                col(r, 1).text(),
-                decode(col(r, 2))?,
-                decode(col(r, 3))?,
-            ))
+            Ok(StoredCoverage {
+                covered_lines: decode(col(r, 3))?,
+                uncovered_lines: decode(col(r, 4))?,
+                language: col(r, 1).text(),
+                component: col(r, 2).text(),
+                path: path.clone(),
+            })
         })
         .collect()
 }

@@ -164,7 +164,7 @@ fn eight_processes_write_shards_of_one_run() {
         let expected_covered: Vec<u32> = (1..=SHARDS as u32).collect();
         let expected_uncovered: Vec<u32> = (100..100 + SHARDS as u32).collect();
         assert_eq!(
-            (&files[0].2, &files[0].3),
+            (&files[0].covered_lines, &files[0].uncovered_lines),
             (&expected_covered, &expected_uncovered),
             "{}: no lost coverage update",
             loc.name()

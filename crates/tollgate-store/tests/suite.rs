@@ -338,12 +338,12 @@ fn coverage_merges_across_shards_and_rolls_up() {
                 .unwrap();
         }
         let files = store.coverage_files("r1").unwrap();
-        let lib = files.iter().find(|f| f.0 == "src/lib.rs").unwrap();
+        let lib = files.iter().find(|f| f.path == "src/lib.rs").unwrap();
+        assert_eq!(lib.covered_lines, vec![1, 2, 3], "{}", loc.name());
+        assert_eq!(lib.uncovered_lines, vec![4], "{}", loc.name());
         assert_eq!(
-            (lib.2.clone(), lib.3.clone()),
-            (vec![1, 2, 3], vec![4]),
-            "{}",
-            loc.name()
+            (lib.language.as_str(), lib.component.as_str()),
+            ("rust", "router")
         );
         let by_lang = store.coverage_rollup("r1", RollupBy::Language).unwrap();
         let got: Vec<_> = by_lang

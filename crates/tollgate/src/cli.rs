@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::config::{ConfigArgs, InitArgs, MarkersArgs};
+use crate::commands::lint::LintArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,6 +30,11 @@ pub enum Command {
     /// `cargo nextest list` would, without importing or compiling anything.
     #[command(after_help = COLLECT_EXAMPLES)]
     Collect(CollectArgs),
+    /// Check every test against the taxonomy in tollgate.toml: required
+    /// categories, exclusive markers, unknown and alias markers, pytest
+    /// registration, location, file names, Rust feature gates, tests no
+    /// pipeline runs.
+    Lint(LintArgs),
     /// Write a commented tollgate.toml from a preset.
     Init(InitArgs),
     /// Check tollgate.toml.

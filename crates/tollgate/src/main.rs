@@ -9,6 +9,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod project;
 
 use std::process::ExitCode;
 

@@ -28,24 +28,22 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let selector = Selector::new(ctx.config);
     let mut reachable = Reachability::new(&selector);
     for group in &ctx.functions {
-        let mut misses: Vec<Option<String>> = Vec::with_capacity(group.len());
-        for &i in group {
-            misses.push(reachable.check(ctx, i));
-        }
-        let mut position = 0;
-        let Some(failing) = Failing::of(group, |_| {
-            position += 1;
-            misses[position - 1].is_some()
-        }) else {
+        let misses: Vec<(usize, Option<String>)> = group
+            .iter()
+            .map(|&i| (i, reachable.check(ctx, i)))
+            .collect();
+        let miss = |i: usize| {
+            misses
+                .iter()
+                .find(|(g, _)| *g == i)
+                .and_then(|(_, m)| m.as_ref())
+        };
+        let Some(failing) = Failing::of(group, |i| miss(i).is_some()) else {
             continue;
         };
         for (i, label) in failing.sites(ctx.tests) {
             let test = &ctx.tests[i];
-            let help = group
-                .iter()
-                .position(|&g| g == i)
-                .and_then(|p| misses[p].clone())
-                .unwrap_or_default();
+            let help = miss(i).cloned().unwrap_or_default();
             out.push(INFO.finding(
                 At::new(&test.file, test.line).test(label),
                 format!("no pipeline runs `{label}`"),

@@ -6,39 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use tollgate_config::{presets, Config, CONFIG_FILE};
+use tollgate_config::{presets, CONFIG_FILE};
 use tollgate_discover_python as py;
 
 use crate::exit::{usage, Status};
-
-/// Where to find `tollgate.toml`: `--config`, else the nearest one walking up
-/// from the current directory.
-#[derive(Debug, Args, Clone, Default)]
-pub struct ConfigLocation {
-    /// The tollgate.toml to use [default: the nearest one in this or a parent directory].
-    #[arg(long = "config", value_name = "FILE", global = true)]
-    pub config: Option<PathBuf>,
-}
-
-impl ConfigLocation {
-    /// Loads and validates the configuration. Any problem is a usage error
-    /// (exit 2) rendered with file:line:col and a source snippet.
-    pub fn load(&self) -> anyhow::Result<(PathBuf, Config)> {
-        let cwd = std::env::current_dir().context("cannot read the current directory")?;
-        let path = match &self.config {
-            Some(path) => cwd.join(path),
-            None => Config::discover(&cwd).ok_or_else(|| {
-                usage(format!(
-                    "no {CONFIG_FILE} in {} or any parent directory; \
-                     create one with `tollgate init --preset dynamo` (or minimal)",
-                    cwd.display()
-                ))
-            })?,
-        };
-        let config = Config::load(&path).map_err(|e| usage(e.render()))?;
-        Ok((path, config))
-    }
-}
+use crate::project::ConfigLocation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Preset {
@@ -111,7 +83,8 @@ pub struct ConfigArgs {
 pub fn config(args: &ConfigArgs) -> anyhow::Result<Status> {
     match args.command {
         ConfigCommand::Check => {
-            let (path, config) = args.location.load()?;
+            let project = args.location.load()?;
+            let (path, config) = (&project.config_path, &project.config);
             let markers: usize = config.taxonomy.categories.values().map(|c| c.markers.len()).sum();
             println!(
                 "{}: ok ({} categories, {markers} markers, {} pipelines, {} jobs)",
@@ -149,11 +122,11 @@ pub struct MarkersArgs {
 }
 
 pub fn markers(args: &MarkersArgs) -> anyhow::Result<Status> {
-    let (path, config) = args.location.load()?;
+    let project = args.location.load()?;
+    let (path, config) = (&project.config_path, &project.config);
     if args.check {
-        let project_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let collection = py::collect(&py::CollectOptions {
-            invocation_dir: project_dir.clone(),
+            invocation_dir: project.root.clone(),
             args: Vec::new(),
             rootdir: None,
             config_file: None,
@@ -163,7 +136,7 @@ pub fn markers(args: &MarkersArgs) -> anyhow::Result<Status> {
             .inifile
             .as_ref()
             .map_or_else(|| "(no pytest ini)".to_string(), |p| p.display().to_string());
-        let drift = tollgate_config::marker_drift(&config, &collection.registered_markers);
+        let drift = tollgate_config::marker_drift(config, &collection.registered_markers);
         if drift.is_empty() {
             println!("{ini}: pytest's registered markers agree with {}", path.display());
             return Ok(Status::Success);
@@ -178,9 +151,9 @@ pub fn markers(args: &MarkersArgs) -> anyhow::Result<Status> {
         return Ok(Status::Findings);
     }
     let text = match args.format {
-        MarkersFormat::List => tollgate_config::marker_listing(&config),
-        MarkersFormat::Ini => tollgate_config::pytest_markers_block(&config),
-        MarkersFormat::Toml => tollgate_config::pytest_markers_toml(&config),
+        MarkersFormat::List => tollgate_config::marker_listing(config),
+        MarkersFormat::Ini => tollgate_config::pytest_markers_block(config),
+        MarkersFormat::Toml => tollgate_config::pytest_markers_toml(config),
     };
     print!("{text}");
     Ok(Status::Success)

@@ -59,6 +59,10 @@ pub struct RunArgs {
     #[arg(long = "provides", value_name = "MARKER")]
     pub provides: Vec<String>,
 
+    /// Do not record the run in the history store (`[store]` in tollgate.toml).
+    #[arg(long)]
+    pub no_store: bool,
+
     /// The config file [default: the nearest tollgate.toml in the current directory or above].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -148,6 +152,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     drop(stderr);
 
     runner::signals::install_handlers();
+    STARTED_MS.get_or_init(now_ms);
     let progress = |line: &str| progress_line(line);
     let opts = EngineOptions::new(&quarantine, &redactor, &progress);
     let report = runner::run(&spec, &opts);
@@ -164,6 +169,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
         planner::write_atomically(&cwd.join(path), xml.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    if !args.no_store {
+        record(&config, &root, &plan, &report);
+    }
     let summary = redactor.redact_owned(runner::summary_table(&report));
     if let Err(e) = io::stdout().lock().write_all(summary.as_bytes()) {
         if e.kind() != io::ErrorKind::BrokenPipe {
@@ -175,6 +183,68 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
         RunStatus::Failed => Status::Findings,
         RunStatus::InfrastructureError | RunStatus::Interrupted => Status::Infrastructure,
     })
+}
+
+static STARTED_MS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Records the run in the history store. A store problem is reported, never
+/// turned into a failed run: the tests' verdict stands on its own.
+fn record(config: &Config, root: &Path, plan: &planner::Plan, report: &runner::RunReport) {
+    let url = config
+        .store
+        .url_env
+        .as_deref()
+        .and_then(|name| std::env::var(name).ok())
+        .unwrap_or_else(|| config.store.url.clone());
+    let location = match url.strip_prefix("sqlite://") {
+        Some(path) if !Path::new(path).is_absolute() => {
+            format!("sqlite://{}", root.join(path).display())
+        }
+        _ => url,
+    };
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let started_at_ms = *STARTED_MS.get_or_init(now_ms);
+    let run_key = ["TOLLGATE_RUN_KEY", "CI_PIPELINE_ID", "GITHUB_RUN_ID"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| format!("local-{}-{started_at_ms}", plan.pipeline));
+    let run = tollgate_store::RunMeta {
+        run_key,
+        commit: git(&["rev-parse", "HEAD"]),
+        branch: git(&["rev-parse", "--abbrev-ref", "HEAD"]),
+        pipeline: plan.pipeline.clone(),
+        variables: plan
+            .variables
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.value.to_string()))
+            .collect(),
+        runner: std::env::var("RUNNER_NAME").unwrap_or_else(|_| "local".to_string()),
+        started_at_ms,
+    };
+    let result = tollgate_store::Store::open(&location)
+        .map_err(|e| e.to_string())
+        .and_then(|store| {
+            let mut sink = runner::StoreSink { store, run };
+            runner::ResultSink::record(&mut sink, report).map_err(|e| e.to_string())
+        });
+    if let Err(e) = result {
+        eprintln!("warning: the run was not recorded in the history store: {e}");
+    }
 }
 
 /// `CI_FAIL_FAST` from the declared variables, else the environment.

@@ -1,0 +1,117 @@
+//! `tollgate lint`: check every test against the taxonomy in tollgate.toml.
+
+use std::io::IsTerminal;
+
+use clap::{Args, ValueEnum};
+use tollgate_lint::{has_errors, lint, render, LintInput, PytestMarkers};
+
+use crate::exit::Status;
+use crate::project::ConfigLocation;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// `file:line:col: CODE message` with a fix hint, like ruff.
+    Human,
+    /// One JSON object per finding, in an array.
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands (`::error file=...`), shown as annotations.
+    Github,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Rules have stable codes (TG101 missing required category, TG102 two \
+markers of an exclusive category, TG103 unknown marker, TG104 alias in use, TG201 applied but not \
+registered with pytest, TG202 registered but never used, TG301 test in the wrong place for its \
+type, TG302 file name, TG401 Rust integration test not behind the integration feature, TG402 \
+#[ignore] without a reason, TG501 markers of a dynamic test cannot be verified, TG601 no pipeline \
+runs the test). Disable rules with `[lint] disable = [...]` in tollgate.toml.
+
+Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or configuration error.")]
+pub struct LintArgs {
+    /// Only report findings in these files or directories (relative to the
+    /// current directory) [default: the whole project].
+    pub paths: Vec<std::path::PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+    pub format: LintFormat,
+
+    /// Rewrite what is mechanical (aliases to their canonical marker), then
+    /// lint again and report what is left.
+    #[arg(long)]
+    pub fix: bool,
+
+    #[command(flatten)]
+    pub location: ConfigLocation,
+}
+
+pub fn run(args: &LintArgs) -> anyhow::Result<Status> {
+    let project = args.location.load()?;
+    let cwd = std::env::current_dir()?;
+    let filters: Vec<String> = args
+        .paths
+        .iter()
+        .map(|p| project.relative(&cwd.join(p)))
+        .map(|p| p.trim_end_matches('/').to_string())
+        .collect();
+
+    let lint_once = || -> anyhow::Result<Vec<tollgate_lint::Finding>> {
+        let collected = project.collect()?;
+        let pytest = collected.python.inifile.as_ref().map(|ini| {
+            PytestMarkers::read(
+                &project.root,
+                &project.relative(ini),
+                collected.python.strict_markers,
+                &collected.python.registered_markers,
+            )
+        });
+        let mut findings = lint(&LintInput {
+            config: &project.config,
+            inventory: &collected.inventory,
+            pytest: pytest.as_ref(),
+            root: &project.root,
+        });
+        if !filters.is_empty() {
+            findings.retain(|f| {
+                filters
+                    .iter()
+                    .any(|p| p.is_empty() || f.file == *p || f.file.starts_with(&format!("{p}/")))
+            });
+        }
+        Ok(findings)
+    };
+
+    let mut findings = lint_once()?;
+    if args.fix {
+        let report = tollgate_lint::fix(&findings, &project.root)?;
+        eprintln!(
+            "fixed {} occurrence(s) in {} file(s)",
+            report.edits,
+            report.files_changed.len()
+        );
+        for (fix, reason) in &report.skipped {
+            eprintln!("not fixed: {}:{}: {reason}", fix.file, fix.line);
+        }
+        if report.edits > 0 {
+            findings = lint_once()?;
+        }
+    }
+
+    let format = match args.format {
+        LintFormat::Human => render::Format::Human,
+        LintFormat::Json => render::Format::Json,
+        LintFormat::Sarif => render::Format::Sarif,
+        LintFormat::Github => render::Format::Github,
+    };
+    let color = args.format == LintFormat::Human
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    print!("{}", render::render(format, &findings, color));
+    Ok(if has_errors(&findings) {
+        Status::Findings
+    } else {
+        Status::Success
+    })
+}

@@ -1,0 +1,120 @@
+//! The project every strategy command works on: `tollgate.toml`, the root it
+//! sits in, and the whole inventory (Python and Rust, rules applied).
+//!
+//! `lint`, `plan` and `run` all need exactly this, so it is computed one way.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use tollgate_config::{Config, CONFIG_FILE};
+use tollgate_discover_python as py;
+use tollgate_discover_rust as rs;
+use tollgate_inventory::Inventory;
+
+use crate::exit::usage;
+
+/// Where to find `tollgate.toml`: `--config`, else the nearest one walking up
+/// from the current directory.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigLocation {
+    /// The tollgate.toml to use [default: the nearest one in this or a parent directory].
+    #[arg(long = "config", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigLocation {
+    /// Loads and validates the configuration. Any problem is a usage error
+    /// (exit 2) rendered with file:line:col and a source snippet.
+    pub fn load(&self) -> anyhow::Result<Project> {
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        let path = match &self.config {
+            Some(path) => cwd.join(path),
+            None => Config::discover(&cwd).ok_or_else(|| {
+                usage(format!(
+                    "no {CONFIG_FILE} in {} or any parent directory; pass --config FILE, \
+                     or create one with `tollgate init --preset dynamo` (or minimal)",
+                    cwd.display()
+                ))
+            })?,
+        };
+        let config = Config::load(&path).map_err(|e| usage(e.render()))?;
+        // Node ids and changed paths are relative to the project root: no
+        // `..` or symlink may stay in it.
+        let path = std::fs::canonicalize(&path).unwrap_or(path);
+        let root = path.parent().map_or_else(|| cwd.clone(), Path::to_path_buf);
+        Ok(Project { config_path: path, root, config })
+    }
+}
+
+/// A loaded `tollgate.toml` and the directory it governs.
+pub struct Project {
+    pub config_path: PathBuf,
+    pub root: PathBuf,
+    pub config: Config,
+}
+
+/// Everything discovery found for the project, with the config's rules applied.
+pub struct ProjectInventory {
+    pub inventory: Inventory,
+    /// pytest's view of the project: ini file, registered markers, strictness.
+    /// `None` only for a project without any Python at all is not distinguished:
+    /// pytest's defaults still apply, so this is always present.
+    pub python: PythonSetup,
+}
+
+/// What the pytest ini of the project says, as far as tollgate cares.
+pub struct PythonSetup {
+    pub inifile: Option<PathBuf>,
+    pub registered_markers: Vec<(String, String)>,
+    pub strict_markers: bool,
+}
+
+impl Project {
+    /// Python and Rust tests the way `tollgate collect` finds them from the
+    /// project root — every Rust feature on and ignored tests included, since
+    /// each job decides what it runs — with the config's rules applied.
+    pub fn collect(&self) -> anyhow::Result<ProjectInventory> {
+        let root = &self.root;
+        let (python, rust) = rayon::join(
+            || {
+                py::collect(&py::CollectOptions {
+                    invocation_dir: root.clone(),
+                    args: Vec::new(),
+                    rootdir: None,
+                    config_file: None,
+                })
+            },
+            || {
+                rs::collect(&rs::CollectOptions {
+                    paths: vec![root.clone()],
+                    features: rs::FeatureSelection {
+                        features: Vec::new(),
+                        all_features: true,
+                        no_default_features: false,
+                    },
+                })
+            },
+        );
+        let python = python.map_err(|e| usage(e.to_string()))?;
+        let mut inventory = python.inventory;
+        inventory.extend(rust.map_err(|e| usage(e.to_string()))?.inventory);
+        self.config.apply_rules(&mut inventory);
+        Ok(ProjectInventory {
+            inventory,
+            python: PythonSetup {
+                inifile: python.inifile,
+                registered_markers: python.registered_markers,
+                strict_markers: python.strict_markers,
+            },
+        })
+    }
+
+    /// `path` relative to the project root, `/`-separated.
+    pub fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/")
+    }
+}
