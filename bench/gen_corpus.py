@@ -47,6 +47,22 @@ COMPONENT = ["kv_cache", "kvbm", "planner", "router", "api", "config", "logging"
 ALIASES = ["premerge", "gpus_needed_0", "gpus_needed_1", "gpus_needed_2"]
 OTHER = ["slow", "timeout", "gpus", "model", "requires_etcd", "requires_nats", "k8s"]
 
+# Lint realism. A real suite is mostly marked consistently: one type, one hardware marker and
+# at most one framework per test, matching where the test lives. The generator draws marks at
+# random (its job is to exercise every mark source), so `PyFileWriter.fit` maps each drawn
+# exclusive marker to its file's profile, except for MISTAKE_RATE of the draws (and
+# ALIAS_KEEP_RATE of the aliases), which stay as drawn: the minority `tollgate lint` reports.
+# `fit` draws from its own per-file generator, so the main stream (the tree's shape, the ids)
+# does not depend on it.
+MISTAKE_RATE = 0.004
+ALIAS_KEEP_RATE = 0.05
+# Share of the generator's bare `#[ignore]`s kept bare (the rest get a reason).
+BARE_IGNORE_RATE = 0.1
+EXCLUSIVE_TYPES = {"unit", "integration", "e2e", "benchmark", "stress", "performance"}
+GPU_TYPES = {"h100", "gb200", "a100", "l40"}
+ALIAS_OF = {"premerge": "pre_merge", "gpus_needed_0": "gpu_0", "gpus_needed_1": "gpu_1",
+            "gpus_needed_2": "gpu_2"}
+
 MARKER_HELP = {
     "pre_commit": "runs in the pre-commit pipeline",
     "pre_merge": "runs before merging (PR pipeline)",
@@ -203,6 +219,33 @@ class PyFileWriter:
         self.module_marks: set[str] = set()
         self.module_tags: set[str] = set()
         self.last_alias_used = False
+        # The file's marking profile (see MISTAKE_RATE), from its own generator.
+        self.lint_rng = random.Random(f"lint:{relpath}")
+        self.file_type = "e2e" if area_type not in EXCLUSIVE_TYPES else area_type
+        self.hardware = "gpu_0" if self.file_type == "unit" else self.lint_rng.choice(
+            ["gpu_0"] * 6 + ["gpu_1"] * 2 + ["gpu_2", "gpu_8"])
+        self.framework = comp if comp in FRAMEWORK else self.lint_rng.choice(FRAMEWORK[:3])
+
+    def fit(self, name: str) -> str:
+        """`name` as a consistently marked suite would write it (see MISTAKE_RATE).
+
+        Only swaps plain marker names for plain ones, so the source and the main random
+        stream are the same whichever name comes out."""
+        if name in ALIAS_OF:
+            if self.lint_rng.random() < ALIAS_KEEP_RATE:
+                return name
+            name = ALIAS_OF[name]
+        if self.lint_rng.random() < MISTAKE_RATE:
+            return name
+        if name in EXCLUSIVE_TYPES:
+            return self.file_type
+        if name in HARDWARE:
+            return self.hardware
+        if name in FRAMEWORK:
+            return self.framework
+        if name == "k8s":
+            return "requires_etcd"
+        return name
 
     # -- helpers ---------------------------------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -243,17 +286,18 @@ class PyFileWriter:
         if r < 0.5:
             pool.append(rng.choice(LIFECYCLE))
         if r > 0.3:
-            pool.append(self.area_type if rng.random() < 0.7 else rng.choice(TEST_TYPE))
+            pool.append(self.fit(self.area_type if rng.random() < 0.7 else rng.choice(TEST_TYPE)))
         if rng.random() < 0.5:
-            pool.append(rng.choice(HARDWARE[:5]) if rng.random() < 0.9 else rng.choice(HARDWARE))
+            pool.append(self.fit(rng.choice(HARDWARE[:5]) if rng.random() < 0.9
+                                 else rng.choice(HARDWARE)))
         if rng.random() < 0.3:
-            pool.append(rng.choice(FRAMEWORK))
+            pool.append(self.fit(rng.choice(FRAMEWORK)))
         if rng.random() < 0.25:
             pool.append(rng.choice(COMPONENT))
         if rng.random() < 0.03:
-            pool.append(rng.choice(ALIASES))
+            pool.append(self.fit(rng.choice(ALIASES)))
         if rng.random() < 0.15:
-            pool.append(rng.choice(OTHER))
+            pool.append(self.fit(rng.choice(OTHER)))
         if rng.random() < with_builtin:
             pool.append(rng.choice(["skip", "skipif", "xfail", "usefixtures", "filterwarnings"]))
         seen: list[str] = []
@@ -362,12 +406,13 @@ class PyFileWriter:
                     parts.append(f"id={cid!r}")
                 r = rng.random()
                 if r < 0.25:
-                    m = rng.choice(["slow", "nightly", "gpu_2", "xfail", "skip", "h100"])
+                    m = self.fit(rng.choice(["slow", "nightly", "gpu_2", "xfail", "skip", "h100"]))
                     parts.append(f"marks={self.mark_src(m)}")
                     case_marks.add(m)
                     tags.add("param-marks")
                 elif r < 0.4:
-                    ms = rng.sample(["slow", "weekly", "gpu_4", "trtllm", "a100"], 2)
+                    ms = [self.fit(m) for m in rng.sample(["slow", "weekly", "gpu_4", "trtllm",
+                                                             "a100"], 2)]
                     parts.append(f"marks=[{', '.join(self.mark_src(m) for m in ms)}]")
                     case_marks.update(ms)
                     tags.add("param-marks-list")
@@ -576,9 +621,11 @@ class PyFileWriter:
         items: list[RawItem] = []
         backends = rng.sample(FRAMEWORK[:3], rng.randint(1, 3))
         for be in backends:
+            be = self.fit(be)
             sub = self.fresh(f"Test{self.comp.capitalize()}{be.capitalize()}"
                              f"{rng.choice(WORDS).capitalize()}")
-            sub_marks = [be] + ([rng.choice(HARDWARE[:3])] if rng.random() < 0.5 else [])
+            sub_marks = [be] + ([self.fit(rng.choice(HARDWARE[:3]))] if rng.random() < 0.5
+                                else [])
             lines += self.decorators(sub_marks, "")
             lines.append(f"class {sub}({base}):")
             lines.append(f"    backend = {be!r}")
@@ -644,8 +691,8 @@ class PyFileWriter:
         if rng.random() < 0.35:
             self.aliases["slow"] = ["slow"]
         if rng.random() < 0.25:
-            fw = rng.choice(FRAMEWORK[:3])
-            hw = rng.choice(["gpu_1", "gpu_2"])
+            fw = self.fit(rng.choice(FRAMEWORK[:3]))
+            hw = self.fit(rng.choice(["gpu_1", "gpu_2"]))
             self.aliases[f"{hw.upper()}_{fw.upper()}"] = [hw, fw]
         # Module pytestmark.
         r = rng.random()
@@ -655,7 +702,7 @@ class PyFileWriter:
         elif r < 0.75:
             ms = [rng.choice(LIFECYCLE[:4]), self.area_type]
             if rng.random() < 0.6:
-                ms.append(rng.choice(HARDWARE[:3]))
+                ms.append(self.fit(rng.choice(HARDWARE[:3])))
             if rng.random() < 0.2:
                 ms.append(rng.choice(["usefixtures", "filterwarnings", "timeout"]))
             self.module_marks = set(ms)
@@ -901,6 +948,7 @@ class RustFileWriter:
     def __init__(self, rng: random.Random, rel: str, binary_id: str, file_features: list[str]):
         self.rng = rng
         self.rel = rel
+        self.lint_rng = random.Random(f"lint:{rel}")
         self.binary_id = binary_id
         self.file_features = file_features
         self.lines: list[str] = []
@@ -960,7 +1008,12 @@ class RustFileWriter:
                 self.lines[-1] += f" // tollgate: markers({trailing})"
             ignored = None
             r = rng.random()
-            if r < 0.04:
+            if r < 0.04 and self.lint_rng.random() >= BARE_IGNORE_RATE:
+                # Most ignored tests say why (see MISTAKE_RATE); the same draw keeps the ids.
+                self.lines.append(f'{indent}#[ignore = "needs a long run"]')
+                ignored = "needs a long run"
+                tags.append("ignore-reason")
+            elif r < 0.04:
                 self.lines.append(f"{indent}#[ignore]")
                 ignored = ""
                 tags.append("ignore-bare")
@@ -1330,12 +1383,114 @@ def prepare_out(out: Path, force: bool) -> None:
     out.mkdir(parents=True)
 
 
+# The corpus's tollgate.toml: the `dynamo` preset, plus what this tree needs beside it (its
+# plugin marks, its areas as components, and the defaults its conftest.py files would add).
+PRESET = Path(__file__).resolve().parent.parent / "crates" / "tollgate-config" / "presets" \
+    / "dynamo.toml"
+CORPUS_CONFIG = '''
+# =============================================================================
+# Corpus additions (bench/gen_corpus.py): the preset adapted to this tree.
+# =============================================================================
+
+# Marks the corpus uses beside the seeds' taxonomy (plugins' and helpers'
+# marks): strict taxonomy means they must be declared.
+[taxonomy.categories.resources]
+description = "What a test needs beside GPUs (plugin and helper marks)"
+
+[taxonomy.categories.resources.markers]
+timeout = "per-test timeout in seconds"
+gpus = "number of GPUs: gpus(count=N)"
+model = "model the test serves"
+requires_etcd = "needs an etcd server"
+requires_nats = "needs a NATS server"
+
+# The corpus's areas are components too, so their test files are named after them.
+[components.frontend]
+paths = ["components/frontend/**", "tests/frontend/**"]
+marker = "api"
+
+[components.metrics]
+paths = ["components/metrics/**"]
+marker = "logging"
+
+[components.serve]
+paths = ["tests/serve/**"]
+marker = "data_plane"
+
+[components.benchmark]
+paths = ["tests/benchmark/**"]
+marker = "data_plane"
+
+[components.fault]
+paths = ["tests/fault_tolerance/**"]
+marker = "control_plane"
+
+[components.security]
+paths = ["tests/security/**"]
+
+[components.multimodal]
+paths = ["tests/multimodal/**"]
+marker = "data_plane"
+
+# The scheduled runs build every feature and run the #[ignore]d Rust unit tests too.
+[pipelines.nightly.overrides.unit]
+cargo = { all_features = true, ignored = "include" }
+
+[pipelines.weekly.overrides.unit]
+cargo = { all_features = true, ignored = "include" }
+
+[pipelines.release.overrides.unit]
+cargo = { all_features = true, ignored = "include" }
+
+# What the corpus's conftest.py files would add: defaults for tests that do
+# not say. A test that does say keeps its own marker (`unless`).
+[[rules]]
+description = "Python tests run from pre-merge on unless marked"
+language = "python"
+unless = ["lifecycle"]
+markers = ["pre_merge"]
+
+[[rules]]
+description = "Python tests need no GPU unless marked"
+language = "python"
+unless = ["hardware"]
+markers = ["gpu_0"]
+
+[[rules]]
+description = "component tests are unit tests unless marked"
+language = "python"
+paths = ["components/planner/**", "components/router/**", "components/frontend/**", "components/metrics/**"]
+unless = ["type"]
+markers = ["unit"]
+
+[[rules]]
+description = "KVBM and back-end component tests are integration tests unless marked"
+language = "python"
+paths = ["components/kvbm/**", "components/backends/**"]
+unless = ["type"]
+markers = ["integration"]
+
+[[rules]]
+description = "the other top-level areas hold end-to-end tests"
+language = "python"
+paths = ["tests/**"]
+unless = ["type"]
+markers = ["e2e"]
+'''
+
+
+def tollgate_toml() -> str:
+    """The preset with the corpus additions appended (TOML allows tables in any order)."""
+    return PRESET.read_text(encoding="utf-8").rstrip() + "\n" + CORPUS_CONFIG
+
+
 def generate(args: argparse.Namespace) -> dict:
     prepare_out(args.out, args.force)
     rng = random.Random(args.seed)
     py = python_tree(rng, args.out, args.python_files, args.items_per_file)
     rs = rust_tree(rng, args.out, args.rust_crates, args.rust_files_per_crate,
                    args.rust_tests_per_file)
+    (args.out / "tollgate.toml").write_text(tollgate_toml(), encoding="utf-8")
     manifest = {
         "generator": {"seed": args.seed, "python_files": args.python_files,
                       "items_per_file": args.items_per_file, "rust_crates": args.rust_crates,

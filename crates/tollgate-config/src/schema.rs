@@ -212,7 +212,7 @@ pub const TARGET_KINDS: &[&str] = &["lib", "bin", "test", "bench", "example", "p
 // ---------------------------------------------------------------- lint
 
 /// Settings for `tollgate lint` beyond what the taxonomy implies.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lint {
     /// Rule codes that are not reported.
@@ -221,8 +221,30 @@ pub struct Lint {
     /// `#[ignore]` must say why (`#[ignore = "needs a GPU"]`).
     #[serde(default)]
     pub require_ignore_reason: bool,
+    /// The Cargo feature Rust integration tests (`tests/*.rs` targets) must
+    /// be behind (seed 003), checked by TG401. Empty turns the check off.
+    #[serde(default = "default_integration_feature")]
+    pub integration_feature: String,
     /// How Python test files must be named.
     pub file_name: Option<FileNameRule>,
+}
+
+/// Seed 003: "place all integration tests behind the `integration` feature gate".
+pub const DEFAULT_INTEGRATION_FEATURE: &str = "integration";
+
+fn default_integration_feature() -> String {
+    DEFAULT_INTEGRATION_FEATURE.to_string()
+}
+
+impl Default for Lint {
+    fn default() -> Self {
+        Lint {
+            disable: Vec::new(),
+            require_ignore_reason: false,
+            integration_feature: default_integration_feature(),
+            file_name: None,
+        }
+    }
 }
 
 /// A file-name pattern such as `test_{component}_{flow}.py` (seed 003).

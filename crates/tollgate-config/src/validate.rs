@@ -338,6 +338,16 @@ impl Validator<'_> {
     }
 
     fn lint(&mut self) {
+        let feature = &self.config.lint.integration_feature;
+        if !feature.is_empty() && !is_cargo_feature_name(feature) {
+            self.push(
+                Location::value(key_path!["lint", "integration_feature"]),
+                format!("`{feature}` cannot be a Cargo feature name"),
+                Some(
+                    "use letters, digits, `_`, `-` or `+`, or \"\" to turn TG401 off".to_string(),
+                ),
+            );
+        }
         let Some(rule) = &self.config.lint.file_name else {
             return;
         };
@@ -830,6 +840,16 @@ fn is_marker_name(name: &str) -> bool {
         && chars.all(|c| c == '_' || c.is_alphanumeric())
 }
 
+/// Whether `name` is usable as a Cargo feature: Cargo accepts a leading
+/// letter, digit or `_`, then letters, digits, `_`, `-`, `+` and `.`.
+fn is_cargo_feature_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_alphanumeric())
+        && chars.all(|c| matches!(c, '_' | '-' | '+' | '.') || c.is_alphanumeric())
+}
+
 /// The aliases on a cycle through `start`, in chain order, if there is one.
 fn alias_cycle(config: &Config, start: &str) -> Option<Vec<String>> {
     let aliases = &config.taxonomy.aliases;
@@ -972,6 +992,18 @@ jobs = ["j", "k", "j"]
                 "job `j` is listed twice",
             ]
         );
+    }
+
+    #[test]
+    fn the_integration_feature_must_be_a_cargo_feature_name() {
+        assert!(issues("[lint]\nintegration_feature = \"it-tests\"\n").is_empty());
+        assert!(issues("[lint]\nintegration_feature = \"\"\n").is_empty());
+        assert_eq!(
+            issues("[lint]\nintegration_feature = \"needs space\"\n"),
+            ["`needs space` cannot be a Cargo feature name"]
+        );
+        let config: Config = toml::from_str("").unwrap();
+        assert_eq!(config.lint.integration_feature, "integration");
     }
 
     #[test]

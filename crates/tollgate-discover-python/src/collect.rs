@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tollgate_inventory::{Language, MarkOrigin, MarkSource, MarkValue, Marker, Severity, TestItem};
 
+use crate::fixtures::{parametrized_request, FixtureDecl, FixtureLayer};
 use crate::fnmatch::fnmatch;
 use crate::model::{BaseRef, ClassDef, Entry, FuncDef, ModelDiagnostic, ModuleModel, PlacedMark};
 use crate::parametrize::{expand, ExpandError, IdOptions};
@@ -51,12 +52,18 @@ pub struct ModuleContext<'a> {
     /// what is collected here.
     pub external_dynamic: Option<String>,
     pub lookup: &'a dyn EntryLookup,
+    /// Fixtures of the conftests in scope, closest first.
+    pub conftest_fixtures: &'a [FixtureLayer<'a>],
 }
 
 /// A test class as seen from its collector, with its resolved MRO.
+#[derive(Clone)]
 struct ClassFrame {
     marks: Vec<PlacedMark>,
     dynamic: Option<String>,
+    /// Fixtures defined in the class, one layer per class of its MRO
+    /// (most derived first), with the file each is written in.
+    fixtures: Vec<(Arc<str>, Vec<FixtureDecl>)>,
 }
 
 enum MroEntry {
@@ -88,6 +95,8 @@ pub struct ModuleItems {
 struct Collector<'a> {
     ctx: &'a ModuleContext<'a>,
     model: &'a ModuleModel,
+    /// Fixtures defined at module level.
+    module_fixtures: Vec<FixtureDecl>,
     out: ModuleItems,
 }
 
@@ -102,6 +111,7 @@ pub fn collect_module(model: &ModuleModel, ctx: &ModuleContext) -> ModuleItems {
     let mut c = Collector {
         ctx,
         model,
+        module_fixtures: fixtures_of(&model.entries),
         out: ModuleItems::default(),
     };
     c.out.diagnostics.extend(model.diagnostics.iter().cloned());
@@ -314,7 +324,19 @@ impl<'a> Collector<'a> {
         {
             dynamic = Some(format!("class `{name}` defines pytest_generate_tests"));
         }
-        let frame = ClassFrame { marks, dynamic };
+        let fixtures = mro
+            .iter()
+            .filter_map(|e| match e {
+                MroEntry::Def(d) => Some((d.file.clone(), fixtures_of(&d.entries))),
+                _ => None,
+            })
+            .filter(|(_, f)| !f.is_empty())
+            .collect();
+        let frame = ClassFrame {
+            marks,
+            dynamic,
+            fixtures,
+        };
         let mut frames: Vec<&ClassFrame> = vec![&frame];
         frames.extend(parent_frames.iter());
         let mut chain = parents.to_vec();
@@ -352,13 +374,7 @@ impl<'a> Collector<'a> {
         // by the most derived definition, groups emitted base-first.
         let mut seen: HashSet<&str> = HashSet::new();
         let mut groups: Vec<Vec<TestItem>> = Vec::new();
-        let owned_frames: Vec<ClassFrame> = frames
-            .iter()
-            .map(|f| ClassFrame {
-                marks: f.marks.clone(),
-                dynamic: f.dynamic.clone(),
-            })
-            .collect();
+        let owned_frames: Vec<ClassFrame> = frames.iter().map(|f| (*f).clone()).collect();
         for d in &defs {
             let mut group = Vec::new();
             for (entry_name, entry) in &d.entries {
@@ -448,13 +464,7 @@ impl<'a> Collector<'a> {
                 methods.push(("runTest".into(), f));
             }
         }
-        let owned: Vec<ClassFrame> = frames
-            .iter()
-            .map(|f| ClassFrame {
-                marks: f.marks.clone(),
-                dynamic: f.dynamic.clone(),
-            })
-            .collect();
+        let owned: Vec<ClassFrame> = frames.iter().map(|f| (*f).clone()).collect();
         let mut out = Vec::new();
         for (n, f) in methods {
             let base = format!("{}::{}::{}", self.ctx.module_id, chain.join("::"), n);
@@ -487,6 +497,39 @@ impl<'a> Collector<'a> {
             .or_else(|| f.dynamic_marks.clone())
             .or_else(|| frames.iter().find_map(|fr| fr.dynamic.clone()))
             .or_else(|| self.model.dynamic_marks.clone())
+    }
+
+    /// Why `f`'s items get ids from a parametrized fixture it requests
+    /// (by argument, `usefixtures` or `autouse`), if they do.
+    fn parametrized_fixture(&self, f: &FuncDef, frames: &[ClassFrame]) -> Option<String> {
+        let mut requests = f.argnames.clone();
+        let usefixtures = f
+            .marks
+            .iter()
+            .chain(frames.iter().flat_map(|fr| fr.marks.iter()))
+            .chain(self.model.pytestmark.iter())
+            .filter(|m| m.mark.name == "usefixtures");
+        for m in usefixtures {
+            requests.extend(m.mark.args.iter().filter_map(|a| match a {
+                Value::Str(s) => Some(s.clone()),
+                _ => None,
+            }));
+        }
+        let mut layers: Vec<FixtureLayer> = frames
+            .iter()
+            .flat_map(|fr| fr.fixtures.iter())
+            .map(|(file, fixtures)| FixtureLayer { file, fixtures })
+            .collect();
+        layers.push(FixtureLayer {
+            file: self.ctx.file,
+            fixtures: &self.module_fixtures,
+        });
+        layers.extend(self.ctx.conftest_fixtures.iter().copied());
+        let (file, fixture) = parametrized_request(&requests, &layers)?;
+        Some(format!(
+            "requests parametrized fixture `{}` ({file}:{}); its params are not expanded",
+            fixture.name, fixture.line
+        ))
     }
 
     /// Markers in `iter_markers()` order: the function's own (decorators,
@@ -570,15 +613,23 @@ impl<'a> Collector<'a> {
                 .iter()
                 .filter(|m| m.mark.name == "parametrize"),
         );
+        let fixture_params = self.parametrized_fixture(f, frames);
+        if let Some(reason) = &fixture_params {
+            self.warn(
+                f.line,
+                "dynamic-fixture-params",
+                format!("{base}: {reason}; kept as one entry"),
+            );
+        }
         if parametrize.is_empty() {
             let markers = self.markers(&f.marks, &[], frames);
-            let dynamic = self.dynamic_reason(f, frames, None);
+            let dynamic = self.dynamic_reason(f, frames, fixture_params);
             return Ok(vec![self.item(base.clone(), base, f, markers, dynamic)]);
         }
         let decos: Vec<&crate::value::MarkDeco> = parametrize.iter().map(|m| &m.mark).collect();
         match expand(&decos, self.ctx.ids) {
             Ok(cases) => {
-                let dynamic = self.dynamic_reason(f, frames, None);
+                let dynamic = self.dynamic_reason(f, frames, fixture_params);
                 Ok(cases
                     .into_iter()
                     .map(|case| {
@@ -636,6 +687,17 @@ impl<'a> Collector<'a> {
             }),
         }
     }
+}
+
+/// The fixtures defined among `entries`, in definition order.
+fn fixtures_of(entries: &[(String, Entry)]) -> Vec<FixtureDecl> {
+    entries
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Entry::Function(f) => f.fixture.clone(),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The `pytest.param(marks=...)` of a parametrize mark whose values are not
@@ -764,6 +826,7 @@ mod tests {
             ids: &IdOptions::default(),
             external_dynamic: None,
             lookup: &NoLookup,
+            conftest_fixtures: &[],
         };
         collect_module(&model, &ctx)
     }

@@ -6,7 +6,8 @@ use ruff_python_ast::{Expr, Operator, Stmt};
 use ruff_text_size::Ranged;
 use tollgate_inventory::Severity;
 
-use crate::model::{collect_bindings, flatten_body, LineIndex, ModelDiagnostic};
+use crate::fixtures::{fixture_decl, FixtureDecl};
+use crate::model::{collect_bindings, flatten_body_marked, LineIndex, ModelDiagnostic};
 use crate::value::{NoImports, Scope, Value};
 
 /// Hooks whose effect on collected ids or marks cannot be known statically.
@@ -28,6 +29,8 @@ pub struct ConftestInfo {
     pub collect_ignore_glob: Option<Vec<String>>,
     /// `(hook name, line)` of hooks in [`DYNAMIC_HOOKS`].
     pub dynamic_hooks: Vec<(String, u32)>,
+    /// Fixtures defined here (see [`crate::fixtures`]).
+    pub fixtures: Vec<FixtureDecl>,
     pub diagnostics: Vec<ModelDiagnostic>,
 }
 
@@ -59,8 +62,9 @@ pub fn analyze(source: &str) -> Result<ConftestInfo, (u32, u32, String)> {
         let (l, c) = lines.line_col(source, e.location.start());
         (l, c, e.error.to_string())
     })?;
-    let mut stmts = Vec::new();
-    flatten_body(&parsed.syntax().body, &mut stmts);
+    let mut marked = Vec::new();
+    flatten_body_marked(&parsed.syntax().body, false, &mut marked);
+    let stmts: Vec<&Stmt> = marked.iter().map(|(stmt, _)| *stmt).collect();
     let scope = Scope {
         source,
         bindings: collect_bindings(&stmts),
@@ -68,7 +72,7 @@ pub fn analyze(source: &str) -> Result<ConftestInfo, (u32, u32, String)> {
         import_depth: 0,
     };
     let mut info = ConftestInfo::default();
-    for stmt in &stmts {
+    for &(stmt, uncertain) in &marked {
         let line = lines.line(stmt.range().start());
         let apply = |name: &str, op: ListOp, value: &Expr, info: &mut ConftestInfo| {
             let slot = match name {
@@ -76,6 +80,20 @@ pub fn analyze(source: &str) -> Result<ConftestInfo, (u32, u32, String)> {
                 "collect_ignore_glob" => &mut info.collect_ignore_glob,
                 _ => return,
             };
+            if uncertain {
+                // Under an `if` we cannot evaluate (`if not PY_3_10_PLUS:`):
+                // applying it could drop tests pytest collects.
+                info.diagnostics.push(ModelDiagnostic {
+                    severity: Severity::Warning,
+                    code: "dynamic-collection",
+                    line,
+                    column: 0,
+                    message: format!(
+                        "`{name}` is changed under a condition not known statically; the change is not applied"
+                    ),
+                });
+                return;
+            }
             let evaluated = match op {
                 ListOp::Append => match scope.eval(value) {
                     Value::Str(s) => Some(vec![s]),
@@ -100,9 +118,12 @@ pub fn analyze(source: &str) -> Result<ConftestInfo, (u32, u32, String)> {
             }
         };
         match stmt {
-            Stmt::FunctionDef(f) if DYNAMIC_HOOKS.contains(&f.name.as_str()) => {
-                let hook_line = lines.line(f.name.range().start());
-                info.dynamic_hooks.push((f.name.to_string(), hook_line));
+            Stmt::FunctionDef(f) => {
+                let def_line = lines.line(f.name.range().start());
+                if DYNAMIC_HOOKS.contains(&f.name.as_str()) {
+                    info.dynamic_hooks.push((f.name.to_string(), def_line));
+                }
+                info.fixtures.extend(fixture_decl(f, def_line, false));
             }
             Stmt::Assign(a) => {
                 for t in &a.targets {
@@ -175,6 +196,30 @@ mod tests {
             info.dynamic_reason("conftest.py").unwrap(),
             "conftest.py:5 defines pytest_collection_modifyitems"
         );
+    }
+
+    #[test]
+    fn conditional_ignore_is_not_applied_but_reported() {
+        let info = analyze(
+            "from x import PY_3_10_PLUS\ncollect_ignore = ['a.py']\nif not PY_3_10_PLUS:\n    collect_ignore.extend(['b.py'])\nif True:\n    collect_ignore.append('c.py')\n",
+        )
+        .unwrap();
+        assert_eq!(info.collect_ignore, Some(vec!["a.py".into(), "c.py".into()]));
+        assert_eq!(info.diagnostics.len(), 1);
+        assert_eq!(info.diagnostics[0].line, 4);
+        assert_eq!(info.diagnostics[0].code, "dynamic-collection");
+    }
+
+    #[test]
+    fn parametrized_fixtures_are_recorded() {
+        let info = analyze(
+            "import pytest\n@pytest.fixture(name='slots', params=(True, False))\ndef _slots(request):\n    return request.param\n",
+        )
+        .unwrap();
+        assert_eq!(info.fixtures.len(), 1);
+        assert_eq!(info.fixtures[0].name, "slots");
+        assert!(info.fixtures[0].parametrized);
+        assert_eq!(info.fixtures[0].line, 3);
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod collect;
 mod condition;
 mod config;
 mod conftest;
+mod fixtures;
 mod fnmatch;
 mod ids;
 mod iniconfig;
@@ -30,6 +31,7 @@ use tollgate_inventory::{Diagnostic, Inventory, Severity, TestItem};
 
 use crate::collect::{collect_module, ModuleContext, NameFilters};
 use crate::config::{absolute, IniConfig};
+use crate::fixtures::FixtureLayer;
 use crate::parametrize::IdOptions;
 use crate::resolve::{FileLookup, ProjectModules};
 use crate::walk::{read_source, ModuleTarget, WalkOptions, Walker};
@@ -527,7 +529,16 @@ fn collect_file(
             }
         };
     drop(source);
+    let conftest_fixtures: Vec<FixtureLayer> = target
+        .conftest_fixtures
+        .iter()
+        .map(|(rel, info)| FixtureLayer {
+            file: rel,
+            fixtures: &info.fixtures,
+        })
+        .collect();
     let ctx = ModuleContext {
+        conftest_fixtures: &conftest_fixtures,
         module_id: &target.node_path,
         file: &target.rel,
         filters,

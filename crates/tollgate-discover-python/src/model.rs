@@ -3,7 +3,7 @@
 //! written on it, and its `pytestmark`. Built from the AST in one pass; the
 //! AST is dropped afterwards so memory stays per-file.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
@@ -12,6 +12,7 @@ use ruff_text_size::{Ranged, TextSize};
 use tollgate_inventory::{MarkSource, Severity};
 
 use crate::condition::static_truth;
+use crate::fixtures::{argnames, fixture_decl, FixtureDecl};
 use crate::value::{Binding, EnumKind, ImportLookup, MarkDeco, Scope, Value};
 
 /// Maps byte offsets to 1-based lines and columns.
@@ -78,6 +79,10 @@ pub struct FuncDef {
     pub marks: Vec<PlacedMark>,
     /// Why some decorator marks could not be resolved.
     pub dynamic_marks: Option<String>,
+    /// The fixtures its arguments request (`self` dropped for methods).
+    pub argnames: Vec<String>,
+    /// What it declares when it is a `@pytest.fixture`.
+    pub fixture: Option<FixtureDecl>,
 }
 
 /// A base class as written.
@@ -183,10 +188,22 @@ impl OrderedNames {
 }
 
 /// Statements executed at the level of a module or class body, looking
-/// through `if`/`try`/`with`/loops (both branches: we cannot evaluate the
-/// condition, and definitions under `if TYPE_CHECKING`/`try: import` are
-/// overwhelmingly meant to exist).
+/// through `if`/`try`/`with` (both branches of an `if` we cannot evaluate:
+/// definitions under `if TYPE_CHECKING`/`try: import` are overwhelmingly
+/// meant to exist).
 pub(crate) fn flatten_body<'a>(body: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
+    let mut marked = Vec::new();
+    flatten_body_marked(body, false, &mut marked);
+    out.extend(marked.into_iter().map(|(stmt, _)| stmt));
+}
+
+/// [`flatten_body`], telling for each statement whether it sits under an
+/// `if` whose condition is not known statically (it may never run).
+pub(crate) fn flatten_body_marked<'a>(
+    body: &'a [Stmt],
+    uncertain: bool,
+    out: &mut Vec<(&'a Stmt, bool)>,
+) {
     for stmt in body {
         match stmt {
             Stmt::If(s) => {
@@ -201,17 +218,17 @@ pub(crate) fn flatten_body<'a>(body: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
                     match cond.map(static_truth) {
                         // `else:`
                         None => {
-                            flatten_body(body, out);
+                            flatten_body_marked(body, uncertain || !all_known, out);
                             break;
                         }
                         Some(Some(true)) if all_known => {
-                            flatten_body(body, out);
+                            flatten_body_marked(body, uncertain, out);
                             break;
                         }
                         Some(Some(false)) => {}
                         Some(_) => {
                             all_known = false;
-                            flatten_body(body, out);
+                            flatten_body_marked(body, true, out);
                         }
                     }
                 }
@@ -219,12 +236,12 @@ pub(crate) fn flatten_body<'a>(body: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
             Stmt::Try(s) => {
                 // Assume the `try` body succeeds (imports available): the
                 // `except` branches are the fallback pytest's run would skip.
-                flatten_body(&s.body, out);
-                flatten_body(&s.orelse, out);
-                flatten_body(&s.finalbody, out);
+                flatten_body_marked(&s.body, uncertain, out);
+                flatten_body_marked(&s.orelse, uncertain, out);
+                flatten_body_marked(&s.finalbody, uncertain, out);
             }
-            Stmt::With(s) => flatten_body(&s.body, out),
-            other => out.push(other),
+            Stmt::With(s) => flatten_body_marked(&s.body, uncertain, out),
+            other => out.push((other, uncertain)),
         }
     }
 }
@@ -387,12 +404,33 @@ impl<'a> Visitor<'a> for YieldFinder {
     }
 }
 
+/// Module-level functions whose source mentions `mark.` (a mark factory such
+/// as `def dual(p): return pytest.mark.parametrize(p, ...)`).
+fn mark_factories<'a>(stmts: &[&'a Stmt], source: &str) -> HashSet<&'a str> {
+    stmts
+        .iter()
+        .filter_map(|s| match s {
+            Stmt::FunctionDef(f) => Some(f),
+            _ => None,
+        })
+        .filter(|f| {
+            source
+                .get(f.range().start().to_usize()..f.range().end().to_usize())
+                .is_some_and(|text| text.contains("mark."))
+        })
+        .map(|f| f.name.as_str())
+        .collect()
+}
+
 /// Builds [`ModuleModel`]s; one per file, borrowing the file's source.
 pub struct ModelBuilder<'a> {
     scope: Scope<'a>,
     lines: LineIndex,
     file: Arc<str>,
     diagnostics: Vec<ModelDiagnostic>,
+    /// Module-level functions whose body builds marks (`pytest.mark.x(...)`):
+    /// used as decorators, they apply marks we cannot know statically.
+    mark_factories: HashSet<&'a str>,
     /// Local classes seen so far (for base resolution).
     classes: HashMap<String, Arc<ClassDef>>,
     /// Classes defined so far in each enclosing class body, innermost last
@@ -428,6 +466,7 @@ pub fn build_module(
         lines: LineIndex::new(source),
         file,
         diagnostics: Vec::new(),
+        mark_factories: mark_factories(&stmts, source),
         classes: HashMap::new(),
         class_scopes: Vec::new(),
     };
@@ -607,6 +646,8 @@ impl<'a> ModelBuilder<'a> {
                 is_generator: false,
                 marks: Vec::new(),
                 dynamic_marks: None,
+                argnames: Vec::new(),
+                fixture: None,
             })),
             _ => Entry::Other,
         }
@@ -699,10 +740,28 @@ impl<'a> ModelBuilder<'a> {
                     self.diag(dec, "dynamic-marks", reason.clone());
                     dynamic = Some(reason);
                 }
+                _ if self.is_mark_factory(&dec.expression) => {
+                    let src = self.scope.src(&dec.expression);
+                    let reason = format!(
+                        "decorator `{src}` is a function of this module that applies marks; they are not known statically"
+                    );
+                    self.diag(dec, "dynamic-marks", reason.clone());
+                    dynamic = Some(reason);
+                }
                 _ => {}
             }
         }
         (marks, dynamic)
+    }
+
+    /// `@factory` / `@factory(...)` where `factory` is a [`mark_factories`] entry.
+    fn is_mark_factory(&self, decorator: &Expr) -> bool {
+        let callee = match decorator {
+            Expr::Call(call) => call.func.as_ref(),
+            other => other,
+        };
+        matches!(callee, Expr::Name(n) if self.mark_factories.contains(n.id.as_str())
+            && matches!(self.scope.bindings.get(n.id.as_str()), Some(Binding::Function)))
     }
 
     fn function(&mut self, f: &'a ast::StmtFunctionDef) -> FuncDef {
@@ -717,6 +776,7 @@ impl<'a> ModelBuilder<'a> {
                 _ => {}
             }
         }
+        let is_method = !self.class_scopes.is_empty();
         let mut finder = YieldFinder { found: false };
         if !f.is_async {
             for s in f.body.iter() {
@@ -733,6 +793,8 @@ impl<'a> ModelBuilder<'a> {
             is_generator: finder.found,
             marks,
             dynamic_marks,
+            argnames: argnames(f, is_method),
+            fixture: fixture_decl(f, self.line(&f.name), is_method),
         }
     }
 
@@ -822,6 +884,12 @@ impl<'a> ModelBuilder<'a> {
             generated && !init_disabled
         });
         self.class_scopes.push(HashMap::new());
+        // Decorators in the body see the class's own names first
+        // (`known_types = pytest.mark.parametrize(...)` then `@known_types`).
+        let shadowed: Vec<(&'a str, Option<Binding<'a>>)> = collect_bindings(&body)
+            .into_iter()
+            .map(|(name, binding)| (name, self.scope.bindings.insert(name, binding)))
+            .collect();
         for stmt in body {
             match stmt {
                 Stmt::FunctionDef(f) => {
@@ -875,6 +943,15 @@ impl<'a> ModelBuilder<'a> {
                 }
                 _ => {}
             }
+        }
+        // The class scope ends with its body: later classes and functions
+        // must not resolve names in it.
+        self.class_scopes.pop();
+        for (name, previous) in shadowed {
+            match previous {
+                Some(binding) => self.scope.bindings.insert(name, binding),
+                None => self.scope.bindings.remove(name),
+            };
         }
         let (decorator_marks, dynamic) =
             self.decorator_marks(&c.decorator_list, MarkSource::ClassDecorator);

@@ -38,6 +38,9 @@ pub struct ModuleTarget {
     pub rel: String,
     /// Set when a conftest hook in scope makes collection unknowable.
     pub conftest_dynamic: Option<String>,
+    /// The conftests in scope (path relative to rootdir, what they hold),
+    /// closest first: their fixtures can parametrize this module's tests.
+    pub conftest_fixtures: Vec<(String, Arc<ConftestInfo>)>,
 }
 
 pub struct Walker<'a> {
@@ -255,15 +258,21 @@ impl<'a> Walker<'a> {
             return;
         }
         let dir = path.parent().unwrap_or(path).to_path_buf();
-        let conftest_dynamic = self
-            .conftest_chain(&dir)
+        let chain = self.conftest_chain(&dir);
+        let conftest_dynamic = chain
             .iter()
             .find_map(|(d, c)| c.dynamic_reason(&self.rel(&d.join("conftest.py"))));
+        let conftest_fixtures = chain
+            .into_iter()
+            .filter(|(_, c)| !c.fixtures.is_empty())
+            .map(|(d, c)| (self.rel(&d.join("conftest.py")), c))
+            .collect();
         self.targets.push(ModuleTarget {
             path: path.to_path_buf(),
             node_path: self.node_path(path),
             rel: self.rel(path),
             conftest_dynamic,
+            conftest_fixtures,
         });
     }
 

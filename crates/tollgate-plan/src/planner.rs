@@ -355,7 +355,9 @@ impl<'a> Context<'a> {
         let mut test_jobs: Vec<(&str, &str)> = Vec::new();
         for inst in &instances {
             if let Some(expr) = self.job_expr(inst.job_name, inst.job) {
-                if self.job_skipped(inst).is_none() && !test_jobs.iter().any(|(name, _)| *name == inst.job_name) {
+                if self.job_skipped(inst).is_none()
+                    && !test_jobs.iter().any(|(name, _)| *name == inst.job_name)
+                {
                     test_jobs.push((inst.job_name, expr));
                 }
             }
@@ -598,10 +600,14 @@ impl<'a> Context<'a> {
             .tests
             .iter()
             .enumerate()
-            .filter_map(|(i, test)| match self.selector.job_verdict(self.input.pipeline, job, test)? {
-                Verdict::Selected => Some((i, None)),
-                v @ (Verdict::NotEnoughGpus { .. } | Verdict::RunnerLacks(_)) => Some((i, Some(v.to_string()))),
-                _ => None,
+            .filter_map(|(i, test)| {
+                match self.selector.job_verdict(self.input.pipeline, job, test)? {
+                    Verdict::Selected => Some((i, None)),
+                    v @ (Verdict::NotEnoughGpus { .. } | Verdict::RunnerLacks(_)) => {
+                        Some((i, Some(v.to_string())))
+                    }
+                    _ => None,
+                }
             })
             .collect()
     }

@@ -35,6 +35,17 @@ pub enum Command {
     /// registration, location, file names, Rust feature gates, tests no
     /// pipeline runs.
     Lint(LintArgs),
+    /// Plan a pipeline: which jobs run, on which runners, with which exact
+    /// commands and tests; jobs that would select nothing are dropped.
+    Plan(crate::commands::plan::PlanArgs),
+    /// Run a pipeline here: stages in order, retries (flaky tests are
+    /// reported as flaky), quarantine, timeouts, budgets, secret redaction.
+    Run(crate::commands::run::RunArgs),
+    /// Record JUnit, coverage or benchmark results produced elsewhere in the
+    /// history store (shards of one run merge into one run).
+    Ingest(crate::commands::ingest::IngestArgs),
+    /// Manage the quarantine file: tests that run but cannot fail the run.
+    Quarantine(crate::commands::quarantine::QuarantineArgs),
     /// Write a commented tollgate.toml from a preset.
     Init(InitArgs),
     /// Check tollgate.toml.

@@ -3,7 +3,11 @@
 
 mod collect;
 pub mod config;
+pub mod ingest;
 pub mod lint;
+pub mod plan;
+pub mod quarantine;
+pub mod run;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Status;
@@ -13,6 +17,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Collect(args) => collect::run(&args),
         Command::Init(args) => config::init(&args),
         Command::Lint(args) => lint::run(&args),
+        Command::Ingest(args) => ingest::run(&args),
+        Command::Plan(args) => plan::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Quarantine(args) => quarantine::run(&args),
         Command::Config(args) => config::config(&args),
         Command::Markers(args) => config::markers(&args),
     }

@@ -10,15 +10,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use tollgate_config::{Config, VarValue};
-use tollgate_discover_python as py;
-use tollgate_discover_rust as rs;
-use tollgate_inventory::Inventory;
 use tollgate_plan::{self as planner, PlanInput, ProjectGraph, Variables};
 use tollgate_run::{
     self as runner, EngineOptions, MachineOptions, Quarantine, Redactor, RunStatus,
 };
 
 use crate::exit::{usage, Status};
+use crate::project::ConfigLocation;
 
 /// Run a pipeline here: stages in order, retries, quarantine, budgets, redaction.
 #[derive(Debug, Args)]
@@ -63,33 +61,21 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_store: bool,
 
-    /// The config file [default: the nearest tollgate.toml in the current directory or above].
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub location: ConfigLocation,
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let config_path = match &args.config {
-        Some(path) => cwd.join(path),
-        None => Config::discover(&cwd).ok_or_else(|| {
-            usage(format!(
-                "no tollgate.toml in {} or above (pass --config FILE)",
-                cwd.display()
-            ))
-        })?,
-    };
-    let config = Config::load(&config_path).map_err(|e| usage(e.render()))?;
-    let config_path = std::fs::canonicalize(&config_path).unwrap_or(config_path);
-    let root = config_path
-        .parent()
-        .map_or_else(|| cwd.clone(), Path::to_path_buf);
+    put_own_directory_on_path();
+    let project = args.location.load()?;
+    let (config, root) = (&project.config, &project.root);
 
     // Every input is checked before anything runs.
     let pipeline =
-        planner::find_pipeline(&config, &args.pipeline).map_err(|e| usage(e.to_string()))?;
+        planner::find_pipeline(config, &args.pipeline).map_err(|e| usage(e.to_string()))?;
     let env = |name: &str| std::env::var(name).ok();
-    let variables = Variables::resolve(&config, Some(pipeline), &args.vars, &env)
+    let variables = Variables::resolve(config, Some(pipeline), &args.vars, &env)
         .map_err(|e| usage(e.to_string()))?;
     let redactor = Redactor::from_process_env(&config.run.redact.env, &config.run.redact.patterns)
         .map_err(|e| usage(format!("[run.redact]: {e}")))?;
@@ -97,22 +83,22 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     let quarantine = Quarantine::load(&quarantine_path).map_err(|e| usage(e.to_string()))?;
     let changed = match &args.base {
         Some(base) => {
-            Some(planner::git::changed_files(&root, base).map_err(|e| usage(e.to_string()))?)
+            Some(planner::git::changed_files(root, base).map_err(|e| usage(e.to_string()))?)
         }
         None => None,
     };
 
-    let inventory = collect(&config, &root)?;
+    let inventory = project.collect()?.inventory;
     let analysis = changed.map(|files| {
         let graph = if pipeline.change_aware {
-            ProjectGraph::scan(&root)
+            ProjectGraph::scan(root)
         } else {
             ProjectGraph::default()
         };
-        planner::analyze(&config, &files, &graph, &inventory)
+        planner::analyze(config, &files, &graph, &inventory)
     });
     let input = PlanInput {
-        config: &config,
+        config,
         inventory: &inventory,
         pipeline: &args.pipeline,
         variables: &variables,
@@ -126,7 +112,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
         shard: args.shard.clone(),
         fail_fast: ci_fail_fast(&variables),
     };
-    let spec = runner::from_plan(&plan, &config, &inventory, &root, &machine)
+    let spec = runner::from_plan(&plan, config, &inventory, root, &machine)
         .map_err(|e| usage(e.to_string()))?;
 
     let mut stderr = io::stderr().lock();
@@ -170,7 +156,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if !args.no_store {
-        record(&config, &root, &plan, &report);
+        record(config, root, &plan, &report);
     }
     let summary = redactor.redact_owned(runner::summary_table(&report));
     if let Err(e) = io::stdout().lock().write_all(summary.as_bytes()) {
@@ -186,6 +172,23 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
 }
 
 static STARTED_MS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+
+/// Job commands may call `tollgate` itself (`tollgate lint` as the lint job):
+/// they get this very binary, whatever is installed elsewhere on PATH.
+fn put_own_directory_on_path() {
+    let Some(dir) = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf))
+    else {
+        return;
+    };
+    let mut paths = vec![dir];
+    if let Some(existing) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&existing));
+    }
+    if let Ok(joined) = std::env::join_paths(paths) {
+        // Called first thing in `run`, before any thread is started.
+        std::env::set_var("PATH", joined);
+    }
+}
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -273,32 +276,3 @@ fn progress_line(line: &str) {
     let _ = writeln!(err, "{prefix}{line}");
 }
 
-/// Python and Rust tests from the project root, every Rust feature on and
-/// ignored tests included (each job decides), with the config's rules applied
-/// — the same inventory `tollgate plan` uses.
-fn collect(config: &Config, root: &Path) -> anyhow::Result<Inventory> {
-    let (python, rust) = rayon::join(
-        || {
-            py::collect(&py::CollectOptions {
-                invocation_dir: root.to_path_buf(),
-                args: Vec::new(),
-                rootdir: None,
-                config_file: None,
-            })
-        },
-        || {
-            rs::collect(&rs::CollectOptions {
-                paths: vec![root.to_path_buf()],
-                features: rs::FeatureSelection {
-                    features: Vec::new(),
-                    all_features: true,
-                    no_default_features: false,
-                },
-            })
-        },
-    );
-    let mut inventory = python.map_err(|e| usage(e.to_string()))?.inventory;
-    inventory.extend(rust.map_err(|e| usage(e.to_string()))?.inventory);
-    config.apply_rules(&mut inventory);
-    Ok(inventory)
-}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# tollgate's main job on the bundled example monorepo (examples/monorepo):
+# check the strategy (lint), show the plan of the `pr` pipeline, then run it
+# with real pytest and cargo-nextest. Safe on a fresh machine: it builds
+# tollgate and gives the example a venv with pytest when it has none.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+example=examples/monorepo
+pipeline=${1:-pr}
+
+echo "==> building tollgate (release)" >&2
+cargo build --release --quiet -p tollgate
+tollgate="$root/target/release/tollgate"
+
+if [ ! -x "$example/.venv/bin/python" ] || ! "$example/.venv/bin/python" -c "import pytest" 2>/dev/null; then
+    echo "==> creating $example/.venv with pytest" >&2
+    python3 -m venv "$example/.venv"
+    "$example/.venv/bin/pip" install --quiet --disable-pip-version-check "pytest==9.2.0"
+fi
+
+cd "$example"
+echo "==> tollgate lint" >&2
+"$tollgate" lint
+echo "==> tollgate plan --pipeline $pipeline" >&2
+"$tollgate" plan --pipeline "$pipeline"
+echo "==> tollgate run --pipeline $pipeline" >&2
+"$tollgate" run --pipeline "$pipeline" \
+    --junit "$root/target/example-$pipeline.junit.xml" \
+    --json "$root/target/example-$pipeline.json"
