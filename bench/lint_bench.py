@@ -44,8 +44,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def timed(cmd: list[str], cwd: Path, ok: set[int]) -> tuple[float, int]:
-    """Wall time in seconds and peak RSS in KiB of one run, stdout discarded."""
+def timed(cmd: list[str], cwd: Path, ok: set[int]) -> tuple[float, float, int]:
+    """Wall time and CPU time (user + system) in seconds and peak RSS in KiB of one run,
+    stdout discarded."""
     start = time.perf_counter()
     with open(os.devnull, "wb") as devnull:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=devnull, stderr=subprocess.PIPE)
@@ -58,7 +59,7 @@ def timed(cmd: list[str], cwd: Path, ok: set[int]) -> tuple[float, int]:
     if proc.returncode not in ok:
         sys.stderr.write(stderr.decode(errors="replace"))
         raise SystemExit(f"{' '.join(cmd)}: exit status {proc.returncode}")
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
 def findings_summary(tollgate: Path, corpus: Path) -> tuple[int, int, Counter]:
@@ -96,14 +97,16 @@ def main(argv: list[str] | None = None) -> int:
         for cmd, ok in commands.values():
             timed(cmd, args.corpus, ok)
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
     rss: dict[str, int] = {name: 0 for name in commands}
     for run in range(args.runs):
         # Alternate the order so neither command always runs on a warmer cache.
         order = list(commands) if run % 2 == 0 else list(reversed(commands))
         for name in order:
             cmd, ok = commands[name]
-            elapsed, peak = timed(cmd, args.corpus, ok)
+            elapsed, cpu_time, peak = timed(cmd, args.corpus, ok)
             times[name].append(elapsed)
+            cpu[name].append(cpu_time)
             rss[name] = max(rss[name], peak)
             print(f"run {run + 1}/{args.runs} {name:<7} {elapsed * 1000:8.1f} ms", file=sys.stderr,
                   flush=True)
@@ -116,14 +119,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"corpus: {args.corpus} ({tests} tests, {n_findings} findings = {share:.1f}%)")
     print(f"findings by code: {dict(sorted(by_code.items()))}")
     print(f"runs: {args.runs} each, alternating, after {args.warmup} warm-up")
-    print(f"collect: median {collect * 1000:8.1f} ms, peak RSS {rss['collect'] / 1024:7.1f} MiB")
-    print(f"lint:    median {lint * 1000:8.1f} ms, peak RSS {rss['lint'] / 1024:7.1f} MiB")
+    for name, median in (("collect", collect), ("lint", lint)):
+        print(f"{name + ':':<8} median {median * 1000:8.1f} ms wall, "
+              f"{statistics.median(cpu[name]) * 1000:8.1f} ms CPU, "
+              f"peak RSS {rss[name] / 1024:7.1f} MiB")
     print(f"lint / collect: {ratio:.3f} (median of per-run ratios {paired:.3f})")
     if args.json:
         args.json.write_text(json.dumps({
             "tests": tests, "findings": n_findings, "by_code": dict(by_code),
             "runs": args.runs, "collect_ms": [t * 1000 for t in times["collect"]],
             "lint_ms": [t * 1000 for t in times["lint"]], "ratio": ratio,
+            "collect_cpu_ms": [t * 1000 for t in cpu["collect"]],
+            "lint_cpu_ms": [t * 1000 for t in cpu["lint"]],
             "paired_ratio": paired, "collect_rss_kib": rss["collect"],
             "lint_rss_kib": rss["lint"]}, indent=2), encoding="utf-8")
     if args.max_ratio is not None and ratio > args.max_ratio:

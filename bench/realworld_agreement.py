@@ -12,11 +12,14 @@ row per project with, at *function* level (a parametrized function counts
 once):
 
 - ``found``: % of pytest's test functions that tollgate lists too;
-- ``marks``: % of those with the identical set of function-level marker names;
+- ``marks``: % of those with the identical set of function-level marker names
+  (over all of them / over those tollgate did not flag ``dynamic``: a
+  ``dynamic`` flag says the static answer may be incomplete);
 - ``ids``: % of pytest's node ids that tollgate lists exactly (over all
   items, and over items of functions tollgate did not flag ``dynamic``);
 - ``-m``: for each ``--select EXPR``, % of functions (pytest's ∪ tollgate's)
-  on which the two agree whether the function is selected;
+  on which the two agree whether the function is selected (all / not
+  ``dynamic``);
 - ``env``: test functions tollgate lists in modules pytest could not import
   (collection error) or skipped at import (``importorskip``, module-level
   ``skip``): environment differences, counted apart and left out of ``found``.
@@ -140,6 +143,7 @@ def compare(args) -> dict:
     missing = sorted(py_fns - found)
     extra = sorted(set(our_fn_marks) - py_fns - env_only)
     same_marks = {fn for fn in found if py_fn_marks[fn] == our_fn_marks[fn]}
+    static_found = found - our_dynamic
     mark_diffs = sorted(fn for fn in found if fn not in same_marks)
     static_py_ids = {i for i in py_ids if function_of(i) not in our_dynamic}
     wrong_ids = sorted(i for i in static_py_ids if i not in our_ids)
@@ -153,14 +157,17 @@ def compare(args) -> dict:
         py_sel = {function_of(n) for n in answer["selected"]}
         our_sel = {function_of(n) for n in run_tollgate(args, expr) if n}
         universe = (py_fns | set(our_fn_marks)) - env_only
-        agree = sum(1 for fn in universe if (fn in py_sel) == (fn in our_sel))
-        selections[expr] = (agree, len(universe), sorted((py_sel ^ our_sel) - env_only))
+        agree = {fn for fn in universe if (fn in py_sel) == (fn in our_sel)}
+        static = universe - our_dynamic
+        selections[expr] = (len(agree), len(universe), len(agree & static), len(static),
+                            sorted((py_sel ^ our_sel) - env_only))
 
     return {
         "name": args.name or Path(args.project).name,
         "py_items": len(py_ids), "py_functions": len(py_fns),
         "found": len(found), "missing": missing, "extra": extra,
         "same_marks": len(same_marks), "mark_diffs": mark_diffs,
+        "static_found": len(static_found), "static_same_marks": len(same_marks & static_found),
         "py_fn_marks": py_fn_marks, "our_fn_marks": our_fn_marks,
         "ids_exact": len(py_ids & our_ids), "static_ids": len(static_py_ids),
         "wrong_ids": wrong_ids, "dynamic_functions": len(our_dynamic),
@@ -171,12 +178,15 @@ def compare(args) -> dict:
 
 
 def report(r: dict, show: int) -> None:
-    print("| project | pytest items | functions | found | marks | ids (all) | ids (static) "
-          "| dynamic fns | env-only fns | " + " | ".join(f"`-m {e}`" for e in r["selections"]) + " |")
+    print("| project | pytest items | functions | found | marks (all / static) | ids (all) "
+          "| ids (static) | dynamic fns | env-only fns | "
+          + " | ".join(f"`-m {e}` (all / static)" for e in r["selections"]) + " |")
     print("|" + "---|" * (9 + len(r["selections"])))
-    sel = " | ".join("error" if v is None else pct(v[0], v[1]) for v in r["selections"].values())
+    sel = " | ".join("error" if v is None else f"{pct(v[0], v[1])} / {pct(v[2], v[3])}"
+                     for v in r["selections"].values())
     print(f"| {r['name']} | {r['py_items']} | {r['py_functions']} | "
-          f"{pct(r['found'], r['py_functions'])} | {pct(r['same_marks'], r['found'])} | "
+          f"{pct(r['found'], r['py_functions'])} | {pct(r['same_marks'], r['found'])} / "
+          f"{pct(r['static_same_marks'], r['static_found'])} | "
           f"{pct(r['ids_exact'], r['py_items'])} | {pct(r['static_ids'] - len(r['wrong_ids']), r['static_ids'])} | "
           f"{r['dynamic_functions']} | {r['env_only']} ({r['bad_modules']} modules) | {sel} |")
     if show <= 0:
@@ -194,7 +204,7 @@ def report(r: dict, show: int) -> None:
     listing("pytest node ids tollgate does not produce (non-dynamic functions)", r["wrong_ids"])
     for expr, v in r["selections"].items():
         if v:
-            listing(f"-m {expr}: functions selected by only one side", v[2])
+            listing(f"-m {expr}: functions selected by only one side", v[4])
 
 
 def main(argv: list[str]) -> int:

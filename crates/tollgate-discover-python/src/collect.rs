@@ -640,12 +640,14 @@ impl<'a> Collector<'a> {
                         let param: Vec<(PlacedMark, ())> = case
                             .marks
                             .iter()
-                            .map(|(i, m)| {
-                                let at = parametrize.get(*i).map(|p| (p.file.clone(), p.line));
+                            .map(|cm| {
+                                let at = parametrize
+                                    .get(cm.parametrize)
+                                    .map(|p| (p.file.clone(), cm.line.unwrap_or(p.line)));
                                 let (file, line) = at.unwrap_or_else(|| (f.file.clone(), f.line));
                                 (
                                     PlacedMark {
-                                        mark: m.clone(),
+                                        mark: cm.mark.clone(),
                                         file,
                                         line,
                                         source: MarkSource::Param,
@@ -715,7 +717,7 @@ fn param_marks_of(p: &PlacedMark) -> Vec<PlacedMark> {
             Value::Param(ps) => Some(ps.marks.iter().map(|m| PlacedMark {
                 mark: m.clone(),
                 file: p.file.clone(),
-                line: p.line,
+                line: ps.marks_line.unwrap_or(p.line),
                 source: MarkSource::Param,
             })),
             _ => None,
@@ -870,6 +872,70 @@ mod tests {
         let out = items("def test_ok(): pass\ndef test_gen():\n    yield 1\n");
         assert!(out.items.is_empty());
         assert!(out.diagnostics.iter().any(|d| d.code == "collection-error"));
+    }
+
+    #[test]
+    fn param_marks_point_at_the_line_they_are_written_on() {
+        let src = "import pytest\n@pytest.mark.parametrize('x', [\n    1,\n    pytest.param(2,\n        marks=pytest.mark.slow),\n])\ndef test_p(x): pass\n";
+        let out = items(src);
+        let slow: Vec<u32> = out
+            .items
+            .iter()
+            .flat_map(|t| t.markers.iter())
+            .filter(|m| m.name == "slow")
+            .map(|m| m.origin.line)
+            .collect();
+        assert_eq!(slow, vec![5]);
+        let param_line = out.items[1].markers[0].origin.line;
+        assert_eq!(param_line, 2, "the parametrize mark keeps its own line");
+    }
+
+    #[test]
+    fn parametrized_fixtures_flag_requesting_tests_after_classes_too() {
+        let src = "import pytest\n@pytest.fixture(params=[1, 2])\ndef p(request): return request.param\nclass TestA:\n    @pytest.fixture(params=['a'])\n    def q(self, request): pass\n    def test_q(self, q): pass\n    def test_self_only(self): pass\ndef test_p(p): pass\ndef test_none(tmp_path): pass\n";
+        let out = items(src);
+        let flagged: Vec<(&str, bool)> = out
+            .items
+            .iter()
+            .map(|t| (t.id.as_str(), t.dynamic.is_some()))
+            .collect();
+        assert_eq!(
+            flagged,
+            vec![
+                ("t.py::TestA::test_q", true),
+                ("t.py::TestA::test_self_only", false),
+                ("t.py::test_p", true),
+                ("t.py::test_none", false),
+            ]
+        );
+        assert!(out.items[2]
+            .dynamic
+            .as_deref()
+            .is_some_and(|r| r.contains("`p` (t.py:3)")));
+        assert!(out
+            .diagnostics
+            .iter()
+            .any(|d| d.code == "dynamic-fixture-params"));
+    }
+
+    #[test]
+    fn class_body_mark_aliases_and_mark_factories() {
+        let src = "import pytest\ndef dual(n):\n    def deco(f):\n        return pytest.mark.parametrize(n, [lambda: 1])(f)\n    return deco\nclass TestE:\n    kinds = pytest.mark.parametrize('k', ['a', 'b'])\n    @kinds\n    def test_k(self, k): pass\nclass TestLater:\n    kinds = 1\n    def test_l(self): pass\n@dual('v')\ndef test_f(v): pass\n";
+        let out = items(src);
+        let ids: Vec<&str> = out.items.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec![
+                "t.py::TestE::test_k[a]",
+                "t.py::TestE::test_k[b]",
+                "t.py::TestLater::test_l",
+                "t.py::test_f",
+            ]
+        );
+        let factory = &out.items[3];
+        assert!(factory.dynamic.is_some());
+        let names: Vec<&str> = factory.markers.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, vec!["parametrize"]);
     }
 
     #[test]

@@ -204,7 +204,10 @@ mod tests {
             "from x import PY_3_10_PLUS\ncollect_ignore = ['a.py']\nif not PY_3_10_PLUS:\n    collect_ignore.extend(['b.py'])\nif True:\n    collect_ignore.append('c.py')\n",
         )
         .unwrap();
-        assert_eq!(info.collect_ignore, Some(vec!["a.py".into(), "c.py".into()]));
+        assert_eq!(
+            info.collect_ignore,
+            Some(vec!["a.py".into(), "c.py".into()])
+        );
         assert_eq!(info.diagnostics.len(), 1);
         assert_eq!(info.diagnostics[0].line, 4);
         assert_eq!(info.diagnostics[0].code, "dynamic-collection");

@@ -66,8 +66,7 @@ pub fn fixture_decl(f: &ast::StmtFunctionDef, line: u32, is_method: bool) -> Opt
     let autouse = keyword("autouse")
         .is_some_and(|k| !matches!(&k.value, Expr::BooleanLiteral(b) if !b.value));
     // `params=None` is pytest's default: not parametrized.
-    let parametrized =
-        keyword("params").is_some_and(|k| !matches!(k.value, Expr::NoneLiteral(_)));
+    let parametrized = keyword("params").is_some_and(|k| !matches!(k.value, Expr::NoneLiteral(_)));
     Some(FixtureDecl {
         name,
         line,
@@ -176,9 +175,10 @@ mod tests {
 
     #[test]
     fn methods_drop_self_but_staticmethods_do_not() {
-        let parsed =
-            ruff_python_parser::parse_module("def m(self, a): pass\n@staticmethod\ndef s(a): pass\n")
-                .unwrap();
+        let parsed = ruff_python_parser::parse_module(
+            "def m(self, a): pass\n@staticmethod\ndef s(a): pass\n",
+        )
+        .unwrap();
         let names: Vec<Vec<String>> = parsed
             .syntax()
             .body
@@ -197,13 +197,24 @@ mod tests {
             "@pytest.fixture(params=['a', 'b'])\ndef backend(): pass\n\
              @pytest.fixture\ndef client(backend): pass\n",
         );
-        let module = decls("@pytest.fixture\ndef backend(backend): pass\n@pytest.fixture\ndef local(): pass\n");
+        let module = decls(
+            "@pytest.fixture\ndef backend(backend): pass\n@pytest.fixture\ndef local(): pass\n",
+        );
         let layers = [
-            FixtureLayer { file: "tests/test_a.py", fixtures: &module },
-            FixtureLayer { file: "tests/conftest.py", fixtures: &conftest },
+            FixtureLayer {
+                file: "tests/test_a.py",
+                fixtures: &module,
+            },
+            FixtureLayer {
+                file: "tests/conftest.py",
+                fixtures: &conftest,
+            },
         ];
         let hit = parametrized_request(&["client".to_string()], &layers);
-        assert_eq!(hit.map(|(f, d)| (f, d.name.as_str())), Some(("tests/conftest.py", "backend")));
+        assert_eq!(
+            hit.map(|(f, d)| (f, d.name.as_str())),
+            Some(("tests/conftest.py", "backend"))
+        );
         // The module's override requests the conftest's parametrized one.
         assert!(parametrized_request(&["backend".to_string()], &layers).is_some());
         assert!(parametrized_request(&["local".to_string()], &layers).is_none());
@@ -211,15 +222,27 @@ mod tests {
 
         let plain_override = decls("@pytest.fixture\ndef backend(): pass\n");
         let layers = [
-            FixtureLayer { file: "tests/test_b.py", fixtures: &plain_override },
-            FixtureLayer { file: "tests/conftest.py", fixtures: &conftest },
+            FixtureLayer {
+                file: "tests/test_b.py",
+                fixtures: &plain_override,
+            },
+            FixtureLayer {
+                file: "tests/conftest.py",
+                fixtures: &conftest,
+            },
         ];
         assert!(parametrized_request(&["backend".to_string()], &layers).is_none());
 
         let auto = decls("@pytest.fixture(autouse=True)\ndef setup(backend): pass\n");
         let layers = [
-            FixtureLayer { file: "tests/test_c.py", fixtures: &auto },
-            FixtureLayer { file: "tests/conftest.py", fixtures: &conftest },
+            FixtureLayer {
+                file: "tests/test_c.py",
+                fixtures: &auto,
+            },
+            FixtureLayer {
+                file: "tests/conftest.py",
+                fixtures: &conftest,
+            },
         ];
         assert!(parametrized_request(&[], &layers).is_some());
     }

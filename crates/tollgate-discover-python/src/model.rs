@@ -3,7 +3,7 @@
 //! written on it, and its `pytestmark`. Built from the AST in one pass; the
 //! AST is dropped afterwards so memory stays per-file.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
@@ -404,22 +404,43 @@ impl<'a> Visitor<'a> for YieldFinder {
     }
 }
 
-/// Module-level functions whose source mentions `mark.` (a mark factory such
-/// as `def dual(p): return pytest.mark.parametrize(p, ...)`).
-fn mark_factories<'a>(stmts: &[&'a Stmt], source: &str) -> HashSet<&'a str> {
-    stmts
-        .iter()
-        .filter_map(|s| match s {
-            Stmt::FunctionDef(f) => Some(f),
-            _ => None,
-        })
-        .filter(|f| {
-            source
-                .get(f.range().start().to_usize()..f.range().end().to_usize())
-                .is_some_and(|text| text.contains("mark."))
-        })
-        .map(|f| f.name.as_str())
-        .collect()
+/// Module-level functions that build marks, with the mark names they use
+/// (`def dual(p): ... return pytest.mark.parametrize(p, [...])(f)` →
+/// `dual: [parametrize]`). Fixtures are not decorators and are left out.
+fn mark_factories<'a>(stmts: &[&'a Stmt]) -> HashMap<&'a str, Vec<String>> {
+    let mut out = HashMap::new();
+    for stmt in stmts {
+        let Stmt::FunctionDef(f) = stmt else { continue };
+        let mut finder = MarkNameFinder { names: Vec::new() };
+        for s in f.body.iter() {
+            finder.visit_stmt(s);
+        }
+        if !finder.names.is_empty() {
+            out.insert(f.name.as_str(), finder.names);
+        }
+    }
+    out
+}
+
+/// Collects `NAME` of every `mark.NAME` / `pytest.mark.NAME` expression.
+struct MarkNameFinder {
+    names: Vec<String>,
+}
+
+impl<'a> Visitor<'a> for MarkNameFinder {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Attribute(a) = expr {
+            let on_mark = match a.value.as_ref() {
+                Expr::Name(n) => n.id.as_str() == "mark",
+                Expr::Attribute(inner) => inner.attr.as_str() == "mark",
+                _ => false,
+            };
+            if on_mark && !self.names.iter().any(|n| n == a.attr.as_str()) {
+                self.names.push(a.attr.to_string());
+            }
+        }
+        walk_expr(self, expr);
+    }
 }
 
 /// Builds [`ModuleModel`]s; one per file, borrowing the file's source.
@@ -430,7 +451,7 @@ pub struct ModelBuilder<'a> {
     diagnostics: Vec<ModelDiagnostic>,
     /// Module-level functions whose body builds marks (`pytest.mark.x(...)`):
     /// used as decorators, they apply marks we cannot know statically.
-    mark_factories: HashSet<&'a str>,
+    mark_factories: HashMap<&'a str, Vec<String>>,
     /// Local classes seen so far (for base resolution).
     classes: HashMap<String, Arc<ClassDef>>,
     /// Classes defined so far in each enclosing class body, innermost last
@@ -466,7 +487,7 @@ pub fn build_module(
         lines: LineIndex::new(source),
         file,
         diagnostics: Vec::new(),
-        mark_factories: mark_factories(&stmts, source),
+        mark_factories: mark_factories(&stmts),
         classes: HashMap::new(),
         class_scopes: Vec::new(),
     };
@@ -490,7 +511,9 @@ impl<'a> ModelBuilder<'a> {
     }
 
     fn column(&self, node: &impl Ranged) -> u32 {
-        self.lines.line_col(self.scope.source, node.range().start()).1
+        self.lines
+            .line_col(self.scope.source, node.range().start())
+            .1
     }
 
     fn diag(&mut self, node: &impl Ranged, code: &'static str, message: String) {
@@ -740,10 +763,30 @@ impl<'a> ModelBuilder<'a> {
                     self.diag(dec, "dynamic-marks", reason.clone());
                     dynamic = Some(reason);
                 }
-                _ if self.is_mark_factory(&dec.expression) => {
+                _ if self.mark_factory(&dec.expression).is_some() => {
                     let src = self.scope.src(&dec.expression);
+                    let names = self
+                        .mark_factory(&dec.expression)
+                        .cloned()
+                        .unwrap_or_default();
+                    // The names it builds are known; their arguments are not
+                    // (an unknown `argnames` keeps a parametrize unexpanded).
+                    marks.extend(names.into_iter().map(|name| PlacedMark {
+                        mark: MarkDeco {
+                            args: if name == "parametrize" {
+                                vec![Value::Unknown { src: src.clone() }; 2]
+                            } else {
+                                Vec::new()
+                            },
+                            name,
+                            kwargs: Vec::new(),
+                        },
+                        file: self.file.clone(),
+                        line: self.line(dec),
+                        source,
+                    }));
                     let reason = format!(
-                        "decorator `{src}` is a function of this module that applies marks; they are not known statically"
+                        "decorator `{src}` is a function of this module that applies marks; their arguments are not known statically"
                     );
                     self.diag(dec, "dynamic-marks", reason.clone());
                     dynamic = Some(reason);
@@ -754,14 +797,21 @@ impl<'a> ModelBuilder<'a> {
         (marks, dynamic)
     }
 
-    /// `@factory` / `@factory(...)` where `factory` is a [`mark_factories`] entry.
-    fn is_mark_factory(&self, decorator: &Expr) -> bool {
+    /// The mark names `@factory` / `@factory(...)` applies, where `factory`
+    /// is one of the module's [`mark_factories`].
+    fn mark_factory(&self, decorator: &Expr) -> Option<&Vec<String>> {
         let callee = match decorator {
             Expr::Call(call) => call.func.as_ref(),
             other => other,
         };
-        matches!(callee, Expr::Name(n) if self.mark_factories.contains(n.id.as_str())
-            && matches!(self.scope.bindings.get(n.id.as_str()), Some(Binding::Function)))
+        let Expr::Name(n) = callee else { return None };
+        if !matches!(
+            self.scope.bindings.get(n.id.as_str()),
+            Some(Binding::Function)
+        ) {
+            return None;
+        }
+        self.mark_factories.get(n.id.as_str())
     }
 
     fn function(&mut self, f: &'a ast::StmtFunctionDef) -> FuncDef {

@@ -36,8 +36,17 @@ impl Default for IdOptions {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Case {
     pub ids: Vec<String>,
-    /// `(index of the parametrize mark, mark)`.
-    pub marks: Vec<(usize, MarkDeco)>,
+    pub marks: Vec<CaseMark>,
+}
+
+/// A mark one case carries from `pytest.param(..., marks=...)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseMark {
+    /// Index of the parametrize mark it came through.
+    pub parametrize: usize,
+    pub mark: MarkDeco,
+    /// Line of the `marks=` value, when known (else the parametrize's line).
+    pub line: Option<u32>,
 }
 
 impl Case {
@@ -59,6 +68,7 @@ pub enum ExpandError {
 struct ParamSetStatic {
     values: Vec<Value>,
     marks: Vec<MarkDeco>,
+    marks_line: Option<u32>,
     id: ParamId,
 }
 
@@ -130,22 +140,26 @@ fn parameter_sets(
                 ParamSetStatic {
                     values: p.values.clone(),
                     marks: p.marks.clone(),
+                    marks_line: p.marks_line,
                     id: p.id.clone(),
                 }
             }
             v if force_tuple => ParamSetStatic {
                 values: vec![v.clone()],
                 marks: Vec::new(),
+                marks_line: None,
                 id: ParamId::Auto,
             },
             Value::List(v) | Value::Tuple(v) => ParamSetStatic {
                 values: v.clone(),
                 marks: Vec::new(),
+                marks_line: None,
                 id: ParamId::Auto,
             },
             Value::Str(s) => ParamSetStatic {
                 values: s.chars().map(|c| Value::Str(c.to_string())).collect(),
                 marks: Vec::new(),
+                marks_line: None,
                 id: ParamId::Auto,
             },
             other => {
@@ -195,6 +209,7 @@ fn parameter_sets(
                 argnames.len()
             ],
             marks: vec![mark],
+            marks_line: None,
             id: ParamId::Explicit("NOTSET".into()),
         });
     }
@@ -374,7 +389,11 @@ pub fn expand(marks: &[&MarkDeco], opts: &IdOptions) -> Result<Vec<Case>, Expand
                     c.ids.push(id.clone());
                 }
                 c.marks
-                    .extend(set.marks.iter().cloned().map(|m| (mark_index, m)));
+                    .extend(set.marks.iter().cloned().map(|mark| CaseMark {
+                        parametrize: mark_index,
+                        mark,
+                        line: set.marks_line,
+                    }));
                 next.push(c);
             }
         }

@@ -42,6 +42,9 @@ pub struct ParamSet {
     /// Set when `marks=` could not be resolved.
     pub unknown_marks: Option<String>,
     pub id: ParamId,
+    /// Line of the `marks=` value, when written in the module being
+    /// collected (not in a module it imports values from).
+    pub marks_line: Option<u32>,
 }
 
 /// What a name refers to when it has a `__name__`.
@@ -260,6 +263,16 @@ impl<'a> Scope<'a> {
             .get(node.range().start().to_usize()..node.range().end().to_usize())
             .unwrap_or("")
             .to_string()
+    }
+
+    /// 1-based line of `node` in this scope's source.
+    fn line_of(&self, node: &impl Ranged) -> u32 {
+        let end = node.range().start().to_usize().min(self.source.len());
+        let newlines = self.source.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        u32::try_from(newlines + 1).unwrap_or(u32::MAX)
     }
 
     pub fn eval(&self, expr: &Expr) -> Value {
@@ -535,21 +548,29 @@ impl<'a> Scope<'a> {
                     marks: Vec::new(),
                     unknown_marks: None,
                     id: ParamId::Auto,
+                    marks_line: None,
                 };
                 for k in args.keywords.iter() {
                     match k.arg.as_ref().map(|a| a.as_str()) {
-                        Some("marks") => match self.eval_depth(&k.value, d) {
-                            Value::Mark(m) => set.marks.push(m),
-                            Value::List(items) | Value::Tuple(items) => {
-                                for item in items {
-                                    match item {
-                                        Value::Mark(m) => set.marks.push(m),
-                                        other => set.unknown_marks = Some(other.source_text()),
+                        Some("marks") => {
+                            // Lines are only meaningful in the collected
+                            // module's own source, not in one it imports from.
+                            if self.import_depth == 0 {
+                                set.marks_line = Some(self.line_of(&k.value));
+                            }
+                            match self.eval_depth(&k.value, d) {
+                                Value::Mark(m) => set.marks.push(m),
+                                Value::List(items) | Value::Tuple(items) => {
+                                    for item in items {
+                                        match item {
+                                            Value::Mark(m) => set.marks.push(m),
+                                            other => set.unknown_marks = Some(other.source_text()),
+                                        }
                                     }
                                 }
+                                other => set.unknown_marks = Some(other.source_text()),
                             }
-                            other => set.unknown_marks = Some(other.source_text()),
-                        },
+                        }
                         Some("id") => {
                             set.id = match self.eval_depth(&k.value, d) {
                                 Value::Str(s) => ParamId::Explicit(s),

@@ -362,8 +362,8 @@ impl<'a> Walker<'a> {
     /// link, or no permission. pytest skips such an entry silently; a test
     /// file lost that way is an error worth seeing, anything else is not.
     fn unstatable_entry(&mut self, name: &str, path: &Path, err: &std::io::Error) {
-        let looks_like_test_file = name.ends_with(".py")
-            && self.opts.python_files.iter().any(|p| fnmatch_ex(p, path));
+        let looks_like_test_file =
+            name.ends_with(".py") && self.opts.python_files.iter().any(|p| fnmatch_ex(p, path));
         let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
         if !looks_like_test_file && is_link {
             return;
@@ -386,7 +386,10 @@ impl<'a> Walker<'a> {
             file: self.rel(path),
             line: 0,
             column: 0,
-            message: format!("cannot read {}: {err}", if is_link { "symlink target" } else { "entry" }),
+            message: format!(
+                "cannot read {}: {err}",
+                if is_link { "symlink target" } else { "entry" }
+            ),
         });
     }
 }
@@ -482,15 +485,19 @@ fn decode_source(bytes: Vec<u8>) -> Result<String, SourceError> {
 fn not_utf8(e: &std::string::FromUtf8Error) -> SourceError {
     let offset = e.utf8_error().valid_up_to();
     let before = &e.as_bytes()[..offset];
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     // Columns count characters, and everything before `offset` is valid UTF-8.
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     SourceError {
         code: "not-utf8",
-        message: format!(
-            "file is not valid UTF-8 (byte {offset}) and declares no latin-1 coding"
-        ),
+        message: format!("file is not valid UTF-8 (byte {offset}) and declares no latin-1 coding"),
         line: u32::try_from(line).unwrap_or(u32::MAX),
         column: u32::try_from(column).unwrap_or(u32::MAX),
     }

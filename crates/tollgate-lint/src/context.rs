@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use globset::GlobSet;
+use rayon::prelude::*;
+use tollgate_config::markers::PYTEST_BUILTIN_MARKERS;
 use tollgate_config::{Category, Config};
 use tollgate_inventory::{Language, MarkSource, Marker, TestItem};
 
@@ -23,6 +25,9 @@ pub(crate) struct Context<'a> {
     pub categories: Vec<CategoryInfo<'a>>,
     /// Bare names registered with pytest (`timeout(seconds)` → `timeout`).
     pub registered: FastMap<&'a str, ()>,
+    /// pytest's built-in marks (`parametrize`, `skip`, ...), hashed: every
+    /// parametrized test carries one, so a list scan per mark adds up.
+    builtin: FastMap<&'static str, ()>,
     /// Indexes into `tests`, grouped by the function they come from, in
     /// inventory order.
     pub functions: Vec<Vec<usize>>,
@@ -76,10 +81,16 @@ impl<'a> Context<'a> {
         let registered = pytest
             .map(|p| p.markers.iter().map(|m| (m.bare_name(), ())).collect())
             .unwrap_or_default();
-        let resolved = tests
-            .iter()
-            .map(|test| resolve(test, &canonical, &marker_categories))
-            .collect();
+        // The two per-test passes are independent: run them side by side.
+        let (resolved, functions) = rayon::join(
+            || {
+                tests
+                    .par_iter()
+                    .map(|test| resolve(test, &canonical, &marker_categories))
+                    .collect()
+            },
+            || group_by_function(tests),
+        );
         Context {
             config,
             tests,
@@ -88,7 +99,8 @@ impl<'a> Context<'a> {
             marker_categories,
             categories,
             registered,
-            functions: group_by_function(tests),
+            builtin: PYTEST_BUILTIN_MARKERS.iter().map(|&m| (m, ())).collect(),
+            functions,
             resolved,
         }
     }
@@ -109,6 +121,11 @@ impl<'a> Context<'a> {
 
     pub(crate) fn is_registered(&self, name: &str) -> bool {
         self.registered.contains_key(name)
+    }
+
+    /// Whether `name` is one of pytest's built-in marks.
+    pub(crate) fn is_builtin(&self, name: &str) -> bool {
+        self.builtin.contains_key(name)
     }
 }
 

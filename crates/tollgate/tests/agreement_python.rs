@@ -53,6 +53,7 @@ fixture_tests!(
     parametrize_ids,
     parametrize_structure,
     python_patterns,
+    realworld_patterns,
     same_basename_importlib,
     strict_markers,
     testpaths_globs,

@@ -16,6 +16,7 @@ mod unknown_marker;
 mod unregistered_marker;
 mod wrong_location;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::context::Context;
@@ -94,18 +95,30 @@ pub fn rule(code_or_name: &str) -> Option<&'static RuleInfo> {
 }
 
 /// Runs every rule not disabled in `[lint] disable` (by code or name).
+///
+/// Rules only read the shared context, so they run in parallel: by the time
+/// lint starts, discovery is over and every core is free. The findings are
+/// sorted afterwards, so the order they arrive in does not matter.
 pub(crate) fn run(ctx: &Context<'_>) -> Vec<Finding> {
     let disabled = &ctx.config.lint.disable;
-    let mut findings = Vec::new();
-    for (info, check) in RULES {
-        let off = disabled
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case(info.code) || d == info.name);
-        if !off {
+    let enabled: Vec<&Check> = RULES
+        .iter()
+        .filter(|(info, _)| {
+            !disabled
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(info.code) || d == info.name)
+        })
+        .map(|(_, check)| check)
+        .collect();
+    enabled
+        .into_par_iter()
+        .map(|check| {
+            let mut findings = Vec::new();
             check(ctx, &mut findings);
-        }
-    }
-    findings
+            findings
+        })
+        .flatten_iter()
+        .collect()
 }
 
 #[cfg(test)]

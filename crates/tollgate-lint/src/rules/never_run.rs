@@ -6,10 +6,12 @@
 //! features and `#[ignore]` handling. The help names the closest miss: the
 //! condition that failed in a job whose expression did match, if any.
 
+use std::hash::{Hash, Hasher};
+
 use tollgate_inventory::{Language, TestItem};
 use tollgate_select::{Selector, Verdict};
 
-use crate::context::{Context, Failing, FastMap};
+use crate::context::{Context, Failing, FastMap, Fnv};
 use crate::finding::{At, Finding, Severity};
 use crate::rules::RuleInfo;
 
@@ -56,7 +58,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 /// Everything selection looks at, except mark arguments: the language, the
 /// canonical marker names, and for Rust the required features and whether
 /// the test is ignored.
-#[derive(PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 struct Signature<'a> {
     language: Language,
     markers: Vec<&'a str>,
@@ -68,10 +70,16 @@ struct Signature<'a> {
 /// on. Large suites have tens of thousands of tests but only a few hundred
 /// distinct marker sets, so this turns pipelines × jobs expression
 /// evaluations per test into one hash lookup.
+///
+/// The lookup allocates nothing: each test's signature is built in a reused
+/// scratch value and looked up by its hash; only a new signature is copied
+/// into the table.
 struct Reachability<'s, 'c, 'a> {
     selector: &'s Selector<'c>,
-    /// `None`: some pipeline runs it; `Some(help)`: none does, and why.
-    known: FastMap<Signature<'a>, Option<String>>,
+    /// Signature hash → the signatures with that hash and their answers:
+    /// `None`, some pipeline runs it; `Some(help)`, none does, and why.
+    known: FastMap<u64, Vec<(Signature<'a>, Option<String>)>>,
+    scratch: Signature<'a>,
 }
 
 impl<'s, 'c, 'a> Reachability<'s, 'c, 'a> {
@@ -79,6 +87,12 @@ impl<'s, 'c, 'a> Reachability<'s, 'c, 'a> {
         Reachability {
             selector,
             known: FastMap::default(),
+            scratch: Signature {
+                language: Language::Python,
+                markers: Vec::new(),
+                features: Vec::new(),
+                ignored: false,
+            },
         }
     }
 
@@ -90,32 +104,39 @@ impl<'s, 'c, 'a> Reachability<'s, 'c, 'a> {
         if test.markers.iter().any(|m| !m.kwargs.is_empty()) {
             return self.ask(test);
         }
-        let mut markers: Vec<&'a str> = ctx.resolved[index]
-            .marks
-            .iter()
-            .map(|(n, _, _)| *n)
-            .collect();
-        markers.sort_unstable();
-        let (features, ignored) = match &test.rust {
-            Some(facts) => {
-                let mut features: Vec<&'a str> =
-                    facts.required_features.iter().map(String::as_str).collect();
-                features.sort_unstable();
-                (features, facts.ignored.is_some())
-            }
-            None => (Vec::new(), false),
+        let signature = &mut self.scratch;
+        signature.language = test.language;
+        signature.markers.clear();
+        signature
+            .markers
+            .extend(ctx.resolved[index].marks.iter().map(|(n, _, _)| *n));
+        signature.markers.sort_unstable();
+        signature.features.clear();
+        signature.ignored = false;
+        if let Some(facts) = &test.rust {
+            signature
+                .features
+                .extend(facts.required_features.iter().map(String::as_str));
+            signature.features.sort_unstable();
+            signature.ignored = facts.ignored.is_some();
+        }
+        let hash = {
+            let mut hasher = Fnv::default();
+            signature.hash(&mut hasher);
+            hasher.finish()
         };
-        let signature = Signature {
-            language: test.language,
-            markers,
-            features,
-            ignored,
-        };
-        if let Some(known) = self.known.get(&signature) {
+        if let Some((_, known)) = self
+            .known
+            .get(&hash)
+            .and_then(|bucket| bucket.iter().find(|(s, _)| s == signature))
+        {
             return known.clone();
         }
         let answer = self.ask(test);
-        self.known.insert(signature, answer.clone());
+        self.known
+            .entry(hash)
+            .or_default()
+            .push((self.scratch.clone(), answer.clone()));
         answer
     }
 

@@ -8,7 +8,6 @@
 
 use std::collections::HashSet;
 
-use tollgate_config::markers::PYTEST_BUILTIN_MARKERS;
 use tollgate_inventory::MarkSource;
 
 use crate::context::{mark_label, Context, FastMap};
@@ -33,7 +32,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if mark.origin.source == MarkSource::ConfigRule
                 || ctx.is_marker(name)
                 || ctx.is_alias(name)
-                || PYTEST_BUILTIN_MARKERS.contains(&name)
+                || ctx.is_builtin(name)
                 || (!strict && ctx.is_registered(name))
             {
                 continue;

@@ -7,7 +7,6 @@
 
 use std::collections::HashSet;
 
-use tollgate_config::markers::PYTEST_BUILTIN_MARKERS;
 use tollgate_inventory::{Language, MarkSource};
 
 use crate::context::{mark_label, Context};
@@ -34,7 +33,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if !known
                 || mark.origin.source == MarkSource::ConfigRule
                 || ctx.is_registered(name)
-                || PYTEST_BUILTIN_MARKERS.contains(&name)
+                || ctx.is_builtin(name)
             {
                 continue;
             }

@@ -10,13 +10,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use tollgate_config::Config;
-use tollgate_discover_python as py;
-use tollgate_discover_rust as rs;
-use tollgate_inventory::Inventory;
 use tollgate_plan::{self as planner, PlanError, PlanInput, ProjectGraph, Variables};
 
 use crate::exit::{usage, Status};
+use crate::project::ConfigLocation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
@@ -65,49 +62,33 @@ pub struct PlanArgs {
     #[arg(long, value_name = "TEST")]
     pub explain: Option<String>,
 
-    /// The config file [default: the nearest tollgate.toml in the current directory or above].
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub location: ConfigLocation,
 }
 
 pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let config_path = match &args.config {
-        Some(path) => cwd.join(path),
-        None => Config::discover(&cwd).ok_or_else(|| {
-            usage(format!(
-                "no tollgate.toml in {} or above (pass --config FILE)",
-                cwd.display()
-            ))
-        })?,
-    };
-    let config = Config::load(&config_path).map_err(|e| usage(e.render()))?;
-    // Node ids and changed paths are relative to the project root: no `..`
-    // or symlink may stay in it.
-    let config_path = std::fs::canonicalize(&config_path).unwrap_or(config_path);
-    let root = config_path
-        .parent()
-        .map_or_else(|| cwd.clone(), Path::to_path_buf);
+    let project = args.location.load()?;
+    let (config, root) = (&project.config, &project.root);
 
     // Bad input first: nothing is discovered or written before these pass.
-    let pipeline = planner::find_pipeline(&config, &args.pipeline).map_err(plan_usage)?;
+    let pipeline = planner::find_pipeline(config, &args.pipeline).map_err(plan_usage)?;
     let env = |name: &str| std::env::var(name).ok();
     let variables =
-        Variables::resolve(&config, Some(pipeline), &args.vars, &env).map_err(plan_usage)?;
-    let changed = changed_files(args, &root)?;
+        Variables::resolve(config, Some(pipeline), &args.vars, &env).map_err(plan_usage)?;
+    let changed = changed_files(args, root)?;
 
-    let inventory = collect(&config, &root)?;
+    let inventory = project.collect()?.inventory;
     let analysis = changed.map(|files| {
         // The graphs are only worth reading when the pipeline narrows by changes.
         let graph = if pipeline.change_aware {
-            ProjectGraph::scan(&root)
+            ProjectGraph::scan(root)
         } else {
             ProjectGraph::default()
         };
-        planner::analyze(&config, &files, &graph, &inventory)
+        planner::analyze(config, &files, &graph, &inventory)
     });
     let input = PlanInput {
-        config: &config,
+        config,
         inventory: &inventory,
         pipeline: &args.pipeline,
         variables: &variables,
@@ -174,35 +155,6 @@ fn changed_files(args: &PlanArgs, root: &Path) -> anyhow::Result<Option<Vec<Stri
         .map_err(plan_usage)
 }
 
-/// Python and Rust tests the way `tollgate collect` finds them from the
-/// project root — every Rust feature on and ignored tests included, since
-/// each job decides which it runs — with the config's rules applied.
-fn collect(config: &Config, root: &Path) -> anyhow::Result<Inventory> {
-    let (python, rust) = rayon::join(
-        || {
-            py::collect(&py::CollectOptions {
-                invocation_dir: root.to_path_buf(),
-                args: Vec::new(),
-                rootdir: None,
-                config_file: None,
-            })
-        },
-        || {
-            rs::collect(&rs::CollectOptions {
-                paths: vec![root.to_path_buf()],
-                features: rs::FeatureSelection {
-                    features: Vec::new(),
-                    all_features: true,
-                    no_default_features: false,
-                },
-            })
-        },
-    );
-    let mut inventory = python.map_err(|e| usage(e.to_string()))?.inventory;
-    inventory.extend(rust.map_err(|e| usage(e.to_string()))?.inventory);
-    config.apply_rules(&mut inventory);
-    Ok(inventory)
-}
 
 fn emit(args: &PlanArgs, text: &str) -> anyhow::Result<()> {
     match &args.output {

@@ -1,0 +1,34 @@
+//! Quality gates (SPEC §8) as a pure function: a gate from `tollgate.toml`,
+//! the measurements of a run and its baseline go in, a [`Verdict`] comes
+//! out. The CLI queries the history store and renders; nothing here does I/O.
+
+pub mod diff;
+mod evaluate;
+mod model;
+pub mod render;
+mod shards;
+pub mod stats;
+#[cfg(test)]
+mod testrng;
+
+pub use evaluate::{evaluate, resolve_gate};
+pub use model::{
+    Baseline, BenchSeries, BudgetUsage, CheckResult, FileCoverage, FlakyStats, LineRange,
+    Measurements, Outcome, Status, Verdict,
+};
+pub use shards::balance_shards;
+
+/// Why a gate could not be evaluated at all (as opposed to failing a check).
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error("unknown gate `{0}`")]
+    UnknownGate(String),
+    #[error("gate `{0}` extends itself (directly or through other gates)")]
+    ExtendsCycle(String),
+    #[error("invalid glob `{pattern}` in a critical coverage path")]
+    Glob {
+        pattern: String,
+        #[source]
+        source: globset::Error,
+    },
+}

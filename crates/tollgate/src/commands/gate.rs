@@ -1,0 +1,243 @@
+//! `tollgate gate --pipeline NAME`: judge a stored run against the
+//! pipeline's quality gate (SPEC §8).
+//!
+//! The store is queried here, at the edge; `tollgate_gate::evaluate` is a
+//! pure function of what was measured. Exit 0 on pass, 1 when blocked;
+//! alerts are listed but never change the exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use tollgate_config::{parse_duration, Config};
+use tollgate_gate::{render, Baseline, FileCoverage, FlakyStats, Measurements, Outcome, Verdict};
+use tollgate_store::{FlakyQuery, StoredCoverage, Store};
+
+use crate::exit::{usage, Status};
+use crate::project::{ConfigLocation, Project};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GateFormat {
+    Table,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GateArgs {
+    #[command(flatten)]
+    pub location: ConfigLocation,
+
+    /// The pipeline whose gate applies (its `gate = ...`, else the gate of the same name).
+    #[arg(long, value_name = "NAME")]
+    pub pipeline: String,
+
+    /// The run to judge [default: the latest run of the pipeline].
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
+
+    /// Branch whose latest complete run of the pipeline is the baseline.
+    #[arg(long, value_name = "BRANCH", default_value = "main")]
+    pub base_branch: String,
+
+    #[arg(long, value_enum, default_value_t = GateFormat::Table)]
+    pub format: GateFormat,
+
+    /// Write the verdict here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// History store: a SQLite path or a postgres:// URL [default: `[store]` in tollgate.toml].
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+
+    /// How far back the flaky-rate check looks.
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub flaky_window: String,
+}
+
+pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
+    let project = args.location.load()?;
+    let config = &project.config;
+    let gate_name = gate_for_pipeline(config, &args.pipeline)?;
+    let gate = tollgate_gate::resolve_gate(&config.gates, &gate_name)
+        .map_err(|e| usage(e.to_string()))?;
+    let window_ms = window_ms(&args.flaky_window)?;
+
+    let mut store = open_store(&project, args.store.as_deref())?;
+    let run = match &args.run {
+        Some(key) => store
+            .run(key)?
+            .ok_or_else(|| usage(format!("no run `{key}` in the store")))?,
+        None => store
+            .recent_runs(Some(&args.pipeline), 1)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| usage(format!("no run of pipeline `{}` in the store", args.pipeline)))?,
+    };
+
+    let coverage = store.coverage_files(&run.run_key)?.into_iter().map(file_coverage).collect();
+    let baseline = match store.baseline_run(&args.pipeline, &args.base_branch)? {
+        Some(base) => Some(
+            store
+                .coverage_files(&base.run_key)?
+                .into_iter()
+                .map(file_coverage)
+                .collect(),
+        ),
+        None => None,
+    };
+    let flaky = match &gate.flaky_rate {
+        Some(_) => {
+            let report = store.flaky_tests(&FlakyQuery {
+                since_ms: now_ms().saturating_sub(window_ms),
+                pipeline: Some(args.pipeline.clone()),
+                ..FlakyQuery::default()
+            })?;
+            Some(FlakyStats {
+                flaky_tests: report.flaky.len() as u64,
+                tests_considered: report.tests_considered,
+            })
+        }
+        None => None,
+    };
+    let changed_lines = match &gate.patch_coverage {
+        Some(_) => git_changed_lines(&project.root, &args.base_branch, &run.commit),
+        None => None,
+    };
+    let measurements = Measurements {
+        // The store has no per-run failure query yet: reported as unknown.
+        critical_failures: None,
+        coverage,
+        changed_lines,
+        bench: Vec::new(),
+        flaky,
+        budgets: Vec::new(),
+    };
+    let verdict = tollgate_gate::evaluate(&gate, &measurements, &Baseline { coverage: baseline })
+        .map_err(|e| usage(format!("gate `{gate_name}`: {e}")))?;
+
+    store.record_verdicts(&run.run_key, &stored_verdicts(&verdict), now_ms())?;
+
+    let title = format!("tollgate gate `{gate_name}` — pipeline {}, run {}", args.pipeline, run.run_key);
+    let text = match args.format {
+        GateFormat::Table => render::table(&verdict),
+        GateFormat::Markdown => render::markdown(&verdict, &title),
+        GateFormat::Json => render::json(&verdict) + "\n",
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    for alert in verdict.alerts() {
+        eprintln!("alert: {}: {}", alert.name, alert.detail);
+    }
+    Ok(match verdict.verdict {
+        Outcome::Pass => Status::Success,
+        Outcome::Blocked => Status::Findings,
+    })
+}
+
+/// The pipeline's `gate = ...`, else a gate named like the pipeline.
+fn gate_for_pipeline(config: &Config, pipeline: &str) -> anyhow::Result<String> {
+    if let Some(gate) = config.pipelines.get(pipeline).and_then(|p| p.gate.clone()) {
+        return Ok(gate);
+    }
+    if config.gates.contains_key(pipeline) {
+        return Ok(pipeline.to_string());
+    }
+    let known: Vec<&str> = config.pipelines.keys().collect();
+    Err(usage(format!(
+        "pipeline `{pipeline}` has no gate (pipelines: {}); set `gate = \"...\"` on it or add [gates.{pipeline}]",
+        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+    )))
+}
+
+/// Opens the history store: `--store`, else `[store] url_env`, else `[store]
+/// url`; a relative SQLite path is relative to the project root.
+pub(crate) fn open_store(project: &Project, flag: Option<&str>) -> anyhow::Result<Store> {
+    let configured = &project.config.store;
+    let location = flag
+        .map(str::to_string)
+        .or_else(|| {
+            configured
+                .url_env
+                .as_deref()
+                .and_then(|name| std::env::var(name).ok())
+                .filter(|v| !v.is_empty())
+        })
+        .unwrap_or_else(|| configured.url.clone());
+    let location = if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        location
+    } else {
+        let path = location.strip_prefix("sqlite://").unwrap_or(&location);
+        project.root.join(path).display().to_string()
+    };
+    Store::open(&location).with_context(|| format!("cannot open the store {}", redact(&location)))
+}
+
+/// Hides a password in a postgres URL.
+fn redact(location: &str) -> String {
+    match (location.find("://"), location.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &location[..scheme], &location[at + 1..]),
+        _ => location.to_string(),
+    }
+}
+
+pub(crate) fn window_ms(text: &str) -> anyhow::Result<i64> {
+    let window = parse_duration(text).map_err(|e| usage(format!("invalid window {text:?}: {e}")))?;
+    Ok(i64::try_from(window.as_millis()).unwrap_or(i64::MAX))
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn file_coverage(stored: StoredCoverage) -> FileCoverage {
+    FileCoverage {
+        path: stored.path,
+        language: stored.language,
+        covered_lines: stored.covered_lines,
+        uncovered_lines: stored.uncovered_lines,
+    }
+}
+
+fn stored_verdicts(verdict: &Verdict) -> Vec<tollgate_store::Verdict> {
+    verdict
+        .checks
+        .iter()
+        .map(|c| tollgate_store::Verdict {
+            check: c.name.clone(),
+            status: c.status.as_str().to_string(),
+            measured: c.measured,
+            threshold: c.threshold,
+            detail: c.detail.clone(),
+        })
+        .collect()
+}
+
+/// Changed lines of the run's commit (or HEAD) against the base branch,
+/// from git; `None` when git cannot tell (no repository, unknown branch).
+fn git_changed_lines(
+    root: &Path,
+    base_branch: &str,
+    commit: &str,
+) -> Option<std::collections::BTreeMap<String, Vec<tollgate_gate::LineRange>>> {
+    let head = if commit.is_empty() { "HEAD" } else { commit };
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["diff", "--no-color", "--no-ext-diff", "-U0"])
+        .arg(format!("{base_branch}...{head}"))
+        .arg("--")
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    Some(tollgate_gate::diff::changed_lines(&String::from_utf8_lossy(&output.stdout)))
+}
