@@ -89,7 +89,9 @@ def run_pytest(args, tmp: Path) -> dict:
     return {k: json.loads(p.read_text(encoding="utf-8")) for k, p in outs.items()}
 
 
-def run_tollgate(args, markexpr: str | None = None) -> dict | list[str]:
+def run_tollgate(args, markexpr: str | None = None) -> dict | list[str] | None:
+    """The JSON inventory, or with ``markexpr`` the selected ids (None when
+    tollgate rejects the expression, as pytest does with exit 4)."""
     cmd = [args.tollgate, "collect", "--lang", "python"]
     if markexpr is None:
         cmd += ["--format", "json"]
@@ -97,7 +99,7 @@ def run_tollgate(args, markexpr: str | None = None) -> dict | list[str]:
         cmd += ["--format", "ids", "-m", markexpr]
     proc = subprocess.run(cmd + args.rest, cwd=args.project, capture_output=True, text=True)
     if markexpr is not None:
-        return proc.stdout.split("\n") if proc.returncode == 0 else []
+        return proc.stdout.split("\n") if proc.returncode == 0 else None
     if proc.returncode != 0 and not proc.stdout.strip():
         sys.stderr.write(proc.stderr[-3000:])
         raise SystemExit(f"tollgate exited {proc.returncode}")
@@ -151,11 +153,15 @@ def compare(args) -> dict:
     selections = {}
     for expr in args.select:
         answer = oracle["selections"]["answers"].get(expr, {})
-        if "selected" not in answer:
-            selections[expr] = None
+        ours_selected = run_tollgate(args, expr)
+        if "selected" not in answer or ours_selected is None:
+            # Rejected (say an unknown marker under --strict-markers).
+            both = "selected" not in answer and ours_selected is None
+            selections[expr] = "both reject" if both else (
+                "only pytest rejects" if ours_selected is not None else "only tollgate rejects")
             continue
         py_sel = {function_of(n) for n in answer["selected"]}
-        our_sel = {function_of(n) for n in run_tollgate(args, expr) if n}
+        our_sel = {function_of(n) for n in ours_selected if n}
         universe = (py_fns | set(our_fn_marks)) - env_only
         agree = {fn for fn in universe if (fn in py_sel) == (fn in our_sel)}
         static = universe - our_dynamic
@@ -182,7 +188,7 @@ def report(r: dict, show: int) -> None:
           "| ids (static) | dynamic fns | env-only fns | "
           + " | ".join(f"`-m {e}` (all / static)" for e in r["selections"]) + " |")
     print("|" + "---|" * (9 + len(r["selections"])))
-    sel = " | ".join("error" if v is None else f"{pct(v[0], v[1])} / {pct(v[2], v[3])}"
+    sel = " | ".join(v if isinstance(v, str) else f"{pct(v[0], v[1])} / {pct(v[2], v[3])}"
                      for v in r["selections"].values())
     print(f"| {r['name']} | {r['py_items']} | {r['py_functions']} | "
           f"{pct(r['found'], r['py_functions'])} | {pct(r['same_marks'], r['found'])} / "
@@ -203,7 +209,7 @@ def report(r: dict, show: int) -> None:
         for fn in r["mark_diffs"]])
     listing("pytest node ids tollgate does not produce (non-dynamic functions)", r["wrong_ids"])
     for expr, v in r["selections"].items():
-        if v:
+        if not isinstance(v, str):
             listing(f"-m {expr}: functions selected by only one side", v[4])
 
 

@@ -295,10 +295,14 @@ impl<'a> Collector<'a> {
         if test_attr == Some(false) || self.is_abstract(&mro) {
             return Vec::new();
         }
+        let mut unresolved_base = None;
         for e in &mro {
             if let MroEntry::Unresolved(u) = e {
                 let line = cls.line;
                 self.warn(line, "unresolved-base", format!("base class `{u}` of `{name}` could not be resolved; inherited tests and marks may be missing"));
+                unresolved_base.get_or_insert_with(|| {
+                    format!("base class `{u}` of `{name}` could not be resolved; inherited tests and marks are unknown")
+                });
             }
         }
         // Class marks: bases first (reversed MRO), then the class itself.
@@ -324,6 +328,7 @@ impl<'a> Collector<'a> {
         {
             dynamic = Some(format!("class `{name}` defines pytest_generate_tests"));
         }
+        let dynamic = dynamic.or(unresolved_base);
         let fixtures = mro
             .iter()
             .filter_map(|e| match e {
@@ -936,6 +941,37 @@ mod tests {
         assert!(factory.dynamic.is_some());
         let names: Vec<&str> = factory.markers.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, vec!["parametrize"]);
+    }
+
+    #[test]
+    fn project_class_decorators_unresolved_bases_and_call_made_classes_are_reported() {
+        let src = "from elsewhere import Base, util\ndef parameterize(cls): return cls\n@parameterize\nclass TestDeco:\n    def test_a(self): pass\nclass TestSub(TestDeco):\n    def test_b(self): pass\nclass TestExt(Base):\n    def test_c(self): pass\nclass TestPlain:\n    def test_d(self): pass\nA_Tests, B_Tests = util.test_both(TestPlain)\n";
+        let out = items(src);
+        let got: Vec<(&str, bool)> = out
+            .items
+            .iter()
+            .map(|t| (t.id.as_str(), t.dynamic.is_some()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("t.py::TestDeco::test_a", true),
+                ("t.py::TestSub::test_a", true),
+                ("t.py::TestSub::test_b", true),
+                ("t.py::TestExt::test_c", true),
+                ("t.py::TestPlain::test_d", false),
+            ]
+        );
+        let codes: Vec<(&str, u32)> = out.diagnostics.iter().map(|d| (d.code, d.line)).collect();
+        assert!(codes.contains(&("dynamic-class", 4)), "{codes:?}");
+        assert!(codes.contains(&("unresolved-base", 8)), "{codes:?}");
+        assert_eq!(
+            codes
+                .iter()
+                .filter(|c| **c == ("dynamic-class", 12))
+                .count(),
+            2
+        );
     }
 
     #[test]

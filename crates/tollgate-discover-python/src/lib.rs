@@ -471,6 +471,7 @@ fn collect_on_big_stack(opts: &CollectOptions) -> Result<Collection, CollectErro
                 .any(|d| t.id.starts_with(d.as_str()))
         });
     }
+    flag_plugin_marked(&mut inventory.tests, &addopts.plugins);
     Ok(Collection {
         rootdir: setup.rootdir.clone(),
         inifile: setup.inifile.clone(),
@@ -479,6 +480,34 @@ fn collect_on_big_stack(opts: &CollectOptions) -> Result<Collection, CollectErro
         addopts_markexpr: addopts.markexpr,
         inventory,
     })
+}
+
+/// Plugins loaded with `-p NAME` in addopts act on tests carrying their own
+/// mark (`-p anyio` turns `@pytest.mark.anyio` tests into one item per
+/// backend): such tests are flagged `dynamic`, since what the plugin does to
+/// them is not visible in the source.
+fn flag_plugin_marked(tests: &mut [TestItem], plugins: &[String]) {
+    let names: Vec<&str> = plugins
+        .iter()
+        .filter(|p| !p.starts_with("no:"))
+        .filter_map(|p| p.split('.').next())
+        .map(|p| p.strip_prefix("pytest_").unwrap_or(p))
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    for item in tests.iter_mut().filter(|t| t.dynamic.is_none()) {
+        if let Some(m) = item
+            .markers
+            .iter()
+            .find(|m| names.contains(&m.name.as_str()))
+        {
+            item.dynamic = Some(format!(
+                "marked `{0}`, which plugin `{0}` (addopts `-p`) may parametrize or change",
+                m.name
+            ));
+        }
+    }
 }
 
 /// Does `item` match a `file::Class::test[param]` selection?
@@ -559,6 +588,40 @@ fn collect_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plugin_marked_tests_are_flagged_dynamic() {
+        let item = |id: &str, mark: &str| TestItem {
+            id: id.into(),
+            language: tollgate_inventory::Language::Python,
+            file: "t.py".into(),
+            line: 1,
+            function: id.into(),
+            markers: vec![tollgate_inventory::Marker::new(
+                mark,
+                tollgate_inventory::MarkOrigin {
+                    file: "t.py".into(),
+                    line: 1,
+                    source: tollgate_inventory::MarkSource::FunctionDecorator,
+                },
+            )],
+            dynamic: None,
+            rust: None,
+        };
+        let mut tests = vec![item("t.py::test_a", "anyio"), item("t.py::test_b", "slow")];
+        flag_plugin_marked(
+            &mut tests,
+            &["no:asyncio".into(), "anyio".into(), "pytester".into()],
+        );
+        assert!(tests[0]
+            .dynamic
+            .as_deref()
+            .is_some_and(|r| r.contains("`anyio`")));
+        assert_eq!(tests[1].dynamic, None);
+        let mut untouched = vec![item("t.py::test_c", "asyncio")];
+        flag_plugin_marked(&mut untouched, &["no:asyncio".into()]);
+        assert_eq!(untouched[0].dynamic, None);
+    }
 
     #[test]
     fn addopts_options() {

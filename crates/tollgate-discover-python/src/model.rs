@@ -13,7 +13,7 @@ use tollgate_inventory::{MarkSource, Severity};
 
 use crate::condition::static_truth;
 use crate::fixtures::{argnames, fixture_decl, FixtureDecl};
-use crate::value::{Binding, EnumKind, ImportLookup, MarkDeco, Scope, Value};
+use crate::value::{Binding, EnumKind, ImportLookup, MarkDeco, NamedKind, Scope, Value};
 
 /// Maps byte offsets to 1-based lines and columns.
 pub struct LineIndex {
@@ -584,6 +584,7 @@ impl<'a> ModelBuilder<'a> {
                 }
                 Stmt::Assign(a) => {
                     self.note_module_skip(&a.value, &mut model);
+                    self.note_call_created_classes(a);
                     for target in &a.targets {
                         let Expr::Name(n) = target else { continue };
                         let name = n.id.as_str();
@@ -797,6 +798,61 @@ impl<'a> ModelBuilder<'a> {
         (marks, dynamic)
     }
 
+    /// `Frozen_Tests, Source_Tests = util.test_both(...)`: classes made by
+    /// a call cannot be collected statically; say so instead of losing them.
+    fn note_call_created_classes(&mut self, a: &ast::StmtAssign) {
+        if !matches!(a.value.as_ref(), Expr::Call(_)) {
+            return;
+        }
+        let mut names: Vec<&ast::ExprName> = Vec::new();
+        for target in &a.targets {
+            match target {
+                Expr::Name(n) => names.push(n),
+                Expr::Tuple(ast::ExprTuple { elts, .. })
+                | Expr::List(ast::ExprList { elts, .. }) => {
+                    names.extend(elts.iter().filter_map(|e| match e {
+                        Expr::Name(n) => Some(n),
+                        _ => None,
+                    }))
+                }
+                _ => {}
+            }
+        }
+        let call = self.scope.src(a.value.as_ref());
+        for n in names {
+            let name = n.id.as_str();
+            let class_like = name.starts_with(|c: char| c.is_ascii_uppercase())
+                && name.to_ascii_lowercase().contains("test");
+            if class_like {
+                self.diag(
+                    n,
+                    "dynamic-class",
+                    format!("`{name}` is created by a call at import time (`{call}`); tests it holds are not collected"),
+                );
+            }
+        }
+    }
+
+    /// A class decorator that is a function of the project (defined here or
+    /// imported from a project module) and not a mark: it may add, rename or
+    /// replace tests (`@parameterize` generating methods).
+    fn project_class_decorator(&self, decorators: &[ast::Decorator]) -> Option<String> {
+        decorators.iter().find_map(|d| {
+            let callee = match &d.expression {
+                Expr::Call(call) => call.func.as_ref(),
+                other => other,
+            };
+            matches!(
+                self.scope.eval(callee),
+                Value::Named {
+                    kind: NamedKind::Function,
+                    ..
+                }
+            )
+            .then(|| self.scope.src(&d.expression))
+        })
+    }
+
     /// The mark names `@factory` / `@factory(...)` applies, where `factory`
     /// is one of the module's [`mark_factories`].
     fn mark_factory(&self, decorator: &Expr) -> Option<&Vec<String>> {
@@ -1007,6 +1063,12 @@ impl<'a> ModelBuilder<'a> {
             self.decorator_marks(&c.decorator_list, MarkSource::ClassDecorator);
         if dynamic.is_some() {
             def.dynamic_marks = dynamic;
+        } else if let Some(src) = self.project_class_decorator(&c.decorator_list) {
+            let reason = format!(
+                "class decorator `@{src}` is a project function, not a mark: it may add or change tests"
+            );
+            self.diag(&c.name, "dynamic-class", reason.clone());
+            def.dynamic_marks = Some(reason);
         }
         def.marks = body_marks;
         def.marks.extend(decorator_marks);

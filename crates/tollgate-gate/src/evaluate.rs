@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::GlobSet;
 use tollgate_config::{
     Action, CoverageCheck, CoverageDropCheck, FlakyRateCheck, Gate, LimitCheck, PatchCoverageCheck,
     PerfRegressionCheck, StatTest,
@@ -247,16 +247,9 @@ fn coverage(check: &CoverageCheck, files: &[FileCoverage]) -> Result<Vec<CheckRe
     Ok(out)
 }
 
+/// Matches paths the way the config's rules do (`*` stays within a directory).
 fn glob_set(patterns: &[String]) -> Result<GlobSet, GateError> {
-    let mut builder = GlobSetBuilder::new();
-    for pattern in patterns {
-        let glob = Glob::new(pattern).map_err(|source| GateError::Glob {
-            pattern: pattern.clone(),
-            source,
-        })?;
-        builder.add(glob);
-    }
-    builder.build().map_err(|source| GateError::Glob {
+    tollgate_config::compile_globs(patterns).map_err(|source| GateError::Glob {
         pattern: patterns.join(", "),
         source,
     })

@@ -16,7 +16,7 @@ pub use model::{
     Baseline, BenchSeries, BudgetUsage, CheckResult, FileCoverage, FlakyStats, LineRange,
     Measurements, Outcome, Status, Verdict,
 };
-pub use shards::balance_shards;
+pub use shards::{balance_shards, balance_with_history};
 
 /// Why a gate could not be evaluated at all (as opposed to failing a check).
 #[derive(Debug, thiserror::Error)]

@@ -44,6 +44,15 @@ pub enum Command {
     /// Record JUnit, coverage or benchmark results produced elsewhere in the
     /// history store (shards of one run merge into one run).
     Ingest(crate::commands::ingest::IngestArgs),
+    /// Decide whether a run may merge or release: critical failures,
+    /// coverage and coverage drop against the baseline, patch coverage,
+    /// performance regressions, flaky rate, budgets (exit 1 when blocked).
+    Gate(crate::commands::gate::GateArgs),
+    /// Flake rate per test and per component from the history store, with
+    /// the evidence and quarantine suggestions.
+    Flaky(crate::commands::flaky::FlakyArgs),
+    /// Recent runs, one test's history, recorded durations.
+    History(crate::commands::history::HistoryArgs),
     /// Manage the quarantine file: tests that run but cannot fail the run.
     Quarantine(crate::commands::quarantine::QuarantineArgs),
     /// Write a commented tollgate.toml from a preset.

@@ -10,7 +10,7 @@ use clap::Args;
 use tollgate_config::{Config, CONFIG_FILE};
 use tollgate_discover_python as py;
 use tollgate_discover_rust as rs;
-use tollgate_inventory::Inventory;
+use tollgate_inventory::{Inventory, TestItem};
 
 use crate::exit::usage;
 
@@ -99,7 +99,7 @@ impl Project {
         let python = python.map_err(|e| usage(e.to_string()))?;
         let mut inventory = python.inventory;
         inventory.extend(rust.map_err(|e| usage(e.to_string()))?.inventory);
-        self.config.apply_rules(&mut inventory);
+        apply_rules_in_parallel(&self.config, &mut inventory);
         Ok(ProjectInventory {
             inventory,
             python: PythonSetup {
@@ -117,4 +117,33 @@ impl Project {
             .to_string_lossy()
             .replace('\\', "/")
     }
+}
+
+/// [`Config::apply_rules`] on every core. A rule looks at one test at a
+/// time, so applying the rules to consecutive chunks of the tests gives the
+/// same inventory; on a large tree it is the one serial step between
+/// discovery and the strategy commands.
+fn apply_rules_in_parallel(config: &Config, inventory: &mut Inventory) {
+    use rayon::prelude::*;
+
+    let mut rest = std::mem::take(&mut inventory.tests);
+    let chunk = rest.len().div_ceil(rayon::current_num_threads()).max(1);
+    let mut chunks = Vec::new();
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        chunks.push(std::mem::replace(&mut rest, tail));
+    }
+    chunks.push(rest);
+    let done: Vec<Vec<TestItem>> = chunks
+        .into_par_iter()
+        .map(|tests| {
+            let mut part = Inventory {
+                tests,
+                diagnostics: Vec::new(),
+            };
+            config.apply_rules(&mut part);
+            part.tests
+        })
+        .collect();
+    inventory.tests = done.into_iter().flatten().collect();
 }

@@ -35,7 +35,10 @@ fn project() -> tempfile::TempDir {
 fn copy_tree(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap().flatten() {
         let name = entry.file_name();
-        if name == "target" || name == "__pycache__" || name == ".pytest_cache" || name == ".venv" || name == ".tollgate" {
+        // Build output, caches and local state (a venv, tollgate's history)
+        // are not part of the example.
+        let local_state = [".venv", ".tollgate", "target", "__pycache__", ".pytest_cache"];
+        if local_state.iter().any(|s| name == *s) {
             continue;
         }
         let dest = to.join(&name);

@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use tollgate_config::{parse_duration, Config};
 use tollgate_gate::{render, Baseline, FileCoverage, FlakyStats, Measurements, Outcome, Verdict};
-use tollgate_store::{FlakyQuery, StoredCoverage, Store};
+use tollgate_store::{FlakyQuery, Store, StoredCoverage};
 
 use crate::exit::{usage, Status};
 use crate::project::{ConfigLocation, Project};
@@ -61,8 +61,8 @@ pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
     let project = args.location.load()?;
     let config = &project.config;
     let gate_name = gate_for_pipeline(config, &args.pipeline)?;
-    let gate = tollgate_gate::resolve_gate(&config.gates, &gate_name)
-        .map_err(|e| usage(e.to_string()))?;
+    let gate =
+        tollgate_gate::resolve_gate(&config.gates, &gate_name).map_err(|e| usage(e.to_string()))?;
     let window_ms = window_ms(&args.flaky_window)?;
 
     let mut store = open_store(&project, args.store.as_deref())?;
@@ -74,10 +74,19 @@ pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
             .recent_runs(Some(&args.pipeline), 1)?
             .into_iter()
             .next()
-            .ok_or_else(|| usage(format!("no run of pipeline `{}` in the store", args.pipeline)))?,
+            .ok_or_else(|| {
+                usage(format!(
+                    "no run of pipeline `{}` in the store",
+                    args.pipeline
+                ))
+            })?,
     };
 
-    let coverage = store.coverage_files(&run.run_key)?.into_iter().map(file_coverage).collect();
+    let coverage = store
+        .coverage_files(&run.run_key)?
+        .into_iter()
+        .map(file_coverage)
+        .collect();
     let baseline = match store.baseline_run(&args.pipeline, &args.base_branch)? {
         Some(base) => Some(
             store
@@ -120,7 +129,10 @@ pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
 
     store.record_verdicts(&run.run_key, &stored_verdicts(&verdict), now_ms())?;
 
-    let title = format!("tollgate gate `{gate_name}` — pipeline {}, run {}", args.pipeline, run.run_key);
+    let title = format!(
+        "tollgate gate `{gate_name}` — pipeline {}, run {}",
+        args.pipeline, run.run_key
+    );
     let text = match args.format {
         GateFormat::Table => render::table(&verdict),
         GateFormat::Markdown => render::markdown(&verdict, &title),
@@ -129,7 +141,7 @@ pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{text}"),
+        None => write_stdout(&text)?,
     }
     for alert in verdict.alerts() {
         eprintln!("alert: {}: {}", alert.name, alert.detail);
@@ -181,13 +193,31 @@ pub(crate) fn open_store(project: &Project, flag: Option<&str>) -> anyhow::Resul
 /// Hides a password in a postgres URL.
 fn redact(location: &str) -> String {
     match (location.find("://"), location.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &location[..scheme], &location[at + 1..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &location[..scheme], &location[at + 1..])
+        }
         _ => location.to_string(),
     }
 }
 
+/// Writes a command's output; a closed pipe (`tollgate flaky | head`) is not an error.
+pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("cannot write to standard output"))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn window_ms(text: &str) -> anyhow::Result<i64> {
-    let window = parse_duration(text).map_err(|e| usage(format!("invalid window {text:?}: {e}")))?;
+    let window =
+        parse_duration(text).map_err(|e| usage(format!("invalid window {text:?}: {e}")))?;
     Ok(i64::try_from(window.as_millis()).unwrap_or(i64::MAX))
 }
 
@@ -231,7 +261,7 @@ fn git_changed_lines(
     let output = Command::new("git")
         .arg("-C")
         .arg(root)
-        .args(["diff", "--no-color", "--no-ext-diff", "-U0"])
+        .args(["diff", "--no-color", "--no-ext-diff", "--relative", "-U0"])
         .arg(format!("{base_branch}...{head}"))
         .arg("--")
         .output()
@@ -239,5 +269,7 @@ fn git_changed_lines(
     if !output.status.success() {
         return None;
     }
-    Some(tollgate_gate::diff::changed_lines(&String::from_utf8_lossy(&output.stdout)))
+    Some(tollgate_gate::diff::changed_lines(
+        &String::from_utf8_lossy(&output.stdout),
+    ))
 }

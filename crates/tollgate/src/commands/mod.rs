@@ -3,6 +3,9 @@
 
 mod collect;
 pub mod config;
+pub mod flaky;
+pub mod gate;
+pub mod history;
 pub mod ingest;
 pub mod lint;
 pub mod plan;
@@ -18,6 +21,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Init(args) => config::init(&args),
         Command::Lint(args) => lint::run(&args),
         Command::Ingest(args) => ingest::run(&args),
+        Command::Gate(args) => gate::run(&args),
+        Command::Flaky(args) => flaky::run(&args),
+        Command::History(args) => history::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Quarantine(args) => quarantine::run(&args),
