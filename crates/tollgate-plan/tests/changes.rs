@@ -250,7 +250,13 @@ fn copy_tree(from: &Path, to: &Path) {
         let name = entry.file_name();
         // Build output, caches and local state (a venv, tollgate's history)
         // are not part of the example.
-        let local_state = [".venv", ".tollgate", "target", "__pycache__", ".pytest_cache"];
+        let local_state = [
+            ".venv",
+            ".tollgate",
+            "target",
+            "__pycache__",
+            ".pytest_cache",
+        ];
         if local_state.iter().any(|s| name == *s) {
             continue;
         }

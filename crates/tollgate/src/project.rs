@@ -43,7 +43,11 @@ impl ConfigLocation {
         // `..` or symlink may stay in it.
         let path = std::fs::canonicalize(&path).unwrap_or(path);
         let root = path.parent().map_or_else(|| cwd.clone(), Path::to_path_buf);
-        Ok(Project { config_path: path, root, config })
+        Ok(Project {
+            config_path: path,
+            root,
+            config,
+        })
     }
 }
 

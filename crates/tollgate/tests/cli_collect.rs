@@ -79,13 +79,20 @@ fn missing_path_is_a_usage_error() {
 #[test]
 fn unknown_flag_is_a_usage_error() {
     let dir = small_project();
-    tollgate(dir.path()).args(["collect", "--frobnicate"]).assert().code(2);
+    tollgate(dir.path())
+        .args(["collect", "--frobnicate"])
+        .assert()
+        .code(2);
 }
 
 #[test]
 fn a_broken_file_is_a_diagnostic_and_the_rest_is_collected() {
     let dir = small_project();
-    write(dir.path(), "tests/test_broken.py", "def test_x(:\n    pass\n");
+    write(
+        dir.path(),
+        "tests/test_broken.py",
+        "def test_x(:\n    pass\n",
+    );
     tollgate(dir.path())
         .args(["collect", "--lang", "python"])
         .assert()
@@ -119,7 +126,10 @@ fn json_has_markers_with_origins() {
     assert_eq!(add["markers"][0]["name"], "unit");
     assert_eq!(add["markers"][0]["origin"]["line"], 3);
     assert_eq!(add["markers"][0]["origin"]["source"], "function_decorator");
-    assert!(json["diagnostics"].as_array().expect("diagnostics array").is_empty());
+    assert!(json["diagnostics"]
+        .as_array()
+        .expect("diagnostics array")
+        .is_empty());
 }
 
 #[test]
@@ -146,7 +156,15 @@ fn rust_tests_are_listed_like_nextest() {
         .success()
         .stdout("my-crate tests::b\n");
     tollgate(dir.path())
-        .args(["collect", "--lang", "rust", "--features", "integration", "--run-ignored", "all"])
+        .args([
+            "collect",
+            "--lang",
+            "rust",
+            "--features",
+            "integration",
+            "--run-ignored",
+            "all",
+        ])
         .assert()
         .success()
         .stdout("my-crate tests::a\nmy-crate tests::b\nmy-crate::api works\n");

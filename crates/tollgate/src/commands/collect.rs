@@ -18,7 +18,8 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
     // Parse the expression before any discovery work: a typo should fail fast.
     let expr = match &args.marker_expr {
         Some(src) => Some(
-            Expression::parse(src).map_err(|e| usage(format!("invalid -m expression {src:?}: {e}")))?,
+            Expression::parse(src)
+                .map_err(|e| usage(format!("invalid -m expression {src:?}: {e}")))?,
         ),
         None => None,
     };
@@ -46,7 +47,9 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
         // gives its own.
         let addopts_expr = match (&expr, &collection.addopts_markexpr) {
             (None, Some(src)) => Some(Expression::parse(src).map_err(|e| {
-                usage(format!("invalid -m expression {src:?} in the pytest ini's addopts: {e}"))
+                usage(format!(
+                    "invalid -m expression {src:?} in the pytest ini's addopts: {e}"
+                ))
             })?),
             _ => None,
         };
@@ -64,7 +67,10 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
         selected_python.extend(selected_rust.into_iter().map(|i| i + python_count));
         inventory.extend(inv);
     }
-    let selected: Vec<&TestItem> = selected_python.iter().map(|&i| &inventory.tests[i]).collect();
+    let selected: Vec<&TestItem> = selected_python
+        .iter()
+        .map(|&i| &inventory.tests[i])
+        .collect();
 
     let mut stdout = io::stdout().lock();
     let rendered = match args.format {
@@ -87,7 +93,12 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
         let _ = writeln!(
             stderr,
             "{}",
-            summary_line(&selected, inventory.tests.len(), &inventory.diagnostics, started.elapsed())
+            summary_line(
+                &selected,
+                inventory.tests.len(),
+                &inventory.diagnostics,
+                started.elapsed()
+            )
         );
     }
 
@@ -114,7 +125,9 @@ fn collect_python(args: &CollectArgs, cwd: &Path) -> anyhow::Result<Option<py::C
     if !args.paths.is_empty() && opts.args.is_empty() {
         return Ok(None);
     }
-    py::collect(&opts).map(Some).map_err(|e| usage(e.to_string()))
+    py::collect(&opts)
+        .map(Some)
+        .map_err(|e| usage(e.to_string()))
 }
 
 /// Under `--strict-markers` (or `strict_markers`/`strict` in the ini) pytest
@@ -238,9 +251,17 @@ pub fn render_table(tests: &[&TestItem]) -> String {
             };
             let mut markers = t.marker_names().join(" ");
             if t.dynamic.is_some() {
-                markers.push_str(if markers.is_empty() { "(dynamic)" } else { " (dynamic)" });
+                markers.push_str(if markers.is_empty() {
+                    "(dynamic)"
+                } else {
+                    " (dynamic)"
+                });
             }
-            (format!("{lang} {}", t.id), format!("{}:{}", t.file, t.line), markers)
+            (
+                format!("{lang} {}", t.id),
+                format!("{}:{}", t.file, t.line),
+                markers,
+            )
         })
         .collect();
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(4);
@@ -259,7 +280,10 @@ fn summary_line(
     diagnostics: &[Diagnostic],
     elapsed: std::time::Duration,
 ) -> String {
-    let python = selected.iter().filter(|t| t.language == Language::Python).count();
+    let python = selected
+        .iter()
+        .filter(|t| t.language == Language::Python)
+        .count();
     let rust = selected.len() - python;
     let deselected = total - selected.len();
     let mut line = format!("{} tests ({python} python, {rust} rust)", selected.len());
@@ -291,7 +315,11 @@ mod tests {
                 .map(|m| {
                     Marker::new(
                         *m,
-                        MarkOrigin { file: file.clone(), line: 2, source: MarkSource::FunctionDecorator },
+                        MarkOrigin {
+                            file: file.clone(),
+                            line: 2,
+                            source: MarkSource::FunctionDecorator,
+                        },
                     )
                 })
                 .collect(),
@@ -342,7 +370,11 @@ mod tests {
             diagnostics: vec![],
         };
         let ids = |mode| -> Vec<String> {
-            filter_ignored(inv.clone(), mode).tests.into_iter().map(|t| t.function).collect()
+            filter_ignored(inv.clone(), mode)
+                .tests
+                .into_iter()
+                .map(|t| t.function)
+                .collect()
         };
         assert_eq!(ids(RunIgnored::Default), ["a"]);
         assert_eq!(ids(RunIgnored::Only), ["b"]);
@@ -354,7 +386,10 @@ mod tests {
         let mut dynamic = py_test("tests/test_x.py::test_gen", &["unit"]);
         dynamic.dynamic = Some("argvalues come from a call".into());
         let tests = [
-            py_test("tests/test_x.py::test_a[1]", &["unit", "gpu_0", "pre_merge"]),
+            py_test(
+                "tests/test_x.py::test_a[1]",
+                &["unit", "gpu_0", "pre_merge"],
+            ),
             dynamic,
             rust_test("tests::it_works", false),
         ];

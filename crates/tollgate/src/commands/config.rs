@@ -56,7 +56,10 @@ pub fn init(args: &InitArgs) -> anyhow::Result<Status> {
 /// Writes through a temporary file in the same directory and a rename, so a
 /// crash never leaves a half-written file behind.
 fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a file in {}", dir.display()))?;
     tmp.write_all(text.as_bytes())?;
@@ -85,7 +88,12 @@ pub fn config(args: &ConfigArgs) -> anyhow::Result<Status> {
         ConfigCommand::Check => {
             let project = args.location.load()?;
             let (path, config) = (&project.config_path, &project.config);
-            let markers: usize = config.taxonomy.categories.values().map(|c| c.markers.len()).sum();
+            let markers: usize = config
+                .taxonomy
+                .categories
+                .values()
+                .map(|c| c.markers.len())
+                .sum();
             println!(
                 "{}: ok ({} categories, {markers} markers, {} pipelines, {} jobs)",
                 path.display(),
@@ -132,13 +140,16 @@ pub fn markers(args: &MarkersArgs) -> anyhow::Result<Status> {
             config_file: None,
         })
         .map_err(|e| usage(e.to_string()))?;
-        let ini = collection
-            .inifile
-            .as_ref()
-            .map_or_else(|| "(no pytest ini)".to_string(), |p| p.display().to_string());
+        let ini = collection.inifile.as_ref().map_or_else(
+            || "(no pytest ini)".to_string(),
+            |p| p.display().to_string(),
+        );
         let drift = tollgate_config::marker_drift(config, &collection.registered_markers);
         if drift.is_empty() {
-            println!("{ini}: pytest's registered markers agree with {}", path.display());
+            println!(
+                "{ini}: pytest's registered markers agree with {}",
+                path.display()
+            );
             return Ok(Status::Success);
         }
         for d in &drift {

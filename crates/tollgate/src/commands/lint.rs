@@ -21,14 +21,16 @@ pub enum LintFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Rules have stable codes (TG101 missing required category, TG102 two \
+#[command(
+    after_help = "Rules have stable codes (TG101 missing required category, TG102 two \
 markers of an exclusive category, TG103 unknown marker, TG104 alias in use, TG201 applied but not \
 registered with pytest, TG202 registered but never used, TG301 test in the wrong place for its \
 type, TG302 file name, TG401 Rust integration test not behind the integration feature, TG402 \
 #[ignore] without a reason, TG501 markers of a dynamic test cannot be verified, TG601 no pipeline \
 runs the test). Disable rules with `[lint] disable = [...]` in tollgate.toml.
 
-Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or configuration error.")]
+Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or configuration error."
+)]
 pub struct LintArgs {
     /// Only report findings in these files or directories (relative to the
     /// current directory) [default: the whole project].

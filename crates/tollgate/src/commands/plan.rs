@@ -155,7 +155,6 @@ fn changed_files(args: &PlanArgs, root: &Path) -> anyhow::Result<Option<Vec<Stri
         .map_err(plan_usage)
 }
 
-
 fn emit(args: &PlanArgs, text: &str) -> anyhow::Result<()> {
     match &args.output {
         Some(path) => {

@@ -176,7 +176,9 @@ static STARTED_MS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
 /// Job commands may call `tollgate` itself (`tollgate lint` as the lint job):
 /// they get this very binary, whatever is installed elsewhere on PATH.
 fn put_own_directory_on_path() {
-    let Some(dir) = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf))
+    let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
     else {
         return;
     };
@@ -275,4 +277,3 @@ fn progress_line(line: &str) {
     };
     let _ = writeln!(err, "{prefix}{line}");
 }
-
