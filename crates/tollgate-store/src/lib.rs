@@ -34,9 +34,9 @@ pub use error::StoreError;
 pub use lines::{decode_lines, encode_lines, language_of};
 pub use migrate::LATEST_VERSION;
 pub use model::{
-    Batch, BenchPoint, CoverageEntry, CoverageRollup, FlakyQuery, FlakyReport, FlakyTest,
-    IngestSummary, JobMeta, RollupBy, RunCounts, RunInfo, RunMeta, StoredCoverage, TestDuration,
-    TestHistoryEntry, Verdict,
+    Batch, BenchPoint, CoverageEntry, CoverageRollup, FailedTest, FlakyQuery, FlakyReport,
+    FlakyTest, IngestSummary, JobMeta, RollupBy, RunCounts, RunFailures, RunInfo, RunMeta,
+    StoredCoverage, TestDuration, TestHistoryEntry, Verdict,
 };
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -144,6 +144,11 @@ impl Store {
 
     pub fn run_counts(&mut self, run_key: &str) -> Result<RunCounts, StoreError> {
         queries::run_counts(self.sql(), run_key)
+    }
+
+    /// Failed jobs and tests of a run, for the gate's critical-failures check.
+    pub fn run_failures(&mut self, run_key: &str) -> Result<RunFailures, StoreError> {
+        queries::run_failures(self.sql(), run_key)
     }
 
     pub fn test_history(

@@ -82,6 +82,23 @@ pub struct RunCounts {
     pub bench_samples: u64,
 }
 
+/// What failed in one run (see [`crate::Store::run_failures`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct RunFailures {
+    /// `(job name, status)` of jobs recorded as failed, errored or incomplete.
+    pub failed_jobs: Vec<(String, String)>,
+    /// Tests whose final attempt in their job failed.
+    pub failed_tests: Vec<FailedTest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedTest {
+    pub job: String,
+    pub test_id: String,
+    /// The job's recorded status; empty for results ingested without one.
+    pub job_status: String,
+}
+
 /// One attempt of one test in some run, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TestHistoryEntry {

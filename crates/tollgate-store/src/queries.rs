@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use crate::error::StoreError;
 use crate::model::{
-    BenchPoint, CoverageRollup, FlakyQuery, FlakyReport, FlakyTest, RollupBy, RunCounts, RunInfo,
-    StoredCoverage, TestDuration, TestHistoryEntry,
+    BenchPoint, CoverageRollup, FailedTest, FlakyQuery, FlakyReport, FlakyTest, RollupBy,
+    RunCounts, RunFailures, RunInfo, StoredCoverage, TestDuration, TestHistoryEntry,
 };
 use crate::sql::{Row, Sql, Value};
 
@@ -94,6 +94,43 @@ pub fn run_counts(sql: &mut dyn Sql, run_key: &str) -> Result<RunCounts, StoreEr
         )?,
         coverage_files: count(sql, "SELECT COUNT(*) FROM coverage_files WHERE run_id = ?1")?,
         bench_samples: count(sql, "SELECT COUNT(*) FROM bench_samples WHERE run_id = ?1")?,
+    })
+}
+
+/// What failed in a run: jobs whose recorded status is a failure, and tests
+/// whose final attempt (per job) failed. `tollgate run` records a job's status
+/// with quarantine and retries already applied; results ingested from
+/// elsewhere carry no job status, so their tests speak for themselves.
+pub fn run_failures(sql: &mut dyn Sql, run_key: &str) -> Result<RunFailures, StoreError> {
+    let id = run_id(sql, run_key)?;
+    let jobs = sql.query(
+        "SELECT name, status FROM jobs WHERE run_id = ?1 \
+         AND status IN ('failed', 'infrastructureerror', 'incomplete') ORDER BY name",
+        &[id.into()],
+    )?;
+    let tests = sql.query(
+        "SELECT j.name, t.name, j.status FROM test_attempts a \
+         JOIN tests t ON t.id = a.test_id \
+         JOIN jobs j ON j.id = a.job_id \
+         WHERE a.run_id = ?1 AND a.outcome IN ('failed', 'error') \
+         AND a.attempt = (SELECT MAX(b.attempt) FROM test_attempts b \
+                          WHERE b.run_id = a.run_id AND b.job_id = a.job_id AND b.test_id = a.test_id) \
+         ORDER BY j.name, t.name",
+        &[id.into()],
+    )?;
+    Ok(RunFailures {
+        failed_jobs: jobs
+            .iter()
+            .map(|r| (col(r, 0).text(), col(r, 1).text()))
+            .collect(),
+        failed_tests: tests
+            .iter()
+            .map(|r| FailedTest {
+                job: col(r, 0).text(),
+                test_id: col(r, 1).text(),
+                job_status: col(r, 2).text(),
+            })
+            .collect(),
     })
 }
 

@@ -564,3 +564,58 @@ fn odd_text_round_trips() {
         );
     }
 }
+
+#[test]
+fn run_failures_are_failed_jobs_and_tests_failing_their_last_attempt() {
+    for loc in locations() {
+        let mut store = loc.open();
+        let run = run_meta("ci-7", "abc", "main", "pr", 1_000);
+        ingest_tests(
+            &mut store,
+            &run,
+            "unit",
+            &[
+                result("passes", 1, Outcome::Passed, 0.1),
+                // Flaky: failed, then passed on retry: not a failure of the run.
+                result("flaky", 1, Outcome::Failed, 0.1),
+                result("flaky", 2, Outcome::Passed, 0.1),
+                result("broken", 1, Outcome::Failed, 0.1),
+                result("broken", 2, Outcome::Error, 0.1),
+            ],
+        );
+        let mut failed_job = job("e2e_0");
+        failed_job.status = "failed".into();
+        store
+            .ingest(&Batch {
+                run: &run,
+                job: &failed_job,
+                tests: &[result("e2e", 1, Outcome::Failed, 1.0)],
+                coverage: &[],
+                bench: &[],
+            })
+            .unwrap_or_else(|e| panic!("{}: {e}", loc.name()));
+
+        let failures = store.run_failures("ci-7").unwrap();
+        assert_eq!(
+            failures.failed_jobs,
+            [("e2e_0".to_string(), "failed".to_string())],
+            "{}",
+            loc.name()
+        );
+        let tests: Vec<(&str, &str)> = failures
+            .failed_tests
+            .iter()
+            .map(|t| (t.job.as_str(), t.test_id.as_str()))
+            .collect();
+        assert_eq!(
+            tests,
+            [("e2e_0", "e2e"), ("unit", "broken")],
+            "{}",
+            loc.name()
+        );
+        assert!(matches!(
+            store.run_failures("no-such-run"),
+            Err(tollgate_store::StoreError::UnknownRun(_))
+        ));
+    }
+}

@@ -204,3 +204,41 @@ fn markdown_and_table_outputs_and_usage_errors() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("base") && text.contains("drop3"), "{text}");
 }
+
+#[test]
+fn a_failed_test_is_a_critical_failure_that_blocks() {
+    let dir = project();
+    let root = dir.path();
+    ingest(root, "base", "main", 90, true);
+    ingest(root, "green", "feature", 90, false);
+    let green = gate_json(root, "green", 0);
+    let critical = check(&green, "critical_failures");
+    assert_eq!(critical["status"], "pass", "{critical}");
+    assert_eq!(critical["measured"], 0.0);
+
+    let failing = root.join("failing.xml");
+    std::fs::write(
+        &failing,
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="2" failures="1" errors="0" skipped="0">
+<testcase classname="tests.test_a" name="test_one" file="tests/test_a.py" time="0.5"/>
+<testcase classname="tests.test_a" name="test_two" file="tests/test_a.py" time="1.5"><failure message="boom">assert 1 == 2</failure></testcase>
+</testsuite></testsuites>"#,
+    )
+    .unwrap();
+    tollgate(root)
+        .args(["ingest", "junit"])
+        .arg(&failing)
+        .args(["--run", "red", "--pipeline", "pr", "--branch", "feature"])
+        .args(["--commit", "red-sha", "--repo-root"])
+        .arg(root)
+        .arg("--store")
+        .arg(root.join(".tollgate/history.db"))
+        .assert()
+        .success();
+    let red = gate_json(root, "red", 1);
+    assert_eq!(red["verdict"], "blocked");
+    let critical = check(&red, "critical_failures");
+    assert_eq!(critical["status"], "block", "{critical}");
+    assert_eq!(critical["measured"], 1.0, "{critical}");
+}

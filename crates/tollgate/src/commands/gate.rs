@@ -115,9 +115,9 @@ pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
         Some(_) => git_changed_lines(&project.root, &args.base_branch, &run.commit),
         None => None,
     };
+    let failures = store.run_failures(&run.run_key)?;
     let measurements = Measurements {
-        // The store has no per-run failure query yet: reported as unknown.
-        critical_failures: None,
+        critical_failures: Some(critical_failures(config, &failures)),
         coverage,
         changed_lines,
         bench: Vec::new(),
@@ -272,4 +272,37 @@ fn git_changed_lines(
     Some(tollgate_gate::diff::changed_lines(
         &String::from_utf8_lossy(&output.stdout),
     ))
+}
+
+/// Failures that block: gating jobs that failed (a job's recorded status
+/// already accounts for retries and quarantine), and failed tests of jobs that
+/// failed or whose status is unknown (results ingested from elsewhere). A job
+/// tollgate.toml does not know counts as gating: unknown is not harmless.
+fn critical_failures(
+    config: &tollgate_config::Config,
+    failures: &tollgate_store::RunFailures,
+) -> Vec<String> {
+    // Plan job names may carry a suffix (`e2e_1[vllm]`, `unit#2`); the config
+    // names the base job.
+    let gating = |job: &str| {
+        let base = job.split(['[', '#']).next().unwrap_or(job);
+        config.jobs.get(base).is_none_or(|j| j.gating)
+    };
+    let mut critical: Vec<String> = failures
+        .failed_jobs
+        .iter()
+        .filter(|(job, _)| gating(job))
+        .map(|(job, status)| format!("job {job} ({status})"))
+        .collect();
+    critical.extend(
+        failures
+            .failed_tests
+            .iter()
+            .filter(|t| gating(&t.job))
+            .filter(|t| {
+                t.job_status.is_empty() || failures.failed_jobs.iter().any(|(j, _)| *j == t.job)
+            })
+            .map(|t| t.test_id.clone()),
+    );
+    critical
 }
