@@ -343,9 +343,7 @@ impl Validator<'_> {
             self.push(
                 Location::value(key_path!["lint", "integration_feature"]),
                 format!("`{feature}` cannot be a Cargo feature name"),
-                Some(
-                    "use letters, digits, `_`, `-` or `+`, or \"\" to turn TG401 off".to_string(),
-                ),
+                Some("use letters, digits, `_`, `-` or `+`, or \"\" to turn TG401 off".to_string()),
             );
         }
         let Some(rule) = &self.config.lint.file_name else {

@@ -5,7 +5,8 @@
 //! The pipeline is: [`config`] (rootdir and ini, as `findpaths.py`) →
 //! [`walk`] (which files, in pytest's order, honouring conftest ignores) →
 //! per file in parallel: [`model`] (AST → names, marks) → [`collect`]
-//! (classes, MRO, [`parametrize`] expansion) → items. Files are parsed one at
+//! (classes, MRO, [`parametrize`] expansion, [`fixtures`] with `params=`
+//! that make a test `dynamic`) → items. Files are parsed one at
 //! a time per thread and their ASTs dropped straight away.
 
 mod collect;

@@ -46,7 +46,9 @@ pub enum MarkValue {
     None,
     List(Vec<MarkValue>),
     /// Source text of an expression that cannot be evaluated statically.
-    Expr { expr: String },
+    Expr {
+        expr: String,
+    },
 }
 
 /// How a marker came to be attached to a test.

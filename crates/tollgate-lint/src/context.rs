@@ -183,15 +183,26 @@ pub(crate) fn mark_label<'t>(test: &'t TestItem, mark: &Marker) -> &'t str {
 fn group_by_function(tests: &[TestItem]) -> Vec<Vec<usize>> {
     let mut index: FastMap<(&str, &str), usize> = FastMap::default();
     let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut previous: Option<((&str, &str), usize)> = None;
     for (i, test) in tests.iter().enumerate() {
         let key = match test.language {
             Language::Python => ("", test.function.as_str()),
             Language::Rust => (test.file.as_str(), test.id.as_str()),
         };
+        // The cases of a parametrized function come one after the other:
+        // most tests join the group of the test before them, unhashed.
+        if let Some((_, g)) = previous.filter(|(k, _)| *k == key) {
+            groups[g].push(i);
+            continue;
+        }
         match index.get(&key) {
-            Some(&g) => groups[g].push(i),
+            Some(&g) => {
+                groups[g].push(i);
+                previous = Some((key, g));
+            }
             None => {
                 index.insert(key, groups.len());
+                previous = Some((key, groups.len()));
                 groups.push(vec![i]);
             }
         }
@@ -228,30 +239,41 @@ impl Failing {
     }
 }
 
-/// A `HashMap` with FNV-1a hashing: the keys here are short marker names
-/// and ids hashed hundreds of thousands of times per run, where SipHash's
-/// collision resistance buys nothing (the input is the user's own tree).
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+/// A `HashMap` with a word-at-a-time multiplicative hash (FxHash's): the
+/// keys here are marker names and test ids, hashed hundreds of thousands of
+/// times per run, where SipHash's collision resistance buys nothing (the
+/// input is the user's own tree) and a byte-at-a-time hash is slow on long
+/// node ids.
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 #[derive(Default)]
-pub(crate) struct Fnv(u64);
+pub(crate) struct FastHasher(u64);
 
-impl Hasher for Fnv {
+impl FastHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
         self.0
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        const PRIME: u64 = 0x0000_0100_0000_01b3;
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(PRIME);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
         }
-        self.0 = hash;
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
     }
 }

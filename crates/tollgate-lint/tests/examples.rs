@@ -18,7 +18,7 @@ fn the_clean_example_has_no_findings() {
 ///
 /// Lines are where lint points, which differs from MISTAKES.md's "line"
 /// column in two places: #7, where discovery attributes marks passed through
-/// `pytest.param(marks=...)` to the `parametrize` decorator (line 16) rather
+/// `pytest.param(marks=...)` to the `pytest.param` entry (line 18) rather
 /// than to the list alias on line 9; and #15, where the Rust inventory knows
 /// the `fn` line (87) but not the attribute's (86).
 const EXPECTED: &[(u32, &str, &str, u32, Option<&str>)] = &[
@@ -32,7 +32,7 @@ const EXPECTED: &[(u32, &str, &str, u32, Option<&str>)] = &[
     (6, "TG103", "tests/fault_tolerance/test_fault_tolerance_migration.py", 14, Some("tests/fault_tolerance/test_fault_tolerance_migration.py::test_request_migrates_off_a_dead_worker")),
     (6, "TG101", "tests/fault_tolerance/test_fault_tolerance_migration.py", 16, Some("tests/fault_tolerance/test_fault_tolerance_migration.py::test_request_migrates_off_a_dead_worker")),
     (6, "TG601", "tests/fault_tolerance/test_fault_tolerance_migration.py", 16, Some("tests/fault_tolerance/test_fault_tolerance_migration.py::test_request_migrates_off_a_dead_worker")),
-    (7, "TG104", "components/backends/vllm/tests/test_vllm_tensor_parallel.py", 16, Some("components/backends/vllm/tests/test_vllm_tensor_parallel.py::test_worker_starts_with_tensor_parallelism[tp1]")),
+    (7, "TG104", "components/backends/vllm/tests/test_vllm_tensor_parallel.py", 18, Some("components/backends/vllm/tests/test_vllm_tensor_parallel.py::test_worker_starts_with_tensor_parallelism[tp1]")),
     (8, "TG104", "tests/serve/test_serve_completions.py", 55, Some("tests/serve/test_serve_completions.py::test_unknown_route_and_model_get_404")),
     (9, "TG201", "tests/kvbm/test_kvbm_offload.py", 8, Some("tests/kvbm/test_kvbm_offload.py::test_offloaded_prefix_is_onboarded_from_disk")),
     (10, "TG202", "pyproject.toml", 37, None),

@@ -32,8 +32,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let mut by_file: BTreeMap<&str, Vec<&TestItem>> = BTreeMap::new();
     for test in ctx.tests {
         let Some(facts) = &test.rust else { continue };
-        if facts.target_kind == "test" && !facts.required_features.iter().any(|r| r == feature)
-        {
+        if facts.target_kind == "test" && !facts.required_features.iter().any(|r| r == feature) {
             by_file.entry(&test.file).or_default().push(test);
         }
     }
@@ -50,5 +49,52 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ),
             format!("add `#![cfg(feature = \"{feature}\")]` at the top of the file, or `required-features` to its [[test]] target"),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tollgate_config::Config;
+    use tollgate_inventory::{Language, RustFacts};
+
+    use super::*;
+
+    fn integration_test(file: &str, features: &[&str]) -> TestItem {
+        TestItem {
+            id: format!("pkg::{file} t"),
+            language: Language::Rust,
+            file: file.into(),
+            line: 3,
+            function: "t".into(),
+            markers: Vec::new(),
+            dynamic: None,
+            rust: Some(RustFacts {
+                target_kind: "test".into(),
+                target_name: file.into(),
+                required_features: features.iter().map(|f| f.to_string()).collect(),
+                ..RustFacts::default()
+            }),
+        }
+    }
+
+    fn flagged(config_src: &str, tests: &[TestItem]) -> Vec<String> {
+        let config = Config::from_str(config_src, "tollgate.toml").unwrap_or_default();
+        let ctx = Context::new(&config, tests, None);
+        let mut out = Vec::new();
+        check(&ctx, &mut out);
+        out.into_iter().map(|f| f.file).collect()
+    }
+
+    #[test]
+    fn the_feature_comes_from_the_lint_settings() {
+        let tests = [
+            integration_test("tests/a.rs", &["integration"]),
+            integration_test("tests/b.rs", &["it"]),
+            integration_test("tests/c.rs", &[]),
+        ];
+        assert_eq!(flagged("", &tests), ["tests/b.rs", "tests/c.rs"]);
+        let custom = "[lint]\nintegration_feature = \"it\"\n";
+        assert_eq!(flagged(custom, &tests), ["tests/a.rs", "tests/c.rs"]);
+        assert!(flagged("[lint]\nintegration_feature = \"\"\n", &tests).is_empty());
     }
 }

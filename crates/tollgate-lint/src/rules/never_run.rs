@@ -11,7 +11,7 @@ use std::hash::{Hash, Hasher};
 use tollgate_inventory::{Language, TestItem};
 use tollgate_select::{Selector, Verdict};
 
-use crate::context::{Context, Failing, FastMap, Fnv};
+use crate::context::{Context, Failing, FastHasher, FastMap};
 use crate::finding::{At, Finding, Severity};
 use crate::rules::RuleInfo;
 
@@ -121,7 +121,7 @@ impl<'s, 'c, 'a> Reachability<'s, 'c, 'a> {
             signature.ignored = facts.ignored.is_some();
         }
         let hash = {
-            let mut hasher = Fnv::default();
+            let mut hasher = FastHasher::default();
             signature.hash(&mut hasher);
             hasher.finish()
         };
