@@ -181,6 +181,24 @@ impl Globs {
 }
 
 /// Classifies `files` and works out which tests they reach. Pure.
+/// [`analyze`] for a pipeline: the project's dependency graphs (Rust crates,
+/// Python imports) are read from `root` only when the pipeline narrows its
+/// run by changes, since only then do they matter.
+pub fn analyze_for_pipeline(
+    config: &Config,
+    pipeline: &tollgate_config::Pipeline,
+    root: &std::path::Path,
+    files: &[String],
+    inventory: &Inventory,
+) -> ChangeAnalysis {
+    let graph = if pipeline.change_aware {
+        ProjectGraph::scan(root)
+    } else {
+        ProjectGraph::default()
+    };
+    analyze(config, files, &graph, inventory)
+}
+
 pub fn analyze(
     config: &Config,
     files: &[String],

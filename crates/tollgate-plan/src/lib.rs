@@ -31,7 +31,8 @@ mod vars;
 mod write;
 
 pub use changes::{
-    analyze, parse_changed_files, ChangeAnalysis, ChangeScope, ChangedFile, Claim, ProjectGraph,
+    analyze, analyze_for_pipeline, parse_changed_files, ChangeAnalysis, ChangeScope, ChangedFile,
+    Claim, ProjectGraph,
 };
 pub use error::PlanError;
 pub use explain::explain;

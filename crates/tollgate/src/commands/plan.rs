@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use tollgate_plan::{self as planner, PlanError, PlanInput, ProjectGraph, Variables};
+use tollgate_plan::{self as planner, PlanError, PlanInput, Variables};
 
 use crate::exit::{usage, Status};
 use crate::project::ConfigLocation;
@@ -78,15 +78,8 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
     let changed = changed_files(args, root)?;
 
     let inventory = project.collect()?.inventory;
-    let analysis = changed.map(|files| {
-        // The graphs are only worth reading when the pipeline narrows by changes.
-        let graph = if pipeline.change_aware {
-            ProjectGraph::scan(root)
-        } else {
-            ProjectGraph::default()
-        };
-        planner::analyze(config, &files, &graph, &inventory)
-    });
+    let analysis = changed
+        .map(|files| planner::analyze_for_pipeline(config, pipeline, root, &files, &inventory));
     let input = PlanInput {
         config,
         inventory: &inventory,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use tollgate_config::{Config, VarValue};
-use tollgate_plan::{self as planner, PlanInput, ProjectGraph, Variables};
+use tollgate_plan::{self as planner, PlanInput, Variables};
 use tollgate_run::{
     self as runner, EngineOptions, MachineOptions, Quarantine, Redactor, RunStatus,
 };
@@ -89,14 +89,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     };
 
     let inventory = project.collect()?.inventory;
-    let analysis = changed.map(|files| {
-        let graph = if pipeline.change_aware {
-            ProjectGraph::scan(root)
-        } else {
-            ProjectGraph::default()
-        };
-        planner::analyze(config, &files, &graph, &inventory)
-    });
+    let analysis = changed
+        .map(|files| planner::analyze_for_pipeline(config, pipeline, root, &files, &inventory));
     let input = PlanInput {
         config,
         inventory: &inventory,
