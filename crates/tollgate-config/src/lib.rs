@@ -8,9 +8,11 @@
 //!   inventory.
 //! - [`markers`]: the pytest `markers` registration block and drift against it.
 //! - [`presets`]: `dynamo` (the seeds' strategy) and `minimal`.
+//! - [`quarantine`]: `.tollgate/quarantine.toml`, the tests that run but cannot
+//!   fail a run (read by the runner and by lint).
 //!
 //! Nothing here runs processes or reads anything but the config file itself
-//! (in [`Config::load`] and [`Config::discover`]).
+//! (in [`Config::load`] and [`Config::discover`]) and the quarantine file.
 //!
 //! ```
 //! use tollgate_config::Config;
@@ -33,6 +35,7 @@ mod error;
 pub mod markers;
 mod ordered;
 pub mod presets;
+pub mod quarantine;
 pub mod schema;
 mod spans;
 mod suggest;

@@ -60,6 +60,7 @@ fn main() -> ExitCode {
             inventory: &inventory,
             pytest: pytest.as_ref(),
             root: &root,
+            quarantine: None,
         });
         lint_times.push(start.elapsed());
         counts = (inventory.tests.len(), findings.len());
@@ -160,6 +161,7 @@ fn per_rule(root: &std::path::Path, config: &Config) {
         inventory: &inventory,
         pytest: pytest.as_ref(),
         root,
+        quarantine: None,
     });
     println!(
         "  no rule (shared set-up)                {:>8.1} ms",
@@ -177,6 +179,7 @@ fn per_rule(root: &std::path::Path, config: &Config) {
             inventory: &inventory,
             pytest: pytest.as_ref(),
             root,
+            quarantine: None,
         });
         println!(
             "  {} {:<32} {:>8.1} ms  {} findings",

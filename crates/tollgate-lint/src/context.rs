@@ -12,12 +12,14 @@ use tollgate_config::{Category, Config};
 use tollgate_inventory::{Language, MarkSource, Marker, TestItem};
 
 use crate::registrations::PytestMarkers;
+use crate::QuarantineInput;
 
 /// The taxonomy, the tests grouped by function, and pytest's registrations.
 pub(crate) struct Context<'a> {
     pub config: &'a Config,
     pub tests: &'a [TestItem],
     pub pytest: Option<&'a PytestMarkers>,
+    pub quarantine: Option<&'a QuarantineInput>,
     /// Alias → canonical marker (chains followed).
     canonical: FastMap<&'a str, &'a str>,
     /// Canonical marker → bit mask of its categories (bit i: `categories[i]`).
@@ -57,6 +59,7 @@ impl<'a> Context<'a> {
         config: &'a Config,
         tests: &'a [TestItem],
         pytest: Option<&'a PytestMarkers>,
+        quarantine: Option<&'a QuarantineInput>,
     ) -> Self {
         let taxonomy = &config.taxonomy;
         let canonical: FastMap<&str, &str> = taxonomy
@@ -95,6 +98,7 @@ impl<'a> Context<'a> {
             config,
             tests,
             pytest,
+            quarantine,
             canonical,
             marker_categories,
             categories,

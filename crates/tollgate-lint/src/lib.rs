@@ -25,9 +25,11 @@
 //! | TG402 | `ignore-without-reason`         | warning  |     | `#[ignore]` without a reason (with `[lint] require_ignore_reason`) |
 //! | TG501 | `dynamic-markers`               | warning  |     | a test whose markers cannot be verified statically, with the reason |
 //! | TG601 | `never-run`                     | error    |     | a test that no job of any pipeline selects |
+//! | TG701 | `quarantine-expired`            | error    |     | a quarantine entry past its `expires` date (or with an unreadable date) |
+//! | TG702 | `quarantine-unmatched`          | warning  |     | a quarantine entry that matches no collected test |
 //!
 //! Families: 1xx taxonomy, 2xx pytest registration, 3xx placement, 4xx Rust
-//! conventions, 5xx discovery limits, 6xx pipelines. `[lint] disable` turns
+//! conventions, 5xx discovery limits, 6xx pipelines, 7xx quarantine. `[lint] disable` turns
 //! rules off by code or name.
 //!
 //! # Granularity
@@ -55,6 +57,7 @@ mod rules;
 
 use std::path::Path;
 
+use tollgate_config::quarantine::{Date, Quarantine};
 use tollgate_config::Config;
 use tollgate_inventory::Inventory;
 
@@ -76,12 +79,53 @@ pub struct LintInput<'a> {
     /// The project root (where `tollgate.toml` is): every path in the
     /// inventory and in the findings is relative to it.
     pub root: &'a Path,
+    /// The quarantine file (`[quarantine] file`), when the project has one.
+    pub quarantine: Option<&'a QuarantineInput>,
+}
+
+/// The quarantine file as lint sees it: its entries, where each starts,
+/// and the day it is judged on (a parameter, so the core stays pure).
+#[derive(Debug, Clone)]
+pub struct QuarantineInput {
+    /// Relative to the project root, as findings report it.
+    pub file: String,
+    pub quarantine: Quarantine,
+    /// 1-based line of each entry ([`Quarantine::entry_lines`]); missing
+    /// lines are reported as line 1.
+    pub lines: Vec<u32>,
+    pub today: Date,
+}
+
+impl QuarantineInput {
+    /// Parses the file's text; `file` is the path findings will name.
+    pub fn parse(
+        text: &str,
+        file: &str,
+        today: Date,
+    ) -> Result<QuarantineInput, tollgate_config::quarantine::QuarantineError> {
+        Ok(QuarantineInput {
+            file: file.to_string(),
+            quarantine: Quarantine::parse(text, Path::new(file))?,
+            lines: Quarantine::entry_lines(text),
+            today,
+        })
+    }
+
+    /// Where entry `index` starts.
+    pub fn line(&self, index: usize) -> u32 {
+        self.lines.get(index).copied().unwrap_or(1)
+    }
 }
 
 /// Runs every enabled rule and returns the findings sorted by file, line
 /// and code.
 pub fn lint(input: &LintInput<'_>) -> Vec<Finding> {
-    let ctx = context::Context::new(input.config, &input.inventory.tests, input.pytest);
+    let ctx = context::Context::new(
+        input.config,
+        &input.inventory.tests,
+        input.pytest,
+        input.quarantine,
+    );
     let mut findings = rules::run(&ctx);
     sort_findings(&mut findings);
     findings

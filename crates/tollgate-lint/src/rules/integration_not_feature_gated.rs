@@ -79,7 +79,7 @@ mod tests {
 
     fn flagged(config_src: &str, tests: &[TestItem]) -> Vec<String> {
         let config = Config::from_str(config_src, "tollgate.toml").unwrap_or_default();
-        let ctx = Context::new(&config, tests, None);
+        let ctx = Context::new(&config, tests, None, None);
         let mut out = Vec::new();
         check(&ctx, &mut out);
         out.into_iter().map(|f| f.file).collect()

@@ -11,6 +11,8 @@ mod ignore_without_reason;
 mod integration_not_feature_gated;
 mod missing_required_category;
 mod never_run;
+mod quarantine_expired;
+mod quarantine_unmatched;
 mod registered_unused;
 mod unknown_marker;
 mod unregistered_marker;
@@ -82,6 +84,8 @@ const RULES: &[(RuleInfo, Check)] = &[
     (ignore_without_reason::INFO, ignore_without_reason::check),
     (dynamic_markers::INFO, dynamic_markers::check),
     (never_run::INFO, never_run::check),
+    (quarantine_expired::INFO, quarantine_expired::check),
+    (quarantine_unmatched::INFO, quarantine_unmatched::check),
 ];
 
 /// Every rule, in code order.

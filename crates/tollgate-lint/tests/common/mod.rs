@@ -6,16 +6,26 @@
 
 use std::path::{Path, PathBuf};
 
+use tollgate_config::quarantine::Date;
 use tollgate_config::Config;
 use tollgate_inventory::Inventory;
-use tollgate_lint::{lint, Finding, LintInput, PytestMarkers};
+use tollgate_lint::{lint, Finding, LintInput, PytestMarkers, QuarantineInput};
 
 pub struct Project {
     pub root: PathBuf,
     pub config: Config,
     pub inventory: Inventory,
     pub pytest: Option<PytestMarkers>,
+    pub quarantine: Option<QuarantineInput>,
 }
+
+/// The day quarantine expiry is judged on in these tests (fixed, so that
+/// snapshots do not change with the calendar).
+pub const TODAY: Date = Date {
+    year: 2026,
+    month: 6,
+    day: 1,
+};
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -78,11 +88,18 @@ pub fn collect(root: &Path) -> Project {
         inventory.extend(rust.inventory);
     }
     config.apply_rules(&mut inventory);
+    let quarantine = std::fs::read_to_string(root.join(&config.quarantine.file))
+        .ok()
+        .map(|text| {
+            QuarantineInput::parse(&text, &config.quarantine.file, TODAY)
+                .unwrap_or_else(|e| panic!("{e}"))
+        });
     Project {
         root,
         config,
         inventory,
         pytest,
+        quarantine,
     }
 }
 
@@ -93,6 +110,7 @@ impl Project {
             inventory: &self.inventory,
             pytest: self.pytest.as_ref(),
             root: &self.root,
+            quarantine: self.quarantine.as_ref(),
         })
     }
 }

@@ -2,10 +2,12 @@
 
 use std::io::IsTerminal;
 
+use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use tollgate_lint::{has_errors, lint, render, LintInput, PytestMarkers};
+use tollgate_config::quarantine::Date;
+use tollgate_lint::{has_errors, lint, render, LintInput, PytestMarkers, QuarantineInput};
 
-use crate::exit::Status;
+use crate::exit::{usage, Status};
 use crate::project::ConfigLocation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -27,7 +29,7 @@ markers of an exclusive category, TG103 unknown marker, TG104 alias in use, TG20
 registered with pytest, TG202 registered but never used, TG301 test in the wrong place for its \
 type, TG302 file name, TG401 Rust integration test not behind the integration feature, TG402 \
 #[ignore] without a reason, TG501 markers of a dynamic test cannot be verified, TG601 no pipeline \
-runs the test). Disable rules with `[lint] disable = [...]` in tollgate.toml.
+runs the test, TG701 quarantine entry expired, TG702 quarantine entry matches no test). Disable rules with `[lint] disable = [...]` in tollgate.toml.
 
 Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or configuration error."
 )]
@@ -59,6 +61,7 @@ pub fn run(args: &LintArgs) -> anyhow::Result<Status> {
         .map(|p| p.trim_end_matches('/').to_string())
         .collect();
 
+    let quarantine = read_quarantine(&project)?;
     let lint_once = || -> anyhow::Result<Vec<tollgate_lint::Finding>> {
         let collected = project.collect()?;
         let pytest = collected.python.inifile.as_ref().map(|ini| {
@@ -74,6 +77,7 @@ pub fn run(args: &LintArgs) -> anyhow::Result<Status> {
             inventory: &collected.inventory,
             pytest: pytest.as_ref(),
             root: &project.root,
+            quarantine: quarantine.as_ref(),
         });
         if !filters.is_empty() {
             findings.retain(|f| {
@@ -121,4 +125,20 @@ pub fn run(args: &LintArgs) -> anyhow::Result<Status> {
     } else {
         Status::Success
     })
+}
+
+/// The quarantine file (`[quarantine] file`), judged on today's date (UTC);
+/// `None` when the project has none. A file that does not parse is a usage
+/// error, like a bad tollgate.toml.
+fn read_quarantine(project: &crate::project::Project) -> anyhow::Result<Option<QuarantineInput>> {
+    let file = &project.config.quarantine.file;
+    let path = project.root.join(file);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    QuarantineInput::parse(&text, file, Date::today_utc())
+        .map(Some)
+        .map_err(|e| usage(e.to_string()))
 }
