@@ -714,7 +714,11 @@ pub struct LimitCheck {
     pub metric: String,
     pub max: Option<f64>,
     pub min: Option<f64>,
-    /// Only benchmarks matching this marker expression.
+    /// Only benchmarks matching this marker expression: a benchmark named
+    /// after a collected test (pytest-benchmark names it by node id) is
+    /// judged on that test's markers; a benchmark that is no collected test
+    /// (criterion, a plain CSV) matches no expression. When nothing matches,
+    /// the check alerts rather than passing silently.
     pub expr: Option<String>,
     #[serde(default = "block")]
     pub action: Action,

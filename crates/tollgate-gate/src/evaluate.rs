@@ -17,7 +17,7 @@ use tollgate_config::{
 };
 
 use crate::model::{
-    Baseline, BenchSeries, CheckResult, FileCoverage, Measurements, Status, Verdict,
+    Baseline, BenchSeries, BudgetUsage, CheckResult, FileCoverage, Measurements, Status, Verdict,
 };
 use crate::stats;
 use crate::GateError;
@@ -87,25 +87,22 @@ pub fn evaluate(
         checks.push(patch_coverage(check, measured));
     }
     if let Some(check) = &gate.perf_regression {
-        checks.extend(measured.bench.iter().map(|s| perf_regression(check, s)));
+        checks.extend(
+            measured
+                .bench
+                .iter()
+                .filter(|s| !crate::bench::is_spread_metric(&s.metric))
+                .map(|s| perf_regression(check, s)),
+        );
     }
     for limit in &gate.limits {
-        checks.extend(limits(limit, &measured.bench));
+        checks.extend(limits(limit, measured)?);
     }
     if let Some(check) = &gate.flaky_rate {
         checks.push(flaky_rate(check, measured));
     }
     if let Some(action) = gate.budgets {
-        checks.extend(measured.budgets.iter().map(|b| {
-            result(
-                format!("budget.{}", b.name),
-                b.spent_s > b.limit_s,
-                action,
-                Some(b.spent_s),
-                Some(b.limit_s),
-                format!("{:.1}s spent of {:.1}s", b.spent_s, b.limit_s),
-            )
-        }));
+        checks.extend(measured.budgets.iter().map(|b| budget(action, b)));
     }
     Ok(Verdict::from_checks(checks))
 }
@@ -414,18 +411,48 @@ fn perf_regression(check: &PerfRegressionCheck, series: &BenchSeries) -> CheckRe
     )
 }
 
-/// Absolute limits on the mean of this run's samples of a metric.
-fn limits(limit: &LimitCheck, bench: &[BenchSeries]) -> Vec<CheckResult> {
-    let matching: Vec<&BenchSeries> = bench
+/// Absolute limits on the mean of this run's samples of a metric, for every
+/// benchmark, or only for those whose test matches the limit's marker
+/// expression (`expr`).
+fn limits(limit: &LimitCheck, measured: &Measurements) -> Result<Vec<CheckResult>, GateError> {
+    let selector = match &limit.expr {
+        Some(text) => Some(tollgate_markexpr::Expression::parse(text).map_err(|e| {
+            GateError::LimitExpression {
+                metric: limit.metric.clone(),
+                expr: text.clone(),
+                message: e.to_string(),
+            }
+        })?),
+        None => None,
+    };
+    let selected = |s: &BenchSeries| match (&selector, &measured.bench_tests) {
+        (None, _) => true,
+        (Some(expr), Some(tests)) => tests.get(&s.name).is_some_and(|t| expr.evaluate(t)),
+        (Some(_), None) => false,
+    };
+    let matching: Vec<&BenchSeries> = measured
+        .bench
         .iter()
-        .filter(|s| s.metric == limit.metric && !s.current.is_empty())
+        .filter(|s| s.metric == limit.metric && !s.current.is_empty() && selected(s))
         .collect();
     if matching.is_empty() {
-        return vec![missing(
+        let detail = match (&limit.expr, &measured.bench_tests) {
+            (Some(expr), None) => format!(
+                "cannot tell which benchmarks match `{expr}`: the test inventory is unknown"
+            ),
+            (Some(expr), Some(_)) => {
+                format!(
+                    "no `{}` samples of tests matching `{expr}` in this run",
+                    limit.metric
+                )
+            }
+            (None, _) => format!("no `{}` samples in this run", limit.metric),
+        };
+        return Ok(vec![missing(
             format!("limit.{}", limit.metric),
             limit.max.or(limit.min),
-            format!("no `{}` samples in this run", limit.metric),
-        )];
+            detail,
+        )]);
     }
     let mut out = Vec::new();
     for series in matching {
@@ -452,7 +479,36 @@ fn limits(limit: &LimitCheck, bench: &[BenchSeries]) -> Vec<CheckResult> {
             ));
         }
     }
-    out
+    Ok(out)
+}
+
+/// A time budget: the largest spend among what it covers against its limit.
+fn budget(action: Action, usage: &BudgetUsage) -> CheckResult {
+    let name = format!("budget.{}", usage.name);
+    let Some(spent) = usage.spent_s else {
+        return CheckResult {
+            name,
+            status: Status::Pass,
+            measured: None,
+            threshold: Some(usage.limit_s),
+            detail: "no test of this run falls under the budget".into(),
+        };
+    };
+    let over = match usage.over {
+        0 | 1 => String::new(),
+        n => format!("; {n} over the limit"),
+    };
+    result(
+        name,
+        spent > usage.limit_s,
+        action,
+        Some(spent),
+        Some(usage.limit_s),
+        format!(
+            "{spent:.1}s of {:.1}s ({}){over}",
+            usage.limit_s, usage.subject
+        ),
+    )
 }
 
 fn flaky_rate(check: &FlakyRateCheck, measured: &Measurements) -> CheckResult {
@@ -486,7 +542,7 @@ fn flaky_rate(check: &FlakyRateCheck, measured: &Measurements) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BudgetUsage, FlakyStats, LineRange};
+    use crate::model::{FlakyStats, LineRange};
     use crate::testrng::XorShift;
     use tollgate_config::CriticalCoverage;
     use tollgate_inventory::Language;
@@ -978,8 +1034,10 @@ mod tests {
             let m = Measurements {
                 budgets: vec![BudgetUsage {
                     name: "pre_merge".into(),
-                    spent_s: spent,
+                    spent_s: Some(spent),
                     limit_s: 600.0,
+                    subject: "job unit".into(),
+                    over: 0,
                 }],
                 ..Measurements::default()
             };
@@ -990,6 +1048,153 @@ mod tests {
                 "{spent}"
             );
         }
+    }
+
+    #[test]
+    fn a_budget_nothing_falls_under_passes_and_details_name_the_worst() {
+        let gate = Gate {
+            budgets: Some(Action::Alert),
+            ..Gate::default()
+        };
+        let m = Measurements {
+            budgets: vec![
+                BudgetUsage {
+                    name: "e2e".into(),
+                    spent_s: None,
+                    limit_s: 900.0,
+                    ..BudgetUsage::default()
+                },
+                BudgetUsage {
+                    name: "unit".into(),
+                    spent_s: Some(20.0),
+                    limit_s: 15.0,
+                    subject: "job unit_2 (40 tests)".into(),
+                    over: 2,
+                },
+            ],
+            ..Measurements::default()
+        };
+        let checks = only(&gate, &m, &Baseline::default());
+        assert_eq!(
+            statuses(&checks),
+            [("budget.e2e", Status::Pass), ("budget.unit", Status::Alert)]
+        );
+        assert_eq!(checks[0].measured, None);
+        assert_eq!(
+            checks[1].detail,
+            "20.0s of 15.0s (job unit_2 (40 tests)); 2 over the limit"
+        );
+    }
+
+    fn test_item(id: &str, marks: &[&str]) -> tollgate_inventory::TestItem {
+        let origin = tollgate_inventory::MarkOrigin {
+            file: "tests/test_perf.py".into(),
+            line: 1,
+            source: tollgate_inventory::MarkSource::FunctionDecorator,
+        };
+        tollgate_inventory::TestItem {
+            id: id.into(),
+            language: Language::Python,
+            file: "tests/test_perf.py".into(),
+            line: 1,
+            function: id.into(),
+            markers: marks
+                .iter()
+                .map(|m| tollgate_inventory::Marker::new(*m, origin.clone()))
+                .collect(),
+            dynamic: None,
+            rust: None,
+        }
+    }
+
+    #[test]
+    fn a_limit_expression_selects_benchmarks_by_their_tests_markers() {
+        let gate = Gate {
+            limits: vec![LimitCheck {
+                metric: "ttft_ms".into(),
+                max: Some(200.0),
+                min: None,
+                expr: Some("gpu and not nightly".into()),
+                action: Action::Block,
+            }],
+            ..Gate::default()
+        };
+        let bench = |name: &str, value: f64| BenchSeries {
+            name: name.into(),
+            metric: "ttft_ms".into(),
+            unit: "ms".into(),
+            current: vec![value],
+            ..BenchSeries::default()
+        };
+        let tests = [
+            test_item("t.py::gpu_fast", &["gpu"]),
+            test_item("t.py::gpu_nightly", &["gpu", "nightly"]),
+            test_item("t.py::cpu", &[]),
+        ]
+        .into_iter()
+        .map(|t| (t.id.clone(), t))
+        .collect();
+        let mut m = Measurements {
+            bench: vec![
+                bench("t.py::gpu_fast", 150.0),
+                bench("t.py::gpu_nightly", 900.0),
+                bench("t.py::cpu", 900.0),
+                bench("criterion/not-a-test", 900.0),
+            ],
+            bench_tests: Some(tests),
+            ..Measurements::default()
+        };
+        let checks = only(&gate, &m, &Baseline::default());
+        assert_eq!(
+            statuses(&checks),
+            [("limit.t.py::gpu_fast.ttft_ms", Status::Pass)]
+        );
+        // The matching benchmark over the limit blocks.
+        m.bench[0].current = vec![250.0];
+        let checks = only(&gate, &m, &Baseline::default());
+        assert_eq!(
+            statuses(&checks),
+            [("limit.t.py::gpu_fast.ttft_ms", Status::Block)]
+        );
+        // Nothing matches: an alert that says so, not a silent pass.
+        m.bench.remove(0);
+        let checks = only(&gate, &m, &Baseline::default());
+        assert_eq!(statuses(&checks), [("limit.ttft_ms", Status::Alert)]);
+        assert!(
+            checks[0].detail.contains("matching `gpu and not nightly`"),
+            "{}",
+            checks[0].detail
+        );
+        // No inventory: the expression cannot be judged.
+        m.bench_tests = None;
+        let checks = only(&gate, &m, &Baseline::default());
+        assert_eq!(statuses(&checks), [("limit.ttft_ms", Status::Alert)]);
+        assert!(
+            checks[0].detail.contains("inventory is unknown"),
+            "{}",
+            checks[0].detail
+        );
+        // A broken expression is an error, not a verdict.
+        let mut bad = gate.clone();
+        bad.limits[0].expr = Some("gpu and".into());
+        let err = evaluate(&bad, &m, &Baseline::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`gpu and` in the limit on `ttft_ms`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn spread_statistics_are_not_perf_regressions() {
+        let mut spread = series(tight(300.0), tight(100.0));
+        spread.metric = "stddev".into();
+        let m = Measurements {
+            bench: vec![spread, series(tight(100.0), tight(100.0))],
+            ..Measurements::default()
+        };
+        let checks = only(&perf_gate(StatTest::Welch), &m, &Baseline::default());
+        assert_eq!(statuses(&checks), [("perf.decode.mean", Status::Pass)]);
     }
 
     #[test]

@@ -2,11 +2,11 @@
 //! the measurements of a run and its baseline go in, a [`Verdict`] comes
 //! out. The CLI queries the history store and renders; nothing here does I/O.
 
+pub mod bench;
 pub mod diff;
 mod evaluate;
 mod model;
 pub mod render;
-mod shards;
 pub mod stats;
 #[cfg(test)]
 mod testrng;
@@ -16,7 +16,6 @@ pub use model::{
     Baseline, BenchSeries, BudgetUsage, CheckResult, FileCoverage, FlakyStats, LineRange,
     Measurements, Outcome, Status, Verdict,
 };
-pub use shards::{balance_shards, balance_with_history};
 
 /// Why a gate could not be evaluated at all (as opposed to failing a check).
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +24,12 @@ pub enum GateError {
     UnknownGate(String),
     #[error("gate `{0}` extends itself (directly or through other gates)")]
     ExtendsCycle(String),
+    #[error("invalid marker expression `{expr}` in the limit on `{metric}`: {message}")]
+    LimitExpression {
+        metric: String,
+        expr: String,
+        message: String,
+    },
     #[error("invalid glob `{pattern}` in a critical coverage path")]
     Glob {
         pattern: String,

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use tollgate_inventory::TestItem;
 
 /// Line coverage of one file in one run.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -51,8 +52,17 @@ pub struct FlakyStats {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct BudgetUsage {
     pub name: String,
-    pub spent_s: f64,
+    /// The largest spend among what the budget covers (the slowest job for a
+    /// suite budget, the slowest test for a per-test one); `None` when
+    /// nothing in the run falls under the budget.
+    pub spent_s: Option<f64>,
     pub limit_s: f64,
+    /// What `spent_s` was measured on (`job unit (12 tests)`, `test tests/x.py::t`).
+    #[serde(default)]
+    pub subject: String,
+    /// How many of the covered jobs or tests went over the limit.
+    #[serde(default)]
+    pub over: u64,
 }
 
 /// Everything measured about the run being judged.
@@ -66,6 +76,11 @@ pub struct Measurements {
     pub bench: Vec<BenchSeries>,
     pub flaky: Option<FlakyStats>,
     pub budgets: Vec<BudgetUsage>,
+    /// The collected tests that benchmarks are named after (pytest-benchmark
+    /// names a benchmark by its test's node id), by id: what a limit's marker
+    /// expression (`expr`) is evaluated on. `None` when the inventory is
+    /// unknown; a benchmark missing from the map matches no expression.
+    pub bench_tests: Option<BTreeMap<String, TestItem>>,
 }
 
 /// What the run is compared against: the latest complete run of the same

@@ -69,6 +69,8 @@ fn main() {
         pipeline: &pipeline,
         variables: &variables,
         changes: analysis.as_ref(),
+        durations: None,
+        shards: None,
     })
     .expect("plan");
     let planning = start.elapsed();

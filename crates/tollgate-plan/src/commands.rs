@@ -46,7 +46,10 @@ fn kind_of(template: &str) -> CommandKind {
         CommandKind::Python
     } else if template.contains("{nextest_filter}")
         || template.contains("{cargo_features}")
-        || words.first() == Some(&"cargo")
+        // `cargo test`, `cargo nextest run`, `cargo llvm-cov nextest`...; a
+        // `cargo build` (a build job's command) runs no test and is kept.
+        || (words.first() == Some(&"cargo")
+            && words.iter().any(|w| matches!(*w, "test" | "nextest" | "bench")))
     {
         CommandKind::Rust
     } else {
@@ -313,6 +316,20 @@ mod tests {
         ];
         let (commands, _) = render(&templates, &c);
         assert_eq!(commands, ["pytest -m \"unit\""]);
+    }
+
+    #[test]
+    fn build_commands_are_kept_without_rust_tests() {
+        let vars = Variables::default();
+        let cargo = CargoOptions::default();
+        let c = ctx(&vars, &cargo, &[], Some("unit"));
+        let templates = vec![
+            "cargo build --workspace --all-targets".to_string(),
+            "cargo test --workspace".to_string(),
+            "cargo llvm-cov nextest --workspace".to_string(),
+        ];
+        let (commands, _) = render(&templates, &c);
+        assert_eq!(commands, ["cargo build --workspace --all-targets"]);
     }
 
     #[test]

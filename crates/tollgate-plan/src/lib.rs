@@ -11,6 +11,7 @@
 //! - [`emit`]: human, JSON, GitHub Actions matrix + step summary, GitLab
 //!   child pipeline; [`explain`]: why a test is in or out of each job.
 //! - [`strategy_checks`]: whole-strategy findings, shared with lint.
+//! - [`shards`]: a job's tests into shards of near-equal recorded duration.
 //!
 //! Only [`git`], [`ProjectGraph::scan`] and [`write_atomically`] touch the
 //! outside world.
@@ -26,6 +27,7 @@ mod planner;
 mod py_imports;
 mod pytest_expr;
 mod rust_graph;
+pub mod shards;
 mod strategy;
 mod vars;
 mod write;

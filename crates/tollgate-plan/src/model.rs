@@ -89,13 +89,18 @@ impl RunnerNeeds {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Shard {
     /// 1-based.
     pub index: u32,
     pub count: u32,
     pub commands: Vec<String>,
     pub tests: Vec<String>,
+    /// Estimated seconds, from recorded durations (tests without one count
+    /// as the median of the job's); absent when none of the job's tests has
+    /// one and the split is by test count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -14,7 +14,7 @@
 //! 5. a job left with nothing to run is dropped, with the reason.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use rayon::prelude::*;
 
@@ -28,6 +28,7 @@ use crate::commands::{self, CommandContext};
 use crate::error::{closest, PlanError};
 use crate::model::{ArgsFile, DroppedJob, Plan, PlannedJob, RunnerNeeds, Shard, UnrunnableTest};
 use crate::pytest_expr::{self, FrameworkFilter, Spellings};
+use crate::shards::{self, ShardItem};
 use crate::vars::{VarSource, Variables};
 
 /// Everything a plan is made from. `inventory` must have the config's rules
@@ -40,6 +41,15 @@ pub struct PlanInput<'a> {
     pub variables: &'a Variables,
     /// The analysed changes ([`crate::analyze`]); `None` runs everything.
     pub changes: Option<&'a ChangeAnalysis>,
+    /// Recorded mean duration of tests, in seconds, by test id (the history
+    /// store's passing attempts): shards are balanced by it ([`crate::shards`]).
+    /// `None`, or no entry for any of a job's tests, balances by test count.
+    pub durations: Option<&'a HashMap<String, f64>>,
+    /// Split every job that runs tests into this many shards, whatever
+    /// `shards` its `[jobs.NAME]` table or the pipeline's overrides say
+    /// (`tollgate plan --shards N`, `tollgate run --shard K/N`). 1 turns
+    /// sharding off.
+    pub shards: Option<u32>,
 }
 
 /// Where `pytest @file` node-id files go, relative to the project root.
@@ -391,7 +401,12 @@ impl<'a> Context<'a> {
                 .and_then(|o| o.commands.as_ref())
                 .unwrap_or(&job.commands);
             let gating = over.and_then(|o| o.gating).unwrap_or(job.gating);
-            let shards = over.and_then(|o| o.shards).unwrap_or(job.shards).max(1);
+            let shards = self
+                .input
+                .shards
+                .or_else(|| over.and_then(|o| o.shards))
+                .unwrap_or(job.shards)
+                .max(1);
             let timeout = over
                 .and_then(|o| o.timeout.as_ref())
                 .or(job.timeout.as_ref());
@@ -486,7 +501,11 @@ impl<'a> Context<'a> {
 
             let mut shard_list = Vec::new();
             let commands = if shards > 1 && selected.len() > 1 {
-                for (index, part) in split_into_shards(&selected, shards).into_iter().enumerate() {
+                let split = split_into_shards(&selected, shards, self.input.durations);
+                if let Some(note) = split.note(&inst.name) {
+                    notes.push(note);
+                }
+                for (index, (part, estimated_s)) in split.shards.into_iter().enumerate() {
                     let index = u32::try_from(index + 1).unwrap_or(u32::MAX);
                     let py: Vec<&TestItem> = part
                         .iter()
@@ -519,6 +538,7 @@ impl<'a> Context<'a> {
                         count: shards,
                         commands,
                         tests: part.iter().map(|t| t.id.clone()).collect(),
+                        estimated_s,
                     });
                 }
                 Vec::new()
@@ -816,26 +836,86 @@ fn sanitize(name: &str) -> String {
     out
 }
 
-/// Splits tests into `count` shards of near-equal size, keeping each file's
-/// tests together (fixtures and module set-up are paid once per shard) —
-/// largest files first onto the least-loaded shard. Without recorded
-/// durations, a test counts as one unit of time.
-fn split_into_shards<'t>(tests: &[&'t TestItem], count: u32) -> Vec<Vec<&'t TestItem>> {
-    let mut by_file: BTreeMap<&str, Vec<&'t TestItem>> = BTreeMap::new();
-    for t in tests {
-        by_file.entry(t.file.as_str()).or_default().push(t);
-    }
-    let mut groups: Vec<Vec<&'t TestItem>> = by_file.into_values().collect();
-    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
-    let count = usize::try_from(count).unwrap_or(1).max(1);
-    let mut shards: Vec<Vec<&'t TestItem>> = vec![Vec::new(); count];
-    for group in groups {
-        if let Some(lightest) = shards.iter_mut().min_by_key(|s| s.len()) {
-            lightest.extend(group);
+/// A job's tests split into shards (see [`crate::shards`] for how).
+struct JobSplit<'t> {
+    /// Each shard's tests, in the job's order, with its estimated seconds
+    /// when any of the job's tests has a recorded duration.
+    shards: Vec<(Vec<&'t TestItem>, Option<f64>)>,
+    tests: usize,
+    known: usize,
+    assumed: f64,
+    split_files: usize,
+    /// Whether durations were given at all (without, the caller says why).
+    recorded: bool,
+}
+
+impl JobSplit<'_> {
+    /// What a reader of the plan should know about how `job` was split.
+    fn note(&self, job: &str) -> Option<String> {
+        let missing = self.tests - self.known;
+        let mut parts = Vec::new();
+        if self.known == 0 {
+            if self.recorded {
+                parts.push(
+                    "no recorded durations for its tests, so its shards are balanced by test count"
+                        .to_string(),
+                );
+            }
+        } else if missing > 0 {
+            parts.push(format!(
+                "{missing} of {} tests have no recorded duration and count as the median, {:.3} s",
+                self.tests, self.assumed
+            ));
         }
+        if self.split_files > 0 {
+            parts.push(format!(
+                "{} file(s) split across shards to keep them balanced",
+                self.split_files
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("job `{job}`: {}", parts.join("; ")))
     }
-    shards.retain(|s| !s.is_empty());
-    shards
+}
+
+/// Splits a job's tests into at most `count` shards of near-equal estimated
+/// duration ([`crate::shards::balance`]), keeping each file's tests together
+/// when that keeps the shards balanced.
+fn split_into_shards<'t>(
+    tests: &[&'t TestItem],
+    count: u32,
+    durations: Option<&HashMap<String, f64>>,
+) -> JobSplit<'t> {
+    let estimates = shards::estimate(tests.iter().map(|t| t.id.as_str()), durations);
+    let items: Vec<ShardItem<'_>> = tests
+        .iter()
+        .zip(&estimates.seconds)
+        .map(|(t, &seconds)| ShardItem {
+            id: &t.id,
+            group: &t.file,
+            seconds,
+        })
+        .collect();
+    let split = shards::balance(&items, count);
+    let timed = estimates.known > 0;
+    JobSplit {
+        shards: split
+            .shards
+            .iter()
+            .zip(&split.seconds)
+            .map(|(members, &seconds)| {
+                let part = members
+                    .iter()
+                    .filter_map(|&i| tests.get(i).copied())
+                    .collect();
+                (part, timed.then_some(seconds))
+            })
+            .collect(),
+        tests: tests.len(),
+        known: estimates.known,
+        assumed: estimates.assumed,
+        split_files: split.split_groups,
+        recorded: durations.is_some(),
+    }
 }
 
 #[cfg(test)]

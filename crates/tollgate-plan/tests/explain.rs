@@ -22,6 +22,8 @@ fn explain_in(pipeline: &str, test: &str, changed: Option<&[&str]>) -> String {
             pipeline,
             variables: &variables,
             changes: analysis.as_ref(),
+            durations: None,
+            shards: None,
         },
         test,
     )

@@ -140,6 +140,8 @@ proptest! {
                     pipeline,
                     variables: &variables,
                     changes: None,
+                    durations: None,
+                    shards: None,
                 })
                 .unwrap();
                 plan.jobs.iter().flat_map(|j| j.tests.iter().cloned()).collect()

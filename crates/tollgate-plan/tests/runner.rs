@@ -57,6 +57,8 @@ fn unhostable_tests_are_reported_and_their_job_dropped_when_nothing_is_left() {
         pipeline: "pr",
         variables: &variables,
         changes: None,
+        durations: None,
+        shards: None,
     })
     .unwrap();
     let unrunnable: Vec<(&str, &str, &str)> = plan

@@ -27,6 +27,9 @@ pub fn coverage_file(
     format: Option<CoverageFormat>,
     limits: &Limits,
 ) -> Result<CoverageReport, Error> {
+    // The size limit first: a huge file is refused as too large, not
+    // misreported as an unknown format.
+    let input = open(path, limits)?;
     let format = match format {
         Some(format) => format,
         None => CoverageFormat::sniff(&head(path)?).ok_or_else(|| {
@@ -39,7 +42,6 @@ pub fn coverage_file(
             .in_file(path)
         })?,
     };
-    let input = open(path, limits)?;
     coverage::parse_coverage(input, format, limits).map_err(|e| e.in_file(path))
 }
 
@@ -51,6 +53,7 @@ pub fn bench_file(
     format: Option<BenchFormat>,
     limits: &Limits,
 ) -> Result<Vec<BenchSample>, Error> {
+    let input = open(path, limits)?;
     let format = match format {
         Some(format) => format,
         None => BenchFormat::sniff(&head(path)?).ok_or_else(|| {
@@ -63,7 +66,6 @@ pub fn bench_file(
             .in_file(path)
         })?,
     };
-    let input = open(path, limits)?;
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

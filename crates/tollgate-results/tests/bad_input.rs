@@ -132,6 +132,13 @@ fn a_1gb_file_is_refused_before_reading() {
     )
     .unwrap_err();
     assert!(matches!(err.kind, ErrorKind::TooLarge { .. }), "{err}");
+    // Sniffing the format must not come first: the file is too large, not
+    // of an unknown format.
+    let err = coverage_file(&path, None, &Limits::default()).unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::TooLarge { .. }), "{err}");
+    let err = bench_file(&path, None, &Limits::default()).unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::TooLarge { .. }), "{err}");
+    assert!(err.to_string().contains("huge.xml"), "{err}");
     assert!(started.elapsed().as_secs() < 2);
 }
 

@@ -107,7 +107,7 @@ fn bench(label: &str, mut store: Store) -> Result<(), Box<dyn std::error::Error>
         );
     }
     let started = Instant::now();
-    let durations = store.test_durations(0, Some("pre_merge"))?;
+    let durations = store.test_durations(0, i64::MAX, Some("pre_merge"))?;
     println!(
         "{label}: duration query: {:.3} s for {} tests",
         started.elapsed().as_secs_f64(),

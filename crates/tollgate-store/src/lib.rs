@@ -13,7 +13,8 @@
 //!   transaction; a process killed mid-ingest leaves none of it.
 //! - **Shards merge**: batches with the same `run_key` (e.g. `CI_PIPELINE_ID`)
 //!   from several runners land in one run; re-ingesting the same results
-//!   replaces them instead of duplicating them.
+//!   (test attempts, benchmark series of a job) replaces them instead of
+//!   duplicating them.
 //! - **Concurrent writers wait, they do not fail**: SQLite runs in WAL mode
 //!   with a busy timeout and `IMMEDIATE` write transactions; PostgreSQL
 //!   serialises shards of one run on its row.
@@ -34,13 +35,13 @@ pub use error::StoreError;
 pub use lines::{decode_lines, encode_lines, language_of};
 pub use migrate::LATEST_VERSION;
 pub use model::{
-    Batch, BenchPoint, CoverageEntry, CoverageRollup, FailedTest, FlakyQuery, FlakyReport,
-    FlakyTest, IngestSummary, JobMeta, RollupBy, RunCounts, RunFailures, RunInfo, RunMeta,
-    StoredCoverage, TestDuration, TestHistoryEntry, Verdict,
+    Batch, BenchPoint, BenchWindow, CoverageEntry, CoverageRollup, FailedTest, FlakyQuery,
+    FlakyReport, FlakyTest, IngestSummary, JobMeta, RollupBy, RunCounts, RunFailures, RunInfo,
+    RunMeta, StoredCoverage, TestDuration, TestHistoryEntry, TestTime, Verdict,
 };
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
-use tollgate_results::TestResult;
+use tollgate_results::{BenchSample, TestResult};
 
 use crate::sql::Sql;
 
@@ -88,6 +89,13 @@ impl Store {
     }
 
     /// Writes a batch (one job's results of one run) in one transaction.
+    ///
+    /// Writing is idempotent per job: a test attempt already stored for the
+    /// job replaces the old one, and the batch's benchmark samples replace
+    /// every stored sample of the same `(name, metric)` in the job (all the
+    /// samples of one series in one batch are kept). Re-uploading a file is
+    /// therefore harmless; repeats of a benchmark that should all count go in
+    /// one batch or in different jobs.
     pub fn ingest(&mut self, batch: &Batch<'_>) -> Result<IngestSummary, StoreError> {
         validate(batch)?;
         match self {
@@ -163,13 +171,20 @@ impl Store {
         queries::flaky_tests(self.sql(), query)
     }
 
-    /// Mean passing duration per test since `since_ms`, for shard balancing.
+    /// Mean passing duration per test over runs started at or after
+    /// `since_ms` and finished before `until_ms` (a run with no finish time
+    /// counts by its start), for shard balancing and `tollgate history`.
+    ///
+    /// The upper bound is what keeps the shards of one CI run consistent:
+    /// every shard that reads with the same `until_ms` sees the same
+    /// durations, however many runs record results in the meantime.
     pub fn test_durations(
         &mut self,
         since_ms: i64,
+        until_ms: i64,
         pipeline: Option<&str>,
     ) -> Result<Vec<TestDuration>, StoreError> {
-        queries::test_durations(self.sql(), since_ms, pipeline)
+        queries::test_durations(self.sql(), since_ms, until_ms, pipeline)
     }
 
     pub fn coverage_rollup(
@@ -193,6 +208,22 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<BenchPoint>, StoreError> {
         queries::bench_history(self.sql(), name, metric, pipeline, limit)
+    }
+
+    /// Every benchmark sample of one run (all jobs and shards).
+    pub fn run_bench(&mut self, run_key: &str) -> Result<Vec<BenchSample>, StoreError> {
+        queries::run_bench(self.sql(), run_key)
+    }
+
+    /// The benchmark samples a run's are compared against: the latest runs of
+    /// the pipeline on the base branch within the window (see [`BenchWindow`]).
+    pub fn bench_window(&mut self, window: &BenchWindow) -> Result<Vec<BenchSample>, StoreError> {
+        queries::bench_window(self.sql(), window)
+    }
+
+    /// Time per test and job of one run, for time budgets.
+    pub fn run_test_times(&mut self, run_key: &str) -> Result<Vec<TestTime>, StoreError> {
+        queries::run_test_times(self.sql(), run_key)
     }
 }
 
@@ -221,6 +252,22 @@ const RECOUNT_JOB: &str = "UPDATE jobs SET \
        first_failures = (SELECT COUNT(*) FROM test_attempts \
                          WHERE run_id = ?2 AND job_id = ?1 AND attempt = 1 AND outcome IN ('failed', 'error')) \
      WHERE id = ?1";
+
+/// Removes one benchmark series of one job of one run (`?1` run, `?2` job,
+/// `?3` name, `?4` metric) before a batch writes it again.
+const DELETE_BENCH_SERIES: &str =
+    "DELETE FROM bench_samples WHERE run_id = ?1 AND job_id = ?2 AND name = ?3 AND metric = ?4";
+
+/// The distinct `(name, metric)` series of a batch's benchmark samples, sorted.
+fn bench_series(samples: &[tollgate_results::BenchSample]) -> Vec<(&str, &str)> {
+    let mut series: Vec<(&str, &str)> = samples
+        .iter()
+        .map(|s| (s.name.as_str(), s.metric.as_str()))
+        .collect();
+    series.sort_unstable();
+    series.dedup();
+    series
+}
 
 const INSERT_VERDICT: &str = "INSERT INTO gate_verdicts \
        (run_id, check_name, status, measured, threshold, detail, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";

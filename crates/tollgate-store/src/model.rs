@@ -231,6 +231,31 @@ pub struct BenchPoint {
     pub unit: String,
 }
 
+/// The time one test took in one job of a run, over all its attempts (what
+/// time budgets are judged on).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestTime {
+    pub job: String,
+    pub test_id: String,
+    pub attempts: u32,
+    /// Seconds, all attempts together (retries spend the budget too).
+    pub total_s: f64,
+    /// The longest single attempt, in seconds.
+    pub max_s: f64,
+}
+
+/// Which runs' benchmark samples are the history a run is compared against:
+/// the latest `max_runs` runs of `pipeline` on `branch` that started at or
+/// after `since_ms` and recorded benchmarks, leaving out the judged run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchWindow {
+    pub pipeline: String,
+    pub branch: String,
+    pub since_ms: i64,
+    pub exclude_run_key: String,
+    pub max_runs: u32,
+}
+
 /// A gate check's result, as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {

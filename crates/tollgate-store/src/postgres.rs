@@ -194,6 +194,24 @@ impl PgStore {
             )?;
         }
 
+        // Re-ingesting a benchmark into the same job of the same run replaces
+        // its samples (see `Store::ingest`).
+        let series = crate::bench_series(batch.bench);
+        for chunk in series.chunks(CHUNK) {
+            let names: Vec<String> = chunk
+                .iter()
+                .map(|(n, _)| clean_text(n).into_owned())
+                .collect();
+            let metrics: Vec<String> = chunk
+                .iter()
+                .map(|(_, m)| clean_text(m).into_owned())
+                .collect();
+            tx.execute(
+                "DELETE FROM bench_samples b USING unnest($3::text[], $4::text[]) AS u(n, m) \
+                 WHERE b.run_id = $1 AND b.job_id = $2 AND b.name = u.n AND b.metric = u.m",
+                &[&run_id, &job_id, &names, &metrics],
+            )?;
+        }
         for chunk in batch.bench.chunks(CHUNK) {
             let names: Vec<String> = chunk
                 .iter()

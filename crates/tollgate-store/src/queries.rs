@@ -3,9 +3,12 @@
 use std::collections::BTreeMap;
 
 use crate::error::StoreError;
+use tollgate_results::BenchSample;
+
 use crate::model::{
-    BenchPoint, CoverageRollup, FailedTest, FlakyQuery, FlakyReport, FlakyTest, RollupBy,
-    RunCounts, RunFailures, RunInfo, StoredCoverage, TestDuration, TestHistoryEntry,
+    BenchPoint, BenchWindow, CoverageRollup, FailedTest, FlakyQuery, FlakyReport, FlakyTest,
+    RollupBy, RunCounts, RunFailures, RunInfo, StoredCoverage, TestDuration, TestHistoryEntry,
+    TestTime,
 };
 use crate::sql::{Row, Sql, Value};
 
@@ -272,21 +275,24 @@ pub fn flaky_tests(sql: &mut dyn Sql, query: &FlakyQuery) -> Result<FlakyReport,
     })
 }
 
-/// Mean duration of passing attempts per test over runs started since `since_ms`.
+/// Mean duration of passing attempts per test over runs started since
+/// `since_ms` and finished (or, unfinished, started) before `until_ms`.
 pub fn test_durations(
     sql: &mut dyn Sql,
     since_ms: i64,
+    until_ms: i64,
     pipeline: Option<&str>,
 ) -> Result<Vec<TestDuration>, StoreError> {
     let rows = sql.query(
         "SELECT t.name, d.mean, d.n FROM ( \
             SELECT a.test_id, AVG(a.duration_s) AS mean, COUNT(*) AS n \
             FROM runs r CROSS JOIN test_attempts a \
-            WHERE a.run_id = r.id AND r.started_at >= ?1 AND (CAST(?2 AS TEXT) IS NULL OR r.pipeline = ?2) \
+            WHERE a.run_id = r.id AND r.started_at >= ?1 AND COALESCE(r.finished_at, r.started_at) < ?3 \
+              AND (CAST(?2 AS TEXT) IS NULL OR r.pipeline = ?2) \
               AND a.outcome = 'passed' \
             GROUP BY a.test_id \
          ) d JOIN tests t ON t.id = d.test_id ORDER BY t.name",
-        &[since_ms.into(), pipeline.into()],
+        &[since_ms.into(), pipeline.into(), until_ms.into()],
     )?;
     Ok(rows
         .iter()
@@ -380,6 +386,72 @@ pub fn bench_history(
             started_at_ms: col(r, 2).int(),
             value: col(r, 3).real(),
             unit: col(r, 4).text(),
+        })
+        .collect())
+}
+
+fn bench_sample(r: &Row) -> BenchSample {
+    BenchSample {
+        name: col(r, 0).text(),
+        metric: col(r, 1).text(),
+        value: col(r, 2).real(),
+        unit: col(r, 3).text(),
+    }
+}
+
+/// Every benchmark sample of one run (all jobs), in the order written.
+pub fn run_bench(sql: &mut dyn Sql, run_key: &str) -> Result<Vec<BenchSample>, StoreError> {
+    let id = run_id(sql, run_key)?;
+    let rows = sql.query(
+        "SELECT name, metric, value, unit FROM bench_samples WHERE run_id = ?1 ORDER BY id",
+        &[id.into()],
+    )?;
+    Ok(rows.iter().map(bench_sample).collect())
+}
+
+/// The benchmark samples of the history window (see [`BenchWindow`]), newest
+/// run first.
+pub fn bench_window(
+    sql: &mut dyn Sql,
+    window: &BenchWindow,
+) -> Result<Vec<BenchSample>, StoreError> {
+    let rows = sql.query(
+        "WITH hist AS ( \
+            SELECT r.id, r.started_at FROM runs r \
+            WHERE r.pipeline = ?1 AND r.branch = ?2 AND r.started_at >= ?3 AND r.run_key <> ?4 \
+              AND EXISTS (SELECT 1 FROM bench_samples s WHERE s.run_id = r.id) \
+            ORDER BY r.started_at DESC, r.id DESC LIMIT ?5 \
+         ) \
+         SELECT b.name, b.metric, b.value, b.unit FROM bench_samples b JOIN hist h ON h.id = b.run_id \
+         ORDER BY h.started_at DESC, h.id DESC, b.id",
+        &[
+            window.pipeline.as_str().into(),
+            window.branch.as_str().into(),
+            window.since_ms.into(),
+            window.exclude_run_key.as_str().into(),
+            i64::from(window.max_runs).into(),
+        ],
+    )?;
+    Ok(rows.iter().map(bench_sample).collect())
+}
+
+/// Time per test and job of one run, all attempts summed.
+pub fn run_test_times(sql: &mut dyn Sql, run_key: &str) -> Result<Vec<TestTime>, StoreError> {
+    let id = run_id(sql, run_key)?;
+    let rows = sql.query(
+        "SELECT j.name, t.name, COUNT(*), SUM(a.duration_s), MAX(a.duration_s) \
+         FROM test_attempts a JOIN tests t ON t.id = a.test_id JOIN jobs j ON j.id = a.job_id \
+         WHERE a.run_id = ?1 GROUP BY j.name, t.name ORDER BY j.name, t.name",
+        &[id.into()],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| TestTime {
+            job: col(r, 0).text(),
+            test_id: col(r, 1).text(),
+            attempts: u32::try_from(col(r, 2).int()).unwrap_or(0),
+            total_s: col(r, 3).real(),
+            max_s: col(r, 4).real(),
         })
         .collect())
 }

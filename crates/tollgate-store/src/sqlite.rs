@@ -193,6 +193,12 @@ impl SqliteStore {
         }
 
         {
+            // Re-ingesting a benchmark into the same job of the same run
+            // replaces its samples (see `Store::ingest`).
+            let mut delete = tx.prepare_cached(crate::DELETE_BENCH_SERIES)?;
+            for (name, metric) in crate::bench_series(batch.bench) {
+                delete.execute(rusqlite::params![run_id, job_id, name, metric])?;
+            }
             let mut insert = tx.prepare_cached(
                 "INSERT INTO bench_samples (run_id, job_id, name, metric, value, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;

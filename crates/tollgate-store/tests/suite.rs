@@ -291,17 +291,52 @@ fn durations_average_passing_attempts() {
                 result("b", 1, Outcome::Passed, 2.0),
             ],
         );
-        let d = store.test_durations(0, Some("p")).unwrap();
+        let d = store.test_durations(0, i64::MAX, Some("p")).unwrap();
         let got: Vec<_> = d
             .iter()
             .map(|d| (d.test_id.as_str(), d.mean_s, d.samples))
             .collect();
         assert_eq!(got, vec![("a", 2.0, 2), ("b", 2.0, 1)], "{}", loc.name());
         assert!(store
-            .test_durations(150, None)
+            .test_durations(150, i64::MAX, None)
             .unwrap()
             .iter()
             .all(|d| d.samples == 1));
+        // The upper bound: r2 started at 200 and never finished, so it
+        // counts by its start; a bound at 200 leaves only r1.
+        let before = store.test_durations(0, 200, None).unwrap();
+        assert_eq!(
+            before
+                .iter()
+                .map(|d| (d.test_id.as_str(), d.samples))
+                .collect::<Vec<_>>(),
+            vec![("a", 1)],
+            "{}",
+            loc.name()
+        );
+        // Finishing r1 late moves it past a bound that its start was under:
+        // at 300 only r2 (started 200, unfinished) counts.
+        store.finish_run("r1", 500, true).unwrap();
+        let samples = |until: i64, store: &mut tollgate_store::Store| {
+            store
+                .test_durations(0, until, None)
+                .unwrap()
+                .iter()
+                .map(|d| (d.test_id.clone(), d.samples))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            samples(300, &mut store),
+            [("a".to_string(), 1), ("b".to_string(), 1)],
+            "{}",
+            loc.name()
+        );
+        assert_eq!(
+            samples(501, &mut store),
+            [("a".to_string(), 2), ("b".to_string(), 1)],
+            "{}",
+            loc.name()
+        );
     }
 }
 
@@ -617,5 +652,285 @@ fn run_failures_are_failed_jobs_and_tests_failing_their_last_attempt() {
             store.run_failures("no-such-run"),
             Err(tollgate_store::StoreError::UnknownRun(_))
         ));
+    }
+}
+
+fn bench(name: &str, metric: &str, values: &[f64]) -> Vec<BenchSample> {
+    values
+        .iter()
+        .map(|&value| BenchSample {
+            name: name.into(),
+            metric: metric.into(),
+            value,
+            unit: "ms".into(),
+        })
+        .collect()
+}
+
+fn ingest_bench(
+    store: &mut Store,
+    run: &tollgate_store::RunMeta,
+    job_name: &str,
+    samples: &[BenchSample],
+) {
+    store
+        .ingest(&Batch {
+            run,
+            job: &job(job_name),
+            tests: &[],
+            coverage: &[],
+            bench: samples,
+        })
+        .unwrap_or_else(|e| panic!("ingest into {}: {e}", store.backend()));
+}
+
+fn values(samples: &[BenchSample], name: &str, metric: &str) -> Vec<f64> {
+    samples
+        .iter()
+        .filter(|s| s.name == name && s.metric == metric)
+        .map(|s| s.value)
+        .collect()
+}
+
+#[test]
+fn reingesting_a_benchmark_replaces_its_series_in_that_job() {
+    for loc in locations() {
+        let mut store = loc.open();
+        let run = run_meta("b-1", "c1", "feature", "perf", 1_000);
+        let first = [
+            bench("serve", "ttft", &[10.0, 11.0]),
+            bench("serve", "itl", &[2.0]),
+        ]
+        .concat();
+        ingest_bench(&mut store, &run, "bench", &first);
+        // The same file again (a retried upload): still three samples.
+        ingest_bench(&mut store, &run, "bench", &first);
+        assert_eq!(
+            store.run_counts("b-1").unwrap().bench_samples,
+            3,
+            "{}",
+            loc.name()
+        );
+        // A new measurement of one series replaces that series only.
+        ingest_bench(
+            &mut store,
+            &run,
+            "bench",
+            &bench("serve", "ttft", &[20.0, 21.0, 22.0]),
+        );
+        let stored = store.run_bench("b-1").unwrap();
+        assert_eq!(
+            values(&stored, "serve", "ttft"),
+            [20.0, 21.0, 22.0],
+            "{}",
+            loc.name()
+        );
+        assert_eq!(values(&stored, "serve", "itl"), [2.0], "{}", loc.name());
+        // Another job (another shard) adds to the run instead of replacing.
+        ingest_bench(
+            &mut store,
+            &run,
+            "bench_2",
+            &bench("serve", "ttft", &[30.0]),
+        );
+        let stored = store.run_bench("b-1").unwrap();
+        assert_eq!(
+            values(&stored, "serve", "ttft"),
+            [20.0, 21.0, 22.0, 30.0],
+            "{}",
+            loc.name()
+        );
+        assert_eq!(stored[0].unit, "ms");
+        assert_eq!(store.run_counts("b-1").unwrap().bench_samples, 5);
+    }
+}
+
+#[test]
+fn bench_window_is_recent_runs_of_the_pipeline_on_the_branch_without_the_judged_run() {
+    for loc in locations() {
+        let mut store = loc.open();
+        let cases: [(&str, &str, &str, i64, f64); 7] = [
+            ("old", "main", "perf", 100, 1.0), // before the window
+            ("m1", "main", "perf", 1_000, 2.0),
+            ("m2", "main", "perf", 2_000, 3.0),
+            ("m3", "main", "perf", 3_000, 4.0),
+            ("other-branch", "feature", "perf", 3_500, 50.0),
+            ("other-pipeline", "main", "nightly", 3_600, 60.0),
+            ("judged", "main", "perf", 4_000, 70.0),
+        ];
+        for (key, branch, pipeline, started, value) in cases {
+            let run = run_meta(key, "c", branch, pipeline, started);
+            ingest_bench(
+                &mut store,
+                &run,
+                "bench",
+                &bench("serve", "ttft", &[value, value + 0.5]),
+            );
+        }
+        // A run without benchmarks does not use up the window.
+        ingest_tests(
+            &mut store,
+            &run_meta("tests-only", "c", "main", "perf", 3_900),
+            "unit",
+            &[result("a", 1, Outcome::Passed, 0.1)],
+        );
+        let mut window = tollgate_store::BenchWindow {
+            pipeline: "perf".into(),
+            branch: "main".into(),
+            since_ms: 500,
+            exclude_run_key: "judged".into(),
+            max_runs: 10,
+        };
+        let got = store.bench_window(&window).unwrap();
+        assert_eq!(
+            values(&got, "serve", "ttft"),
+            [4.0, 4.5, 3.0, 3.5, 2.0, 2.5],
+            "{}: newest run first, its samples in order",
+            loc.name()
+        );
+        window.max_runs = 2;
+        let got = store.bench_window(&window).unwrap();
+        assert_eq!(
+            values(&got, "serve", "ttft"),
+            [4.0, 4.5, 3.0, 3.5],
+            "{}",
+            loc.name()
+        );
+        window.since_ms = 0;
+        window.max_runs = 100;
+        assert_eq!(
+            store.bench_window(&window).unwrap().len(),
+            8,
+            "{}",
+            loc.name()
+        );
+        window.branch = "release".into();
+        assert!(store.bench_window(&window).unwrap().is_empty());
+    }
+}
+
+#[test]
+fn test_times_sum_attempts_per_job() {
+    for loc in locations() {
+        let mut store = loc.open();
+        let run = run_meta("t-1", "c", "main", "pr", 1_000);
+        ingest_tests(
+            &mut store,
+            &run,
+            "unit",
+            &[
+                result("a", 1, Outcome::Failed, 2.0),
+                result("a", 2, Outcome::Passed, 3.0),
+                result("b", 1, Outcome::Passed, 0.5),
+            ],
+        );
+        ingest_tests(
+            &mut store,
+            &run,
+            "e2e",
+            &[result("a", 1, Outcome::Passed, 7.0)],
+        );
+        let times = store.run_test_times("t-1").unwrap();
+        let got: Vec<(&str, &str, u32, f64, f64)> = times
+            .iter()
+            .map(|t| {
+                (
+                    t.job.as_str(),
+                    t.test_id.as_str(),
+                    t.attempts,
+                    t.total_s,
+                    t.max_s,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("e2e", "a", 1, 7.0, 7.0),
+                ("unit", "a", 2, 5.0, 3.0),
+                ("unit", "b", 1, 0.5, 0.5)
+            ],
+            "{}",
+            loc.name()
+        );
+        assert!(matches!(
+            store.run_test_times("missing"),
+            Err(StoreError::UnknownRun(_))
+        ));
+    }
+}
+
+/// Runs raw SQL on a test store (to age it back to an older schema).
+fn raw(loc: &common::Location, sql: &str) -> Vec<String> {
+    match loc {
+        common::Location::Sqlite { path, .. } => {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.execute_batch(sql).unwrap();
+            let mut stmt = conn
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'bench_samples' ORDER BY name")
+                .unwrap();
+            stmt.query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        }
+        common::Location::Postgres { url, .. } => {
+            let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+            client.batch_execute(sql).unwrap();
+            client
+                .query(
+                    "SELECT indexname::text FROM pg_indexes WHERE tablename = 'bench_samples' \
+                     AND schemaname = current_schema() ORDER BY indexname",
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect()
+        }
+    }
+}
+
+#[test]
+fn a_version_1_store_is_upgraded_in_place() {
+    for loc in locations() {
+        let mut store = loc.open();
+        ingest_bench(
+            &mut store,
+            &run_meta("kept", "c", "main", "perf", 1),
+            "bench",
+            &bench("s", "m", &[1.0]),
+        );
+        drop(store);
+        // What a store written by the previous release looks like.
+        let indexes = raw(
+            &loc,
+            "DROP INDEX bench_samples_run; DELETE FROM schema_version WHERE version = 2;",
+        );
+        assert!(
+            !indexes.iter().any(|i| i == "bench_samples_run"),
+            "{indexes:?}"
+        );
+        let mut store = loc.open();
+        assert_eq!(
+            store.schema_version().unwrap(),
+            LATEST_VERSION,
+            "{}",
+            loc.name()
+        );
+        drop(store);
+        let indexes = raw(&loc, "SELECT 1;");
+        assert!(
+            indexes.iter().any(|i| i == "bench_samples_run"),
+            "{}: {indexes:?}",
+            loc.name()
+        );
+        let mut store = loc.open();
+        assert_eq!(
+            store.run_counts("kept").unwrap().bench_samples,
+            1,
+            "{}",
+            loc.name()
+        );
     }
 }

@@ -99,6 +99,24 @@ pub fn human(plan: &Plan) -> String {
             }
         }
     }
+    if plan.jobs.iter().any(|j| !j.shards.is_empty()) {
+        let _ = writeln!(out, "shards:");
+    }
+    for job in &plan.jobs {
+        for shard in &job.shards {
+            let estimate = shard
+                .estimated_s
+                .map_or(String::new(), |s| format!(", ~{}", duration(s)));
+            let _ = writeln!(
+                out,
+                "  [{} {}/{}] {} test(s){estimate}",
+                job.name,
+                shard.index,
+                shard.count,
+                shard.tests.len()
+            );
+        }
+    }
     if plan.jobs.is_empty() {
         let _ = writeln!(out, "(no jobs)");
     }
@@ -132,4 +150,34 @@ pub fn human(plan: &Plan) -> String {
         }
     );
     out
+}
+
+/// `4.2s`, `12m 03s`, `1h 02m`: an estimate, to the precision that matters.
+fn duration(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return "?".to_string();
+    }
+    if seconds < 60.0 {
+        return format!("{seconds:.1}s");
+    }
+    let whole = seconds.round() as u64;
+    if whole < 3600 {
+        format!("{}m {:02}s", whole / 60, whole % 60)
+    } else {
+        format!("{}h {:02}m", whole / 3600, (whole % 3600) / 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration;
+
+    #[test]
+    fn durations_read_at_a_glance() {
+        assert_eq!(duration(4.24), "4.2s");
+        assert_eq!(duration(59.94), "59.9s");
+        assert_eq!(duration(723.4), "12m 03s");
+        assert_eq!(duration(3720.0), "1h 02m");
+        assert_eq!(duration(f64::NAN), "?");
+    }
 }

@@ -8,7 +8,7 @@ pub use github::{github, GithubOutput};
 pub use gitlab::gitlab;
 pub use human::human;
 
-/// The plan as pretty JSON (see [`crate::model`] for the shape).
+/// The plan as pretty JSON (see [`crate::Plan`] for the shape).
 pub fn json(plan: &crate::Plan) -> String {
     // Serializing plain data with string keys cannot fail.
     let mut text = serde_json::to_string_pretty(plan).unwrap_or_default();

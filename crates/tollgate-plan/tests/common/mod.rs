@@ -77,6 +77,8 @@ pub fn plan_for(
         pipeline,
         variables: &variables,
         changes: analysis.as_ref(),
+        durations: None,
+        shards: None,
     })
     .expect("plan")
 }

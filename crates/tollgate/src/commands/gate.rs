@@ -4,15 +4,37 @@
 //! The store is queried here, at the edge; `tollgate_gate::evaluate` is a
 //! pure function of what was measured. Exit 0 on pass, 1 when blocked;
 //! alerts are listed but never change the exit code.
+//!
+//! What each check is fed from the store:
+//! - performance: this run's samples of every `(benchmark, metric)` against
+//!   the samples of the same series in the latest `--perf-runs` runs of the
+//!   pipeline on the base branch within `--perf-window` (the judged run left
+//!   out), compared with the configured test;
+//! - absolute limits: the mean of this run's samples of the metric; a limit
+//!   with `expr` only looks at benchmarks named after a collected test whose
+//!   markers match;
+//! - budgets (`[budgets]` that apply to the pipeline): the run's recorded
+//!   test durations, all attempts, of the tests the budget's expression
+//!   selects — per job for `scope = "suite"`, per test (longest attempt) for
+//!   `scope = "test"`. Limits with `expr` and budgets collect the project's
+//!   tests for their markers; other gates never do.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::collections::{BTreeMap, HashMap};
+
 use anyhow::Context;
-use tollgate_config::{parse_duration, Config};
-use tollgate_gate::{render, Baseline, FileCoverage, FlakyStats, Measurements, Outcome, Verdict};
-use tollgate_store::{FlakyQuery, Store, StoredCoverage};
+use tollgate_config::{parse_duration, BudgetScope, Config};
+use tollgate_gate::bench::{group_series, BenchValue};
+use tollgate_gate::{
+    render, Baseline, BudgetUsage, FileCoverage, FlakyStats, Measurements, Outcome, Verdict,
+};
+use tollgate_inventory::TestItem;
+use tollgate_markexpr::Expression;
+use tollgate_results::BenchSample;
+use tollgate_store::{BenchWindow, FlakyQuery, Store, StoredCoverage, TestTime};
 
 use crate::exit::{usage, Status};
 use crate::project::{ConfigLocation, Project};
@@ -55,6 +77,15 @@ pub struct GateArgs {
     /// How far back the flaky-rate check looks.
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub flaky_window: String,
+
+    /// How far back the benchmark history of the perf-regression check looks
+    /// (runs of the pipeline on the base branch).
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub perf_window: String,
+
+    /// At most this many base-branch runs (the latest) form the benchmark history.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub perf_runs: u32,
 }
 
 pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
@@ -63,7 +94,8 @@ pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
     let gate_name = gate_for_pipeline(config, &args.pipeline)?;
     let gate =
         tollgate_gate::resolve_gate(&config.gates, &gate_name).map_err(|e| usage(e.to_string()))?;
-    let window_ms = window_ms(&args.flaky_window)?;
+    let perf_window_ms = window_ms(&args.perf_window)?;
+    let flaky_window_ms = window_ms(&args.flaky_window)?;
 
     let mut store = open_store(&project, args.store.as_deref())?;
     let run = match &args.run {
@@ -100,7 +132,7 @@ pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
     let flaky = match &gate.flaky_rate {
         Some(_) => {
             let report = store.flaky_tests(&FlakyQuery {
-                since_ms: now_ms().saturating_sub(window_ms),
+                since_ms: now_ms().saturating_sub(flaky_window_ms),
                 pipeline: Some(args.pipeline.clone()),
                 ..FlakyQuery::default()
             })?;
@@ -116,13 +148,76 @@ pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
         None => None,
     };
     let failures = store.run_failures(&run.run_key)?;
+
+    // Benchmarks: this run's series, with the base branch's history when the
+    // perf-regression check needs it.
+    let bench = if gate.perf_regression.is_some() || !gate.limits.is_empty() {
+        let current = store.run_bench(&run.run_key)?;
+        let history = match &gate.perf_regression {
+            Some(_) => store.bench_window(&BenchWindow {
+                pipeline: args.pipeline.clone(),
+                branch: args.base_branch.clone(),
+                since_ms: now_ms().saturating_sub(perf_window_ms),
+                exclude_run_key: run.run_key.clone(),
+                max_runs: args.perf_runs,
+            })?,
+            None => Vec::new(),
+        };
+        group_series(
+            current.iter().map(bench_value),
+            history.iter().map(bench_value),
+        )
+    } else {
+        Vec::new()
+    };
+
+    // Budgets and limits with a marker expression need the tests' markers.
+    let budgets: Vec<(&str, &tollgate_config::Budget)> = match gate.budgets {
+        Some(_) => config
+            .budgets
+            .iter()
+            .filter(|(_, b)| b.pipelines.is_empty() || b.pipelines.contains(&args.pipeline))
+            .collect(),
+        None => Vec::new(),
+    };
+    let inventory = if !budgets.is_empty() || gate.limits.iter().any(|l| l.expr.is_some()) {
+        Some(
+            project
+                .collect()
+                .with_context(|| {
+                    format!("collecting the tests that gate `{gate_name}` selects by marker")
+                })?
+                .inventory,
+        )
+    } else {
+        None
+    };
+    let by_id: HashMap<&str, &TestItem> = inventory
+        .iter()
+        .flat_map(|inv| inv.tests.iter())
+        .map(|t| (t.id.as_str(), t))
+        .collect();
+    let budgets = if budgets.is_empty() {
+        Vec::new()
+    } else {
+        budget_usage(&budgets, &by_id, &store.run_test_times(&run.run_key)?)?
+    };
+    let bench_tests = inventory.as_ref().map(|_| {
+        bench
+            .iter()
+            .filter_map(|s| by_id.get(s.name.as_str()))
+            .map(|t| (t.id.clone(), (*t).clone()))
+            .collect()
+    });
+
     let measurements = Measurements {
         critical_failures: Some(critical_failures(config, &failures)),
         coverage,
         changed_lines,
-        bench: Vec::new(),
+        bench,
         flaky,
-        budgets: Vec::new(),
+        budgets,
+        bench_tests,
     };
     let verdict = tollgate_gate::evaluate(&gate, &measurements, &Baseline { coverage: baseline })
         .map_err(|e| usage(format!("gate `{gate_name}`: {e}")))?;
@@ -305,4 +400,71 @@ fn critical_failures(
             .map(|t| t.test_id.clone()),
     );
     critical
+}
+
+fn bench_value(sample: &BenchSample) -> BenchValue<'_> {
+    BenchValue {
+        name: &sample.name,
+        metric: &sample.metric,
+        unit: &sample.unit,
+        value: sample.value,
+    }
+}
+
+/// What the run spent against each time budget: the tests a budget's marker
+/// expression selects, per job (a suite budget: the job's time on them) or
+/// one by one (a per-test budget: the longest attempt). A test the inventory
+/// does not know has no markers and falls under no budget.
+fn budget_usage(
+    budgets: &[(&str, &tollgate_config::Budget)],
+    tests: &HashMap<&str, &TestItem>,
+    times: &[TestTime],
+) -> anyhow::Result<Vec<BudgetUsage>> {
+    let mut out = Vec::new();
+    for (name, budget) in budgets {
+        let expr = Expression::parse(&budget.expr).map_err(|e| {
+            usage(format!(
+                "budget `{name}`: expression {:?}: {e}",
+                budget.expr
+            ))
+        })?;
+        let limit_s = budget.limit.as_secs_f64();
+        let selected = times.iter().filter(|t| {
+            tests
+                .get(t.test_id.as_str())
+                .is_some_and(|item| expr.evaluate(*item))
+        });
+        // (subject, spent) of everything the budget covers.
+        let spends: Vec<(String, f64)> = match budget.scope {
+            BudgetScope::Suite => {
+                let mut per_job: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
+                for t in selected {
+                    let entry = per_job.entry(&t.job).or_default();
+                    entry.0 += t.total_s;
+                    entry.1 += 1;
+                }
+                per_job
+                    .into_iter()
+                    .map(|(job, (spent, n))| {
+                        let tests = if n == 1 { "test" } else { "tests" };
+                        (format!("job {job}, {n} {tests}"), spent)
+                    })
+                    .collect()
+            }
+            BudgetScope::Test => selected
+                .map(|t| (format!("test {} in job {}", t.test_id, t.job), t.max_s))
+                .collect(),
+        };
+        let worst = spends
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
+        out.push(BudgetUsage {
+            name: (*name).to_string(),
+            spent_s: worst.map(|w| w.1),
+            limit_s,
+            subject: worst.map(|w| w.0.clone()).unwrap_or_default(),
+            over: spends.iter().filter(|s| s.1 > limit_s).count() as u64,
+        });
+    }
+    Ok(out)
 }

@@ -79,7 +79,7 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<Status> {
         }
     } else if args.durations {
         let since = now_ms().saturating_sub(window_ms(&args.window)?);
-        let mut durations = store.test_durations(since, args.pipeline.as_deref())?;
+        let mut durations = store.test_durations(since, i64::MAX, args.pipeline.as_deref())?;
         durations.sort_by(|a, b| {
             b.mean_s
                 .total_cmp(&a.mean_s)

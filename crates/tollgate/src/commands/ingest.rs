@@ -104,18 +104,17 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<Status> {
                     limits,
                     ..JunitOptions::default()
                 };
-                tests.extend(junit_file(file, &options).map_err(|e| usage(e.to_string()))?);
+                tests.extend(junit_file(file, &options).map_err(input_error)?);
             }
             IngestKind::Coverage => {
-                let report =
-                    coverage_file(file, None, &limits).map_err(|e| usage(e.to_string()))?;
+                let report = coverage_file(file, None, &limits).map_err(input_error)?;
                 let policy = if args.skip_outside {
                     OutsidePolicy::Skip
                 } else {
                     OutsidePolicy::Error
                 };
                 let rel = relativize(report.files, &repo_root, &report.source_roots, policy)
-                    .map_err(|e| usage(e.in_file(file).to_string()))?;
+                    .map_err(|e| input_error(e.in_file(file)))?;
                 skipped.extend(rel.skipped);
                 coverage.extend(rel.files.into_iter().map(|file| CoverageEntry {
                     file,
@@ -123,7 +122,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<Status> {
                 }));
             }
             IngestKind::Bench => {
-                bench.extend(bench_file(file, None, &limits).map_err(|e| usage(e.to_string()))?)
+                bench.extend(bench_file(file, None, &limits).map_err(input_error)?)
             }
         }
     }
@@ -187,6 +186,25 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<Status> {
         if args.complete { "; run marked complete" } else { "" }
     );
     Ok(Status::Success)
+}
+
+/// A file that cannot be ingested. Bad content or a wrong path (missing, a
+/// directory, not readable) is the caller's to fix (exit 2); any other I/O
+/// error reading a file that is there is the machine's (exit 3). Either way
+/// nothing has been written yet.
+fn input_error(e: tollgate_results::Error) -> anyhow::Error {
+    use std::io::ErrorKind as Io;
+    let machine = matches!(
+        &e.kind,
+        tollgate_results::ErrorKind::Io(io)
+            if !matches!(io.kind(), Io::NotFound | Io::PermissionDenied | Io::IsADirectory)
+    );
+    let message = format!("{e}; nothing was ingested");
+    if machine {
+        anyhow::anyhow!(message)
+    } else {
+        usage(message)
+    }
 }
 
 fn first_env(names: &[&str]) -> Option<String> {

@@ -5,6 +5,7 @@
 //! changed files, git) runs before anything is written, and files are
 //! written atomically, so an error never leaves a partial file behind.
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -12,8 +13,9 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use tollgate_plan::{self as planner, PlanError, PlanInput, Variables};
 
+use crate::commands::gate::{now_ms, open_store};
 use crate::exit::{usage, Status};
-use crate::project::ConfigLocation;
+use crate::project::{ConfigLocation, Project};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
@@ -62,6 +64,23 @@ pub struct PlanArgs {
     #[arg(long, value_name = "TEST")]
     pub explain: Option<String>,
 
+    /// Split every job that runs tests into N shards (overriding `shards` in tollgate.toml
+    /// and the pipeline's overrides; 1 turns sharding off), balanced by the durations
+    /// recorded in the history store: shard K/N holds exactly the tests that
+    /// `tollgate run --pipeline NAME --shard K/N` runs. Jobs with fewer tests than N get
+    /// fewer shards.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub shards: Option<u32>,
+
+    /// History store to read test durations from when sharding: a SQLite file path or a
+    /// postgres:// URL [default: `[store]` in tollgate.toml]. A missing or empty store
+    /// balances shards by test count. Give `tollgate run --shard` the same store.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+
+    #[command(flatten)]
+    pub durations_until: DurationsUntil,
+
     #[command(flatten)]
     pub location: ConfigLocation,
 }
@@ -80,12 +99,19 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
     let inventory = project.collect()?.inventory;
     let analysis = changed
         .map(|files| planner::analyze_for_pipeline(config, pipeline, root, &files, &inventory));
+    let recorded = if shards_anything(config, pipeline, args.shards) {
+        recorded_durations(&project, args.store.as_deref(), args.durations_until.ms()?)
+    } else {
+        Recorded::default()
+    };
     let input = PlanInput {
         config,
         inventory: &inventory,
         pipeline: &args.pipeline,
         variables: &variables,
         changes: analysis.as_ref(),
+        durations: recorded.durations.as_ref(),
+        shards: args.shards,
     };
 
     if let Some(test) = &args.explain {
@@ -94,7 +120,12 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
         return Ok(Status::Success);
     }
 
-    let plan = planner::plan(&input).map_err(plan_usage)?;
+    let mut plan = planner::plan(&input).map_err(plan_usage)?;
+    if let Some(note) = recorded.note {
+        if plan.jobs.iter().any(|j| !j.shards.is_empty()) {
+            plan.notes.insert(0, note);
+        }
+    }
     let rendered = match args.format {
         PlanFormat::Human => planner::emit::human(&plan),
         PlanFormat::Json => planner::emit::json(&plan),
@@ -117,6 +148,99 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
         let _ = writeln!(stderr, "{diag}");
     }
     Ok(Status::Success)
+}
+
+/// How far back recorded durations count for shard balancing.
+const DURATION_WINDOW_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// Test durations from the history store, for balancing shards.
+#[derive(Debug, Default)]
+pub(crate) struct Recorded {
+    /// Mean seconds of passing attempts per test id; `None` without a store.
+    pub durations: Option<HashMap<String, f64>>,
+    /// Why there are none, when there are none.
+    pub note: Option<String>,
+}
+
+/// Whether any job of `pipeline` may be sharded (only then is the store read).
+fn shards_anything(
+    config: &tollgate_config::Config,
+    pipeline: &tollgate_config::Pipeline,
+    flag: Option<u32>,
+) -> bool {
+    if let Some(n) = flag {
+        return n > 1;
+    }
+    pipeline.jobs.iter().any(|name| {
+        let over = pipeline.overrides.get(name).and_then(|o| o.shards);
+        let job = config.jobs.get(name).map_or(1, |j| j.shards);
+        over.unwrap_or(job) > 1
+    })
+}
+
+/// The mean duration of each test's passing attempts over the last 30 days,
+/// from `--store` or the configured store (`tollgate plan --shards` and
+/// `tollgate run --shard` both read it this way, so they split alike as long
+/// as the store does not change in between). A store that is
+/// missing, empty or unreadable gives none, with a note: the shards are
+/// then balanced by test count. A missing SQLite file is not created.
+pub(crate) fn recorded_durations(project: &Project, flag: Option<&str>, until_ms: i64) -> Recorded {
+    let fallback = "shards are balanced by test count";
+    if let Some(path) = missing_sqlite_file(project, flag) {
+        return Recorded {
+            durations: None,
+            note: Some(format!(
+                "no history store at {}: {fallback}",
+                path.display()
+            )),
+        };
+    }
+    let since = until_ms.min(now_ms()).saturating_sub(DURATION_WINDOW_MS);
+    let read = open_store(project, flag).and_then(|mut store| {
+        store
+            .test_durations(since, until_ms, None)
+            .context("cannot read test durations")
+    });
+    match read {
+        Ok(rows) if rows.is_empty() => Recorded {
+            durations: None,
+            note: Some(format!(
+                "the history store holds no test durations from the 30 days before {}: {fallback}",
+                DurationsUntil::describe(until_ms)
+            )),
+        },
+        Ok(rows) => Recorded {
+            durations: Some(rows.into_iter().map(|d| (d.test_id, d.mean_s)).collect()),
+            note: None,
+        },
+        Err(e) => Recorded {
+            durations: None,
+            note: Some(format!("{e:#}: {fallback}")),
+        },
+    }
+}
+
+/// The SQLite file the store would be opened at, when it does not exist
+/// (the location is resolved as [`open_store`] does).
+fn missing_sqlite_file(project: &Project, flag: Option<&str>) -> Option<PathBuf> {
+    let configured = &project.config.store;
+    let location = flag
+        .map(str::to_string)
+        .or_else(|| {
+            configured
+                .url_env
+                .as_deref()
+                .and_then(|name| std::env::var(name).ok())
+                .filter(|v| !v.is_empty())
+        })
+        .unwrap_or_else(|| configured.url.clone());
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return None;
+    }
+    let path = project
+        .root
+        .join(location.strip_prefix("sqlite://").unwrap_or(&location));
+    (!path.exists()).then_some(path)
 }
 
 /// Every planner error is the user's input (a flag, a file, the repository).
@@ -174,4 +298,80 @@ fn append(path: &Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open {}", path.display()))?;
     file.write_all(text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// `--durations-until`: which recorded runs count when balancing shards.
+///
+/// Shards of one CI run are planned independently on several runners; they
+/// must split alike, so they must read the same durations even while other
+/// runs (and their own earlier shards) are being recorded. Only runs that
+/// finished before a fixed instant count: by default the start of the
+/// current UTC day, the same on every runner of a pipeline that does not
+/// straddle midnight. Give an explicit date (or `now`, for a single machine)
+/// to choose otherwise.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DurationsUntil {
+    /// Balance shards by runs that finished before WHEN: `today` (00:00 UTC today, the
+    /// default: every shard of a CI run reads the same durations while runs keep being
+    /// recorded), `now`, a day `YYYY-MM-DD` (00:00 UTC), or milliseconds since the epoch.
+    /// Give every shard the same value.
+    #[arg(long = "durations-until", value_name = "WHEN", default_value = "today")]
+    pub when: String,
+}
+
+impl DurationsUntil {
+    /// The instant, in milliseconds since the epoch.
+    pub fn ms(&self) -> anyhow::Result<i64> {
+        parse_until(&self.when, now_ms()).ok_or_else(|| {
+            usage(format!(
+                "--durations-until {:?}: expected `today`, `now`, a date YYYY-MM-DD or milliseconds since the epoch",
+                self.when
+            ))
+        })
+    }
+
+    /// `2026-11-22 00:00 UTC`, or the instant in milliseconds when it is not a whole day.
+    fn describe(ms: i64) -> String {
+        const DAY_MS: i64 = 86_400_000;
+        if ms.rem_euclid(DAY_MS) == 0 {
+            let day = tollgate_config::quarantine::Date::from_days_since_epoch(ms / DAY_MS);
+            format!("{day} 00:00 UTC")
+        } else {
+            "now".to_string()
+        }
+    }
+}
+
+/// `today`, `now` or `YYYY-MM-DD` (00:00 UTC) as milliseconds since the epoch.
+fn parse_until(text: &str, now_ms: i64) -> Option<i64> {
+    const DAY_MS: i64 = 86_400_000;
+    match text.trim() {
+        "now" => Some(now_ms),
+        "today" => Some(now_ms.div_euclid(DAY_MS) * DAY_MS),
+        ms if !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()) => ms.parse().ok(),
+        day => {
+            let date = tollgate_config::quarantine::Date::parse(day)?;
+            // Reject dates that do not exist (2026-02-30) by round-tripping.
+            let days = date.days_since_epoch();
+            (tollgate_config::quarantine::Date::from_days_since_epoch(days) == date)
+                .then_some(days * DAY_MS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod until_tests {
+    use super::parse_until;
+
+    #[test]
+    fn durations_until_today_now_and_dates() {
+        let now = 1_795_000_000_123; // 2026-11-18 10:26:40.123 UTC
+        assert_eq!(parse_until("now", now), Some(now));
+        assert_eq!(parse_until("today", now), Some(1_794_960_000_000));
+        assert_eq!(parse_until("2026-11-18", now), Some(1_794_960_000_000));
+        assert_eq!(parse_until("1970-01-02", now), Some(86_400_000));
+        assert_eq!(parse_until("2026-02-30", now), None);
+        assert_eq!(parse_until("1795000000000", now), Some(1_795_000_000_000));
+        assert_eq!(parse_until("yesterday", now), None);
+    }
 }
