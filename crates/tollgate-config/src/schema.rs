@@ -587,8 +587,11 @@ pub struct Budget {
     /// Pipelines it applies to; empty means all.
     #[serde(default)]
     pub pipelines: Vec<String>,
+    /// What exceeding this budget does at a gate. Unset: whatever the gate's
+    /// `budgets = "block"|"alert"` says; set: this budget's own action (a
+    /// gate without `budgets` checks no budget at all).
     #[serde(default)]
-    pub action: Action,
+    pub action: Option<Action>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -102,7 +102,12 @@ pub fn evaluate(
         checks.push(flaky_rate(check, measured));
     }
     if let Some(action) = gate.budgets {
-        checks.extend(measured.budgets.iter().map(|b| budget(action, b)));
+        checks.extend(
+            measured
+                .budgets
+                .iter()
+                .map(|b| budget(b.action.unwrap_or(action), b)),
+        );
     }
     Ok(Verdict::from_checks(checks))
 }
@@ -1038,6 +1043,7 @@ mod tests {
                     limit_s: 600.0,
                     subject: "job unit".into(),
                     over: 0,
+                    action: None,
                 }],
                 ..Measurements::default()
             };
@@ -1070,6 +1076,7 @@ mod tests {
                     limit_s: 15.0,
                     subject: "job unit_2 (40 tests)".into(),
                     over: 2,
+                    action: None,
                 },
             ],
             ..Measurements::default()
@@ -1084,6 +1091,38 @@ mod tests {
             checks[1].detail,
             "20.0s of 15.0s (job unit_2 (40 tests)); 2 over the limit"
         );
+    }
+
+    #[test]
+    fn a_budget_s_own_action_beats_the_gate_s() {
+        let over = |action| BudgetUsage {
+            name: "e2e".into(),
+            spent_s: Some(901.0),
+            limit_s: 900.0,
+            action,
+            ..BudgetUsage::default()
+        };
+        for (gate_action, own, expected) in [
+            (Action::Alert, None, Status::Alert),
+            (Action::Block, None, Status::Block),
+            (Action::Alert, Some(Action::Block), Status::Block),
+            (Action::Block, Some(Action::Alert), Status::Alert),
+        ] {
+            let gate = Gate {
+                budgets: Some(gate_action),
+                ..Gate::default()
+            };
+            let m = Measurements {
+                budgets: vec![over(own)],
+                ..Measurements::default()
+            };
+            let checks = only(&gate, &m, &Baseline::default());
+            assert_eq!(
+                statuses(&checks),
+                [("budget.e2e", expected)],
+                "{gate_action:?} {own:?}"
+            );
+        }
     }
 
     fn test_item(id: &str, marks: &[&str]) -> tollgate_inventory::TestItem {

@@ -63,6 +63,10 @@ pub struct BudgetUsage {
     /// How many of the covered jobs or tests went over the limit.
     #[serde(default)]
     pub over: u64,
+    /// The budget's own action (`[budgets.NAME] action`), which beats the
+    /// gate's `budgets` action; `None` to follow the gate.
+    #[serde(default)]
+    pub action: Option<tollgate_config::Action>,
 }
 
 /// Everything measured about the run being judged.

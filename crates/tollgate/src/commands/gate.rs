@@ -262,9 +262,14 @@ fn gate_for_pipeline(config: &Config, pipeline: &str) -> anyhow::Result<String> 
     )))
 }
 
-/// Opens the history store: `--store`, else `[store] url_env`, else `[store]
-/// url`; a relative SQLite path is relative to the project root.
-pub(crate) fn open_store(project: &Project, flag: Option<&str>) -> anyhow::Result<Store> {
+/// Where the history store is: `--store`, else `[store] url_env`, else
+/// `[store] url`; a relative SQLite path is relative to the project root.
+pub(crate) enum StoreLocation {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+pub(crate) fn store_location(project: &Project, flag: Option<&str>) -> StoreLocation {
     let configured = &project.config.store;
     let location = flag
         .map(str::to_string)
@@ -276,11 +281,19 @@ pub(crate) fn open_store(project: &Project, flag: Option<&str>) -> anyhow::Resul
                 .filter(|v| !v.is_empty())
         })
         .unwrap_or_else(|| configured.url.clone());
-    let location = if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        location
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        StoreLocation::Postgres(location)
     } else {
         let path = location.strip_prefix("sqlite://").unwrap_or(&location);
-        project.root.join(path).display().to_string()
+        StoreLocation::Sqlite(project.root.join(path))
+    }
+}
+
+/// Opens (creating a SQLite file if needed) the store [`store_location`] finds.
+pub(crate) fn open_store(project: &Project, flag: Option<&str>) -> anyhow::Result<Store> {
+    let location = match store_location(project, flag) {
+        StoreLocation::Postgres(url) => url,
+        StoreLocation::Sqlite(path) => path.display().to_string(),
     };
     Store::open(&location).with_context(|| format!("cannot open the store {}", redact(&location)))
 }
@@ -464,6 +477,7 @@ fn budget_usage(
             limit_s,
             subject: worst.map(|w| w.0.clone()).unwrap_or_default(),
             over: spends.iter().filter(|s| s.1 > limit_s).count() as u64,
+            action: budget.action,
         });
     }
     Ok(out)

@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use tollgate_plan::{self as planner, PlanError, PlanInput, Variables};
 
-use crate::commands::gate::{now_ms, open_store};
+use crate::commands::gate::{now_ms, open_store, store_location, StoreLocation};
 use crate::exit::{usage, Status};
 use crate::project::{ConfigLocation, Project};
 
@@ -220,27 +220,12 @@ pub(crate) fn recorded_durations(project: &Project, flag: Option<&str>, until_ms
     }
 }
 
-/// The SQLite file the store would be opened at, when it does not exist
-/// (the location is resolved as [`open_store`] does).
+/// The SQLite file the store would be opened at, when it does not exist.
 fn missing_sqlite_file(project: &Project, flag: Option<&str>) -> Option<PathBuf> {
-    let configured = &project.config.store;
-    let location = flag
-        .map(str::to_string)
-        .or_else(|| {
-            configured
-                .url_env
-                .as_deref()
-                .and_then(|name| std::env::var(name).ok())
-                .filter(|v| !v.is_empty())
-        })
-        .unwrap_or_else(|| configured.url.clone());
-    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        return None;
+    match store_location(project, flag) {
+        StoreLocation::Sqlite(path) if !path.exists() => Some(path),
+        _ => None,
     }
-    let path = project
-        .root
-        .join(location.strip_prefix("sqlite://").unwrap_or(&location));
-    (!path.exists()).then_some(path)
 }
 
 /// Every planner error is the user's input (a flag, a file, the repository).
