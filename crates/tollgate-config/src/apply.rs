@@ -235,7 +235,7 @@ markers = ["kvbm"]
                 required_features: features.iter().map(|f| f.to_string()).collect(),
                 test_attribute: "test".into(),
                 ignored: ignored.then(String::new),
-                should_panic: false,
+                ..RustFacts::default()
             }),
         }
     }

@@ -273,7 +273,7 @@ fn rust_test(package: &str, kind: &str, features: &[&str], ignored: bool) -> Tes
             required_features: features.iter().map(|f| f.to_string()).collect(),
             test_attribute: "test".into(),
             ignored: ignored.then(|| "needs a long run".to_string()),
-            should_panic: false,
+            ..RustFacts::default()
         }),
     }
 }

@@ -387,10 +387,13 @@ impl Walker<'_> {
                 attrs.extend(own.iter().copied());
             }
             attrs.extend(shared.iter().copied());
-            let ignored = attrs.iter().find_map(|a| match &a.kind {
-                AttrKind::Ignore(reason) => Some(reason.clone()),
-                _ => None,
-            });
+            let (ignored, ignore_line) = attrs
+                .iter()
+                .find_map(|a| match &a.kind {
+                    AttrKind::Ignore(reason) => Some((Some(reason.clone()), Some(a.line))),
+                    _ => None,
+                })
+                .unwrap_or_default();
             let should_panic = attrs.iter().any(|a| a.kind == AttrKind::ShouldPanic);
             let name = match &expansion.suffix {
                 Some(s) => format!("{base_name}::{s}"),
@@ -412,6 +415,7 @@ impl Walker<'_> {
                     required_features: required.clone(),
                     test_attribute: test_attribute.clone(),
                     ignored,
+                    ignore_line,
                     should_panic,
                 }),
             });

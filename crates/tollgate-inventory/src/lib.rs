@@ -131,6 +131,9 @@ pub struct RustFacts {
     /// `Some(reason)` if `#[ignore]`d; the reason is empty when none was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignored: Option<String>,
+    /// The line of the `#[ignore]` attribute, for diagnostics that point at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_line: Option<u32>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub should_panic: bool,
 }

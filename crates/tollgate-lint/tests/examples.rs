@@ -17,10 +17,9 @@ fn the_clean_example_has_no_findings() {
 /// of MISTAKES.md it comes from: (row, code, file, line, test).
 ///
 /// Lines are where lint points, which differs from MISTAKES.md's "line"
-/// column in two places: #7, where discovery attributes marks passed through
+/// column in one place: #7, where discovery attributes marks passed through
 /// `pytest.param(marks=...)` to the `pytest.param` entry (line 18) rather
-/// than to the list alias on line 9; and #15, where the Rust inventory knows
-/// the `fn` line (87) but not the attribute's (86).
+/// than to the list alias on line 9.
 const EXPECTED: &[(u32, &str, &str, u32, Option<&str>)] = &[
     (1, "TG101", "components/backends/vllm/tests/test_vllm_engine.py", 23, Some("components/backends/vllm/tests/test_vllm_engine.py::test_lru_eviction_publishes_removed_events")),
     (1, "TG601", "components/backends/vllm/tests/test_vllm_engine.py", 23, Some("components/backends/vllm/tests/test_vllm_engine.py::test_lru_eviction_publishes_removed_events")),
@@ -40,7 +39,7 @@ const EXPECTED: &[(u32, &str, &str, u32, Option<&str>)] = &[
     (12, "TG301", "components/src/dynamo/router/tests/test_router_frontend_flow.py", 13, Some("components/src/dynamo/router/tests/test_router_frontend_flow.py::test_frontend_routes_a_repeated_prefix_to_one_worker")),
     (13, "TG302", "tests/serve/test_misc.py", 10, Some("tests/serve/test_misc.py::test_metrics_endpoint_is_prometheus_text")),
     (14, "TG401", "lib/kvbm/tests/offload.rs", 1, None),
-    (15, "TG402", "lib/llm/src/tokens.rs", 87, Some("dynamo-llm tokens::tests::no_collisions_over_many_distinct_prefixes")),
+    (15, "TG402", "lib/llm/src/tokens.rs", 86, Some("dynamo-llm tokens::tests::no_collisions_over_many_distinct_prefixes")),
     (16, "TG601", "tests/fault_tolerance/test_fault_tolerance_worker_restart.py", 45, Some("tests/fault_tolerance/test_fault_tolerance_worker_restart.py::test_failover_across_four_gpu_workers")),
     (17, "TG501", "components/src/dynamo/planner/tests/test_planner_scaling.py", 49, Some("components/src/dynamo/planner/tests/test_planner_scaling.py::test_more_load_never_means_fewer_replicas")),
 ];

@@ -112,7 +112,7 @@ fn test_item() -> impl Strategy<Value = TestItem> {
                     },
                     test_attribute: "test".into(),
                     ignored: ignored.then(String::new),
-                    should_panic: false,
+                    ..RustFacts::default()
                 }),
             }
         })

@@ -109,6 +109,7 @@ fn rust(markers: &[&str], features: &[&str], ignored: bool) -> TestItem {
             required_features: features.iter().map(|f| f.to_string()).collect(),
             test_attribute: "test".into(),
             ignored: ignored.then(String::new),
+            ignore_line: None,
             should_panic: false,
         }),
         ..python(markers)

@@ -28,7 +28,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         {
             let label = test_label(test);
             out.push(INFO.finding(
-                At::new(&test.file, test.line).test(label),
+                At::new(&test.file, facts.ignore_line.unwrap_or(test.line)).test(label),
                 format!("`{label}` is #[ignore]d without a reason"),
                 "write the reason: #[ignore = \"why it does not run by default\"]".to_string(),
             ));
