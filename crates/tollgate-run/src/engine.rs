@@ -1,18 +1,22 @@
 //! The runner core: stages in order, jobs of a stage in parallel within the
 //! machine, steps of a job in sequence; a failed gating job stops later
-//! stages (and, with fail-fast, jobs of its stage not yet started).
+//! stages; with fail-fast it also cancels the jobs of its stage: those
+//! running are stopped (their process groups terminated, their partial
+//! results kept, their status `cancelled`), those not started are skipped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::live::RunEvent;
 use crate::outcome::{final_outcome, Attempt};
-use crate::process::{run_logged, StepContext};
+use crate::process::{run_logged, StepContext, TestEvent};
 use crate::quarantine::{Date, Quarantine};
 use crate::redact::Redactor;
 use crate::report::{
-    count, job_status, run_status, BudgetReport, JobReport, JobStatus, RunReport, TestReport,
+    count, job_status, run_status, BudgetReport, JobReport, JobStatus, RunReport, TestOverrun,
+    TestReport,
 };
 use crate::signals;
 use crate::spec::{JobSpec, RunSpec, Step};
@@ -27,15 +31,16 @@ pub struct EngineOptions<'a> {
     pub redactor: &'a Redactor,
     /// SIGTERM → SIGKILL grace for stopped process groups.
     pub grace: Duration,
-    /// Receives progress lines (already redacted) as jobs start and end.
-    pub progress: &'a (dyn Fn(&str) + Sync),
+    /// Receives progress events (already redacted) as jobs and tests start
+    /// and end; called from the jobs' threads.
+    pub progress: &'a (dyn Fn(&RunEvent) + Sync),
 }
 
 impl<'a> EngineOptions<'a> {
     pub fn new(
         quarantine: &'a Quarantine,
         redactor: &'a Redactor,
-        progress: &'a (dyn Fn(&str) + Sync),
+        progress: &'a (dyn Fn(&RunEvent) + Sync),
     ) -> Self {
         EngineOptions {
             quarantine,
@@ -85,13 +90,7 @@ pub fn run(spec: &RunSpec, opts: &EngineOptions<'_>) -> RunReport {
     for (stage, jobs) in stages {
         if let Some(reason) = &stop {
             for job in jobs {
-                reports.push(JobReport::not_started(
-                    &job.name,
-                    job.stage,
-                    job.gating,
-                    JobStatus::Skipped,
-                    reason.clone(),
-                ));
+                reports.push(not_started(job, JobStatus::Skipped, reason.clone(), opts));
             }
             continue;
         }
@@ -121,6 +120,39 @@ pub fn run(spec: &RunSpec, opts: &EngineOptions<'_>) -> RunReport {
     }
 }
 
+/// A job that never started, reported to the progress display too.
+fn not_started(
+    job: &JobSpec,
+    status: JobStatus,
+    reason: String,
+    opts: &EngineOptions<'_>,
+) -> JobReport {
+    (opts.progress)(&RunEvent::JobNotStarted {
+        job: job.name.clone(),
+        status,
+        reason: opts.redactor.redact_owned(reason.clone()),
+    });
+    JobReport::not_started(&job.name, job.stage, job.gating, status, reason)
+}
+
+/// Fail-fast within a stage: the first gating failure cancels the others.
+#[derive(Default)]
+struct StageCancel {
+    cancelled: AtomicBool,
+    /// The gating job whose failure cancelled the stage.
+    by: Mutex<Option<String>>,
+}
+
+impl StageCancel {
+    fn reason(&self) -> String {
+        let by = self.by.lock().ok().and_then(|g| g.clone());
+        format!(
+            "fail-fast: gating job {} of this stage failed",
+            by.as_deref().unwrap_or("?")
+        )
+    }
+}
+
 fn run_stage(
     spec: &RunSpec,
     jobs: &[&JobSpec],
@@ -129,7 +161,7 @@ fn run_stage(
 ) -> Vec<JobReport> {
     let slots: Vec<Mutex<Option<JobReport>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let gating_failed = AtomicBool::new(false);
+    let cancel = StageCancel::default();
     let workers = parallel.clamp(1, jobs.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -137,38 +169,26 @@ fn run_stage(
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(job) = jobs.get(i) else { break };
                 let report = if signals::interrupted() {
-                    JobReport::not_started(
-                        &job.name,
-                        job.stage,
-                        job.gating,
-                        JobStatus::Skipped,
-                        "interrupted".into(),
-                    )
-                } else if spec.fail_fast && gating_failed.load(Ordering::SeqCst) {
-                    JobReport::not_started(
-                        &job.name,
-                        job.stage,
-                        job.gating,
-                        JobStatus::Skipped,
-                        "fail-fast: a gating job of this stage failed".into(),
-                    )
+                    not_started(job, JobStatus::Skipped, "interrupted".into(), opts)
+                } else if cancel.cancelled.load(Ordering::SeqCst) {
+                    not_started(job, JobStatus::Skipped, cancel.reason(), opts)
                 } else if let Some(reason) =
                     unfit_reason(job, spec.machine_gpus, &spec.machine_provides)
                 {
-                    JobReport::not_started(
-                        &job.name,
-                        job.stage,
-                        job.gating,
-                        JobStatus::NotRunnable,
-                        reason,
-                    )
+                    not_started(job, JobStatus::NotRunnable, reason, opts)
                 } else {
-                    (opts.progress)(&format!("[{}] started", job.name));
-                    let report = run_job(spec, job, opts);
-                    (opts.progress)(&opts.redactor.redact_owned(progress_line(&report)));
-                    if report.gating && report.is_failure() {
-                        gating_failed.store(true, Ordering::SeqCst);
+                    let fail_fast = spec.fail_fast.then_some(&cancel.cancelled);
+                    let mut report = run_job(spec, job, fail_fast, opts);
+                    if report.status == JobStatus::Cancelled {
+                        report.reason = Some(opts.redactor.redact_owned(cancel.reason()));
                     }
+                    if spec.fail_fast && report.gating && report.is_failure() {
+                        if let Ok(mut by) = cancel.by.lock() {
+                            by.get_or_insert_with(|| report.name.clone());
+                        }
+                        cancel.cancelled.store(true, Ordering::SeqCst);
+                    }
+                    (opts.progress)(&RunEvent::job_finished(&report));
                     report
                 };
                 if let Some(slot) = slots.get(i) {
@@ -196,30 +216,20 @@ fn run_stage(
         .collect()
 }
 
-fn progress_line(r: &JobReport) -> String {
-    let c = &r.counts;
-    let mut line = format!(
-        "[{}] {:?}: {} passed, {} failed, {} flaky, {} skipped, {} quarantined in {:.1}s",
-        r.name,
-        r.status,
-        c.passed,
-        c.failed,
-        c.flaky,
-        c.skipped,
-        c.quarantined,
-        r.resources.wall_secs
-    );
-    if let Some(b) = r.budget.as_ref().filter(|b| b.exceeded) {
-        line.push_str(&format!(" (budget {:.0}s EXCEEDED)", b.limit_secs));
-    }
-    if let Some(reason) = &r.reason {
-        line.push_str(&format!(" — {}", reason.lines().next().unwrap_or_default()));
-    }
-    line
-}
-
-fn run_job(spec: &RunSpec, job: &JobSpec, opts: &EngineOptions<'_>) -> JobReport {
+/// Runs one job. `cancel`, when given, is watched: once set, the job's
+/// processes are stopped and it ends `Cancelled` (unless tollgate itself was
+/// interrupted, which makes it `Incomplete`).
+fn run_job(
+    spec: &RunSpec,
+    job: &JobSpec,
+    cancel: Option<&AtomicBool>,
+    opts: &EngineOptions<'_>,
+) -> JobReport {
     let started = Instant::now();
+    (opts.progress)(&RunEvent::JobStarted {
+        job: job.name.clone(),
+        tests: job.tests().count(),
+    });
     let work = match tempfile::Builder::new().prefix("tollgate-job-").tempdir() {
         Ok(dir) => dir,
         Err(e) => {
@@ -232,6 +242,30 @@ fn run_job(spec: &RunSpec, job: &JobSpec, opts: &EngineOptions<'_>) -> JobReport
             )
         }
     };
+    // Attempt numbers per reported id, for the progress display.
+    let attempts_seen: Mutex<HashMap<String, u32>> = Mutex::new(HashMap::new());
+    let on_test = |event: TestEvent<'_>| {
+        let event = match event {
+            TestEvent::Started(id) => RunEvent::TestStarted {
+                job: job.name.clone(),
+                id: opts.redactor.redact(id).into_owned(),
+            },
+            TestEvent::Finished(id, outcome) => {
+                let attempt = attempts_seen.lock().map_or(1, |mut seen| {
+                    let n = seen.entry(id.to_string()).or_insert(0);
+                    *n += 1;
+                    *n
+                });
+                RunEvent::TestFinished {
+                    job: job.name.clone(),
+                    id: opts.redactor.redact(id).into_owned(),
+                    outcome,
+                    attempt,
+                }
+            }
+        };
+        (opts.progress)(&event);
+    };
     let ctx = StepContext {
         root: &spec.root,
         work_dir: work.path(),
@@ -239,6 +273,8 @@ fn run_job(spec: &RunSpec, job: &JobSpec, opts: &EngineOptions<'_>) -> JobReport
         deadline: job.wall_timeout.map(|d| started + d),
         redactor: opts.redactor,
         grace: opts.grace,
+        cancel,
+        on_test: &on_test,
     };
     let mut attempts: BTreeMap<String, Vec<Attempt>> = BTreeMap::new();
     let mut resources = crate::supervise::Resources::default();
@@ -246,7 +282,7 @@ fn run_job(spec: &RunSpec, job: &JobSpec, opts: &EngineOptions<'_>) -> JobReport
     let mut failure: Option<StepFailure> = None;
     let mut test_secs = 0.0;
     for (index, step) in job.steps.iter().enumerate() {
-        if signals::interrupted() {
+        if ctx.stopping() {
             failure = Some(StepFailure::Interrupted);
             break;
         }
@@ -256,7 +292,8 @@ fn run_job(spec: &RunSpec, job: &JobSpec, opts: &EngineOptions<'_>) -> JobReport
             Step::Rust(r) => rust::run(r, &ctx),
         };
         if !matches!(step, Step::Shell { .. }) {
-            test_secs += result.resources.wall_secs;
+            // Budgets are about running tests: compiling them does not count.
+            test_secs += (result.resources.wall_secs - result.build_secs).max(0.0);
         }
         resources.add(result.resources);
         processes.extend(result.processes);
@@ -291,12 +328,23 @@ fn run_job(spec: &RunSpec, job: &JobSpec, opts: &EngineOptions<'_>) -> JobReport
         })
         .collect();
     let counts = count(&tests);
-    let (status, reason) = job_status(&counts, failure.as_ref());
-    let budget = job.budget.map(|limit| BudgetReport {
-        limit_secs: limit.as_secs_f64(),
-        used_secs: test_secs,
-        exceeded: test_secs > limit.as_secs_f64(),
-    });
+    let (mut status, reason) = job_status(&counts, failure.as_ref());
+    let cancelled = cancel.is_some_and(|c| c.load(Ordering::SeqCst));
+    if cancelled && failure == Some(StepFailure::Interrupted) && !signals::interrupted() {
+        status = JobStatus::Cancelled;
+    }
+    // A job stopped early did not run its whole suite: no budget verdict.
+    let budget = job
+        .budget
+        .as_ref()
+        .filter(|_| !stopped_early)
+        .map(|b| BudgetReport {
+            name: b.name.clone(),
+            limit_secs: b.limit.as_secs_f64(),
+            used_secs: test_secs,
+            exceeded: test_secs > b.limit.as_secs_f64(),
+        });
+    let over_budget_tests = test_overruns(job, &tests);
     JobReport {
         name: job.name.clone(),
         stage: job.stage,
@@ -306,9 +354,39 @@ fn run_job(spec: &RunSpec, job: &JobSpec, opts: &EngineOptions<'_>) -> JobReport
         counts,
         resources,
         budget,
+        over_budget_tests,
         tests,
         processes,
     }
+}
+
+/// Tests whose longest attempt ran past a per-test budget (pure).
+fn test_overruns(job: &JobSpec, tests: &[TestReport]) -> Vec<TestOverrun> {
+    let by_id: HashMap<&str, &TestReport> = tests.iter().map(|t| (t.id.as_str(), t)).collect();
+    let mut out = Vec::new();
+    for budget in &job.test_budgets {
+        let limit = budget.limit.as_secs_f64();
+        for id in &budget.tests {
+            let Some(t) = by_id.get(id.as_str()) else {
+                continue;
+            };
+            let used = t
+                .attempts
+                .iter()
+                .map(|a| a.duration)
+                .filter(|d| d.is_finite())
+                .fold(0.0, f64::max);
+            if used > limit {
+                out.push(TestOverrun {
+                    id: id.clone(),
+                    budget: budget.name.clone(),
+                    limit_secs: limit,
+                    used_secs: used,
+                });
+            }
+        }
+    }
+    out
 }
 
 fn run_shell(command: &str, index: usize, ctx: &StepContext<'_>) -> StepResult {
@@ -348,6 +426,168 @@ fn run_shell(command: &str, index: usize, ctx: &StepContext<'_>) -> StepResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::{AttemptOutcome, FinalOutcome};
+    use crate::report::RunStatus;
+    use crate::spec::TestBudget;
+
+    fn shell_job(name: &str, stage: u32, command: &str) -> JobSpec {
+        let mut job = JobSpec::new(name, stage);
+        job.steps = vec![Step::Shell {
+            command: command.to_string(),
+        }];
+        job
+    }
+
+    fn run_collecting(spec: &RunSpec) -> (RunReport, Vec<RunEvent>) {
+        let quarantine = Quarantine::default();
+        let redactor = Redactor::default();
+        let events = Mutex::new(Vec::new());
+        let progress = |e: &RunEvent| events.lock().unwrap().push(e.clone());
+        let mut opts = EngineOptions::new(&quarantine, &redactor, &progress);
+        opts.grace = Duration::from_millis(300);
+        let report = run(spec, &opts);
+        (report, events.into_inner().unwrap())
+    }
+
+    fn alive(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.split_whitespace().next() != Some("Z"))
+        })
+    }
+
+    #[test]
+    fn fail_fast_cancels_running_jobs_of_the_stage_and_kills_their_processes() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("sleeper.pid");
+        let sleeper = format!("sleep 60 & echo $! > {}; wait", pidfile.display());
+        let failing = format!(
+            "while [ ! -s {} ]; do sleep 0.05; done; exit 1",
+            pidfile.display()
+        );
+        let spec = RunSpec {
+            pipeline: "pr".into(),
+            root: dir.path().to_path_buf(),
+            jobs: vec![
+                shell_job("slow", 1, &sleeper),
+                shell_job("build", 1, &failing),
+                shell_job("later", 2, "true"),
+            ],
+            fail_fast: true,
+            parallel: 2,
+            machine_gpus: 0,
+            machine_provides: vec![],
+        };
+        let started = Instant::now();
+        let (report, events) = run_collecting(&spec);
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+        let by_name = |n: &str| report.jobs.iter().find(|j| j.name == n).unwrap();
+        assert_eq!(by_name("build").status, JobStatus::Failed);
+        assert_eq!(by_name("slow").status, JobStatus::Cancelled, "{report:#?}");
+        assert_eq!(
+            by_name("slow").reason.as_deref(),
+            Some("fail-fast: gating job build of this stage failed")
+        );
+        assert!(!by_name("slow").is_failure());
+        assert_eq!(by_name("later").status, JobStatus::Skipped);
+        assert_eq!(report.status, RunStatus::Failed);
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let until = Instant::now() + Duration::from_secs(5);
+        while alive(pid) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!alive(pid), "the cancelled job's sleep {pid} survived");
+        assert!(events.iter().any(|e| matches!(
+            e,
+            RunEvent::JobFinished { job, status: JobStatus::Cancelled, .. } if job == "slow"
+        )));
+    }
+
+    #[test]
+    fn without_fail_fast_the_other_jobs_of_the_stage_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = RunSpec {
+            pipeline: "pr".into(),
+            root: dir.path().to_path_buf(),
+            jobs: vec![
+                shell_job("slow", 1, "sleep 0.5"),
+                shell_job("build", 1, "exit 1"),
+                shell_job("later", 2, "true"),
+            ],
+            fail_fast: false,
+            parallel: 2,
+            machine_gpus: 0,
+            machine_provides: vec![],
+        };
+        let (report, _) = run_collecting(&spec);
+        let by_name = |n: &str| report.jobs.iter().find(|j| j.name == n).unwrap();
+        assert_eq!(by_name("slow").status, JobStatus::Passed);
+        // A failed gating job still stops later stages.
+        assert_eq!(by_name("later").status, JobStatus::Skipped);
+    }
+
+    #[test]
+    fn a_failing_non_gating_job_cancels_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lint = shell_job("lint", 1, "exit 1");
+        lint.gating = false;
+        let spec = RunSpec {
+            pipeline: "pr".into(),
+            root: dir.path().to_path_buf(),
+            jobs: vec![lint, shell_job("slow", 1, "sleep 0.5")],
+            fail_fast: true,
+            parallel: 2,
+            machine_gpus: 0,
+            machine_provides: vec![],
+        };
+        let (report, _) = run_collecting(&spec);
+        assert_eq!(report.jobs[1].status, JobStatus::Passed, "{report:#?}");
+    }
+
+    #[test]
+    fn per_test_budgets_report_the_tests_over_them() {
+        let mut job = JobSpec::new("unit", 2);
+        job.test_budgets = vec![TestBudget {
+            name: "unit_test".into(),
+            limit: Duration::from_secs(1),
+            tests: vec!["a".into(), "b".into(), "absent".into()],
+        }];
+        let t = |id: &str, durations: &[f64]| TestReport {
+            id: id.into(),
+            outcome: FinalOutcome::Passed,
+            quarantine_reason: None,
+            attempts: durations
+                .iter()
+                .enumerate()
+                .map(|(i, d)| Attempt {
+                    number: i as u32 + 1,
+                    outcome: AttemptOutcome::Passed,
+                    duration: *d,
+                    message: None,
+                    output: None,
+                })
+                .collect(),
+        };
+        let tests = [t("a", &[0.2, 1.5]), t("b", &[0.9]), t("c", &[9.0])];
+        let over = test_overruns(&job, &tests);
+        assert_eq!(
+            over,
+            [TestOverrun {
+                id: "a".into(),
+                budget: "unit_test".into(),
+                limit_secs: 1.0,
+                used_secs: 1.5
+            }]
+        );
+    }
 
     #[test]
     fn jobs_that_need_more_than_the_machine_are_not_runnable() {

@@ -15,7 +15,7 @@ use tollgate_inventory::{Inventory, Language, MarkValue, TestItem};
 use tollgate_markexpr::Expression;
 use tollgate_plan::{Plan, PlannedJob};
 
-use crate::spec::{JobSpec, PytestStep, RunSpec, RustStep, Step, TestSpec};
+use crate::spec::{Budget, JobSpec, PytestStep, RunSpec, RustStep, Step, TestBudget, TestSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FromPlanError {
@@ -56,17 +56,30 @@ pub struct MachineOptions {
     pub fail_fast: Option<bool>,
 }
 
-/// GPUs `nvidia-smi -L` lists; `None` when it is not installed or fails.
+/// GPUs `nvidia-smi -L` lists; `None` when it is not installed or fails
+/// (the caller counts that as 0 GPUs, silently: most machines have none).
 pub fn detect_gpus() -> Option<u32> {
-    let out = std::process::Command::new("nvidia-smi")
+    gpus_from(std::path::Path::new("nvidia-smi"))
+}
+
+/// [`detect_gpus`] with the program given (a path, or a name looked up on PATH).
+pub fn gpus_from(program: &Path) -> Option<u32> {
+    let out = std::process::Command::new(program)
         .arg("-L")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .output()
         .ok()?;
     if !out.status.success() {
         return None;
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    Some(text.lines().filter(|l| l.starts_with("GPU ")).count() as u32)
+    Some(count_gpus(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Counts the `GPU N: ...` lines of `nvidia-smi -L` (MIG devices, listed
+/// indented under their GPU, are not counted again) (pure).
+pub fn count_gpus(listing: &str) -> u32 {
+    listing.lines().filter(|l| l.starts_with("GPU ")).count() as u32
 }
 
 /// Parses `K/N`.
@@ -186,7 +199,9 @@ pub fn from_plan(
             })?),
             None => None,
         };
-        if tests.is_empty() {
+        // A job without tests runs its commands; a test job whose shard is
+        // empty here runs nothing (its commands would run every test).
+        if planned.tests.is_empty() {
             job.steps = planned
                 .commands
                 .iter()
@@ -197,13 +212,34 @@ pub fn from_plan(
                 .iter()
                 .filter_map(|id| items.get(id.as_str()).copied())
                 .collect();
+            // A suite budget applies to a job whose every test it selects
+            // (the tightest when several do); a per-test budget to each test
+            // it selects.
             job.budget = budgets
                 .iter()
-                .filter(|(_, expr)| {
-                    !selected.is_empty() && selected.iter().all(|t| expr.evaluate(*t))
+                .filter(|b| b.scope == BudgetScope::Suite)
+                .filter(|b| !selected.is_empty() && selected.iter().all(|t| b.expr.evaluate(*t)))
+                .min_by_key(|b| b.limit)
+                .map(|b| Budget {
+                    name: b.name.clone(),
+                    limit: b.limit,
+                });
+            job.test_budgets = budgets
+                .iter()
+                .filter(|b| b.scope == BudgetScope::Test)
+                .filter_map(|b| {
+                    let tests: Vec<String> = selected
+                        .iter()
+                        .filter(|t| b.expr.evaluate(**t))
+                        .map(|t| t.id.clone())
+                        .collect();
+                    (!tests.is_empty()).then(|| TestBudget {
+                        name: b.name.clone(),
+                        limit: b.limit,
+                        tests,
+                    })
                 })
-                .map(|(limit, _)| *limit)
-                .min();
+                .collect();
             let spec_for = |id: &String| {
                 let item = items.get(id.as_str());
                 TestSpec {
@@ -255,8 +291,13 @@ fn shard_tests(job: &PlannedJob, shard: Option<(u32, u32)>) -> Vec<String> {
     let Some((k, n)) = shard else {
         return job.tests.clone();
     };
-    if let Some(s) = job.shards.iter().find(|s| s.index == k && s.count == n) {
-        return s.tests.clone();
+    if job.shards.iter().any(|s| s.count == n) {
+        // The plan's split (it leaves out shards that would be empty).
+        return job
+            .shards
+            .iter()
+            .find(|s| s.index == k)
+            .map_or_else(Vec::new, |s| s.tests.clone());
     }
     job.tests
         .iter()
@@ -266,14 +307,18 @@ fn shard_tests(job: &PlannedJob, shard: Option<(u32, u32)>) -> Vec<String> {
         .collect()
 }
 
-fn applicable_budgets(
-    config: &Config,
-    pipeline: &str,
-) -> Result<Vec<(Duration, Expression)>, FromPlanError> {
+/// A configured budget, parsed.
+struct ParsedBudget {
+    name: String,
+    limit: Duration,
+    scope: BudgetScope,
+    expr: Expression,
+}
+
+fn applicable_budgets(config: &Config, pipeline: &str) -> Result<Vec<ParsedBudget>, FromPlanError> {
     config
         .budgets
         .iter()
-        .filter(|(_, b)| b.scope == BudgetScope::Suite)
         .filter(|(_, b)| b.pipelines.is_empty() || b.pipelines.iter().any(|p| p == pipeline))
         .map(|(name, b)| {
             let expr = Expression::parse(&b.expr).map_err(|e| FromPlanError::BadBudget {
@@ -281,7 +326,12 @@ fn applicable_budgets(
                 expr: b.expr.clone(),
                 message: e.to_string(),
             })?;
-            Ok((b.limit.duration, expr))
+            Ok(ParsedBudget {
+                name: name.to_string(),
+                limit: b.limit.duration,
+                scope: b.scope,
+                expr,
+            })
         })
         .collect()
 }
@@ -362,6 +412,36 @@ mod tests {
     }
 
     #[test]
+    fn gpus_come_from_nvidia_smi_and_its_absence_means_none() {
+        use std::os::unix::fs::PermissionsExt;
+        let listing = "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1)\n  MIG 1g.10gb Device 0: (UUID: MIG-1)\nGPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-2)\n";
+        assert_eq!(count_gpus(listing), 2);
+        assert_eq!(count_gpus(""), 0);
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("nvidia-smi");
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\n[ \"$1\" = -L ] || exit 9\nprintf '{}'\n",
+                listing.replace('\n', "\\n")
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(gpus_from(&fake), Some(2));
+        // Installed but failing (no driver): no GPUs known.
+        let broken = dir.path().join("broken-smi");
+        std::fs::write(
+            &broken,
+            "#!/bin/sh\necho 'NVIDIA-SMI has failed' >&2\nexit 9\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(gpus_from(&broken), None);
+        assert_eq!(gpus_from(&dir.path().join("absent")), None);
+    }
+
+    #[test]
     fn shards() {
         assert_eq!(parse_shard("2/3").unwrap(), (2, 3));
         for bad in ["0/3", "4/3", "x/3", "3", "1/0"] {
@@ -384,5 +464,20 @@ mod tests {
         };
         assert_eq!(shard_tests(&job, Some((2, 2))), ["t1", "t3"]);
         assert_eq!(shard_tests(&job, None).len(), 5);
+        // The plan's split wins; a shard it left out (nothing to run) is empty.
+        let shard = |index: u32, tests: &[&str]| tollgate_plan::Shard {
+            index,
+            count: 3,
+            commands: vec![],
+            tests: tests.iter().map(|t| t.to_string()).collect(),
+            estimated_s: None,
+        };
+        let split = PlannedJob {
+            shards: vec![shard(1, &["t4", "t0"]), shard(2, &["t1", "t2", "t3"])],
+            ..job
+        };
+        assert_eq!(shard_tests(&split, Some((1, 3))), ["t4", "t0"]);
+        assert_eq!(shard_tests(&split, Some((2, 3))), ["t1", "t2", "t3"]);
+        assert!(shard_tests(&split, Some((3, 3))).is_empty());
     }
 }

@@ -11,6 +11,7 @@
 pub mod engine;
 pub mod from_plan;
 pub mod junit_out;
+pub mod live;
 pub mod outcome;
 pub mod process;
 pub mod progress;
@@ -28,8 +29,9 @@ pub mod store;
 pub mod supervise;
 
 pub use engine::{run, unfit_reason, EngineOptions};
-pub use from_plan::{detect_gpus, from_plan, FromPlanError, MachineOptions};
+pub use from_plan::{detect_gpus, from_plan, parse_shard, FromPlanError, MachineOptions};
 pub use junit_out::write_junit;
+pub use live::{plain_line, progress_mode, JobProgress, ProgressMode, RunEvent};
 pub use outcome::{final_outcome, Attempt, AttemptOutcome, FinalOutcome};
 pub use quarantine::{
     expired_entries, Date, ExpiredEntry, Quarantine, QuarantineEntry, QuarantineError,
@@ -37,6 +39,6 @@ pub use quarantine::{
 pub use redact::{Redactor, DEFAULT_SECRET_ENV, REDACTED};
 pub use report::{summary_table, to_json, JobReport, JobStatus, RunReport, RunStatus, TestReport};
 pub use sink::{MemorySink, ResultSink};
-pub use spec::{JobSpec, PytestStep, RunSpec, RustStep, Step, TestSpec};
+pub use spec::{Budget, JobSpec, PytestStep, RunSpec, RustStep, Step, TestBudget, TestSpec};
 #[cfg(feature = "store")]
 pub use store::{job_batch, StoreSink};

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::outcome::AttemptOutcome;
+use crate::progress::ProgressEvent;
 use crate::redact::Redactor;
 use crate::signals;
 use crate::supervise::{self, Exit, Finished, Resources, StopReason};
@@ -17,7 +21,7 @@ use crate::supervise::{self, Exit, Finished, Resources, StopReason};
 pub const LOG_TAIL_BYTES: u64 = 16 * 1024;
 
 /// What every process of a job shares.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StepContext<'a> {
     /// Project root: the working directory of every runner.
     pub root: &'a Path,
@@ -29,7 +33,42 @@ pub struct StepContext<'a> {
     pub redactor: &'a Redactor,
     /// SIGTERM → SIGKILL grace.
     pub grace: Duration,
+    /// Set when the job is cancelled (fail-fast): its processes are stopped
+    /// as on an interrupt.
+    pub cancel: Option<&'a AtomicBool>,
+    /// Live per-test events for the progress display (ids as the runner
+    /// reports them; the engine redacts).
+    pub on_test: &'a (dyn Fn(TestEvent<'_>) + Sync),
 }
+
+impl StepContext<'_> {
+    /// Whether this job's processes must stop now (interrupt or cancel).
+    pub fn stopping(&self) -> bool {
+        signals::interrupted() || self.cancel.is_some_and(|c| c.load(Ordering::SeqCst))
+    }
+
+    /// Forwards one of the pytest watchdog's events as a [`TestEvent`].
+    pub fn pytest_event(&self, event: &ProgressEvent) {
+        match event {
+            ProgressEvent::Start { id } => (self.on_test)(TestEvent::Started(id)),
+            ProgressEvent::Result { id, .. } => {
+                if let Some(outcome) = event.attempt_outcome() {
+                    (self.on_test)(TestEvent::Finished(id, outcome));
+                }
+            }
+        }
+    }
+}
+
+/// A test starting or finishing, as a runner reports it while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestEvent<'e> {
+    Started(&'e str),
+    Finished(&'e str, AttemptOutcome),
+}
+
+/// An `on_test` that ignores everything.
+pub fn ignore_test_events(_: TestEvent<'_>) {}
 
 /// One process tollgate ran, as reported (output redacted).
 #[derive(Debug, Clone, Serialize)]
@@ -70,7 +109,7 @@ pub fn run_logged(
     let child = supervise::spawn_in_group(&mut command)?;
     let deadline = ctx.deadline;
     let finished = supervise::supervise(child, ctx.grace, |now| {
-        if signals::interrupted() {
+        if signals::interrupted() || ctx.cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
             return Some(StopReason::Interrupted);
         }
         if deadline.is_some_and(|d| now >= d) {
@@ -185,6 +224,8 @@ mod tests {
             deadline: Some(Instant::now() + Duration::from_millis(500)),
             redactor: &redactor,
             grace: Duration::from_millis(200),
+            cancel: None,
+            on_test: &ignore_test_events,
         };
         let mut cmd = Command::new("sh");
         cmd.arg("-c").arg("echo token=$MY_TOKEN; sleep 30");
@@ -192,5 +233,34 @@ mod tests {
         assert_eq!(ran.finished.stopped, Some(StopReason::Deadline));
         assert_eq!(ran.record.log_tail.trim(), "token=[REDACTED]");
         assert!(ran.finished.resources.wall_secs < 5.0);
+    }
+
+    #[test]
+    fn a_cancelled_job_stops_its_process_as_on_an_interrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let redactor = Redactor::default();
+        let cancel = AtomicBool::new(false);
+        let ctx = StepContext {
+            root: dir.path(),
+            work_dir: dir.path(),
+            env: &[],
+            deadline: None,
+            redactor: &redactor,
+            grace: Duration::from_millis(200),
+            cancel: Some(&cancel),
+            on_test: &ignore_test_events,
+        };
+        let started = Instant::now();
+        let ran = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                cancel.store(true, Ordering::SeqCst);
+            });
+            let mut cmd = Command::new("sleep");
+            cmd.arg("30");
+            run_logged(&ctx, cmd, "sleep".into(), &dir.path().join("log"), |_| None).unwrap()
+        });
+        assert_eq!(ran.finished.stopped, Some(StopReason::Interrupted));
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::outcome::AttemptOutcome;
+
 /// One line the plugin wrote.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -22,6 +24,21 @@ pub enum ProgressEvent {
         #[serde(default)]
         message: Option<String>,
     },
+}
+
+impl ProgressEvent {
+    /// How a `result` event's attempt ended (`None` for a start).
+    pub fn attempt_outcome(&self) -> Option<AttemptOutcome> {
+        let ProgressEvent::Result { when, outcome, .. } = self else {
+            return None;
+        };
+        Some(match (outcome.as_str(), when.as_str()) {
+            ("passed", _) => AttemptOutcome::Passed,
+            ("skipped", _) => AttemptOutcome::Skipped,
+            (_, "call") => AttemptOutcome::Failed,
+            _ => AttemptOutcome::Error,
+        })
+    }
 }
 
 /// Parses complete lines; a trailing partial line is left for later.
@@ -79,6 +96,52 @@ impl ProgressTail {
     }
 }
 
+/// Follows a growing text file (a runner's log) line by line; the last,
+/// unfinished line is kept apart ([`LineTail::partial`]).
+#[derive(Debug)]
+pub struct LineTail {
+    path: PathBuf,
+    offset: u64,
+    pending: String,
+}
+
+impl LineTail {
+    pub fn new(path: &Path) -> Self {
+        LineTail {
+            path: path.to_path_buf(),
+            offset: 0,
+            pending: String::new(),
+        }
+    }
+
+    /// Complete lines written since the last call (without their newline).
+    pub fn poll(&mut self) -> Vec<String> {
+        let Ok(mut file) = File::open(&self.path) else {
+            return Vec::new();
+        };
+        if file.seek(SeekFrom::Start(self.offset)).is_err() {
+            return Vec::new();
+        }
+        let mut bytes = Vec::new();
+        if file.read_to_end(&mut bytes).is_err() {
+            return Vec::new();
+        }
+        self.offset += bytes.len() as u64;
+        self.pending.push_str(&String::from_utf8_lossy(&bytes));
+        let Some(end) = self.pending.rfind('\n') else {
+            return Vec::new();
+        };
+        let complete: Vec<String> = self.pending[..end].lines().map(str::to_string).collect();
+        self.pending.drain(..=end);
+        complete
+    }
+
+    /// The unfinished last line (what a runner printed before blocking).
+    pub fn partial(&self) -> &str {
+        &self.pending
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +177,48 @@ mod tests {
         assert_eq!(tail.poll().len(), 1);
         writeln!(f, "\"id\":\"b\"}}").unwrap();
         assert_eq!(tail.poll(), vec![ProgressEvent::Start { id: "b".into() }]);
+    }
+
+    #[test]
+    fn line_tail_keeps_the_unfinished_line_apart() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let mut tail = LineTail::new(&path);
+        assert!(tail.poll().is_empty());
+        let mut f = std::fs::File::create(&path).unwrap();
+        write!(f, "running 2 tests\ntest a ... ok\ntest b ... ").unwrap();
+        assert_eq!(tail.poll(), ["running 2 tests", "test a ... ok"]);
+        assert_eq!(tail.partial(), "test b ... ");
+        writeln!(f, "FAILED").unwrap();
+        assert_eq!(tail.poll(), ["test b ... FAILED"]);
+        assert_eq!(tail.partial(), "");
+    }
+
+    #[test]
+    fn result_events_map_to_attempt_outcomes() {
+        let result = |when: &str, outcome: &str| ProgressEvent::Result {
+            id: "a".into(),
+            when: when.into(),
+            outcome: outcome.into(),
+            duration: 0.0,
+            message: None,
+        };
+        assert_eq!(
+            result("call", "failed").attempt_outcome(),
+            Some(AttemptOutcome::Failed)
+        );
+        assert_eq!(
+            result("setup", "failed").attempt_outcome(),
+            Some(AttemptOutcome::Error)
+        );
+        assert_eq!(
+            result("call", "passed").attempt_outcome(),
+            Some(AttemptOutcome::Passed)
+        );
+        assert_eq!(
+            ProgressEvent::Start { id: "a".into() }.attempt_outcome(),
+            None
+        );
     }
 }

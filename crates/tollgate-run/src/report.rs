@@ -59,6 +59,9 @@ pub enum JobStatus {
     InfrastructureError,
     /// Started but stopped by an interrupt or its wall timeout.
     Incomplete,
+    /// Started, then stopped by fail-fast when a gating job of its stage
+    /// failed: its processes were terminated, its partial results kept.
+    Cancelled,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -72,6 +75,8 @@ pub struct Counts {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BudgetReport {
+    /// The `[budgets.NAME]` it comes from.
+    pub name: String,
     pub limit_secs: f64,
     pub used_secs: f64,
     pub exceeded: bool,
@@ -99,8 +104,20 @@ pub struct JobReport {
     pub resources: Resources,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub budget: Option<BudgetReport>,
+    /// Tests that ran longer than a per-test budget (`scope = "test"`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub over_budget_tests: Vec<TestOverrun>,
     pub tests: Vec<TestReport>,
     pub processes: Vec<ProcessRecord>,
+}
+
+/// A test whose longest attempt exceeded a per-test budget.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestOverrun {
+    pub id: String,
+    pub budget: String,
+    pub limit_secs: f64,
+    pub used_secs: f64,
 }
 
 impl JobReport {
@@ -120,6 +137,7 @@ impl JobReport {
             counts: Counts::default(),
             resources: Resources::default(),
             budget: None,
+            over_budget_tests: Vec::new(),
             tests: Vec::new(),
             processes: Vec::new(),
         }
@@ -235,6 +253,18 @@ fn job_status_label(s: JobStatus) -> &'static str {
         JobStatus::NotRunnable => "not runnable here",
         JobStatus::InfrastructureError => "INFRA ERROR",
         JobStatus::Incomplete => "INCOMPLETE",
+        JobStatus::Cancelled => "cancelled",
+    }
+}
+
+/// Seconds as a short duration: `15s`, `5m`, `90s`, `1.5s`.
+fn secs(s: f64) -> String {
+    if s >= 120.0 && (s % 60.0).abs() < 0.5 {
+        format!("{:.0}m", s / 60.0)
+    } else if s >= 10.0 || s.fract() == 0.0 {
+        format!("{s:.0}s")
+    } else {
+        format!("{s:.1}s")
     }
 }
 
@@ -254,10 +284,13 @@ pub fn summary_table(report: &RunReport) -> String {
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for j in &report.jobs {
+        // Test time (builds excluded) against the limit.
         let budget = match &j.budget {
             None => "-".to_string(),
-            Some(b) if b.exceeded => format!("EXCEEDED {:.0}s", b.limit_secs),
-            Some(b) => format!("ok <{:.0}s", b.limit_secs),
+            Some(b) if b.exceeded => {
+                format!("EXCEEDED {}/{}", secs(b.used_secs), secs(b.limit_secs))
+            }
+            Some(b) => format!("ok {}/{}", secs(b.used_secs), secs(b.limit_secs)),
         };
         rows.push(vec![
             j.name.clone(),
@@ -286,8 +319,34 @@ pub fn summary_table(report: &RunReport) -> String {
     }
     for j in &report.jobs {
         if let Some(reason) = &j.reason {
-            let first = reason.lines().next().unwrap_or_default();
-            let _ = writeln!(out, "{}: {first}", j.name);
+            // An infrastructure error is the user's to fix: all of it, with
+            // the fix, is shown; other reasons (a build log) keep to one line.
+            let mut lines = reason.lines();
+            let _ = writeln!(out, "{}: {}", j.name, lines.next().unwrap_or_default());
+            if j.status == JobStatus::InfrastructureError {
+                for line in lines {
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
+        }
+        if let Some(b) = j.budget.as_ref().filter(|b| b.exceeded) {
+            let _ = writeln!(
+                out,
+                "  over budget `{}`: the suite took {:.1}s, its limit is {}",
+                b.name,
+                b.used_secs,
+                secs(b.limit_secs)
+            );
+        }
+        for o in &j.over_budget_tests {
+            let _ = writeln!(
+                out,
+                "  over budget `{}`: {} took {:.1}s, the limit per test is {}",
+                o.budget,
+                o.id,
+                o.used_secs,
+                secs(o.limit_secs)
+            );
         }
         for t in j
             .tests
@@ -354,10 +413,12 @@ mod tests {
                 max_rss_kib: 20_480,
             },
             budget: Some(BudgetReport {
+                name: "unit".into(),
                 limit_secs: 15.0,
                 used_secs: 1.25,
                 exceeded: false,
             }),
+            over_budget_tests: Vec::new(),
             tests,
             processes: Vec::new(),
         }
@@ -445,5 +506,50 @@ mod tests {
             ],
         };
         insta::assert_snapshot!("summary_table", summary_table(&report));
+    }
+
+    #[test]
+    fn exceeded_budgets_and_infrastructure_errors_are_spelled_out() {
+        let mut slow = job(
+            "integration",
+            vec![test("t.py::a", FinalOutcome::Passed)],
+            None,
+        );
+        slow.budget = Some(BudgetReport {
+            name: "integration".into(),
+            limit_secs: 300.0,
+            used_secs: 312.4,
+            exceeded: true,
+        });
+        slow.over_budget_tests = vec![TestOverrun {
+            id: "t.py::a".into(),
+            budget: "slow_test".into(),
+            limit_secs: 60.0,
+            used_secs: 75.5,
+        }];
+        let infra = job(
+            "unit",
+            vec![],
+            Some(StepFailure::Infrastructure(
+                "pytest is not installed for /usr/bin/python3: install it with `/usr/bin/python3 -m pip install pytest`\nor point tollgate at an interpreter that has pytest: `[run] python = ...`".into(),
+            )),
+        );
+        let report = RunReport {
+            pipeline: "pr".into(),
+            complete: true,
+            status: run_status(&[slow.clone(), infra.clone()], false),
+            wall_secs: 320.0,
+            jobs: vec![slow, infra],
+        };
+        assert_eq!(report.status.exit_code(), 3);
+        let table = summary_table(&report);
+        assert!(table.contains("EXCEEDED 312s/5m"), "{table}");
+        assert!(table.contains("`[run] python = ...`"), "{table}");
+        insta::assert_snapshot!("summary_table_budgets_and_infra", table);
+        let v: serde_json::Value = serde_json::from_str(&to_json(&report)).unwrap();
+        assert_eq!(v["jobs"][0]["budget"]["exceeded"], true);
+        assert_eq!(v["jobs"][0]["budget"]["name"], "integration");
+        assert_eq!(v["jobs"][0]["over_budget_tests"][0]["id"], "t.py::a");
+        assert_eq!(v["jobs"][0]["over_budget_tests"][0]["budget"], "slow_test");
     }
 }

@@ -1,6 +1,7 @@
 //! The Rust runner: cargo-nextest with a filterset of exact test names and a
 //! generated tool profile (JUnit path, retries, per-test slow-timeout with
-//! `terminate-after`), or `cargo test` when nextest is not installed.
+//! `terminate-after`), or `cargo test` when nextest is not installed (with
+//! per-test timeouts enforced by tollgate: see [`LibtestWatch`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
@@ -8,10 +9,12 @@ use std::io::BufReader;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 use tollgate_results::junit::{parse_junit, IdStyle, JunitOptions};
 
 use crate::outcome::{wants_retry, Attempt, AttemptOutcome};
-use crate::process::{display_argv, run_logged, StepContext};
+use crate::process::{display_argv, run_logged, StepContext, TestEvent};
+use crate::progress::LineTail;
 use crate::pytest::attempt_outcome;
 use crate::spec::{RustStep, TestSpec};
 use crate::step::{StepFailure, StepResult};
@@ -207,7 +210,23 @@ fn run_nextest(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
     ]);
     let mut command = Command::new(&argv[0]);
     command.args(&argv[1..]);
-    let ran = match run_logged(ctx, command, display_argv(&argv), &log, |_| None) {
+    // nextest's status lines, followed live for the progress display (the
+    // results themselves come from its JUnit report).
+    let mut tail = LineTail::new(&log);
+    let mut summary_seen = false;
+    let ran = match run_logged(ctx, command, display_argv(&argv), &log, |_| {
+        for line in tail.poll() {
+            if summary_seen {
+                continue;
+            }
+            // The final status list repeats lines already seen.
+            summary_seen = line.trim_start().starts_with("Summary [");
+            if let Some((id, outcome)) = parse_nextest_status(&line) {
+                (ctx.on_test)(TestEvent::Finished(id, outcome));
+            }
+        }
+        None
+    }) {
         Ok(ran) => ran,
         Err(e) => {
             result.failure = Some(StepFailure::Infrastructure(format!(
@@ -236,6 +255,15 @@ fn run_nextest(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
     let _ = std::fs::remove_file(&junit);
     for r in parsed.iter().flatten() {
         if !selected.contains(r.id.as_str()) {
+            continue;
+        }
+        // A test the interrupt cut short (nextest reports it aborted by the
+        // signal it passed on) never finished: no result, as with pytest.
+        if stopped == Some(StopReason::Interrupted)
+            && r.message
+                .as_deref()
+                .is_some_and(|m| m.contains("aborted with signal"))
+        {
             continue;
         }
         let message = r
@@ -307,104 +335,284 @@ fn mark_missing(result: &mut StepResult, tests: &[TestSpec], why: &str) {
     }
 }
 
+/// One of nextest's status lines (`PASS [ 0.004s] (1/3) bin test`,
+/// `TRY 2 FAIL [...] bin test`, `TIMEOUT [...] bin test`) as the test's id
+/// and the attempt's outcome (pure). Skips, slow warnings and other lines
+/// give `None`.
+pub fn parse_nextest_status(line: &str) -> Option<(&str, AttemptOutcome)> {
+    let mut rest = line.trim_start();
+    if let Some(after) = rest.strip_prefix("TRY ") {
+        rest = after.trim_start().split_once(' ')?.1.trim_start();
+    }
+    let (word, rest) = rest.split_once(' ')?;
+    let outcome = match word {
+        "PASS" | "LEAK" => AttemptOutcome::Passed,
+        "FAIL" | "LEAK-FAIL" => AttemptOutcome::Failed,
+        "TIMEOUT" => AttemptOutcome::Timeout,
+        "ABORT" | "SIGSEGV" | "SIGABRT" | "SIGBUS" | "SIGILL" | "SIGFPE" | "SIGKILL"
+        | "SIGTERM" => AttemptOutcome::Error,
+        _ => return None,
+    };
+    let rest = rest
+        .trim_start()
+        .strip_prefix('[')?
+        .split_once(']')?
+        .1
+        .trim();
+    let rest = match rest.strip_prefix('(') {
+        Some(counter) => counter.split_once(')')?.1.trim_start(),
+        None => rest,
+    };
+    rest.contains(' ').then_some((rest, outcome))
+}
+
 /// Parses libtest's `test NAME ... ok|FAILED|ignored` lines (pure).
 pub fn parse_libtest_output(text: &str) -> Vec<(String, AttemptOutcome)> {
-    text.lines()
-        .filter_map(|line| {
-            let rest = line.strip_prefix("test ")?;
-            let (name, status) = rest.rsplit_once(" ... ")?;
-            let outcome = match status.trim() {
-                "ok" => AttemptOutcome::Passed,
-                "FAILED" => AttemptOutcome::Failed,
-                s if s.starts_with("ignored") => AttemptOutcome::Skipped,
-                _ => return None,
-            };
-            Some((name.trim().to_string(), outcome))
-        })
-        .collect()
+    text.lines().filter_map(parse_libtest_line).collect()
+}
+
+fn parse_libtest_line(line: &str) -> Option<(String, AttemptOutcome)> {
+    let rest = line.strip_prefix("test ")?;
+    let (name, status) = rest.rsplit_once(" ... ")?;
+    let outcome = match status.trim() {
+        "ok" => AttemptOutcome::Passed,
+        "FAILED" => AttemptOutcome::Failed,
+        s if s.starts_with("ignored") => AttemptOutcome::Skipped,
+        _ => return None,
+    };
+    Some((name.trim().to_string(), outcome))
+}
+
+/// Follows libtest's output while it runs. With `--test-threads=1` libtest
+/// prints `test NAME ... ` when a test starts and the result when it ends,
+/// so the test without a result yet is the one running: that is how the
+/// `cargo test` fallback knows which test to blame when it kills the group
+/// for a per-test timeout.
+#[derive(Debug, Default)]
+pub struct LibtestWatch {
+    /// The test running now and since when.
+    pub running: Option<(String, Instant)>,
+    /// Results in order: name, outcome, seconds (measured from its start
+    /// line when it was seen, else 0).
+    pub finished: Vec<(String, AttemptOutcome, f64)>,
+}
+
+impl LibtestWatch {
+    /// Takes new complete lines and the unfinished last line; returns how
+    /// many results were added.
+    pub fn feed(&mut self, lines: &[String], partial: &str, now: Instant) -> usize {
+        let before = self.finished.len();
+        for line in lines {
+            if let Some((name, outcome)) = parse_libtest_line(line) {
+                let secs = match &self.running {
+                    Some((running, since)) if *running == name => {
+                        now.duration_since(*since).as_secs_f64()
+                    }
+                    _ => 0.0,
+                };
+                if self.running.as_ref().is_some_and(|(r, _)| *r == name) {
+                    self.running = None;
+                }
+                self.finished.push((name, outcome, secs));
+            }
+        }
+        if let Some(name) = partial
+            .strip_prefix("test ")
+            .and_then(|r| r.strip_suffix(" ... "))
+        {
+            if self.running.as_ref().is_none_or(|(r, _)| r != name) {
+                self.running = Some((name.to_string(), now));
+            }
+        }
+        self.finished.len() - before
+    }
+}
+
+/// The `cargo test` command line for these test names (pure). nextest's
+/// `--run-ignored` (from `cargo.ignored` in the config) becomes libtest's
+/// `--include-ignored` / `--ignored`.
+pub fn cargo_test_argv(cargo_args: &[String], names: &[&str], serial: bool) -> Vec<String> {
+    let mut argv: Vec<String> = ["cargo", "test", "--workspace", "--no-fail-fast"]
+        .map(String::from)
+        .to_vec();
+    let mut libtest = vec!["--exact".to_string()];
+    for arg in cargo_args {
+        match arg.as_str() {
+            "--run-ignored=all" => libtest.push("--include-ignored".to_string()),
+            "--run-ignored=only" => libtest.push("--ignored".to_string()),
+            "--run-ignored=default" => {}
+            _ => argv.push(arg.clone()),
+        }
+    }
+    if serial {
+        libtest.push("--test-threads=1".to_string());
+    }
+    argv.push("--".to_string());
+    argv.extend(libtest);
+    argv.extend(names.iter().map(|n| n.to_string()));
+    argv
 }
 
 /// The fallback: `cargo test -- --exact NAMES`. libtest does not say which
 /// binary a line came from, so a name selected in several binaries gets the
-/// worst of their outcomes; per-test timeouts are not enforced (the job's
-/// wall timeout is).
+/// worst of their outcomes. When a selected test has a timeout, tests run
+/// one at a time (`--test-threads=1`) so that the running one is known: past
+/// its timeout the process group is killed, the test recorded as timed out,
+/// and the tests not yet run continue in a new `cargo test`.
 fn run_cargo_test(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
     let mut result = StepResult::default();
+    let serial = step.tests.iter().any(|t| t.timeout.is_some());
     let mut to_run: Vec<TestSpec> = step.tests.clone();
     let mut invocation = 0;
     while !to_run.is_empty() {
-        invocation += 1;
-        let mut names: Vec<&str> = to_run
+        // One round: every test in `to_run` once, over as many processes as
+        // timeouts make necessary.
+        let mut remaining = to_run;
+        while !remaining.is_empty() {
+            invocation += 1;
+            let mut names: Vec<&str> = remaining
+                .iter()
+                .filter_map(|t| split_id(&t.id).map(|(_, n)| n))
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            let limits: HashMap<&str, Duration> = remaining
+                .iter()
+                .filter_map(|t| Some((split_id(&t.id)?.1, t.timeout?)))
+                .fold(HashMap::new(), |mut m, (name, limit)| {
+                    let e = m.entry(name).or_insert(limit);
+                    *e = (*e).min(limit);
+                    m
+                });
+            let argv = cargo_test_argv(&step.cargo_args, &names, serial);
+            let log = ctx.work_dir.join(format!("cargo-test-{invocation}.log"));
+            let mut command = Command::new(&argv[0]);
+            command.args(&argv[1..]);
+            // libtest prints bare names; the display shows selected ids.
+            let id_of: HashMap<&str, &str> = remaining
+                .iter()
+                .filter_map(|t| Some((split_id(&t.id)?.1, t.id.as_str())))
+                .collect();
+            let shown = |name: &str| id_of.get(name).copied().unwrap_or(name).to_string();
+            let mut tail = LineTail::new(&log);
+            let mut watch = LibtestWatch::default();
+            let ran = run_logged(ctx, command, display_argv(&argv), &log, |now| {
+                let lines = tail.poll();
+                let was_running = watch.running.as_ref().map(|(n, _)| n.clone());
+                let added = watch.feed(&lines, tail.partial(), now);
+                for (name, outcome, _) in &watch.finished[watch.finished.len() - added..] {
+                    (ctx.on_test)(TestEvent::Finished(&shown(name), *outcome));
+                }
+                let (name, since) = watch.running.as_ref()?;
+                if was_running.as_deref() != Some(name.as_str()) {
+                    (ctx.on_test)(TestEvent::Started(&shown(name)));
+                }
+                let limit = limits.get(name.as_str())?;
+                (now.duration_since(*since) > *limit).then(|| StopReason::TestTimeout(name.clone()))
+            });
+            let ran = match ran {
+                Ok(ran) => ran,
+                Err(e) => {
+                    result.failure = Some(StepFailure::Infrastructure(format!(
+                        "cannot run cargo test: {e}"
+                    )));
+                    return result;
+                }
+            };
+            // The whole log, not only what the watch saw before the exit.
+            let full = crate::process::read_tail(&log, u64::MAX);
+            let _ = std::fs::remove_file(&log);
+            let mut by_name: HashMap<String, (AttemptOutcome, f64)> = HashMap::new();
+            let seen_secs: HashMap<&str, f64> = watch
+                .finished
+                .iter()
+                .map(|(n, _, secs)| (n.as_str(), *secs))
+                .collect();
+            for (name, outcome) in parse_libtest_output(&full) {
+                let secs = seen_secs.get(name.as_str()).copied().unwrap_or(0.0);
+                let slot = by_name.entry(name).or_insert((outcome, secs));
+                if outcome.is_failure() {
+                    *slot = (outcome, secs);
+                }
+            }
+            let stopped = ran.finished.stopped.clone();
+            result.push_process(ran.record);
+            let mut timed_out: Option<String> = None;
+            for t in &remaining {
+                let name = split_id(&t.id).map_or(t.id.as_str(), |(_, n)| n);
+                let attempt = match by_name.get(name) {
+                    Some(&(outcome, secs)) => Attempt {
+                        number: 0,
+                        outcome,
+                        duration: secs,
+                        message: None,
+                        output: None,
+                    },
+                    None => match &stopped {
+                        // The first selected test of that name without a
+                        // result is the one that was running.
+                        Some(StopReason::TestTimeout(running))
+                            if running == name && timed_out.is_none() =>
+                        {
+                            timed_out = Some(t.id.clone());
+                            (ctx.on_test)(TestEvent::Finished(&t.id, AttemptOutcome::Timeout));
+                            Attempt {
+                                number: 0,
+                                outcome: AttemptOutcome::Timeout,
+                                duration: t.timeout.map_or(0.0, |d| d.as_secs_f64()),
+                                message: Some(
+                                    "killed by tollgate: the test ran past its timeout".into(),
+                                ),
+                                output: None,
+                            }
+                        }
+                        Some(_) => continue,
+                        None => Attempt {
+                            number: 0,
+                            outcome: AttemptOutcome::Missing,
+                            duration: 0.0,
+                            message: Some("cargo test did not report this test".to_string()),
+                            output: None,
+                        },
+                    },
+                };
+                result.push_attempt(&t.id, attempt);
+            }
+            match stopped {
+                Some(StopReason::Interrupted) => {
+                    result.failure = Some(StepFailure::Interrupted);
+                    return result;
+                }
+                Some(StopReason::Deadline) => {
+                    result.failure = Some(StepFailure::Deadline);
+                    return result;
+                }
+                Some(StopReason::TestTimeout(_)) => {
+                    // The rest of this round continues in a new process.
+                    remaining.retain(|t| {
+                        let name = split_id(&t.id).map_or(t.id.as_str(), |(_, n)| n);
+                        !by_name.contains_key(name) && Some(&t.id) != timed_out.as_ref()
+                    });
+                    if timed_out.is_none() {
+                        // Cannot happen (the watch only stops on a selected
+                        // name); never loop forever on it.
+                        remaining.clear();
+                    }
+                }
+                None => remaining.clear(),
+            }
+        }
+        to_run = step
+            .tests
             .iter()
-            .filter_map(|t| split_id(&t.id).map(|(_, n)| n))
+            .filter(|t| {
+                wants_retry(
+                    result.attempts.get(&t.id).map_or(&[][..], Vec::as_slice),
+                    t.retries,
+                )
+            })
+            .cloned()
             .collect();
-        names.sort_unstable();
-        names.dedup();
-        let mut argv: Vec<String> = ["cargo", "test", "--workspace", "--no-fail-fast"]
-            .map(String::from)
-            .to_vec();
-        argv.extend(step.cargo_args.iter().cloned());
-        argv.push("--".to_string());
-        argv.push("--exact".to_string());
-        argv.extend(names.iter().map(|n| n.to_string()));
-        let log = ctx.work_dir.join(format!("cargo-test-{invocation}.log"));
-        let mut command = Command::new(&argv[0]);
-        command.args(&argv[1..]);
-        let ran = match run_logged(ctx, command, display_argv(&argv), &log, |_| None) {
-            Ok(ran) => ran,
-            Err(e) => {
-                result.failure = Some(StepFailure::Infrastructure(format!(
-                    "cannot run cargo test: {e}"
-                )));
-                return result;
-            }
-        };
-        let full = crate::process::read_tail(&log, u64::MAX);
-        let _ = std::fs::remove_file(&log);
-        let mut by_name: HashMap<String, AttemptOutcome> = HashMap::new();
-        for (name, outcome) in parse_libtest_output(&full) {
-            let slot = by_name.entry(name).or_insert(outcome);
-            if outcome.is_failure() {
-                *slot = outcome;
-            }
-        }
-        let stopped = ran.finished.stopped.clone();
-        result.push_process(ran.record);
-        for t in &to_run {
-            let name = split_id(&t.id).map_or(t.id.as_str(), |(_, n)| n);
-            let outcome = by_name
-                .get(name)
-                .copied()
-                .unwrap_or(AttemptOutcome::Missing);
-            result.push_attempt(
-                &t.id,
-                Attempt {
-                    number: 0,
-                    outcome,
-                    duration: 0.0,
-                    message: (outcome == AttemptOutcome::Missing)
-                        .then(|| "cargo test did not report this test".to_string()),
-                    output: None,
-                },
-            );
-        }
-        match stopped {
-            Some(StopReason::Interrupted) => {
-                result.failure = Some(StepFailure::Interrupted);
-                return result;
-            }
-            Some(StopReason::Deadline) => {
-                result.failure = Some(StepFailure::Deadline);
-                return result;
-            }
-            _ => {}
-        }
-        to_run.retain(|t| {
-            wants_retry(
-                result.attempts.get(&t.id).map_or(&[][..], Vec::as_slice),
-                t.retries,
-            )
-        });
     }
     result
 }
@@ -474,6 +682,89 @@ mod tests {
             overrides[0]["slow-timeout"]["terminate-after"].as_integer(),
             Some(1)
         );
+    }
+
+    #[test]
+    fn nextest_status_lines() {
+        let lines = [
+            "        PASS [   0.006s] (1/2) runfix tests::adds",
+            "  TRY 1 FAIL [   0.203s] (───) runfix tests::fails",
+            "  TRY 2 FAIL [   0.160s] (2/2) runfix tests::fails",
+            "     TIMEOUT [   2.003s] runfix::it tests::sleeps",
+            "     SIGSEGV [   0.010s] runfix tests::crashes",
+            "        SKIP [         ] (───) runfix tests::sleeps",
+            "        SLOW [> 1.000s] runfix tests::sleeps",
+            "     Summary [   0.244s] 2 tests run: 1 passed, 1 failed, 1 skipped",
+            "    PASS is a word in test output",
+        ];
+        let parsed: Vec<_> = lines
+            .iter()
+            .filter_map(|l| parse_nextest_status(l))
+            .collect();
+        assert_eq!(
+            parsed,
+            [
+                ("runfix tests::adds", AttemptOutcome::Passed),
+                ("runfix tests::fails", AttemptOutcome::Failed),
+                ("runfix tests::fails", AttemptOutcome::Failed),
+                ("runfix::it tests::sleeps", AttemptOutcome::Timeout),
+                ("runfix tests::crashes", AttemptOutcome::Error),
+            ]
+        );
+    }
+
+    #[test]
+    fn libtest_watch_knows_the_running_test_and_times_results() {
+        let t0 = Instant::now();
+        let mut w = LibtestWatch::default();
+        let lines = |ls: &[&str]| ls.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        assert_eq!(w.feed(&lines(&["running 2 tests"]), "test a ... ", t0), 0);
+        assert_eq!(w.running.as_ref().map(|(n, _)| n.as_str()), Some("a"));
+        let t1 = t0 + Duration::from_millis(1500);
+        assert_eq!(w.feed(&lines(&["test a ... ok"]), "test b ... ", t1), 1);
+        assert_eq!(w.finished[0].0, "a");
+        assert!((w.finished[0].2 - 1.5).abs() < 1e-9);
+        // b started at t1, not later: the start is kept while it runs.
+        w.feed(&[], "test b ... ", t1 + Duration::from_secs(5));
+        assert_eq!(
+            w.running.as_ref().map(|(n, s)| (n.as_str(), *s)),
+            Some(("b", t1))
+        );
+        w.feed(
+            &lines(&["test b ... FAILED"]),
+            "",
+            t1 + Duration::from_secs(6),
+        );
+        assert_eq!(w.running, None);
+        assert_eq!(w.finished[1].1, AttemptOutcome::Failed);
+    }
+
+    #[test]
+    fn cargo_test_argv_translates_nextest_flags() {
+        let args = [
+            "--features".to_string(),
+            "x,y".into(),
+            "--run-ignored=all".into(),
+        ];
+        assert_eq!(
+            cargo_test_argv(&args, &["a::b", "c"], true),
+            [
+                "cargo",
+                "test",
+                "--workspace",
+                "--no-fail-fast",
+                "--features",
+                "x,y",
+                "--",
+                "--exact",
+                "--include-ignored",
+                "--test-threads=1",
+                "a::b",
+                "c"
+            ]
+        );
+        let only = cargo_test_argv(&["--run-ignored=only".to_string()], &["t"], false);
+        assert_eq!(only[4..], ["--", "--exact", "--ignored", "t"]);
     }
 
     #[test]

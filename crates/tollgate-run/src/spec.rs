@@ -40,9 +40,29 @@ pub struct JobSpec {
     pub env: Vec<(String, String)>,
     /// Wall-clock limit for the whole job (every step and retry).
     pub wall_timeout: Option<Duration>,
-    /// Time budget of the job's test suite, reported when exceeded.
-    pub budget: Option<Duration>,
+    /// Time budget of the job's test suite (its test steps' wall time,
+    /// builds excluded), reported when exceeded.
+    pub budget: Option<Budget>,
+    /// Per-test budgets (`scope = "test"`): every listed test should take
+    /// less than the limit; overruns are reported.
+    pub test_budgets: Vec<TestBudget>,
     pub steps: Vec<Step>,
+}
+
+/// A named time limit (a `[budgets.NAME]` entry of the config).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Budget {
+    pub name: String,
+    pub limit: Duration,
+}
+
+/// A per-test budget and the tests of the job it applies to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestBudget {
+    pub name: String,
+    pub limit: Duration,
+    /// Test ids (as in the job's steps).
+    pub tests: Vec<String>,
 }
 
 /// One thing a job does.
@@ -110,6 +130,7 @@ impl JobSpec {
             env: Vec::new(),
             wall_timeout: None,
             budget: None,
+            test_budgets: Vec::new(),
             steps: Vec::new(),
         }
     }

@@ -176,6 +176,67 @@ fn try_wait4(pid: libc::pid_t, block: bool) -> io::Result<Option<(Exit, Resource
     }
 }
 
+/// Makes tollgate the reaper of its descendants' orphans (Linux): a process
+/// whose parent dies is re-parented to tollgate instead of init, so that
+/// [`kill_adopted_orphans`] can find it. nextest runs each test in a process
+/// group of its own, out of reach of the kill of nextest's group; a test's
+/// child that outlives it (or ignores SIGTERM when nextest is stopped) would
+/// otherwise survive tollgate.
+pub fn adopt_orphans() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER, 1) only sets a flag on this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+}
+
+/// Kills (with their process groups) and reaps every child of tollgate's:
+/// call when no runner is running, so that every child left is an orphan a
+/// runner left behind.
+pub fn kill_adopted_orphans() {
+    let me = std::process::id() as libc::pid_t;
+    // SAFETY: getpgrp has no preconditions.
+    let own_group = unsafe { libc::getpgrp() };
+    for _ in 0..100 {
+        let orphans = children_of(me);
+        if orphans.is_empty() {
+            return;
+        }
+        for (pid, pgid) in orphans {
+            // SAFETY: kill(2) has no memory-safety preconditions; tollgate's
+            // own group and init are never targeted.
+            unsafe {
+                if pgid > 1 && pgid != own_group {
+                    libc::kill(-pgid, libc::SIGKILL);
+                }
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        // SAFETY: a null status pointer is allowed; WNOHANG never blocks.
+        while unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
+    }
+}
+
+/// `(pid, process group)` of the processes whose parent is `parent`.
+fn children_of(parent: libc::pid_t) -> Vec<(libc::pid_t, libc::pid_t)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: libc::pid_t = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let (_, rest) = stat.rsplit_once(')')?;
+            let mut fields = rest.split_whitespace().skip(1);
+            let ppid: libc::pid_t = fields.next()?.parse().ok()?;
+            let pgid: libc::pid_t = fields.next()?.parse().ok()?;
+            (ppid == parent && pid > 1).then_some((pid, pgid))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

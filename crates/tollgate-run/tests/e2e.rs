@@ -82,10 +82,12 @@ fn rust_job(name: &str, tests: Vec<TestSpec>, target: &Path) -> JobSpec {
 
 fn run_with(spec: &RunSpec, quarantine: &Quarantine, redactor: &Redactor) -> (RunReport, String) {
     let lines = std::sync::Mutex::new(String::new());
-    let progress = |line: &str| {
-        let mut l = lines.lock().unwrap();
-        l.push_str(line);
-        l.push('\n');
+    let progress = |event: &tollgate_run::RunEvent| {
+        if let Some(line) = tollgate_run::plain_line(event) {
+            let mut l = lines.lock().unwrap();
+            l.push_str(&line);
+            l.push('\n');
+        }
     };
     let opts = EngineOptions::new(quarantine, redactor, &progress);
     let report = engine::run(spec, &opts);
@@ -446,15 +448,124 @@ fn a_missing_runner_is_an_infrastructure_error() {
         counter_env(tmp.path()),
     );
     if let Step::Pytest(p) = &mut job.steps[0] {
-        p.python = fake;
+        p.python = fake.clone();
     }
     let report = run_plain(&spec(&root, vec![job]));
     assert_eq!(report.jobs[0].status, JobStatus::InfrastructureError);
     let reason = report.jobs[0].reason.as_deref().unwrap();
+    let fix = format!("{} -m pip install pytest", fake.display());
     assert!(
-        reason.contains("pytest is not installed") && reason.contains("pip install pytest"),
+        reason.contains("pytest is not installed") && reason.contains(&fix),
         "{reason}"
     );
+    assert_eq!(report.status.exit_code(), 3);
+    // The summary shows the whole message, the fix included, not its first line only.
+    let summary = tollgate_run::summary_table(&report);
+    for needle in [fix.as_str(), "python3 -m venv .venv", "[run] python = "] {
+        assert!(summary.contains(needle), "{needle} not in:\n{summary}");
+    }
+}
+
+#[test]
+fn the_cargo_test_fallback_enforces_timeouts_and_matches_inventory_ids() {
+    let (tmp, root) = fixture("rustproj");
+    let mut rs = rust_job(
+        "unit-rs",
+        vec![
+            test("runfix tests::sleeps", 0, Some(3)),
+            test("runfix tests::fails", 1, None),
+            test("runfix tests::adds", 0, None),
+        ],
+        &tmp.path().join("target"),
+    );
+    if let Step::Rust(r) = &mut rs.steps[0] {
+        r.force_cargo_test = true;
+    }
+    let started = Instant::now();
+    let (report, printed) = run_with(
+        &spec(&root, vec![rs]),
+        &Quarantine::default(),
+        &Redactor::default(),
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(200),
+        "took {:?}",
+        started.elapsed()
+    );
+    let job = &report.jobs[0];
+    assert!(
+        job.processes
+            .iter()
+            .all(|p| p.command.starts_with("cargo test")),
+        "{:?}",
+        job.processes.iter().map(|p| &p.command).collect::<Vec<_>>()
+    );
+    let sleeps = outcome(&report, "runfix tests::sleeps");
+    assert_eq!(sleeps.outcome, FinalOutcome::Failed);
+    assert_eq!(sleeps.attempts.len(), 1);
+    assert_eq!(
+        sleeps.attempts[0].outcome,
+        AttemptOutcome::Timeout,
+        "{sleeps:#?}"
+    );
+    let fails = outcome(&report, "runfix tests::fails");
+    assert_eq!(fails.outcome, FinalOutcome::Failed);
+    assert_eq!(fails.attempts.len(), 2, "{fails:#?}");
+    assert_eq!(
+        outcome(&report, "runfix tests::adds").outcome,
+        FinalOutcome::Passed
+    );
+    // Every result is one of the selected ids, each exactly once.
+    let ids: Vec<&str> = job.tests.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "runfix tests::sleeps",
+            "runfix tests::fails",
+            "runfix tests::adds"
+        ]
+    );
+    assert!(
+        printed.contains("[unit-rs] TIMEOUT runfix tests::sleeps (attempt 1)"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn a_suite_over_its_budget_is_reported() {
+    let (tmp, root) = fixture("pyproj");
+    let mut py = pytest_job(
+        "unit",
+        vec![test("tests/test_pass.py::test_one", 0, None)],
+        counter_env(tmp.path()),
+    );
+    // Starting pytest alone takes longer than this.
+    py.budget = Some(tollgate_run::Budget {
+        name: "unit".into(),
+        limit: Duration::from_millis(1),
+    });
+    py.test_budgets = vec![tollgate_run::TestBudget {
+        name: "per_test".into(),
+        limit: Duration::from_secs(60),
+        tests: vec!["tests/test_pass.py::test_one".into()],
+    }];
+    let (report, printed) = run_with(
+        &spec(&root, vec![py]),
+        &Quarantine::default(),
+        &Redactor::default(),
+    );
+    assert_eq!(
+        report.status,
+        RunStatus::Passed,
+        "budgets report, they do not fail the run"
+    );
+    let budget = report.jobs[0].budget.as_ref().unwrap();
+    assert!(budget.exceeded && budget.used_secs > 0.001, "{budget:?}");
+    assert!(report.jobs[0].over_budget_tests.is_empty());
+    assert!(tollgate_run::summary_table(&report).contains("over budget `unit`"));
+    assert!(printed.contains("over its budget"), "{printed}");
+    let json: serde_json::Value = serde_json::from_str(&to_json(&report)).unwrap();
+    assert_eq!(json["jobs"][0]["budget"]["exceeded"], true);
 }
 
 #[test]

@@ -9,14 +9,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use tollgate_config::{Config, VarValue};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tollgate_config::VarValue;
 use tollgate_plan::{self as planner, PlanInput, Variables};
 use tollgate_run::{
-    self as runner, EngineOptions, MachineOptions, Quarantine, Redactor, RunStatus,
+    self as runner, EngineOptions, JobProgress, MachineOptions, ProgressMode, Quarantine, Redactor,
+    RunEvent, RunStatus,
 };
 
 use crate::exit::{usage, Status};
-use crate::project::ConfigLocation;
+use crate::project::{ConfigLocation, Project};
 
 /// Run a pipeline here: stages in order, retries, quarantine, budgets, redaction.
 #[derive(Debug, Args)]
@@ -29,7 +31,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "JOB")]
     pub job: Option<String>,
 
-    /// Run the K-th of N shards of each job.
+    /// Run shard K of N of every test job: the tests `tollgate plan --shards N` puts in
+    /// shard K (balanced by the durations in the history store; give both the same
+    /// store and the same `--durations-until`).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
 
@@ -58,8 +62,15 @@ pub struct RunArgs {
     pub provides: Vec<String>,
 
     /// Do not record the run in the history store (`[store]` in tollgate.toml).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "store")]
     pub no_store: bool,
+
+    /// History store: a SQLite path or a postgres:// URL [default: `[store]` in tollgate.toml].
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+
+    #[command(flatten)]
+    pub durations_until: super::plan::DurationsUntil,
 
     #[command(flatten)]
     pub location: ConfigLocation,
@@ -91,12 +102,34 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     let inventory = project.collect()?.inventory;
     let analysis = changed
         .map(|files| planner::analyze_for_pipeline(config, pipeline, root, &files, &inventory));
+    // `--shard K/N` splits every job as `tollgate plan --shards N` does, by
+    // the same recorded durations, so shard K here is shard K of that plan.
+    let shard_count = args
+        .shard
+        .as_deref()
+        .map(runner::parse_shard)
+        .transpose()
+        .map_err(|e| usage(e.to_string()))?
+        .map(|(_, n)| n);
+    let recorded = match shard_count {
+        Some(n) if n > 1 => super::plan::recorded_durations(
+            &project,
+            args.store.as_deref(),
+            args.durations_until.ms()?,
+        ),
+        _ => super::plan::Recorded::default(),
+    };
+    if let Some(note) = &recorded.note {
+        eprintln!("note: {note}");
+    }
     let input = PlanInput {
         config,
         inventory: &inventory,
         pipeline: &args.pipeline,
         variables: &variables,
         changes: analysis.as_ref(),
+        durations: recorded.durations.as_ref(),
+        shards: shard_count,
     };
     let plan = planner::plan(&input).map_err(|e| usage(e.to_string()))?;
     let machine = MachineOptions {
@@ -132,10 +165,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     drop(stderr);
 
     runner::signals::install_handlers();
+    runner::supervise::adopt_orphans();
     STARTED_MS.get_or_init(now_ms);
-    let progress = |line: &str| progress_line(line);
+    let mode = runner::progress_mode(
+        io::stderr().is_terminal(),
+        std::env::var("CI").ok().as_deref(),
+        std::env::var("TERM").ok().as_deref(),
+    );
+    let display = Progress::new(mode);
+    let progress = |event: &RunEvent| display.show(event);
     let opts = EngineOptions::new(&quarantine, &redactor, &progress);
     let report = runner::run(&spec, &opts);
+    // Whatever a test left running (nextest gives each test its own process
+    // group) dies with the run.
+    runner::supervise::kill_adopted_orphans();
+    display.finish();
 
     // Partial results are written too: `complete: false` says they are partial.
     if let Some(path) = &args.json {
@@ -150,7 +194,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if !args.no_store {
-        record(config, root, &plan, &report);
+        record(&project, args.store.as_deref(), &plan, &report);
     }
     let summary = redactor.redact_owned(runner::summary_table(&report));
     if let Err(e) = io::stdout().lock().write_all(summary.as_bytes()) {
@@ -192,21 +236,11 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Records the run in the history store. A store problem is reported, never
-/// turned into a failed run: the tests' verdict stands on its own.
-fn record(config: &Config, root: &Path, plan: &planner::Plan, report: &runner::RunReport) {
-    let url = config
-        .store
-        .url_env
-        .as_deref()
-        .and_then(|name| std::env::var(name).ok())
-        .unwrap_or_else(|| config.store.url.clone());
-    let location = match url.strip_prefix("sqlite://") {
-        Some(path) if !Path::new(path).is_absolute() => {
-            format!("sqlite://{}", root.join(path).display())
-        }
-        _ => url,
-    };
+/// Records the run in the history store (located like `tollgate gate` does:
+/// `--store`, else `[store]`). A store problem is reported, never turned into
+/// a failed run: the tests' verdict stands on its own.
+fn record(project: &Project, flag: Option<&str>, plan: &planner::Plan, report: &runner::RunReport) {
+    let root = &project.root;
     let git = |args: &[&str]| {
         std::process::Command::new("git")
             .args(args)
@@ -235,8 +269,8 @@ fn record(config: &Config, root: &Path, plan: &planner::Plan, report: &runner::R
         runner: std::env::var("RUNNER_NAME").unwrap_or_else(|_| "local".to_string()),
         started_at_ms,
     };
-    let result = tollgate_store::Store::open(&location)
-        .map_err(|e| e.to_string())
+    let result = crate::commands::gate::open_store(project, flag)
+        .map_err(|e| format!("{e:#}"))
         .and_then(|store| {
             let mut sink = runner::StoreSink { store, run };
             runner::ResultSink::record(&mut sink, report).map_err(|e| e.to_string())
@@ -260,14 +294,81 @@ fn ci_fail_fast(variables: &Variables) -> Option<bool> {
     }
 }
 
-/// Progress goes to stderr, one plain line per event: readable in CI logs
-/// and in a terminal alike (lines arrive from parallel jobs).
-fn progress_line(line: &str) {
-    let mut err = io::stderr().lock();
-    let prefix = if io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
-        "· "
-    } else {
-        ""
-    };
-    let _ = writeln!(err, "{prefix}{line}");
+/// Live progress on stderr: a bar per running job on a terminal, else one
+/// plain line per event (see `tollgate_run::live` for the choice and format).
+struct Progress {
+    mode: ProgressMode,
+    bars: Option<MultiProgress>,
+    jobs: std::sync::Mutex<std::collections::HashMap<String, (ProgressBar, JobProgress)>>,
+}
+
+impl Progress {
+    fn new(mode: ProgressMode) -> Self {
+        let bars = (mode == ProgressMode::Bars)
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10)));
+        Progress {
+            mode,
+            bars,
+            jobs: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn show(&self, event: &RunEvent) {
+        let Some(bars) = self
+            .bars
+            .as_ref()
+            .filter(|_| self.mode == ProgressMode::Bars)
+        else {
+            if let Some(line) = runner::plain_line(event) {
+                let _ = writeln!(io::stderr().lock(), "{line}");
+            }
+            return;
+        };
+        let Ok(mut jobs) = self.jobs.lock() else {
+            return;
+        };
+        if let RunEvent::JobStarted { job, tests } = event {
+            let bar = bars.add(ProgressBar::new(*tests as u64));
+            let template = if *tests == 0 {
+                "{spinner} {prefix:.bold} {elapsed} {wide_msg}"
+            } else {
+                "{spinner} {prefix:.bold} [{bar:20}] {pos}/{len} {elapsed} {wide_msg}"
+            };
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_prefix(job.clone());
+            bar.enable_steady_tick(std::time::Duration::from_millis(100));
+            jobs.insert(job.clone(), (bar, JobProgress::default()));
+        }
+        let finished = matches!(event, RunEvent::JobFinished { .. });
+        if let Some((bar, state)) = jobs.get_mut(event.job()) {
+            state.apply(event);
+            bar.set_position(state.done() as u64);
+            bar.set_message(state.message());
+        }
+        // Failures, job ends and jobs not run stay on screen above the bars.
+        if !matches!(event, RunEvent::JobStarted { .. }) {
+            if let Some(line) = runner::plain_line(event) {
+                let _ = bars.println(line);
+            }
+        }
+        if finished {
+            if let Some((bar, _)) = jobs.remove(event.job()) {
+                bar.finish_and_clear();
+            }
+        }
+    }
+
+    /// Clears what is left of the bars before the summary is printed.
+    fn finish(&self) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            for (_, (bar, _)) in jobs.drain() {
+                bar.finish_and_clear();
+            }
+        }
+        if let Some(bars) = &self.bars {
+            let _ = bars.clear();
+        }
+    }
 }
