@@ -4,10 +4,11 @@
 //! `[changes]`, `[frameworks]` and `[components]`.
 
 mod common;
-
-use std::path::Path;
+#[path = "../../tollgate/tests/common/copy.rs"]
+mod copy;
 
 use common::*;
+use copy::copy_tree;
 use tollgate_plan::{ChangeScope, Claim, Plan};
 
 fn pr(files: &[&str]) -> Plan {
@@ -243,31 +244,6 @@ fn example_with_kvbm_depending_on_llm() -> tempfile::TempDir {
     )
     .unwrap();
     dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let name = entry.file_name();
-        // Build output, caches and local state (a venv, tollgate's history)
-        // are not part of the example.
-        let local_state = [
-            ".venv",
-            ".tollgate",
-            "target",
-            "__pycache__",
-            ".pytest_cache",
-        ];
-        if local_state.iter().any(|s| name == *s) {
-            continue;
-        }
-        let dest = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{ingest_tests, job, locations, result, run_meta};
+use common::{
+    empty_batch, failed, ingest_bench, ingest_tests, job, locations, passed, result, run_meta,
+};
 use tollgate_results::{BenchSample, FileCoverage, Outcome};
 use tollgate_store::{
     Batch, CoverageEntry, FlakyQuery, RollupBy, Store, StoreError, Verdict, LATEST_VERSION,
@@ -41,26 +43,15 @@ fn shards_of_one_run_merge_and_reingest_replaces() {
             &mut store,
             &shard1,
             "unit",
-            &[
-                result("a", 1, Outcome::Passed, 0.1),
-                result("b", 1, Outcome::Failed, 0.2),
-            ],
+            &[passed("a", 0.1), failed("b", 0.2)],
         );
-        ingest_tests(
-            &mut store,
-            &shard2,
-            "integration_1",
-            &[result("c", 1, Outcome::Passed, 1.0)],
-        );
+        ingest_tests(&mut store, &shard2, "integration_1", &[passed("c", 1.0)]);
         // The same file uploaded twice (a retried CI step) replaces, not duplicates.
         ingest_tests(
             &mut store,
             &shard1,
             "unit",
-            &[
-                result("a", 1, Outcome::Passed, 0.1),
-                result("b", 1, Outcome::Passed, 0.2),
-            ],
+            &[passed("a", 0.1), passed("b", 0.2)],
         );
 
         let run = store.run("ci-42").unwrap().expect("run exists");
@@ -106,7 +97,7 @@ fn shards_of_one_run_merge_and_reingest_replaces() {
 fn baseline_is_the_latest_complete_run_of_the_pipeline_on_the_branch() {
     for loc in locations() {
         let mut store = loc.open();
-        let t = [result("a", 1, Outcome::Passed, 0.1)];
+        let t = [passed("a", 0.1)];
         for (key, branch, pipeline, started, complete) in [
             ("r1", "main", "pre_merge", 100, true),
             ("r2", "main", "pre_merge", 200, true),
@@ -150,19 +141,19 @@ fn baseline_is_the_latest_complete_run_of_the_pipeline_on_the_branch() {
 
 #[test]
 fn flaky_rate_counts_retries_and_same_commit_disagreement_but_not_infra_failures() {
-    use Outcome::{Failed, Passed};
+    use Outcome::Passed;
     for loc in locations() {
         let mut store = loc.open();
         let ids = ["a", "b", "c", "d", "e"];
         let all_pass = |except: &[&str]| -> Vec<_> {
             ids.iter()
                 .filter(|i| !except.contains(i))
-                .map(|i| result(i, 1, Passed, 0.1))
+                .map(|i| passed(i, 0.1))
                 .collect()
         };
         // Commit c1: `a` passes in r1 and fails in r2; `b` fails then passes on retry in r1.
         let mut r1 = all_pass(&["b"]);
-        r1.extend([result("b", 1, Failed, 0.1), result("b", 2, Passed, 0.1)]);
+        r1.extend([failed("b", 0.1), result("b", 2, Passed, 0.1)]);
         ingest_tests(
             &mut store,
             &run_meta("r1", "c1", "main", "pre_merge", 100),
@@ -170,7 +161,7 @@ fn flaky_rate_counts_retries_and_same_commit_disagreement_but_not_infra_failures
             &r1,
         );
         let mut r2 = all_pass(&["a"]);
-        r2.push(result("a", 1, Failed, 0.1));
+        r2.push(failed("a", 0.1));
         ingest_tests(
             &mut store,
             &run_meta("r2", "c1", "main", "pre_merge", 200),
@@ -178,8 +169,8 @@ fn flaky_rate_counts_retries_and_same_commit_disagreement_but_not_infra_failures
             &r2,
         );
         // Commit c2: r3 is an infrastructure failure (4 of 5 failed); r4 passes.
-        let mut r3: Vec<_> = ids[..4].iter().map(|i| result(i, 1, Failed, 0.1)).collect();
-        r3.push(result("e", 1, Passed, 0.1));
+        let mut r3: Vec<_> = ids[..4].iter().map(|i| failed(i, 0.1)).collect();
+        r3.push(passed("e", 0.1));
         ingest_tests(
             &mut store,
             &run_meta("r3", "c2", "main", "pre_merge", 300),
@@ -194,7 +185,7 @@ fn flaky_rate_counts_retries_and_same_commit_disagreement_but_not_infra_failures
         );
         // Another pipeline, outside the filter below: `c` flaky there.
         let mut other = all_pass(&["c"]);
-        other.extend([result("c", 1, Failed, 0.1), result("c", 2, Passed, 0.1)]);
+        other.extend([failed("c", 0.1), result("c", 2, Passed, 0.1)]);
         ingest_tests(
             &mut store,
             &run_meta("n1", "c3", "main", "nightly", 500),
@@ -277,19 +268,13 @@ fn durations_average_passing_attempts() {
             &mut store,
             &run_meta("r1", "c1", "main", "p", 100),
             "unit",
-            &[
-                result("a", 1, Outcome::Passed, 1.0),
-                result("b", 1, Outcome::Failed, 9.0),
-            ],
+            &[passed("a", 1.0), failed("b", 9.0)],
         );
         ingest_tests(
             &mut store,
             &run_meta("r2", "c2", "main", "p", 200),
             "unit",
-            &[
-                result("a", 1, Outcome::Passed, 3.0),
-                result("b", 1, Outcome::Passed, 2.0),
-            ],
+            &[passed("a", 3.0), passed("b", 2.0)],
         );
         let d = store.test_durations(0, i64::MAX, Some("p")).unwrap();
         let got: Vec<_> = d
@@ -364,11 +349,8 @@ fn coverage_merges_across_shards_and_rolls_up() {
         for (job_name, coverage) in [("unit", &shard_a[..]), ("integration", &shard_b[..])] {
             store
                 .ingest(&Batch {
-                    run: &run,
-                    job: &job(job_name),
-                    tests: &[],
                     coverage,
-                    bench: &[],
+                    ..empty_batch(&run, &job(job_name))
                 })
                 .unwrap();
         }
@@ -408,22 +390,13 @@ fn benchmarks_and_verdicts_are_kept() {
     for loc in locations() {
         let mut store = loc.open();
         for (i, value) in [100.0, 110.0, 90.0].iter().enumerate() {
-            let key = format!("r{i}");
-            let bench = [BenchSample {
-                name: "serve".into(),
-                metric: "ttft".into(),
-                value: *value,
-                unit: "ms".into(),
-            }];
-            store
-                .ingest(&Batch {
-                    run: &run_meta(&key, "c", "main", "nightly", 100 * i as i64),
-                    job: &job("benchmark"),
-                    tests: &[],
-                    coverage: &[],
-                    bench: &bench,
-                })
-                .unwrap();
+            let run = run_meta(&format!("r{i}"), "c", "main", "nightly", 100 * i as i64);
+            ingest_bench(
+                &mut store,
+                &run,
+                "benchmark",
+                &bench("serve", "ttft", &[*value]),
+            );
         }
         let points = store
             .bench_history("serve", "ttft", Some("nightly"), 10)
@@ -464,46 +437,24 @@ fn bad_batches_are_refused_before_writing() {
     for loc in locations() {
         let mut store = loc.open();
         let run = run_meta("", "c", "main", "p", 1);
-        let err = store
-            .ingest(&Batch {
-                run: &run,
-                job: &job("unit"),
-                tests: &[],
-                coverage: &[],
-                bench: &[],
-            })
-            .unwrap_err();
+        let err = store.ingest(&empty_batch(&run, &job("unit"))).unwrap_err();
         assert!(matches!(err, StoreError::Invalid(_)), "{err}");
         let run = run_meta("r", "c", "main", "p", 1);
         for duration in [f64::NAN, -1.0, f64::INFINITY] {
-            let tests = [
-                result("ok", 1, Outcome::Passed, 0.1),
-                result("bad", 1, Outcome::Passed, duration),
-            ];
+            let tests = [passed("ok", 0.1), passed("bad", duration)];
             let err = store
                 .ingest(&Batch {
-                    run: &run,
-                    job: &job("unit"),
                     tests: &tests,
-                    coverage: &[],
-                    bench: &[],
+                    ..empty_batch(&run, &job("unit"))
                 })
                 .unwrap_err();
             assert!(err.to_string().contains("\"bad\""), "{}: {err}", loc.name());
         }
-        let bench = [BenchSample {
-            name: "x".into(),
-            metric: "m".into(),
-            value: f64::NAN,
-            unit: String::new(),
-        }];
+        let bench = bench("x", "m", &[f64::NAN]);
         assert!(store
             .ingest(&Batch {
-                run: &run,
-                job: &job("unit"),
-                tests: &[],
-                coverage: &[],
-                bench: &bench
+                bench: &bench,
+                ..empty_batch(&run, &job("unit"))
             })
             .is_err());
         assert_eq!(
@@ -538,23 +489,15 @@ fn a_failing_batch_is_rolled_back_entirely() {
             }
         }
         let run = run_meta("r", "c", "main", "p", 1);
-        let tests: Vec<_> = (0..500)
-            .map(|i| result(&format!("t{i}"), 1, Outcome::Passed, 0.1))
-            .collect();
+        let tests: Vec<_> = (0..500).map(|i| passed(&format!("t{i}"), 0.1)).collect();
         let coverage = [cov("src/lib.rs", &[1], &[2], "x")];
-        let bench = [BenchSample {
-            name: "x".into(),
-            metric: "m".into(),
-            value: 1.0,
-            unit: String::new(),
-        }];
+        let bench = bench("x", "m", &[1.0]);
         let err = store
             .ingest(&Batch {
-                run: &run,
-                job: &job("unit"),
                 tests: &tests,
                 coverage: &coverage,
                 bench: &bench,
+                ..empty_batch(&run, &job("unit"))
             })
             .unwrap_err();
         assert!(
@@ -567,11 +510,9 @@ fn a_failing_batch_is_rolled_back_entirely() {
         // The store still works afterwards.
         store
             .ingest(&Batch {
-                run: &run,
-                job: &job("unit"),
                 tests: &tests,
                 coverage: &coverage,
-                bench: &[],
+                ..empty_batch(&run, &job("unit"))
             })
             .unwrap();
         assert_eq!(store.run_counts("r").unwrap().attempts, 500);
@@ -583,7 +524,7 @@ fn odd_text_round_trips() {
     for loc in locations() {
         let mut store: Store = loc.open();
         let id = "tests/test_ü.py::test_x[a'b\"c;--DROP TABLE runs]";
-        let mut failing = result(id, 1, Outcome::Failed, 0.5);
+        let mut failing = failed(id, 0.5);
         failing.message = Some("nul \0 byte and émoji 🦀".into());
         ingest_tests(
             &mut store,
@@ -610,11 +551,11 @@ fn run_failures_are_failed_jobs_and_tests_failing_their_last_attempt() {
             &run,
             "unit",
             &[
-                result("passes", 1, Outcome::Passed, 0.1),
+                passed("passes", 0.1),
                 // Flaky: failed, then passed on retry: not a failure of the run.
-                result("flaky", 1, Outcome::Failed, 0.1),
+                failed("flaky", 0.1),
                 result("flaky", 2, Outcome::Passed, 0.1),
-                result("broken", 1, Outcome::Failed, 0.1),
+                failed("broken", 0.1),
                 result("broken", 2, Outcome::Error, 0.1),
             ],
         );
@@ -622,11 +563,8 @@ fn run_failures_are_failed_jobs_and_tests_failing_their_last_attempt() {
         failed_job.status = "failed".into();
         store
             .ingest(&Batch {
-                run: &run,
-                job: &failed_job,
-                tests: &[result("e2e", 1, Outcome::Failed, 1.0)],
-                coverage: &[],
-                bench: &[],
+                tests: &[failed("e2e", 1.0)],
+                ..empty_batch(&run, &failed_job)
             })
             .unwrap_or_else(|e| panic!("{}: {e}", loc.name()));
 
@@ -665,23 +603,6 @@ fn bench(name: &str, metric: &str, values: &[f64]) -> Vec<BenchSample> {
             unit: "ms".into(),
         })
         .collect()
-}
-
-fn ingest_bench(
-    store: &mut Store,
-    run: &tollgate_store::RunMeta,
-    job_name: &str,
-    samples: &[BenchSample],
-) {
-    store
-        .ingest(&Batch {
-            run,
-            job: &job(job_name),
-            tests: &[],
-            coverage: &[],
-            bench: samples,
-        })
-        .unwrap_or_else(|e| panic!("ingest into {}: {e}", store.backend()));
 }
 
 fn values(samples: &[BenchSample], name: &str, metric: &str) -> Vec<f64> {
@@ -772,7 +693,7 @@ fn bench_window_is_recent_runs_of_the_pipeline_on_the_branch_without_the_judged_
             &mut store,
             &run_meta("tests-only", "c", "main", "perf", 3_900),
             "unit",
-            &[result("a", 1, Outcome::Passed, 0.1)],
+            &[passed("a", 0.1)],
         );
         let mut window = tollgate_store::BenchWindow {
             pipeline: "perf".into(),
@@ -819,17 +740,12 @@ fn test_times_sum_attempts_per_job() {
             &run,
             "unit",
             &[
-                result("a", 1, Outcome::Failed, 2.0),
+                failed("a", 2.0),
                 result("a", 2, Outcome::Passed, 3.0),
-                result("b", 1, Outcome::Passed, 0.5),
+                passed("b", 0.5),
             ],
         );
-        ingest_tests(
-            &mut store,
-            &run,
-            "e2e",
-            &[result("a", 1, Outcome::Passed, 7.0)],
-        );
+        ingest_tests(&mut store, &run, "e2e", &[passed("a", 7.0)]);
         let times = store.run_test_times("t-1").unwrap();
         let got: Vec<(&str, &str, u32, f64, f64)> = times
             .iter()

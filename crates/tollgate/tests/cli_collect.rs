@@ -1,24 +1,9 @@
 //! The `tollgate collect` command-line contract: exit codes, formats, errors.
 
-use std::fs;
-use std::path::Path;
+mod common;
 
-use assert_cmd::Command;
+use common::{tollgate, write};
 use predicates::prelude::*;
-
-fn tollgate(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("tollgate").expect("tollgate binary is built");
-    cmd.current_dir(dir).env_remove("CI");
-    cmd
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).expect("create dirs");
-    }
-    fs::write(path, text).expect("write file");
-}
 
 fn small_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");

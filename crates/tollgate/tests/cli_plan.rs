@@ -2,8 +2,12 @@
 //! usage status (2) and no file written; good input writes the plan and its
 //! node-id files.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use common::copy::copy_tree;
+use common::{example_root, git, git_commit_all, job, strings};
 
 /// The exit statuses of the contract (see `tollgate --help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,13 +15,6 @@ enum Status {
     Success,
     Usage,
     Other(i32),
-}
-
-/// Canonical: discovery computes node ids from the path, and `..` in it
-/// would leak into them.
-fn example_root() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/monorepo");
-    std::fs::canonicalize(&path).unwrap_or(path)
 }
 
 /// The example with the `dynamo` preset as its tollgate.toml, in a temp dir.
@@ -32,41 +29,14 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let name = entry.file_name();
-        // Build output, caches and local state (a venv, tollgate's history)
-        // are not part of the example.
-        let local_state = [
-            ".venv",
-            ".tollgate",
-            "target",
-            "__pycache__",
-            ".pytest_cache",
-        ];
-        if local_state.iter().any(|s| name == *s) {
-            continue;
-        }
-        let dest = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
-
 /// Runs `tollgate plan ARGS --config ROOT/tollgate.toml`: the status and the error text.
 fn run(root: &Path, args: &[&str]) -> (Status, String) {
     let config = root.join("tollgate.toml");
-    let out = Command::new(assert_cmd::cargo::cargo_bin("tollgate"))
-        .current_dir(root)
+    let out = common::tollgate(root)
         .arg("plan")
         .arg("--config")
         .arg(&config)
         .args(args)
-        .env_remove("GITHUB_STEP_SUMMARY")
         .output()
         .expect("tollgate runs");
     let status = match out.status.code() {
@@ -76,28 +46,6 @@ fn run(root: &Path, args: &[&str]) -> (Status, String) {
         None => Status::Other(-1),
     };
     (status, String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn out_path(root: &Path) -> PathBuf {
@@ -191,9 +139,7 @@ fn an_existing_output_file_survives_an_error() {
 fn missing_base_ref_and_shallow_clone_are_clear_errors() {
     let dir = project();
     let origin = dir.path();
-    git(origin, &["init", "-q", "-b", "main"]);
-    git(origin, &["add", "-A"]);
-    git(origin, &["commit", "-q", "-m", "base"]);
+    git_commit_all(origin, "base");
     assert_usage_error(
         origin,
         &["--pipeline", "pr", "--base", "no-such-branch"],
@@ -242,9 +188,7 @@ fn missing_base_ref_and_shallow_clone_are_clear_errors() {
 fn base_ref_narrows_the_plan_to_what_changed() {
     let dir = project();
     let root = dir.path();
-    git(root, &["init", "-q", "-b", "main"]);
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-q", "-m", "base"]);
+    git_commit_all(root, "base");
     git(root, &["checkout", "-q", "-b", "feature"]);
     std::fs::write(
         root.join("components/src/dynamo/common/gpu.py"),
@@ -276,21 +220,10 @@ fn base_ref_narrows_the_plan_to_what_changed() {
     );
     assert_eq!(plan["changes"]["scope"]["kind"], "affected");
     // The narrowed Python selection runs from a node-id file, which exists.
-    let unit = plan["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["name"] == "unit")
-        .unwrap();
+    let unit = job(&plan, "unit");
     assert_eq!(unit["commands"][0], "pytest @.tollgate/plan/pr/unit.args");
     let ids = std::fs::read_to_string(root.join(".tollgate/plan/pr/unit.args")).unwrap();
-    let expected: Vec<&str> = unit["tests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap())
-        .collect();
-    assert_eq!(ids.lines().collect::<Vec<_>>(), expected);
+    assert_eq!(ids.lines().collect::<Vec<_>>(), strings(&unit["tests"]));
 }
 
 #[test]

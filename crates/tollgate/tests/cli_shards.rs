@@ -4,10 +4,13 @@
 //! (with a note, never an error, and without creating the store), and each
 //! `run --shard K/N` runs exactly the tests `plan` put in shard K.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
+
+use common::{job, python, strings};
 use serde_json::Value;
 
 /// Three test files of four unit tests each; `tests/test_a.py::test_0` is
@@ -41,13 +44,10 @@ fn ids() -> Vec<String> {
         .collect()
 }
 
+/// `tollgate ARGS` in `root`, which must succeed.
 fn tollgate(root: &Path, args: &[&str]) -> Output {
-    let out = Command::new(assert_cmd::cargo::cargo_bin("tollgate"))
-        .current_dir(root)
+    let out = common::tollgate(root)
         .args(args)
-        .env_remove("TOLLGATE_STORE_URL")
-        .env_remove("TOLLGATE_STORE")
-        .env_remove("GITHUB_STEP_SUMMARY")
         .output()
         .expect("tollgate runs");
     assert!(
@@ -110,34 +110,16 @@ fn planned_shards(root: &Path, extra: &[&str]) -> (Vec<PlannedShard>, Vec<String
     ];
     args.extend_from_slice(extra);
     let plan: Value = serde_json::from_slice(&tollgate(root, &args).stdout).unwrap();
-    let job = plan["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["name"] == "test")
-        .expect("a test job");
-    let shards = job["shards"]
+    let shards = job(&plan, "test")["shards"]
         .as_array()
         .expect("the test job is sharded")
         .iter()
         .map(|s| {
             assert_eq!(s["count"], 2);
-            let tests = s["tests"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t.as_str().unwrap().to_string())
-                .collect();
-            (tests, s["estimated_s"].as_f64())
+            (strings(&s["tests"]), s["estimated_s"].as_f64())
         })
         .collect();
-    let notes = plan["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap().to_string())
-        .collect();
-    (shards, notes)
+    (shards, strings(&plan["notes"]))
 }
 
 #[test]
@@ -214,24 +196,6 @@ fn recorded_durations_change_the_split() {
     );
     assert_eq!(elsewhere, by_count);
     assert!(!absent.exists());
-}
-
-/// pytest for `tollgate run`: `TOLLGATE_PYTHON`, else the workspace's venv.
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("TOLLGATE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"));
-    let works = Command::new(&candidate)
-        .args(["-c", "import pytest"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if works {
-        return Some(candidate);
-    }
-    let message = format!("no Python with pytest at {}", candidate.display());
-    assert!(std::env::var_os("CI").is_none(), "{message}");
-    eprintln!("skipping: {message}");
-    None
 }
 
 #[test]

@@ -3,9 +3,11 @@
 //! merge. A coverage drop of 3 points against the baseline on `main` blocks,
 //! a drop of 1 point passes (the minimal preset's gate plus a 2-point limit).
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
+use common::{check, tollgate};
 
 /// The minimal preset with a coverage-drop check added to its gate.
 fn project() -> tempfile::TempDir {
@@ -25,54 +27,24 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
-/// LCOV for `src/lib.rs` with `covered` of its 100 lines hit.
-fn lcov(dir: &Path, name: &str, covered: u32) -> std::path::PathBuf {
-    let mut text = String::from("TN:\nSF:src/lib.rs\n");
-    for line in 1..=100 {
-        text.push_str(&format!("DA:{line},{}\n", u32::from(line <= covered)));
-    }
-    text.push_str("end_of_record\n");
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn junit(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("junit.xml");
-    std::fs::write(
-        &path,
+    common::write(
+        dir,
+        "junit.xml",
         r#"<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="2" failures="0" errors="0" skipped="0">
 <testcase classname="tests.test_a" name="test_one" file="tests/test_a.py" time="0.5"/>
 <testcase classname="tests.test_a" name="test_two" file="tests/test_a.py" time="1.5"/>
 </testsuite></testsuites>"#,
     )
-    .unwrap();
-    path
-}
-
-fn tollgate(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("tollgate").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("CI_PIPELINE_ID")
-        .env_remove("GITHUB_RUN_ID")
-        .env_remove("TOLLGATE_STORE");
-    cmd
 }
 
 /// Ingests coverage (and a JUnit file) as run `run` of pipeline `pr`.
 fn ingest(dir: &Path, run: &str, branch: &str, covered: u32, complete: bool) {
-    let store = dir.join(".tollgate/history.db");
-    let report = lcov(dir, &format!("{run}.lcov"), covered);
+    let store = dir.join(".tollgate/history.db").display().to_string();
+    let report = common::lcov(dir, &format!("{run}.lcov"), "src/lib.rs", covered);
     for (kind, file) in [("coverage", report), ("junit", junit(dir))] {
-        let mut cmd = tollgate(dir);
-        cmd.args(["ingest", kind])
-            .arg(&file)
-            .args(["--run", run, "--pipeline", "pr", "--branch", branch])
-            .args(["--commit", &format!("{run}-sha"), "--repo-root"])
-            .arg(dir)
-            .arg("--store")
-            .arg(&store);
+        let mut cmd = common::ingest(dir, kind, &file, run, branch, &store);
         if complete && kind == "junit" {
             cmd.arg("--complete");
         }
@@ -92,15 +64,6 @@ fn gate_json(dir: &Path, run: &str, expected_code: i32) -> serde_json::Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
-}
-
-fn check<'a>(verdict: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    verdict["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no check {name} in {verdict}"))
 }
 
 #[test]
@@ -226,14 +189,8 @@ fn a_failed_test_is_a_critical_failure_that_blocks() {
 </testsuite></testsuites>"#,
     )
     .unwrap();
-    tollgate(root)
-        .args(["ingest", "junit"])
-        .arg(&failing)
-        .args(["--run", "red", "--pipeline", "pr", "--branch", "feature"])
-        .args(["--commit", "red-sha", "--repo-root"])
-        .arg(root)
-        .arg("--store")
-        .arg(root.join(".tollgate/history.db"))
+    let store = root.join(".tollgate/history.db").display().to_string();
+    common::ingest(root, "junit", &failing, "red", "feature", &store)
         .assert()
         .success();
     let red = gate_json(root, "red", 1);

@@ -1,19 +1,18 @@
 //! `tollgate ingest` then `tollgate gate`, the real binary, on both store
 //! backends: a SQLite file and a throwaway PostgreSQL schema (the store
-//! suite's `tests/common`, shared). Each check the gate reads from the store
-//! is driven over and under its threshold: a performance regression against
+//! suite's backends, `common::stores`). Each check the gate reads from the
+//! store is driven over and under its threshold: a performance regression against
 //! the base branch's benchmark history (and noise that must pass), an
 //! absolute limit on benchmarks selected by marker expression, time budgets,
 //! the flaky rate and the coverage drop. Every verdict is checked against the
 //! JSON shape the spec fixes.
 
-#[path = "../../tollgate-store/tests/common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-use common::{locations, Location};
+use common::stores::{locations, Location};
+use common::{check, tollgate, write};
 use serde_json::Value;
 
 /// The minimal preset, its gate extended with every store-fed check, and
@@ -68,21 +67,6 @@ pipelines = [\"nightly\"]
     dir
 }
 
-fn tollgate(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("tollgate").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("CI_PIPELINE_ID")
-        .env_remove("GITHUB_RUN_ID")
-        .env_remove("TOLLGATE_STORE");
-    cmd
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 /// `tollgate ingest KIND FILE --run RUN --branch BRANCH --pipeline pr ...`, which must succeed.
 fn ingest(dir: &Path, loc: &Location, kind: &str, file: &Path, run: &str, branch: &str) {
     ingest_with(dir, loc, kind, file, run, branch, &[]);
@@ -97,13 +81,7 @@ fn ingest_with(
     branch: &str,
     extra: &[&str],
 ) {
-    let output = tollgate(dir)
-        .args(["ingest", kind])
-        .arg(file)
-        .args(["--run", run, "--pipeline", "pr", "--branch", branch])
-        .args(["--commit", &format!("{run}-sha"), "--store", &loc.url()])
-        .arg("--repo-root")
-        .arg(dir)
+    let output = common::ingest(dir, kind, file, run, branch, &loc.url())
         .args(extra)
         .output()
         .unwrap();
@@ -171,13 +149,12 @@ fn assert_shape(verdict: &Value) {
     }
 }
 
-fn check<'a>(verdict: &'a Value, name: &str) -> &'a Value {
-    verdict["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no check {name} in {verdict}"))
+/// The check `name` of `verdict`, whose status must be `status`.
+#[track_caller]
+fn check_is<'a>(verdict: &'a Value, loc: &Location, name: &str, status: &str) -> &'a Value {
+    let found = check(verdict, name);
+    assert_eq!(found["status"], status, "{}: {found}", loc.name());
+    found
 }
 
 fn has_check(verdict: &Value, prefix: &str) -> bool {
@@ -231,8 +208,7 @@ fn a_ten_percent_slowdown_blocks_and_noise_passes() {
         let csv = bench_csv(dir, "slow.csv", "decode", "latency", &noisy(110.0, 8, 1));
         ingest(dir, &loc, "bench", &csv, "slow", "feature");
         let (verdict, _) = gate(dir, &loc, "slow", 1);
-        let perf = check(&verdict, "perf.decode.latency");
-        assert_eq!(perf["status"], "block", "{}: {perf}", loc.name());
+        let perf = check_is(&verdict, &loc, "perf.decode.latency", "block");
         let change = perf["measured"].as_f64().unwrap();
         assert!((9.0..11.0).contains(&change), "{}: {perf}", loc.name());
         assert_eq!(perf["threshold"], 5.0);
@@ -240,8 +216,7 @@ fn a_ten_percent_slowdown_blocks_and_noise_passes() {
         let csv = bench_csv(dir, "same.csv", "decode", "latency", &noisy(100.0, 8, 2));
         ingest(dir, &loc, "bench", &csv, "same", "feature");
         let (verdict, _) = gate(dir, &loc, "same", 0);
-        let perf = check(&verdict, "perf.decode.latency");
-        assert_eq!(perf["status"], "pass", "{}: {perf}", loc.name());
+        let perf = check_is(&verdict, &loc, "perf.decode.latency", "pass");
         assert!(perf["measured"].as_f64().unwrap().abs() < 2.0, "{perf}");
 
         // Re-ingesting the slow file into the same run changes nothing: the
@@ -263,8 +238,7 @@ fn too_little_history_is_not_judged() {
         let csv = bench_csv(dir, "slow.csv", "decode", "latency", &noisy(150.0, 8, 0));
         ingest(dir, &loc, "bench", &csv, "slow", "feature");
         let (verdict, _) = gate(dir, &loc, "slow", 0);
-        let perf = check(&verdict, "perf.decode.latency");
-        assert_eq!(perf["status"], "pass", "{}: {perf}", loc.name());
+        let perf = check_is(&verdict, &loc, "perf.decode.latency", "pass");
         assert!(perf["measured"].is_null(), "{perf}");
     }
 }
@@ -283,8 +257,7 @@ fn an_absolute_limit_applies_to_the_benchmarks_its_expression_selects() {
         let csv = write(dir, "ok.csv", &text);
         ingest(dir, &loc, "bench", &csv, "ok", "feature");
         let (verdict, _) = gate(dir, &loc, "ok", 0);
-        let limit = check(&verdict, &format!("limit.{serve}.ttft_ms"));
-        assert_eq!(limit["status"], "pass", "{}: {limit}", loc.name());
+        let limit = check_is(&verdict, &loc, &format!("limit.{serve}.ttft_ms"), "pass");
         assert!(close(&limit["measured"], 160.0), "{limit}");
         assert_eq!(limit["threshold"], 200.0);
         // test_fast is a unit test: `expr = "e2e"` leaves its 900 ms alone.
@@ -293,15 +266,14 @@ fn an_absolute_limit_applies_to_the_benchmarks_its_expression_selects() {
         let csv = bench_csv(dir, "slow.csv", serve, "ttft_ms", &[240.0, 260.0]);
         ingest(dir, &loc, "bench", &csv, "slow", "feature");
         let (verdict, _) = gate(dir, &loc, "slow", 1);
-        let limit = check(&verdict, &format!("limit.{serve}.ttft_ms"));
-        assert_eq!(limit["status"], "block", "{}: {limit}", loc.name());
+        let limit = check_is(&verdict, &loc, &format!("limit.{serve}.ttft_ms"), "block");
         assert!(close(&limit["measured"], 250.0), "{limit}");
 
         // A run without any ttft samples: the limit alerts, it does not pass silently.
         let csv = bench_csv(dir, "other.csv", "decode", "latency", &[1.0]);
         ingest(dir, &loc, "bench", &csv, "none", "feature");
         let (verdict, stderr) = gate(dir, &loc, "none", 0);
-        assert_eq!(check(&verdict, "limit.ttft_ms")["status"], "alert");
+        check_is(&verdict, &loc, "limit.ttft_ms", "alert");
         assert!(stderr.contains("alert: limit.ttft_ms"), "{stderr}");
     }
 }
@@ -344,12 +316,10 @@ fn exceeded_time_budgets_block() {
             &["--job", "unit"],
         );
         let (verdict, _) = gate(dir, &loc, "over", 1);
-        let suite = check(&verdict, "budget.unit_suite");
-        assert_eq!(suite["status"], "block", "{}: {suite}", loc.name());
+        let suite = check_is(&verdict, &loc, "budget.unit_suite", "block");
         assert!(close(&suite["measured"], 11.0), "{suite}");
         assert_eq!(suite["threshold"], 10.0);
-        let each = check(&verdict, "budget.e2e_each");
-        assert_eq!(each["status"], "block", "{each}");
+        let each = check_is(&verdict, &loc, "budget.e2e_each", "block");
         assert!(close(&each["measured"], 4.0), "{each}");
         assert_eq!(each["threshold"], 3.0);
         // A budget for another pipeline is not checked.
@@ -366,12 +336,9 @@ fn exceeded_time_budgets_block() {
             &["--job", "unit"],
         );
         let (verdict, _) = gate(dir, &loc, "under", 0);
-        assert_eq!(check(&verdict, "budget.unit_suite")["status"], "pass");
-        assert!(close(
-            &check(&verdict, "budget.unit_suite")["measured"],
-            10.0
-        ));
-        assert_eq!(check(&verdict, "budget.e2e_each")["status"], "pass");
+        let suite = check_is(&verdict, &loc, "budget.unit_suite", "pass");
+        assert!(close(&suite["measured"], 10.0), "{suite}");
+        check_is(&verdict, &loc, "budget.e2e_each", "pass");
     }
 }
 
@@ -383,32 +350,20 @@ fn a_flaky_rate_over_five_percent_alerts_without_blocking() {
         let file = junit(dir, "green.xml", 0.1, 0.1, 0.1, false);
         ingest(dir, &loc, "junit", &file, "green", "feature");
         let (verdict, _) = gate(dir, &loc, "green", 0);
-        let flaky = check(&verdict, "flaky_rate");
-        assert_eq!(flaky["status"], "pass", "{}: {flaky}", loc.name());
+        let flaky = check_is(&verdict, &loc, "flaky_rate", "pass");
         assert!(close(&flaky["measured"], 0.0), "{flaky}");
 
         let file = junit(dir, "flaky.xml", 0.1, 0.1, 0.1, true);
         ingest(dir, &loc, "junit", &file, "flaky", "feature");
         let (verdict, stderr) = gate(dir, &loc, "flaky", 0);
-        let flaky = check(&verdict, "flaky_rate");
-        assert_eq!(flaky["status"], "alert", "{}: {flaky}", loc.name());
+        let flaky = check_is(&verdict, &loc, "flaky_rate", "alert");
         assert!(close(&flaky["measured"], 100.0 / 3.0), "{flaky}");
         assert_eq!(flaky["threshold"], 5.0);
         assert_eq!(verdict["verdict"], "pass");
         assert!(stderr.contains("alert: flaky_rate"), "{stderr}");
         // Passed on retry: not a critical failure.
-        assert_eq!(check(&verdict, "critical_failures")["status"], "pass");
+        check_is(&verdict, &loc, "critical_failures", "pass");
     }
-}
-
-/// LCOV for `app/core.py` with `covered` of its 100 lines hit.
-fn lcov(dir: &Path, file: &str, covered: u32) -> PathBuf {
-    let mut text = String::from("TN:\nSF:app/core.py\n");
-    for line in 1..=100 {
-        text.push_str(&format!("DA:{line},{}\n", u32::from(line <= covered)));
-    }
-    text.push_str("end_of_record\n");
-    write(dir, file, &text)
 }
 
 #[test]
@@ -416,7 +371,7 @@ fn a_coverage_drop_over_two_points_blocks() {
     for loc in locations() {
         let project = project();
         let dir = project.path();
-        let base = lcov(dir, "base.lcov", 90);
+        let base = common::lcov(dir, "base.lcov", "app/core.py", 90);
         ingest_with(
             dir,
             &loc,
@@ -426,20 +381,18 @@ fn a_coverage_drop_over_two_points_blocks() {
             "main",
             &["--complete"],
         );
-        let drop3 = lcov(dir, "drop3.lcov", 87);
+        let drop3 = common::lcov(dir, "drop3.lcov", "app/core.py", 87);
         ingest(dir, &loc, "coverage", &drop3, "drop3", "feature");
-        let drop2 = lcov(dir, "drop2.lcov", 88);
+        let drop2 = common::lcov(dir, "drop2.lcov", "app/core.py", 88);
         ingest(dir, &loc, "coverage", &drop2, "drop2", "feature");
 
         let (verdict, _) = gate(dir, &loc, "drop3", 1);
-        let drop = check(&verdict, "coverage_drop.python");
-        assert_eq!(drop["status"], "block", "{}: {drop}", loc.name());
+        let drop = check_is(&verdict, &loc, "coverage_drop.python", "block");
         assert!(close(&drop["measured"], 3.0), "{drop}");
         assert_eq!(drop["threshold"], 2.0);
         // Exactly at the threshold passes.
         let (verdict, _) = gate(dir, &loc, "drop2", 0);
-        let drop = check(&verdict, "coverage_drop.python");
-        assert_eq!(drop["status"], "pass", "{}: {drop}", loc.name());
+        let drop = check_is(&verdict, &loc, "coverage_drop.python", "pass");
         assert!(close(&drop["measured"], 2.0), "{drop}");
     }
 }

@@ -4,28 +4,18 @@
 //! nothing from that command — not even when the bad file comes after a good
 //! one in the same command, and not in a run that already exists.
 
-#[path = "../../tollgate-store/tests/common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-use common::{locations, Location};
+use common::stores::{locations, Location};
+use common::tollgate;
 use tollgate_store::RunCounts;
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tollgate-results/tests/fixtures")
         .join(rel)
-}
-
-fn tollgate(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("tollgate").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("CI_PIPELINE_ID")
-        .env_remove("GITHUB_RUN_ID")
-        .env_remove("TOLLGATE_STORE");
-    cmd
 }
 
 /// Every run in the store with its row counts.
@@ -59,11 +49,7 @@ struct Case {
 }
 
 fn cases(dir: &Path) -> Vec<Case> {
-    let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    };
+    let write = |name: &str, text: &str| common::write(dir, name, text);
     let good_junit = write("good.xml", GOOD_JUNIT);
     let good_lcov = write("good.lcov", GOOD_LCOV);
     let good_csv = write("good.csv", GOOD_CSV);
@@ -195,8 +181,7 @@ fn bad_files_are_refused_with_their_position_and_nothing_is_written() {
         std::fs::create_dir_all(dir.join("src")).unwrap();
         std::fs::write(dir.join("src/lib.rs"), "// a\n// b\n").unwrap();
         // A run already in the store, which the bad commands also target.
-        let seed = dir.join("seed.xml");
-        std::fs::write(&seed, GOOD_JUNIT).unwrap();
+        let seed = common::write(dir, "seed.xml", GOOD_JUNIT);
         tollgate(dir)
             .args(["ingest", "junit"])
             .arg(&seed)

@@ -3,25 +3,12 @@
 //! like off a terminal, budgets from `[budgets]`, and the message and exit
 //! code when the interpreter has no pytest.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
-
-/// The interpreter with pytest: `TOLLGATE_PYTHON`, else the workspace's venv.
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("TOLLGATE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"));
-    let ok = std::process::Command::new(&candidate)
-        .args(["-c", "import pytest"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: no Python with pytest at {}", candidate.display());
-    }
-    ok.then_some(candidate)
-}
+use common::{python, text};
 
 fn project(python: &Path, extra_config: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -68,19 +55,16 @@ jobs = ["unit"]
     dir
 }
 
+/// `tollgate ARGS` in `dir` with `env` set, run to its end (within 300 s).
 fn tollgate(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::cargo_bin("tollgate").unwrap();
-    cmd.current_dir(dir).args(args).env_remove("CI");
+    let mut cmd = common::tollgate(dir);
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd.timeout(std::time::Duration::from_secs(300))
         .output()
         .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

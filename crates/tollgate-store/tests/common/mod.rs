@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use tollgate_results::{Outcome, TestResult};
+use tollgate_results::{BenchSample, Outcome, TestResult};
 use tollgate_store::{Batch, JobMeta, RunMeta, Store};
 
 pub const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -154,16 +154,45 @@ pub fn result(id: &str, attempt: u32, outcome: Outcome, duration: f64) -> TestRe
     }
 }
 
+/// The first attempt of `id`, passed in `secs`.
+pub fn passed(id: &str, secs: f64) -> TestResult {
+    result(id, 1, Outcome::Passed, secs)
+}
+
+/// The first attempt of `id`, failed in `secs`.
+pub fn failed(id: &str, secs: f64) -> TestResult {
+    result(id, 1, Outcome::Failed, secs)
+}
+
+/// A batch of `run`'s job `job` that carries nothing: a test fills in what
+/// it ingests with struct update syntax,
+/// `Batch { tests: &tests, ..empty_batch(&run, &job) }`.
+pub fn empty_batch<'a>(run: &'a RunMeta, job: &'a JobMeta) -> Batch<'a> {
+    Batch {
+        run,
+        job,
+        tests: &[],
+        coverage: &[],
+        bench: &[],
+    }
+}
+
 /// Ingests tests only.
 pub fn ingest_tests(store: &mut Store, run: &RunMeta, job_name: &str, tests: &[TestResult]) {
-    let job = job(job_name);
     store
         .ingest(&Batch {
-            run,
-            job: &job,
             tests,
-            coverage: &[],
-            bench: &[],
+            ..empty_batch(run, &job(job_name))
+        })
+        .unwrap_or_else(|e| panic!("ingest into {}: {e}", store.backend()));
+}
+
+/// Ingests benchmark samples only.
+pub fn ingest_bench(store: &mut Store, run: &RunMeta, job_name: &str, samples: &[BenchSample]) {
+    store
+        .ingest(&Batch {
+            bench: samples,
+            ..empty_batch(run, &job(job_name))
         })
         .unwrap_or_else(|e| panic!("ingest into {}: {e}", store.backend()));
 }

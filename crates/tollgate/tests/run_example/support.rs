@@ -1,48 +1,24 @@
 //! Helpers of `run_example.rs`: a private copy of `examples/monorepo` per
 //! test, the real `tollgate` binary run in it, and process/file checks.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::Value;
+use tollgate_results::Outcome;
 
-/// tollgate's workspace root (canonical: discovery derives ids from paths).
-pub fn workspace() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    std::fs::canonicalize(&path).unwrap_or(path)
-}
+pub use crate::common::copy::copy_tree;
+pub use crate::common::{describe, git_commit_all, job, python, text, workspace};
+
+/// Generous: the first test to run may build the example's crates.
+pub const LIMIT: Duration = Duration::from_secs(600);
 
 /// One target dir for every copy: the example's crates compile once and
 /// stay fresh (copies keep the sources' modification times).
 pub fn shared_target_dir() -> PathBuf {
     workspace().join("target/e2e-example")
-}
-
-/// The interpreter with pytest: `TOLLGATE_PYTHON` (set by scripts/test.sh),
-/// else the workspace's `.venv`. `None` (test skipped, with a note) when
-/// neither works outside CI; under CI a missing interpreter fails the test.
-pub fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("TOLLGATE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    let works = Command::new(&candidate)
-        .args(["-c", "import pytest"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if works {
-        return Some(candidate);
-    }
-    let message = format!(
-        "no Python with pytest at {} (set TOLLGATE_PYTHON, or create the venv: \
-         python3 -m venv .venv && .venv/bin/pip install pytest==9.2.0)",
-        candidate.display()
-    );
-    if std::env::var_os("CI").is_some() {
-        panic!("{message}");
-    }
-    eprintln!("skipping: {message}");
-    None
 }
 
 /// A copy of the example in a temporary directory:
@@ -68,7 +44,7 @@ impl Example {
             .expect("temp dir");
         let base = std::fs::canonicalize(dir.path()).expect("canonical temp dir");
         let root = base.join("monorepo");
-        copy_tree(&workspace().join("examples/monorepo"), &root);
+        copy_tree(&crate::common::example_root(), &root);
         for sub in ["tmp", "out"] {
             std::fs::create_dir_all(base.join(sub)).expect("mkdir");
         }
@@ -128,32 +104,24 @@ impl Example {
         rel
     }
 
-    /// `tollgate ARGS` in the project root, with a controlled environment.
+    /// [`Example::new`] with a planner test module of `body` added (see
+    /// [`Example::add_planner_unit_tests`]): the copy and the module's path.
+    pub fn with_unit_tests(
+        run_options: &[&str],
+        flow: &str,
+        body: &str,
+    ) -> Option<(Example, String)> {
+        let example = Example::new(run_options)?;
+        let file = example.add_planner_unit_tests(flow, body);
+        Some((example, file))
+    }
+
+    /// `tollgate ARGS` in the project root, with a controlled environment
+    /// (see `common::tollgate_std`) and the scratch space inside the copy.
     pub fn tollgate(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tollgate"));
-        cmd.current_dir(&self.root).args(args);
-        // The outer cargo/nextest's variables must not steer the inner ones.
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy().into_owned();
-            let inherited_tool_state = (name.starts_with("CARGO_") && name != "CARGO_HOME")
-                || name.starts_with("NEXTEST")
-                || name.starts_with("__NEXTEST")
-                || name.starts_with("RUST_TEST");
-            let run_identity = [
-                "CI_FAIL_FAST",
-                "TOLLGATE_RUN_KEY",
-                "CI_PIPELINE_ID",
-                "GITHUB_RUN_ID",
-                "GITHUB_STEP_SUMMARY",
-                "CUDA_VISIBLE_DEVICES",
-                "PYTHONPATH",
-            ]
-            .contains(&name.as_str());
-            if inherited_tool_state || run_identity {
-                cmd.env_remove(&name);
-            }
-        }
-        cmd.env("CARGO_TARGET_DIR", shared_target_dir())
+        let mut cmd = crate::common::tollgate_std(&self.root);
+        cmd.args(args)
+            .env("CARGO_TARGET_DIR", shared_target_dir())
             .env("TMPDIR", self.base.join("tmp"))
             .env("E2E_STATE_DIR", self.base.join("tmp"));
         cmd
@@ -173,56 +141,223 @@ impl Example {
 
     /// The `--json` results written to `out/NAME`.
     pub fn json(&self, name: &str) -> Value {
-        let text =
-            std::fs::read_to_string(self.out(name)).unwrap_or_else(|e| panic!("no {name}: {e}"));
-        serde_json::from_str(&text).expect("--json is JSON")
+        read_json(&self.out(name))
+    }
+
+    /// `tollgate ARGS`, which must succeed within [`LIMIT`]: its stdout as JSON.
+    #[track_caller]
+    pub fn json_output(&self, args: &[&str]) -> Value {
+        let out = self.run(args, LIMIT);
+        assert!(
+            out.status.success(),
+            "tollgate {args:?}: {}",
+            describe(&out)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("tollgate {args:?} prints no JSON: {e}"))
+    }
+
+    /// Replaces the first `from` in the file `rel` by `to`; `from` must be there.
+    #[track_caller]
+    pub fn edit(&self, rel: &str, from: &str, to: &str) {
+        let text = std::fs::read_to_string(self.path(rel)).expect("read");
+        assert!(text.contains(from), "{rel} no longer contains {from:?}");
+        self.write(rel, &text.replacen(from, to, 1));
+    }
+
+    /// `out/run.json` and `out/run.xml`.
+    pub fn reports(&self) -> Reports {
+        Reports {
+            json: self.out("run.json"),
+            junit: self.out("run.xml"),
+        }
+    }
+
+    /// `tollgate run ARGS --json .. --junit ..` (not started: a test may add
+    /// to its environment or interrupt it).
+    pub fn run_command(&self, args: &[&str], reports: &Reports) -> Command {
+        let mut cmd = self.tollgate(&["run"]);
+        cmd.args(args)
+            .arg("--json")
+            .arg(&reports.json)
+            .arg("--junit")
+            .arg(&reports.junit);
+        cmd
+    }
+
+    /// Runs `cmd` (from [`Example::run_command`] with `reports`) within
+    /// [`LIMIT`]; it must exit with `code`.
+    #[track_caller]
+    pub fn finish(&self, cmd: Command, reports: &Reports, code: i32) -> Finished {
+        let started = std::time::Instant::now();
+        let out = self.run_cmd(cmd, LIMIT);
+        let took = started.elapsed();
+        assert_eq!(out.status.code(), Some(code), "{}", describe(&out));
+        Finished {
+            run: read_json(&reports.json),
+            junit: reports.junit.clone(),
+            out,
+            took,
+        }
+    }
+
+    /// `tollgate run ARGS` with the reports in `out/`; it must exit with `code`.
+    #[track_caller]
+    pub fn run_expecting(&self, args: &[&str], code: i32) -> Finished {
+        let reports = self.reports();
+        self.finish(self.run_command(args, &reports), &reports, code)
     }
 }
 
-/// Copies the example without local state; modification times are kept so
-/// the shared target dir stays fresh for unchanged sources.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let name = entry.file_name();
-        let local_state = [
-            ".venv",
-            ".tollgate",
-            "target",
-            "__pycache__",
-            ".pytest_cache",
-        ];
-        if local_state.iter().any(|s| name == *s) {
-            continue;
+fn read_json(path: &Path) -> Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("no {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON: {e}", path.display()))
+}
+
+/// Where `tollgate run` writes its `--json` and `--junit` reports.
+pub struct Reports {
+    pub json: PathBuf,
+    pub junit: PathBuf,
+}
+
+/// A finished `tollgate run`: its output, its `--json` document, its JUnit file.
+pub struct Finished {
+    pub out: Output,
+    pub run: Value,
+    pub junit: PathBuf,
+    /// From the start to the exit.
+    pub took: Duration,
+}
+
+impl Finished {
+    pub fn stdout(&self) -> String {
+        text(&self.out.stdout)
+    }
+
+    /// The summary table's rows by job.
+    pub fn rows(&self) -> BTreeMap<String, Vec<String>> {
+        summary_rows(&self.stdout())
+    }
+
+    /// The job `name`: its status is `status`, its counts have `counts`, and
+    /// its summary row shows all its `--json` counts.
+    #[track_caller]
+    pub fn assert_job(&self, name: &str, status: &str, counts: &[(&str, u64)]) -> &Value {
+        let job = job(&self.run, name);
+        assert_eq!(job["status"], status, "{name}: {job:#}");
+        for (key, n) in counts {
+            assert_eq!(job["counts"][key], *n, "{name}: {key}: {job:#}");
         }
-        let dest = to.join(&name);
-        let kind = entry.file_type().expect("file type");
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &dest);
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), &dest).expect("copy");
-            if let Ok(modified) = entry.metadata().and_then(|m| m.modified()) {
-                let _ = std::fs::File::options()
-                    .write(true)
-                    .open(&dest)
-                    .and_then(|f| f.set_modified(modified));
+        assert_row_matches(&self.rows(), job);
+        job
+    }
+
+    /// The per-test entry of `id` in the `--json` document.
+    #[track_caller]
+    pub fn test(&self, id: &str) -> &Value {
+        test_report(&self.run, id)
+    }
+
+    /// The `(outcome, attempt)` of every attempt of `id` in the JUnit file.
+    pub fn junit_of(&self, id: &str) -> Vec<(Outcome, u32)> {
+        let wanted = junit_id(id);
+        junit_attempts(&self.junit)
+            .into_iter()
+            .filter(|(jid, _, _)| *jid == wanted)
+            .map(|(_, o, n)| (o, n))
+            .collect()
+    }
+}
+
+/// The columns of the summary table, in order.
+pub const SUMMARY_COLUMNS: [&str; 10] = [
+    "job", "status", "pass", "fail", "flaky", "skip", "quar", "time", "peak rss", "budget",
+];
+
+/// The summary table's rows by job: the cells after the job name, split on
+/// runs of 2+ spaces (cells are separated by two spaces at least).
+pub fn summary_rows(stdout: &str) -> BTreeMap<String, Vec<String>> {
+    let mut lines = stdout.lines();
+    let header = lines
+        .by_ref()
+        .find(|l| l.starts_with("job "))
+        .unwrap_or_else(|| panic!("no summary table header in:\n{stdout}"));
+    let columns: Vec<&str> = header
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(columns, SUMMARY_COLUMNS, "summary header: {header}");
+    let mut rows = BTreeMap::new();
+    for line in lines {
+        let cells: Vec<String> = line
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        // Rows have a cell per column (the budget may be the last, `-`).
+        if cells.len() == SUMMARY_COLUMNS.len() {
+            rows.insert(cells[0].clone(), cells[1..].to_vec());
+        }
+    }
+    rows
+}
+
+/// Asserts a job's row shows the counts of the `--json` document.
+#[track_caller]
+pub fn assert_row_matches(rows: &BTreeMap<String, Vec<String>>, json_job: &Value) {
+    let name = json_job["name"].as_str().unwrap_or_default();
+    let row = rows
+        .get(name)
+        .unwrap_or_else(|| panic!("no summary row for {name}: {rows:?}"));
+    let counts = &json_job["counts"];
+    for (i, key) in ["passed", "failed", "flaky", "skipped", "quarantined"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(
+            row[i + 1],
+            counts[key].to_string(),
+            "{name}: `{}` column vs --json counts {counts}",
+            SUMMARY_COLUMNS[i + 2]
+        );
+    }
+}
+
+/// A job of a later stage that a failed gating build kept from starting:
+/// skipped, no test, no process, `skipped` in the summary table.
+#[track_caller]
+pub fn assert_never_started(job: &Value, rows: &BTreeMap<String, Vec<String>>) {
+    assert_eq!(job["status"], "skipped", "{job:#}");
+    assert_eq!(job["tests"].as_array().map(Vec::len), Some(0), "{job:#}");
+    assert_eq!(
+        job["processes"].as_array().map(Vec::len),
+        Some(0),
+        "{job:#}"
+    );
+    let name = job["name"].as_str().unwrap_or_default();
+    assert_eq!(rows[name][0], "skipped", "{name}: {:?}", rows[name]);
+}
+
+/// The message of an attempt (`""` without one).
+pub fn message(attempt: &Value) -> &str {
+    attempt["message"].as_str().unwrap_or_default()
+}
+
+/// The first object in `value` (searched depth-first) whose `key` is `wanted`.
+pub fn find_object<'a>(value: &'a Value, key: &str, wanted: &str) -> Option<&'a Value> {
+    match value {
+        Value::Object(map) => {
+            if map.get(key).and_then(Value::as_str) == Some(wanted) {
+                return Some(value);
             }
+            map.values().find_map(|v| find_object(v, key, wanted))
         }
+        Value::Array(items) => items.iter().find_map(|v| find_object(v, key, wanted)),
+        _ => None,
     }
-}
-
-pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Everything about a failed expectation, for the assertion message.
-pub fn describe(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    )
 }
 
 /// The per-test entry of a job in the `--json` document.
@@ -234,15 +369,6 @@ pub fn test_report<'a>(json: &'a Value, id: &str) -> &'a Value {
         .flat_map(|j| j["tests"].as_array().into_iter().flatten())
         .find(|t| t["id"] == id)
         .unwrap_or_else(|| panic!("no result for {id} in {json:#}"))
-}
-
-pub fn job<'a>(json: &'a Value, name: &str) -> &'a Value {
-    json["jobs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|j| j["name"] == name)
-        .unwrap_or_else(|| panic!("no job {name} in {json:#}"))
 }
 
 /// Attempt outcomes of a test, in order.
@@ -322,8 +448,31 @@ pub fn wait_gone(pid: i32, limit: Duration) -> bool {
     true
 }
 
+/// `pid` is gone within 5 s.
+#[track_caller]
+pub fn assert_gone(pid: i32, what: &str) {
+    assert!(
+        wait_gone(pid, Duration::from_secs(5)),
+        "{what} {pid} survived"
+    );
+}
+
+/// No orphan of a test that wrote `pid`, `child` and `pgid` (see
+/// [`read_pids`]): the test process, its child and its whole group are gone.
+#[track_caller]
+pub fn assert_no_orphans(pids: &HashMap<String, i32>, what: &str) {
+    for key in ["pid", "child"] {
+        assert_gone(pids[key], &format!("{what}: {key}"));
+    }
+    assert_eq!(
+        group_members(pids["pgid"]),
+        Vec::<i32>::new(),
+        "{what}: group survived"
+    );
+}
+
 /// Reads `KEY=VALUE` lines a test wrote.
-pub fn read_pids(path: &Path) -> std::collections::HashMap<String, i32> {
+pub fn read_pids(path: &Path) -> HashMap<String, i32> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
         .filter_map(|l| {
@@ -361,11 +510,30 @@ pub struct Interrupted {
     /// From the signal to tollgate's exit.
     pub took: Duration,
     /// The `KEY=VALUE` pids the test wrote.
-    pub pids: std::collections::HashMap<String, i32>,
+    pub pids: HashMap<String, i32>,
     /// The parent of the test process when the signal was sent.
     pub test_parent: i32,
     /// tollgate's stdout and stderr.
     pub logs: String,
+}
+
+impl Interrupted {
+    /// tollgate exited with 3 (interrupted) within 10 s of the signal.
+    #[track_caller]
+    pub fn assert_prompt_exit(&self, what: &str) {
+        assert_eq!(
+            self.status.code(),
+            Some(3),
+            "{what}: {}\n{}",
+            self.status,
+            self.logs
+        );
+        assert!(
+            self.took < Duration::from_secs(10),
+            "{what}: stopped after {:?}",
+            self.took
+        );
+    }
 }
 
 impl Example {
