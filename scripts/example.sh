@@ -28,3 +28,7 @@ echo "==> tollgate run --pipeline $pipeline" >&2
 "$tollgate" run --pipeline "$pipeline" \
     --junit "$root/target/example-$pipeline.junit.xml" \
     --json "$root/target/example-$pipeline.json"
+# The run was recorded in the example's history store (.tollgate/history.db);
+# judge it with the pipeline's quality gate (exit 1 when blocked).
+echo "==> tollgate gate --pipeline $pipeline" >&2
+"$tollgate" gate --pipeline "$pipeline"

@@ -17,7 +17,10 @@
 //!   test durations, all attempts, of the tests the budget's expression
 //!   selects — per job for `scope = "suite"`, per test (longest attempt) for
 //!   `scope = "test"`. Limits with `expr` and budgets collect the project's
-//!   tests for their markers; other gates never do.
+//!   tests for their markers; other gates never do. A suite's spend here is
+//!   its tests' summed time (what the store holds for results made anywhere);
+//!   `tollgate run` itself reports a suite budget against the wall time of
+//!   the test phase, which is shorter when the runner runs tests in parallel.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -460,7 +463,7 @@ fn budget_usage(
                     .into_iter()
                     .map(|(job, (spent, n))| {
                         let tests = if n == 1 { "test" } else { "tests" };
-                        (format!("job {job}, {n} {tests}"), spent)
+                        (format!("job {job}: summed time of {n} {tests}"), spent)
                     })
                     .collect()
             }

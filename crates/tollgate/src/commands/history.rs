@@ -59,23 +59,30 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<Status> {
         } else if entries.is_empty() {
             let _ = writeln!(out, "no recorded attempts of {test}");
         } else {
-            let _ = writeln!(
-                out,
-                "{:<20} {:<12} {:<16} {:>7} {:<8} {:>10}",
-                "RUN", "COMMIT", "JOB", "ATTEMPT", "OUTCOME", "SECONDS"
+            let rows = entries
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.run_key.clone(),
+                        e.commit.get(..12).unwrap_or(&e.commit).to_string(),
+                        e.job.clone(),
+                        e.attempt.to_string(),
+                        e.outcome.clone(),
+                        format!("{:.3}", e.duration_s),
+                    ]
+                })
+                .collect();
+            out = table(
+                &[
+                    ("RUN", Align::Left),
+                    ("COMMIT", Align::Left),
+                    ("JOB", Align::Left),
+                    ("ATTEMPT", Align::Right),
+                    ("OUTCOME", Align::Left),
+                    ("SECONDS", Align::Right),
+                ],
+                rows,
             );
-            for e in &entries {
-                let _ = writeln!(
-                    out,
-                    "{:<20} {:<12} {:<16} {:>7} {:<8} {:>10.3}",
-                    e.run_key,
-                    e.commit.get(..12).unwrap_or(&e.commit),
-                    e.job,
-                    e.attempt,
-                    e.outcome,
-                    e.duration_s
-                );
-            }
         }
     } else if args.durations {
         let since = now_ms().saturating_sub(window_ms(&args.window)?);
@@ -108,27 +115,89 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<Status> {
                 .collect();
             out = serde_json::to_string_pretty(&value)? + "\n";
         } else {
-            let _ = writeln!(
-                out,
-                "{:<20} {:<16} {:<16} {:<12} {:<8} {:>6} {:>8} {:>9}",
-                "RUN", "PIPELINE", "BRANCH", "COMMIT", "COMPLETE", "TESTS", "ATTEMPTS", "COV FILES"
+            let rows = rows
+                .iter()
+                .map(|(run, counts)| {
+                    vec![
+                        run.run_key.clone(),
+                        run.pipeline.clone(),
+                        run.branch.clone(),
+                        run.commit.get(..12).unwrap_or(&run.commit).to_string(),
+                        if run.complete { "yes" } else { "no" }.to_string(),
+                        counts.tests.to_string(),
+                        counts.attempts.to_string(),
+                        counts.coverage_files.to_string(),
+                    ]
+                })
+                .collect();
+            out = table(
+                &[
+                    ("RUN", Align::Left),
+                    ("PIPELINE", Align::Left),
+                    ("BRANCH", Align::Left),
+                    ("COMMIT", Align::Left),
+                    ("COMPLETE", Align::Left),
+                    ("TESTS", Align::Right),
+                    ("ATTEMPTS", Align::Right),
+                    ("COV FILES", Align::Right),
+                ],
+                rows,
             );
-            for (run, counts) in &rows {
-                let _ = writeln!(
-                    out,
-                    "{:<20} {:<16} {:<16} {:<12} {:<8} {:>6} {:>8} {:>9}",
-                    run.run_key,
-                    run.pipeline,
-                    run.branch,
-                    run.commit.get(..12).unwrap_or(&run.commit),
-                    if run.complete { "yes" } else { "no" },
-                    counts.tests,
-                    counts.attempts,
-                    counts.coverage_files
-                );
-            }
         }
     }
     write_stdout(&out)?;
     Ok(Status::Success)
+}
+
+#[derive(Clone, Copy)]
+enum Align {
+    Left,
+    Right,
+}
+
+/// A plain-text table whose columns are as wide as their widest cell, so it
+/// stays aligned in a CI log whatever the run keys look like.
+fn table(columns: &[(&str, Align)], rows: Vec<Vec<String>>) -> String {
+    let mut widths: Vec<usize> = columns.iter().map(|(h, _)| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let header: Vec<String> = columns.iter().map(|(h, _)| h.to_string()).collect();
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(columns.iter().zip(&widths))
+            .map(|(cell, ((_, align), &width))| match align {
+                Align::Left => format!("{cell:<width$}"),
+                Align::Right => format!("{cell:>width$}"),
+            })
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{table, Align};
+
+    #[test]
+    fn columns_fit_their_widest_cell() {
+        let text = table(
+            &[("RUN", Align::Left), ("TESTS", Align::Right)],
+            vec![
+                vec!["local-pr-1795349200967".into(), "91".into()],
+                vec!["r2".into(), "1234567".into()],
+            ],
+        );
+        assert_eq!(
+            text,
+            "RUN                       TESTS\n\
+             local-pr-1795349200967       91\n\
+             r2                      1234567\n"
+        );
+    }
 }
