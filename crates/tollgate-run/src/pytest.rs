@@ -1,24 +1,29 @@
 //! The pytest runner.
 //!
 //! pytest runs in the configured interpreter with the selected node ids in an
-//! args file (`pytest @file`, so no command line overflows) and `--junitxml`.
-//! Per-test timeouts do not need pytest-timeout: a small plugin shipped here
-//! ([`WATCHDOG_PLUGIN`]) reports each test as it starts; when one runs past
-//! its timeout the whole process group is killed, that test is recorded as a
-//! timeout, and the tests that had not run yet continue in a new process.
+//! args file (`pytest @file`, so no command line overflows). A small plugin
+//! shipped here ([`WATCHDOG_PLUGIN`]) writes one JSON line as each test
+//! starts and one with its result (worst phase, duration, and for failures
+//! the message and captured output); those lines are the results, read back
+//! once pytest is done. There is no JUnit report: pytest's `--junitxml` with
+//! captured output, and parsing it back, cost more than the rest of tollgate
+//! on a large suite (bench/run_overhead.py).
+//!
+//! Per-test timeouts do not need pytest-timeout: when the test that started
+//! last runs past its timeout the whole process group is killed, that test
+//! is recorded as a timeout, and the tests that had not run yet continue in a
+//! new process.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use tollgate_results::junit::{parse_junit, IdStyle, JunitOptions, PytestIds};
+use serde::Deserialize;
 use tollgate_results::Outcome;
 
 use crate::outcome::{wants_retry, Attempt, AttemptOutcome};
-use crate::process::{display_argv, run_logged, StepContext};
+use crate::process::{display_argv, run_logged, StepContext, TestEvent};
 use crate::progress::{ProgressEvent, ProgressTail};
 use crate::spec::{PytestStep, TestSpec};
 use crate::step::{fold_attempts, spec_id_for, StepFailure, StepResult};
@@ -29,17 +34,13 @@ pub const WATCHDOG_PLUGIN: &str = include_str!("watchdog.py");
 const PLUGIN_MODULE: &str = "tollgate_watchdog";
 
 /// The argv of one pytest invocation (pure).
-pub fn pytest_argv(step: &PytestStep, args_file: &Path, junit: &Path) -> Vec<String> {
+pub fn pytest_argv(step: &PytestStep, args_file: &Path) -> Vec<String> {
     let mut argv = vec![
         step.python.to_string_lossy().into_owned(),
         "-m".to_string(),
         "pytest".to_string(),
         "-p".to_string(),
         PLUGIN_MODULE.to_string(),
-        format!("--junitxml={}", junit.display()),
-        // Captured output in the report, so a failure's output is kept per attempt.
-        "-o".to_string(),
-        "junit_logging=all".to_string(),
     ];
     argv.extend(step.extra_args.iter().cloned());
     argv.push(format!("@{}", args_file.display()));
@@ -85,6 +86,7 @@ pub fn run(step: &PytestStep, ctx: &StepContext<'_>) -> StepResult {
             }
             match seg.stopped {
                 Some(StopReason::TestTimeout(timed_out)) => {
+                    (ctx.on_test)(TestEvent::Finished(&timed_out, AttemptOutcome::Timeout));
                     result.push_attempt(
                         &timed_out,
                         Attempt {
@@ -166,7 +168,6 @@ fn run_segment(
     plugin_dir: &Path,
 ) -> Result<Segment, String> {
     let args_file = ctx.work_dir.join(format!("pytest-{invocation}.args"));
-    let junit = ctx.work_dir.join(format!("pytest-{invocation}.xml"));
     let progress = ctx.work_dir.join(format!("pytest-{invocation}.progress"));
     let log = ctx.work_dir.join(format!("pytest-{invocation}.log"));
     let mut listing = ids.join("\n");
@@ -174,7 +175,7 @@ fn run_segment(
     std::fs::write(&args_file, listing)
         .map_err(|e| format!("cannot write {}: {e}", args_file.display()))?;
 
-    let argv = pytest_argv(step, &args_file, &junit);
+    let argv = pytest_argv(step, &args_file);
     let mut command = Command::new(&argv[0]);
     command.args(&argv[1..]);
     let pythonpath = match std::env::var_os("PYTHONPATH") {
@@ -191,29 +192,36 @@ fn run_segment(
 
     let selected: HashSet<String> = ids.iter().cloned().collect();
     let mut tail = ProgressTail::new(&progress);
-    let mut events: Vec<ProgressEvent> = Vec::new();
     let mut current: Option<(String, Instant)> = None;
     let ran = run_logged(ctx, command, display_argv(&argv), &log, |now| {
         for event in tail.poll() {
-            if let ProgressEvent::Start { id } = &event {
-                current = Some((id.clone(), now));
+            ctx.pytest_event(&event);
+            if let ProgressEvent::Start { id } = event {
+                current = Some((id, now));
             }
-            events.push(event);
         }
         let (id, started) = current.as_ref()?;
         let spec_id = spec_id_for(id, &selected)?;
         let limit = specs.get(spec_id).and_then(|s| s.timeout)?;
         (now.duration_since(*started) > limit).then(|| StopReason::TestTimeout(spec_id.to_string()))
     })
-    .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
-    events.extend(tail.poll());
+    .map_err(|e| {
+        format!(
+            "cannot run the Python interpreter {}: {e}\n\
+             set `[run] python = \"/path/to/python\"` (or `[run] venv`) in tollgate.toml, \
+             or create {}/.venv with pytest in it",
+            argv[0],
+            ctx.root.display()
+        )
+    })?;
+    // The last test's result is written at the end of the session.
+    for event in tail.poll() {
+        ctx.pytest_event(&event);
+    }
 
-    let reported_results = match read_junit(&junit, ids) {
-        Some(results) => results,
-        None => results_from_progress(&events),
-    };
+    let plugin = read_plugin_lines(&progress);
     let mut by_spec: HashMap<String, Vec<Attempt>> = HashMap::new();
-    for (id, attempt) in reported_results {
+    for (id, attempt) in plugin.results {
         if let Some(spec_id) = spec_id_for(&id, &selected) {
             let attempt = Attempt {
                 message: attempt.message.map(|m| ctx.redactor.redact_owned(m)),
@@ -226,8 +234,19 @@ fn run_segment(
                 .push(attempt);
         }
     }
+    // Selected tests in a module (or class) pytest could not collect: errors.
+    for (id, message) in collect_errors(&plugin.collect_errors, ids, &by_spec) {
+        let attempt = Attempt {
+            number: 0,
+            outcome: AttemptOutcome::Error,
+            duration: 0.0,
+            message: Some(ctx.redactor.redact_owned(message)),
+            output: None,
+        };
+        by_spec.entry(id).or_default().push(attempt);
+    }
     // Raw runner files may hold secrets; only redacted copies live on.
-    for file in [&junit, &progress, &log] {
+    for file in [&progress, &log] {
         let _ = std::fs::remove_file(file);
     }
     let reported: HashSet<String> = by_spec.keys().cloned().collect();
@@ -237,17 +256,15 @@ fn run_segment(
         .collect();
     attempts.sort_by(|a, b| a.0.cmp(&b.0));
     let stopped = ran.finished.stopped.clone();
-    let infrastructure = (stopped.is_none()
-        && reported.is_empty()
-        && !junit_written(&ran.record.log_tail))
-    .then(|| {
-        no_results_message(
-            &step.python,
-            ctx.root,
-            &ran.finished.exit,
-            &ran.record.log_tail,
-        )
-    });
+    let infrastructure =
+        (stopped.is_none() && reported.is_empty() && !plugin.finished).then(|| {
+            no_results_message(
+                &step.python,
+                ctx.root,
+                &ran.finished.exit,
+                &ran.record.log_tail,
+            )
+        });
     Ok(Segment {
         attempts,
         reported,
@@ -265,11 +282,14 @@ fn no_results_message(
     log: &str,
 ) -> String {
     if log.contains("No module named pytest") {
+        let python = python.display();
+        let root = root.display();
         return format!(
-            "pytest is not installed for {python}. Set it up with:\n  cd {root} && python3 -m venv .venv && .venv/bin/pip install pytest\n\
-             (tollgate uses `.venv/bin/python` when it exists; or set [run] python or venv in tollgate.toml)",
-            python = python.display(),
-            root = root.display()
+            "pytest is not installed for {python}: install it with `{python} -m pip install pytest`\n\
+             or create the project's venv, which tollgate uses when it exists:\n  \
+             cd {root} && python3 -m venv .venv && .venv/bin/python -m pip install pytest\n\
+             or point tollgate at an interpreter that has pytest: `[run] python = \"/path/to/python\"` \
+             (or `[run] venv = \"path/to/venv\"`) in tollgate.toml"
         );
     }
     format!(
@@ -279,51 +299,9 @@ fn no_results_message(
     )
 }
 
-/// pytest says where it wrote the report; if it did, the run itself worked
-/// (the selection may simply have matched nothing).
-fn junit_written(log: &str) -> bool {
-    log.contains("generated xml file")
-}
-
 fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-fn read_junit(path: &Path, ids: &[String]) -> Option<Vec<(String, Attempt)>> {
-    let file = File::open(path).ok()?;
-    let known_files = ids
-        .iter()
-        .map(|id| id.split("::").next().unwrap_or(id).to_string())
-        .collect();
-    let options = JunitOptions {
-        id_style: IdStyle::Pytest,
-        pytest: PytestIds {
-            junit_prefix: None,
-            known_files: Some(known_files),
-        },
-        ..JunitOptions::default()
-    };
-    let results = parse_junit(BufReader::new(file), &options).ok()?;
-    Some(
-        results
-            .into_iter()
-            .map(|r| {
-                let output = match (r.stdout, r.stderr) {
-                    (Some(o), Some(e)) => Some(format!("{o}\n{e}")),
-                    (o, e) => o.or(e),
-                };
-                let attempt = Attempt {
-                    number: 0,
-                    outcome: attempt_outcome(r.outcome),
-                    duration: r.duration,
-                    message: r.message,
-                    output,
-                };
-                (r.id, attempt)
-            })
-            .collect(),
-    )
 }
 
 pub(crate) fn attempt_outcome(outcome: Outcome) -> AttemptOutcome {
@@ -335,17 +313,63 @@ pub(crate) fn attempt_outcome(outcome: Outcome) -> AttemptOutcome {
     }
 }
 
-/// Results of the tests that finished before a kill, from the plugin's lines.
-fn results_from_progress(events: &[ProgressEvent]) -> Vec<(String, Attempt)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ProgressEvent::Result {
+/// One line of the plugin's progress file, read back once pytest is done
+/// (`start` lines only matter while it runs).
+#[derive(Debug, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum PluginLine {
+    Start {},
+    Result {
+        id: String,
+        when: String,
+        outcome: String,
+        #[serde(default)]
+        duration: f64,
+        #[serde(default)]
+        message: Option<String>,
+        #[serde(default)]
+        output: Option<String>,
+    },
+    CollectError {
+        id: String,
+        #[serde(default)]
+        message: Option<String>,
+    },
+    Finish {},
+}
+
+/// What the plugin reported for one pytest process.
+#[derive(Debug, Default)]
+struct PluginReport {
+    /// One attempt per test that ran (pytest's node ids).
+    results: Vec<(String, Attempt)>,
+    /// `(collector node id, message)` of modules or classes that failed to collect.
+    collect_errors: Vec<(String, String)>,
+    /// The session ended normally: pytest ran, whatever it found.
+    finished: bool,
+}
+
+fn read_plugin_lines(path: &Path) -> PluginReport {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    parse_plugin_lines(&String::from_utf8_lossy(&bytes))
+}
+
+/// Parses the plugin's lines (pure); a line that is not one (torn by a kill) is skipped.
+fn parse_plugin_lines(text: &str) -> PluginReport {
+    let mut report = PluginReport::default();
+    for line in text.lines() {
+        let Ok(parsed) = serde_json::from_str::<PluginLine>(line) else {
+            continue;
+        };
+        match parsed {
+            PluginLine::Start {} => {}
+            PluginLine::Result {
                 id,
                 when,
                 outcome,
                 duration,
                 message,
+                output,
             } => {
                 let outcome = match (outcome.as_str(), when.as_str()) {
                     ("passed", _) => AttemptOutcome::Passed,
@@ -353,18 +377,50 @@ fn results_from_progress(events: &[ProgressEvent]) -> Vec<(String, Attempt)> {
                     (_, "call") => AttemptOutcome::Failed,
                     _ => AttemptOutcome::Error,
                 };
-                Some((
-                    id.clone(),
-                    Attempt {
-                        number: 0,
-                        outcome,
-                        duration: *duration,
-                        message: message.clone(),
-                        output: None,
-                    },
-                ))
+                let attempt = Attempt {
+                    number: 0,
+                    outcome,
+                    duration,
+                    message,
+                    output,
+                };
+                report.results.push((id, attempt));
             }
-            ProgressEvent::Start { .. } => None,
+            PluginLine::CollectError { id, message } => {
+                report
+                    .collect_errors
+                    .push((id, message.unwrap_or_default()));
+            }
+            PluginLine::Finish {} => report.finished = true,
+        }
+    }
+    report
+}
+
+/// Selected ids without a result that lie in a collector that failed: the
+/// collector's error is theirs (pure).
+fn collect_errors(
+    errors: &[(String, String)],
+    ids: &[String],
+    reported: &HashMap<String, Vec<Attempt>>,
+) -> Vec<(String, String)> {
+    if errors.is_empty() {
+        return Vec::new();
+    }
+    ids.iter()
+        .filter(|id| !reported.contains_key(*id))
+        .filter_map(|id| {
+            let (collector, message) = errors.iter().find(|(collector, _)| {
+                !collector.is_empty()
+                    && (id.as_str() == collector
+                        || id
+                            .strip_prefix(collector.as_str())
+                            .is_some_and(|rest| rest.starts_with("::") || rest.starts_with('[')))
+            })?;
+            Some((
+                id.clone(),
+                format!("pytest could not collect {collector}:\n{message}"),
+            ))
         })
         .collect()
 }
@@ -382,7 +438,7 @@ mod tests {
             tests: vec![TestSpec::new("t.py::a")],
             extra_args: vec!["-x".into()],
         };
-        let argv = pytest_argv(&step, Path::new("/w/ids"), Path::new("/w/j.xml"));
+        let argv = pytest_argv(&step, Path::new("/w/ids"));
         assert_eq!(
             argv,
             [
@@ -391,9 +447,6 @@ mod tests {
                 "pytest",
                 "-p",
                 "tollgate_watchdog",
-                "--junitxml=/w/j.xml",
-                "-o",
-                "junit_logging=all",
                 "-x",
                 "@/w/ids"
             ]
@@ -401,42 +454,58 @@ mod tests {
     }
 
     #[test]
-    fn progress_results_distinguish_failures_from_errors() {
-        let events = vec![
-            ProgressEvent::Start { id: "a".into() },
-            ProgressEvent::Result {
-                id: "a".into(),
-                when: "call".into(),
-                outcome: "failed".into(),
-                duration: 0.1,
-                message: Some("boom".into()),
-            },
-            ProgressEvent::Result {
-                id: "b".into(),
-                when: "setup".into(),
-                outcome: "failed".into(),
-                duration: 0.0,
-                message: None,
-            },
-            ProgressEvent::Result {
-                id: "c".into(),
-                when: "setup".into(),
-                outcome: "skipped".into(),
-                duration: 0.0,
-                message: None,
-            },
-        ];
-        let got: Vec<(String, AttemptOutcome)> = results_from_progress(&events)
-            .into_iter()
-            .map(|(id, a)| (id, a.outcome))
+    fn plugin_results_distinguish_failures_from_errors() {
+        let text = concat!(
+            "{\"event\":\"start\",\"id\":\"a\"}\n",
+            "{\"event\":\"result\",\"id\":\"a\",\"when\":\"call\",\"outcome\":\"failed\",",
+            "\"duration\":0.1,\"message\":\"boom\",\"output\":\"printed\"}\n",
+            "{\"event\":\"result\",\"id\":\"b\",\"when\":\"setup\",\"outcome\":\"failed\",\"duration\":0.0}\n",
+            "{\"event\":\"result\",\"id\":\"c\",\"when\":\"setup\",\"outcome\":\"skipped\",\"duration\":0.0}\n",
+            "{\"event\":\"result\",\"id\":\"d\",\"when\":\"call\",\"outcome\":\"passed\",\"duration\":2.5}\n",
+            "{\"event\":\"result\",\"id\":\"e\",\"when\":\"call\",\"outc",
+        );
+        let report = parse_plugin_lines(text);
+        let got: Vec<(&str, AttemptOutcome)> = report
+            .results
+            .iter()
+            .map(|(id, a)| (id.as_str(), a.outcome))
             .collect();
         assert_eq!(
             got,
             [
-                ("a".to_string(), AttemptOutcome::Failed),
-                ("b".to_string(), AttemptOutcome::Error),
-                ("c".to_string(), AttemptOutcome::Skipped)
+                ("a", AttemptOutcome::Failed),
+                ("b", AttemptOutcome::Error),
+                ("c", AttemptOutcome::Skipped),
+                ("d", AttemptOutcome::Passed)
             ]
         );
+        let a = &report.results[0].1;
+        assert_eq!(a.message.as_deref(), Some("boom"));
+        assert_eq!(a.output.as_deref(), Some("printed"));
+        assert_eq!(report.results[3].1.duration, 2.5);
+        // No `finish` line: the session did not end normally.
+        assert!(!report.finished);
+        assert!(parse_plugin_lines("{\"event\":\"finish\",\"exitstatus\":5}\n").finished);
+    }
+
+    #[test]
+    fn a_collection_error_is_the_error_of_the_selected_tests_under_it() {
+        let errors = vec![(
+            "tests/test_b.py".to_string(),
+            "ImportError: nope".to_string(),
+        )];
+        let ids: Vec<String> = [
+            "tests/test_a.py::t",
+            "tests/test_b.py::t",
+            "tests/test_b.py::C::t[1]",
+            "tests/test_bb.py::t",
+        ]
+        .map(String::from)
+        .to_vec();
+        let reported = HashMap::from([("tests/test_a.py::t".to_string(), vec![])]);
+        let got = collect_errors(&errors, &ids, &reported);
+        let got_ids: Vec<&str> = got.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(got_ids, ["tests/test_b.py::t", "tests/test_b.py::C::t[1]"]);
+        assert!(got[0].1.contains("ImportError: nope"), "{got:?}");
     }
 }

@@ -50,12 +50,34 @@ pub fn filterset(tests: &[TestSpec]) -> String {
         .join(" | ")
 }
 
-/// The tool config: JUnit report path, and per-test retries and timeouts as
+/// The longest filterset passed as a `-E` argument. Linux refuses a single
+/// argument over 128 KiB (`MAX_ARG_STRLEN`) and every argument shares
+/// `ARG_MAX`; a longer selection goes into the tool profile's
+/// `default-filter` instead, which has no such limit.
+pub const MAX_FILTERSET_ARG: usize = 32 * 1024;
+
+/// The selection of exactly these tests as nextest receives it: the `-E`
+/// arguments, and the profile's `default-filter` when the filterset is too
+/// long for a command line (pure).
+pub fn selection(tests: &[TestSpec]) -> (Vec<String>, Option<String>) {
+    let filter = filterset(tests);
+    if filter.len() <= MAX_FILTERSET_ARG {
+        (vec!["-E".to_string(), filter], None)
+    } else {
+        (Vec::new(), Some(filter))
+    }
+}
+
+/// The tool config: JUnit report path, the selection when it does not fit
+/// a command line (`default_filter`), and per-test retries and timeouts as
 /// overrides grouped by value (pure). For each setting nextest applies the
 /// first override that matches and sets it, so the groups never conflict.
-pub fn tool_config(tests: &[TestSpec], junit: &Path) -> String {
+pub fn tool_config(tests: &[TestSpec], junit: &Path, default_filter: Option<&str>) -> String {
+    let filter_line = default_filter
+        .map(|f| format!("default-filter = {}\n", toml_string(f)))
+        .unwrap_or_default();
     let mut out = format!(
-        "[profile.\"{PROFILE}\"]\nfail-fast = false\nretries = 0\n\n[profile.\"{PROFILE}\".junit]\npath = {}\nstore-success-output = false\nstore-failure-output = true\n",
+        "[profile.\"{PROFILE}\"]\nfail-fast = false\nretries = 0\n{filter_line}\n[profile.\"{PROFILE}\".junit]\npath = {}\nstore-success-output = false\nstore-failure-output = true\n",
         toml_string(&junit.to_string_lossy())
     );
     let mut by_timeout: BTreeMap<u128, Vec<TestSpec>> = BTreeMap::new();
@@ -140,7 +162,11 @@ fn run_nextest(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
     let junit = ctx.work_dir.join("nextest-junit.xml");
     let config = ctx.work_dir.join("nextest-tool.toml");
     let log = ctx.work_dir.join("nextest.log");
-    if let Err(e) = std::fs::write(&config, tool_config(&step.tests, &junit)) {
+    let (filter_args, default_filter) = selection(&step.tests);
+    if let Err(e) = std::fs::write(
+        &config,
+        tool_config(&step.tests, &junit, default_filter.as_deref()),
+    ) {
         result.failure = Some(StepFailure::Infrastructure(format!(
             "cannot write {}: {e}",
             config.display()
@@ -205,9 +231,8 @@ fn run_nextest(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
         format!("tollgate:{}", config.display()),
         "--profile".to_string(),
         PROFILE.to_string(),
-        "-E".to_string(),
-        filterset(&step.tests),
     ]);
+    argv.extend(filter_args);
     let mut command = Command::new(&argv[0]);
     command.args(&argv[1..]);
     // nextest's status lines, followed live for the progress display (the
@@ -647,13 +672,47 @@ mod tests {
     }
 
     #[test]
+    fn a_selection_too_long_for_a_command_line_goes_into_the_profile() {
+        let small = [spec("p a", None, 0)];
+        assert_eq!(
+            selection(&small),
+            (
+                vec!["-E".to_string(), "(binary_id(=p) & (test(=a)))".to_string()],
+                None
+            )
+        );
+        // 3,000 tests with long module paths: ~180 KB, over Linux's 128 KiB
+        // limit for one argument.
+        let many: Vec<TestSpec> = (0..3_000)
+            .map(|i| {
+                spec(
+                    &format!("pkg::it some::deeply::nested::module::test_number_{i}"),
+                    None,
+                    0,
+                )
+            })
+            .collect();
+        let (args, default_filter) = selection(&many);
+        assert!(args.is_empty());
+        let filter = default_filter.expect("the filter moves into the profile");
+        assert!(filter.len() > 128 * 1024);
+        let config = tool_config(&many, Path::new("/tmp/w/j.xml"), Some(&filter));
+        let parsed: toml::Value = toml::from_str(&config).unwrap();
+        assert_eq!(
+            parsed["profile"][PROFILE]["default-filter"].as_str(),
+            Some(filter.as_str())
+        );
+        assert_eq!(filter, filterset(&many));
+    }
+
+    #[test]
     fn tool_config_has_junit_retries_and_timeouts() {
         let tests = [
             spec("p a", Some(5), 2),
             spec("p b", Some(5), 0),
             spec("p c", None, 1),
         ];
-        let config = tool_config(&tests, Path::new("/tmp/w/j.xml"));
+        let config = tool_config(&tests, Path::new("/tmp/w/j.xml"), None);
         let parsed: toml::Value = toml::from_str(&config).unwrap();
         let profile = &parsed["profile"][PROFILE];
         assert_eq!(profile["retries"].as_integer(), Some(0));
