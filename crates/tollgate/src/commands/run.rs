@@ -22,6 +22,18 @@ use crate::project::{ConfigLocation, Project};
 
 /// Run a pipeline here: stages in order, retries, quarantine, budgets, redaction.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  tollgate run --pipeline pr                      every job of the pull-request pipeline that fits here
+  tollgate run --pipeline pr --job unit --json results.json --junit results.xml
+  tollgate run --pipeline nightly --shard 2/8     shard 2 of 8 on CI runner 2
+
+Progress goes to stderr (bars on a terminal; one plain line per event when stderr is not a
+terminal or CI is set); the summary table goes to stdout. The run is recorded in the history
+store unless --no-store is given; judge it afterwards with `tollgate gate --pipeline NAME`.
+
+Exit codes: 0 passed (flaky tests and quarantined failures allowed), 1 tests or a gating job
+failed, 2 usage or configuration error, 3 infrastructure error (pytest not installed,
+say) or interrupted (partial results are written, marked incomplete).")]
 pub struct RunArgs {
     /// The pipeline to run, as named under `[pipelines]` in tollgate.toml (e.g. pr, nightly).
     #[arg(long, value_name = "NAME")]
