@@ -79,38 +79,61 @@ impl Project {
     /// project root — every Rust feature on and ignored tests included, since
     /// each job decides what it runs — with the config's rules applied.
     pub fn collect(&self) -> anyhow::Result<ProjectInventory> {
+        self.collect_languages(Languages::BOTH)
+    }
+
+    /// Collects only the languages asked for: `tollgate run` of Rust-only
+    /// jobs does not pay for Python discovery (and the other way round).
+    pub fn collect_languages(&self, languages: Languages) -> anyhow::Result<ProjectInventory> {
         let root = &self.root;
         let (python, rust) = rayon::join(
             || {
-                py::collect(&py::CollectOptions {
-                    invocation_dir: root.clone(),
-                    args: Vec::new(),
-                    rootdir: None,
-                    config_file: None,
+                languages.python.then(|| {
+                    py::collect(&py::CollectOptions {
+                        invocation_dir: root.clone(),
+                        args: Vec::new(),
+                        rootdir: None,
+                        config_file: None,
+                    })
                 })
             },
             || {
-                rs::collect(&rs::CollectOptions {
-                    paths: vec![root.clone()],
-                    features: rs::FeatureSelection {
-                        features: Vec::new(),
-                        all_features: true,
-                        no_default_features: false,
-                    },
+                languages.rust.then(|| {
+                    rs::collect(&rs::CollectOptions {
+                        paths: vec![root.clone()],
+                        features: rs::FeatureSelection {
+                            features: Vec::new(),
+                            all_features: true,
+                            no_default_features: false,
+                        },
+                    })
                 })
             },
         );
-        let python = python.map_err(|e| usage(e.to_string()))?;
-        let mut inventory = python.inventory;
-        inventory.extend(rust.map_err(|e| usage(e.to_string()))?.inventory);
+        let python = python.transpose().map_err(|e| usage(e.to_string()))?;
+        let mut inventory = Inventory::default();
+        let setup = match python {
+            Some(python) => {
+                inventory = python.inventory;
+                PythonSetup {
+                    inifile: python.inifile,
+                    registered_markers: python.registered_markers,
+                    strict_markers: python.strict_markers,
+                }
+            }
+            None => PythonSetup {
+                inifile: None,
+                registered_markers: Vec::new(),
+                strict_markers: false,
+            },
+        };
+        if let Some(rust) = rust {
+            inventory.extend(rust.map_err(|e| usage(e.to_string()))?.inventory);
+        }
         apply_rules_in_parallel(&self.config, &mut inventory);
         Ok(ProjectInventory {
             inventory,
-            python: PythonSetup {
-                inifile: python.inifile,
-                registered_markers: python.registered_markers,
-                strict_markers: python.strict_markers,
-            },
+            python: setup,
         })
     }
 
@@ -150,4 +173,18 @@ fn apply_rules_in_parallel(config: &Config, inventory: &mut Inventory) {
         })
         .collect();
     inventory.tests = done.into_iter().flatten().collect();
+}
+
+/// Which languages to discover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Languages {
+    pub python: bool,
+    pub rust: bool,
+}
+
+impl Languages {
+    pub const BOTH: Languages = Languages {
+        python: true,
+        rust: true,
+    };
 }

@@ -111,7 +111,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
         None => None,
     };
 
-    let inventory = project.collect()?.inventory;
+    let inventory = project
+        .collect_languages(languages_to_run(config, pipeline, args.job.as_deref()))?
+        .inventory;
     let analysis = changed
         .map(|files| planner::analyze_for_pipeline(config, pipeline, root, &files, &inventory));
     // `--shard K/N` splits every job as `tollgate plan --shards N` does, by
@@ -164,10 +166,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
             expired.problem
         );
     }
-    for dropped in &plan.dropped {
+    // With `--job`, only that job's story is told (the others were not run
+    // on purpose, and their languages may not even have been collected).
+    let told = |job: &str| args.job.as_deref().is_none_or(|j| same_job(job, j));
+    for dropped in plan.dropped.iter().filter(|d| told(&d.name)) {
         let _ = writeln!(stderr, "not run: {}: {}", dropped.name, dropped.reason);
     }
-    for test in &plan.unrunnable {
+    for test in plan.unrunnable.iter().filter(|t| told(&t.job)) {
         let _ = writeln!(
             stderr,
             "not runnable here: {} in {}: {}",
@@ -382,5 +387,106 @@ impl Progress {
         if let Some(bars) = &self.bars {
             let _ = bars.clear();
         }
+    }
+}
+
+/// The languages whose tests the jobs about to run can select: a job's
+/// `languages` (empty: both), over the pipeline's jobs or just `--job`'s. A
+/// pipeline of Rust-only jobs does not pay for Python discovery.
+fn languages_to_run(
+    config: &tollgate_config::Config,
+    pipeline: &tollgate_config::Pipeline,
+    job: Option<&str>,
+) -> crate::project::Languages {
+    use tollgate_inventory::Language;
+    let mut languages = crate::project::Languages {
+        python: false,
+        rust: false,
+    };
+    for name in &pipeline.jobs {
+        // `--job` names a plan job (`e2e_1[vllm]`) or its table (`e2e_1`).
+        if job.is_some_and(|j| !same_job(j, name)) {
+            continue;
+        }
+        let Some(spec) = config.jobs.get(name) else {
+            // Unknown here: the planner reports it; collect everything.
+            return crate::project::Languages::BOTH;
+        };
+        if spec.expr.is_none() {
+            continue; // lint, build: commands only, no tests
+        }
+        if spec.languages.is_empty() {
+            return crate::project::Languages::BOTH;
+        }
+        languages.python |= spec.languages.contains(&Language::Python);
+        languages.rust |= spec.languages.contains(&Language::Rust);
+    }
+    languages
+}
+
+/// Whether plan job `plan_name` (`e2e_1[vllm]`, `unit#2`) is `--job asked`:
+/// the plan name itself or its `[jobs.NAME]` table.
+fn same_job(plan_name: &str, asked: &str) -> bool {
+    plan_name == asked || plan_name.split(['[', '#']).next() == Some(asked)
+}
+
+#[cfg(test)]
+mod language_tests {
+    use super::*;
+
+    fn config(text: &str) -> tollgate_config::Config {
+        tollgate_config::Config::from_str(text, "tollgate.toml").unwrap()
+    }
+
+    #[test]
+    fn only_the_languages_of_the_jobs_that_run_are_collected() {
+        let config = config(&format!(
+            "{}{}",
+            tollgate_config::presets::MINIMAL,
+            r#"
+[jobs.py]
+stage = 2
+expr = "unit"
+languages = ["python"]
+
+[jobs.rs]
+stage = 2
+expr = "unit"
+languages = ["rust"]
+
+[jobs.any]
+stage = 2
+expr = "unit"
+
+[pipelines.rust_only]
+stage = "pre_merge"
+on = "pull_request"
+jobs = ["lint", "rs"]
+
+[pipelines.split]
+stage = "pre_merge"
+on = "pull_request"
+jobs = ["py", "rs"]
+
+[pipelines.all]
+stage = "pre_merge"
+on = "pull_request"
+jobs = ["lint", "any"]
+"#
+        ));
+        let langs = |pipeline: &str, job: Option<&str>| {
+            let p = config.pipelines.get(pipeline).expect("pipeline");
+            let l = languages_to_run(&config, p, job);
+            (l.python, l.rust)
+        };
+        assert_eq!(langs("rust_only", None), (false, true));
+        assert_eq!(langs("split", None), (true, true));
+        assert_eq!(langs("split", Some("rs")), (false, true));
+        assert_eq!(langs("split", Some("py[vllm]")), (true, false));
+        assert_eq!(langs("split", Some("py")), (true, false));
+        assert_eq!(langs("all", None), (true, true));
+        assert!(same_job("e2e_1[vllm]", "e2e_1"));
+        assert!(same_job("unit#2", "unit"));
+        assert!(!same_job("unit_2", "unit"));
     }
 }
