@@ -96,16 +96,26 @@ pub fn tool_config(tests: &[TestSpec], junit: &Path, default_filter: Option<&str
             by_retries.entry(t.retries).or_default().push(t.clone());
         }
     }
+    // A group holding every selected test needs no list: `all()` is the
+    // same set (only selected tests run) and nextest matches it at once,
+    // where a list of thousands of names is matched against every test.
+    let group_filter = |group: &[TestSpec]| {
+        if group.len() == tests.len() {
+            "all()".to_string()
+        } else {
+            filterset(group)
+        }
+    };
     for (millis, group) in by_timeout {
         out.push_str(&format!(
             "\n[[profile.\"{PROFILE}\".overrides]]\nfilter = {}\nslow-timeout = {{ period = \"{millis}ms\", terminate-after = 1 }}\n",
-            toml_string(&filterset(&group))
+            toml_string(&group_filter(&group))
         ));
     }
     for (retries, group) in by_retries {
         out.push_str(&format!(
             "\n[[profile.\"{PROFILE}\".overrides]]\nfilter = {}\nretries = {retries}\n",
-            toml_string(&filterset(&group))
+            toml_string(&group_filter(&group))
         ));
     }
     out
@@ -687,6 +697,18 @@ mod tests {
             Some(filter.as_str())
         );
         assert_eq!(filter, filterset(&many));
+    }
+
+    #[test]
+    fn a_setting_shared_by_every_selected_test_applies_to_all() {
+        let tests = [spec("p a", Some(5), 2), spec("p b", Some(5), 2)];
+        let config = tool_config(&tests, Path::new("/tmp/w/j.xml"), None);
+        let parsed: toml::Value = toml::from_str(&config).unwrap();
+        let overrides = parsed["profile"][PROFILE]["overrides"].as_array().unwrap();
+        assert_eq!(overrides.len(), 2);
+        assert!(overrides
+            .iter()
+            .all(|o| o["filter"].as_str() == Some("all()")));
     }
 
     #[test]
