@@ -59,6 +59,24 @@ pub fn parse_lines(buf: &str) -> (Vec<ProgressEvent>, usize) {
     (events, consumed)
 }
 
+/// Appends what was written to `path` since `offset` to `pending` and moves
+/// `offset` on; a file that does not exist yet (or cannot be read right
+/// now) adds nothing.
+fn append_new_text(path: &Path, offset: &mut u64, pending: &mut String) {
+    let Ok(mut file) = File::open(path) else {
+        return;
+    };
+    if file.seek(SeekFrom::Start(*offset)).is_err() {
+        return;
+    }
+    let mut bytes = Vec::new();
+    if file.read_to_end(&mut bytes).is_err() {
+        return;
+    }
+    *offset += bytes.len() as u64;
+    pending.push_str(&String::from_utf8_lossy(&bytes));
+}
+
 /// Follows a growing progress file.
 #[derive(Debug)]
 pub struct ProgressTail {
@@ -78,18 +96,7 @@ impl ProgressTail {
 
     /// New events since the last call (none if the file does not exist yet).
     pub fn poll(&mut self) -> Vec<ProgressEvent> {
-        let Ok(mut file) = File::open(&self.path) else {
-            return Vec::new();
-        };
-        if file.seek(SeekFrom::Start(self.offset)).is_err() {
-            return Vec::new();
-        }
-        let mut bytes = Vec::new();
-        if file.read_to_end(&mut bytes).is_err() {
-            return Vec::new();
-        }
-        self.offset += bytes.len() as u64;
-        self.pending.push_str(&String::from_utf8_lossy(&bytes));
+        append_new_text(&self.path, &mut self.offset, &mut self.pending);
         let (events, consumed) = parse_lines(&self.pending);
         self.pending.drain(..consumed);
         events
@@ -116,18 +123,7 @@ impl LineTail {
 
     /// Complete lines written since the last call (without their newline).
     pub fn poll(&mut self) -> Vec<String> {
-        let Ok(mut file) = File::open(&self.path) else {
-            return Vec::new();
-        };
-        if file.seek(SeekFrom::Start(self.offset)).is_err() {
-            return Vec::new();
-        }
-        let mut bytes = Vec::new();
-        if file.read_to_end(&mut bytes).is_err() {
-            return Vec::new();
-        }
-        self.offset += bytes.len() as u64;
-        self.pending.push_str(&String::from_utf8_lossy(&bytes));
+        append_new_text(&self.path, &mut self.offset, &mut self.pending);
         let Some(end) = self.pending.rfind('\n') else {
             return Vec::new();
         };
