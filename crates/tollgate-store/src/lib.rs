@@ -25,6 +25,7 @@ mod migrate;
 mod model;
 mod postgres;
 mod queries;
+mod reporting;
 pub mod sql;
 mod sqlite;
 
@@ -40,6 +41,7 @@ pub use model::{
     RunMeta, StoredCoverage, TestDuration, TestHistoryEntry, TestTime, Verdict,
 };
 pub use postgres::PgStore;
+pub use reporting::{AttemptRecord, JobRecord, StoreStamp, TestRunRow};
 pub use sqlite::SqliteStore;
 use tollgate_results::{BenchSample, TestResult};
 

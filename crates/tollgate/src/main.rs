@@ -9,6 +9,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod health;
 mod project;
 
 use std::process::ExitCode;
