@@ -30,7 +30,9 @@ const GONE: &str = "tests/kv/test_cache.py::test_gone";
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
-        "{}\n[project]\nname = \"demo\"\n\n[components.router]\npaths = [\"tests/router/**\"]\nowner = \"@net-team\"\n\n\
+        "{}\n[project]\nname = \"demo\"\n\n\
+         [taxonomy.categories.component]\ndescription = \"area\"\n\n\
+         [taxonomy.categories.component.markers]\nrouter = \"router\"\nkv = \"kv\"\n\n[components.router]\npaths = [\"tests/router/**\"]\nowner = \"@net-team\"\n\n\
          [components.kv]\npaths = [\"tests/kv/**\"]\nowner = \"@kv-team\"\ncritical = true\n\n\
          [run.redact]\npatterns = [\"sk-[A-Za-z0-9]{{16,}}\"]\n",
         tollgate_config::presets::MINIMAL
@@ -43,7 +45,15 @@ fn project() -> tempfile::TempDir {
 /// messages carry both secrets, as if `tollgate run` had missed them.
 fn fill(loc: &Location) {
     let mut store = loc.open();
-    let base = run_meta("base", "c0ffee0000000000", "main", "pr", 1_000);
+    // Recent runs: flakiness is measured over the last 30 days.
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let base = run_meta("base", "c0ffee0000000000", "main", "pr", now - 7_200_000);
     ingest_tests(
         &mut store,
         &base,
@@ -56,8 +66,8 @@ fn fill(loc: &Location) {
             passed(GONE, 0.1),
         ],
     );
-    store.finish_run("base", 1_500, true).unwrap();
-    let run = run_meta("head", "beef000000000000", "main", "pr", 2_000);
+    store.finish_run("base", now - 7_000_000, true).unwrap();
+    let run = run_meta("head", "beef000000000000", "main", "pr", now - 3_600_000);
     let mut breaks = failed(BREAKS, 0.2);
     breaks.message = Some(format!(
         "AssertionError: token {ENV_SECRET} rejected\nkey {PATTERN_SECRET}"
@@ -77,7 +87,7 @@ fn fill(loc: &Location) {
             result(SKIPPED, 1, Outcome::Skipped, 0.0),
         ],
     );
-    store.finish_run("head", 2_500, true).unwrap();
+    store.finish_run("head", now - 3_000_000, true).unwrap();
 }
 
 fn report_cmd(dir: &Path, loc: &Location) -> assert_cmd::Command {
@@ -128,14 +138,22 @@ fn html_and_markdown_show_the_failure_the_flaky_test_and_the_changes() {
             "{}: {md}",
             loc.name()
         );
-        assert!(md.contains("| 5 (−0) |") || md.contains("| 5 |"), "{md}");
+        assert!(
+            md.contains("| 4 (−1) | 1 (−4) | 1 (+1) | 1 (+1) | 1 (+1) |"),
+            "{md}"
+        );
         assert!(
             md.contains(&format!(
                 "### New failures (passed or absent in the base run) (1)\n\n- `{BREAKS}`"
             )),
             "{md}"
         );
-        assert!(md.contains(&format!("- `{BREAKS}` (test, 2 attempts) [router @net-team]: AssertionError: token [REDACTED] rejected")), "{md}");
+        assert!(
+            md.contains(&format!(
+                "- `{BREAKS}` (test, 2 attempts) [router @net-team]: still failing with [REDACTED]"
+            )),
+            "{md}"
+        );
         assert!(
             md.contains(&format!("- `{FLAKY}` (test): failed → passed")),
             "{md}"
@@ -427,6 +445,40 @@ fn metrics_are_openmetrics_with_bounded_series_and_promtool_accepts_them() {
     let project = project();
     let dir = project.path();
     fill(&loc);
+    let verdict = |check: &str, status: &str| tollgate_store::Verdict {
+        check: check.into(),
+        status: status.into(),
+        measured: Some(1.0),
+        threshold: Some(0.0),
+        detail: String::new(),
+    };
+    loc.open()
+        .record_verdicts(
+            "head",
+            &[
+                verdict("critical_failures", "block"),
+                verdict("flaky_rate", "alert"),
+            ],
+            3_000,
+        )
+        .unwrap();
+    let run = run_meta("head", "beef000000000000", "main", "pr", i64::MAX / 2);
+    let coverage = [tollgate_store::CoverageEntry {
+        file: tollgate_results::FileCoverage {
+            path: "router/route.py".into(),
+            lines_total: 4,
+            lines_covered: 3,
+            covered_lines: vec![1, 2, 3],
+            uncovered_lines: vec![4],
+        },
+        component: Some("router".into()),
+    }];
+    loc.open()
+        .ingest(&tollgate_store::Batch {
+            coverage: &coverage,
+            ..common::stores::empty_batch(&run, &common::stores::job("test"))
+        })
+        .unwrap();
     let text = metrics_text(dir, &loc);
     assert!(text.ends_with("# EOF\n"), "{text}");
     for line in [
@@ -436,6 +488,11 @@ fn metrics_are_openmetrics_with_bounded_series_and_promtool_accepts_them() {
         "tollgate_component_tests{pipeline=\"pr\",component=\"router\",owner=\"@net-team\",outcome=\"failed\"} 1",
         "tollgate_job_peak_rss_bytes{pipeline=\"pr\",ci_job=\"test\"} 52428800",
         "tollgate_quarantined_tests 0",
+        "tollgate_flaky_tests{pipeline=\"pr\"} 1",
+        "tollgate_coverage_language_ratio{pipeline=\"pr\",language=\"python\"} 0.75",
+        "tollgate_coverage_component_ratio{pipeline=\"pr\",component=\"router\"} 0.75",
+        "tollgate_gate_verdict{pipeline=\"pr\",verdict=\"block\"} 1",
+        "tollgate_gate_check{pipeline=\"pr\",check=\"flaky_rate\",status=\"alert\"} 1",
     ] {
         assert!(text.lines().any(|l| l.starts_with(line)), "missing {line}:\n{text}");
     }
@@ -604,7 +661,8 @@ fn grafana_dashboard_is_json_over_exported_metrics() {
 
 // ---------------------------------------------------------------- the browser
 
-/// One HTTP/1.1 request with an optional JSON body: (status, body).
+/// One HTTP/1.1 request with an optional JSON body: (status, body). Reads
+/// exactly the response (chromedriver keeps the connection open).
 fn http(addr: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
@@ -617,19 +675,51 @@ fn http(addr: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Str
         payload.len()
     )
     .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status: u16 = text
+    let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).unwrap();
+    let status: u16 = status_line
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, dechunk(&body, &text))
+    let mut length = None;
+    let mut chunked = false;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            length = v.trim().parse::<usize>().ok();
+        }
+        if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+            chunked = true;
+        }
+    }
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).unwrap();
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            let mut chunk = vec![0; n + 2];
+            reader.read_exact(&mut chunk).unwrap();
+            body.extend_from_slice(&chunk[..n]);
+        }
+    } else if let Some(n) = length {
+        body.resize(n, 0);
+        reader.read_exact(&mut body).unwrap();
+    } else {
+        reader.read_to_end(&mut body).unwrap();
+    }
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 /// A WebDriver session on headless Chromium through chromedriver (plain
@@ -869,10 +959,16 @@ fn the_report_and_the_dashboard_in_headless_chromium() {
         Vec::<String>::new(),
         "console errors in the report"
     );
+    // Anything that would leave the machine, or another file.
     let requests: Vec<String> = browser
         .requests()
         .into_iter()
-        .filter(|u| *u != url && !u.starts_with("data:"))
+        .filter(|u| {
+            ["http:", "https:", "ws:", "wss:", "ftp:"]
+                .iter()
+                .any(|s| u.starts_with(s))
+                || (u.starts_with("file:") && *u != url)
+        })
         .collect();
     assert_eq!(
         requests,
