@@ -137,8 +137,14 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Status> {
             budget = budget.saturating_sub(text.len() - args.max_bytes);
         };
         match &args.markdown_file {
-            Some(path) => std::fs::write(path, &text)
-                .with_context(|| format!("cannot write {}", path.display()))?,
+            Some(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+                std::fs::write(path, &text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
             None => health::write_stdout(&text)?,
         }
     }
