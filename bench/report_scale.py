@@ -202,13 +202,17 @@ def report(backend, store, tmp):
 
 
 def main():
+    global TOLLGATE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tests", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument("--tollgate", default=TOLLGATE, help="the binary (default: target/release/tollgate)")
     args = ap.parse_args()
+    TOLLGATE = os.path.abspath(args.tollgate)
     if not os.access(TOLLGATE, os.X_OK):
         raise SystemExit("build first: cargo build --release -p tollgate")
+    print(f"binary: {TOLLGATE}")
     print(f"store: {args.tests:,} tests x {args.runs} runs, 4 jobs, 0.2% failing and 0.3% flaky per run")
     tmp = tempfile.mkdtemp(prefix="tollgate-report-scale-")
     try:
