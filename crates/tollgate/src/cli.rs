@@ -62,6 +62,18 @@ pub enum Command {
     /// List the taxonomy's markers like `pytest --markers`, print the block to
     /// register them with pytest, or check that pytest's registrations agree.
     Markers(MarkersArgs),
+    /// Who owns a test, a path, a component or a CI area, and why
+    /// ([owners], component paths and markers, CODEOWNERS).
+    #[command(after_help = crate::commands::owners::OWNERS_EXAMPLES)]
+    Owners(crate::commands::owners::OwnersArgs),
+    /// A stored run's failures clustered by root cause, with owner, class,
+    /// first sighting, pre-existing and flaky flags, and a redacted excerpt.
+    #[command(after_help = crate::commands::triage::TRIAGE_EXAMPLES)]
+    Triage(crate::commands::triage::TriageArgs),
+    /// Send a stored run's alerts to [notify]'s channels (webhook, e-mail,
+    /// GitHub issues), grouped per owner and de-duplicated through the store.
+    #[command(after_help = crate::commands::notify::NOTIFY_EXAMPLES)]
+    Notify(crate::commands::notify::NotifyArgs),
 }
 
 const COLLECT_EXAMPLES: &str = "Examples:

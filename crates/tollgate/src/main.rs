@@ -8,7 +8,9 @@
 
 mod cli;
 mod commands;
+mod delivery;
 mod exit;
+mod failures;
 mod project;
 
 use std::process::ExitCode;

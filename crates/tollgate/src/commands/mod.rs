@@ -8,9 +8,12 @@ pub mod gate;
 pub mod history;
 pub mod ingest;
 pub mod lint;
+pub mod notify;
+pub mod owners;
 pub mod plan;
 pub mod quarantine;
 pub mod run;
+pub mod triage;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Status;
@@ -29,5 +32,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Quarantine(args) => quarantine::run(&args),
         Command::Config(args) => config::config(&args),
         Command::Markers(args) => config::markers(&args),
+        Command::Owners(args) => owners::run(&args),
+        Command::Triage(args) => triage::run(&args),
+        Command::Notify(args) => notify::run(&args),
     }
 }
