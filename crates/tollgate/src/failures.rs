@@ -106,11 +106,14 @@ pub fn find_run(
 }
 
 /// Failures of a run as triage takes them; `tests` (the collected
-/// inventory, when available) supplies files and markers.
+/// inventory, when available) supplies files and markers. Messages are
+/// redacted here, before anything is derived from them: a normalised
+/// signature would no longer contain a secret verbatim.
 fn failures_of(
     store: &mut Store,
     run_key: &str,
     tests: &HashMap<&str, &TestItem>,
+    redactor: &Redactor,
 ) -> anyhow::Result<Vec<Failure>> {
     let attempts = store
         .failed_attempts(run_key)
@@ -134,7 +137,7 @@ fn failures_of(
                 markers: item
                     .map(|t| t.markers.iter().map(|m| m.name.clone()).collect())
                     .unwrap_or_default(),
-                message: a.message,
+                message: redactor.redact(&a.message).into_owned(),
                 output: String::new(),
                 passed_on_retry: a.passed_later,
             }
@@ -159,7 +162,7 @@ pub fn triage_run(
         .iter()
         .map(|t| (t.id.as_str(), t))
         .collect();
-    let failures = failures_of(store, &run.run_key, &tests)?;
+    let failures = failures_of(store, &run.run_key, &tests, &redactor)?;
     // A test's own owner marker wins over its component's owner.
     let test_owner: HashMap<&str, tollgate_owners::Ownership> = failures
         .iter()
@@ -193,15 +196,17 @@ pub fn triage_run(
     let earlier = store.runs_before(run, HISTORY_RUNS)?;
     let mut seen: Vec<(RunInfo, BTreeSet<String>)> = Vec::new();
     for r in earlier {
-        let f = failures_of(store, &r.run_key, &HashMap::new())?;
+        let f = failures_of(store, &r.run_key, &HashMap::new(), &redactor)?;
         let prints = f.iter().map(|f| triager.triage(f).fingerprint).collect();
         seen.push((r, prints));
     }
     let baseline: BTreeSet<String> = match store.baseline_run(&run.pipeline, base_branch)? {
-        Some(b) if b.run_key != run.run_key => failures_of(store, &b.run_key, &HashMap::new())?
-            .iter()
-            .map(|f| triager.triage(f).fingerprint)
-            .collect(),
+        Some(b) if b.run_key != run.run_key => {
+            failures_of(store, &b.run_key, &HashMap::new(), &redactor)?
+                .iter()
+                .map(|f| triager.triage(f).fingerprint)
+                .collect()
+        }
         _ => BTreeSet::new(),
     };
     let clusters = clusters
