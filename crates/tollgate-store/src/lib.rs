@@ -26,6 +26,7 @@ mod model;
 mod notify;
 mod postgres;
 mod queries;
+mod reporting;
 pub mod sql;
 mod sqlite;
 
@@ -42,6 +43,7 @@ pub use model::{
 };
 pub use notify::{AlertRow, FailedAttempt};
 pub use postgres::PgStore;
+pub use reporting::{AttemptRecord, JobRecord, StoreStamp, TestRunRow};
 pub use sqlite::SqliteStore;
 use tollgate_results::{BenchSample, TestResult};
 

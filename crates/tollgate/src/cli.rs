@@ -53,6 +53,21 @@ pub enum Command {
     Flaky(crate::commands::flaky::FlakyArgs),
     /// Recent runs, one test's history, recorded durations.
     History(crate::commands::history::HistoryArgs),
+    /// The test health of a run as one self-contained HTML file and/or a
+    /// size-bounded Markdown summary for a pull request.
+    #[command(after_help = crate::commands::report::EXAMPLES)]
+    Report(crate::commands::report::ReportArgs),
+    /// A read-only web dashboard over the history store, with Prometheus
+    /// metrics at /metrics.
+    #[command(after_help = crate::commands::serve::EXAMPLES)]
+    Serve(crate::commands::serve::ServeArgs),
+    /// Prometheus metrics (OpenMetrics text) from the history store, for
+    /// node_exporter's textfile collector.
+    #[command(after_help = crate::commands::metrics::EXAMPLES)]
+    Metrics(crate::commands::metrics::MetricsArgs),
+    /// Print a Grafana dashboard (JSON) over tollgate's Prometheus metrics.
+    #[command(after_help = crate::commands::grafana_dashboard::EXAMPLES)]
+    GrafanaDashboard(crate::commands::grafana_dashboard::GrafanaArgs),
     /// Manage the quarantine file: tests that run but cannot fail the run.
     Quarantine(crate::commands::quarantine::QuarantineArgs),
     /// Write a commented tollgate.toml from a preset.

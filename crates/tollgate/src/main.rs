@@ -11,6 +11,7 @@ mod commands;
 mod delivery;
 mod exit;
 mod failures;
+mod health;
 mod project;
 
 use std::process::ExitCode;
