@@ -55,14 +55,24 @@ pub enum Command {
     History(crate::commands::history::HistoryArgs),
     /// Manage the quarantine file: tests that run but cannot fail the run.
     Quarantine(crate::commands::quarantine::QuarantineArgs),
-    /// Write a commented tollgate.toml from a preset.
+    /// Write a commented tollgate.toml from a preset, or from the CI the repository
+    /// has today (--from-ci).
+    #[command(after_help = INIT_EXAMPLES)]
     Init(InitArgs),
     /// Check tollgate.toml.
     Config(ConfigArgs),
     /// List the taxonomy's markers like `pytest --markers`, print the block to
     /// register them with pytest, or check that pytest's registrations agree.
     Markers(MarkersArgs),
+    /// Compare today's CI with tollgate's plans (`tollgate ci diff`).
+    Ci(crate::commands::ci::CiArgs),
 }
+
+const INIT_EXAMPLES: &str = "Examples:
+  tollgate init --preset dynamo             the seeds' strategy for Dynamo
+  tollgate init --from-ci                   reproduce the CI this repository has today
+  tollgate init --from-ci --ci gitlab .     ... from .gitlab-ci.yml
+  tollgate init --from-ci && tollgate ci diff";
 
 const COLLECT_EXAMPLES: &str = "Examples:
   tollgate collect                          every test below the current directory

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each returns the process status; errors that
 //! carry [`crate::exit::UsageError`] end with status 2.
 
+pub mod ci;
 mod collect;
 pub mod config;
 pub mod flaky;
@@ -29,5 +30,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Quarantine(args) => quarantine::run(&args),
         Command::Config(args) => config::config(&args),
         Command::Markers(args) => config::markers(&args),
+        Command::Ci(args) => ci::run(&args),
     }
 }
