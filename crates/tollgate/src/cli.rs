@@ -70,7 +70,9 @@ pub enum Command {
     GrafanaDashboard(crate::commands::grafana_dashboard::GrafanaArgs),
     /// Manage the quarantine file: tests that run but cannot fail the run.
     Quarantine(crate::commands::quarantine::QuarantineArgs),
-    /// Write a commented tollgate.toml from a preset.
+    /// Write a commented tollgate.toml from a preset, or from the CI the repository
+    /// has today (--from-ci).
+    #[command(after_help = INIT_EXAMPLES)]
     Init(InitArgs),
     /// Check tollgate.toml.
     Config(ConfigArgs),
@@ -89,7 +91,15 @@ pub enum Command {
     /// GitHub issues), grouped per owner and de-duplicated through the store.
     #[command(after_help = crate::commands::notify::NOTIFY_EXAMPLES)]
     Notify(crate::commands::notify::NotifyArgs),
+    /// Compare today's CI with tollgate's plans (`tollgate ci diff`).
+    Ci(crate::commands::ci::CiArgs),
 }
+
+const INIT_EXAMPLES: &str = "Examples:
+  tollgate init --preset dynamo             the seeds' strategy for Dynamo
+  tollgate init --from-ci                   reproduce the CI this repository has today
+  tollgate init --from-ci --ci gitlab .     ... from .gitlab-ci.yml
+  tollgate init --from-ci && tollgate ci diff";
 
 const COLLECT_EXAMPLES: &str = "Examples:
   tollgate collect                          every test below the current directory

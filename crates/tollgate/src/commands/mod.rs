@@ -1,6 +1,7 @@
 //! One module per subcommand. Each returns the process status; errors that
 //! carry [`crate::exit::UsageError`] end with status 2.
 
+pub mod ci;
 mod collect;
 pub mod config;
 pub mod flaky;
@@ -43,5 +44,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Owners(args) => owners::run(&args),
         Command::Triage(args) => triage::run(&args),
         Command::Notify(args) => notify::run(&args),
+        Command::Ci(args) => ci::run(&args),
     }
 }
