@@ -229,26 +229,24 @@ pub struct Lint {
     #[serde(default)]
     pub require_ignore_reason: bool,
     /// The Cargo feature Rust integration tests (`tests/*.rs` targets) must
-    /// be behind (seed 003), checked by TG401. Empty turns the check off.
-    #[serde(default = "default_integration_feature")]
+    /// be behind (seed 003, a Dynamo convention), checked by TG401. Empty
+    /// (the default) turns the check off; the dynamo preset sets it.
+    #[serde(default)]
     pub integration_feature: String,
     /// How Python test files must be named.
     pub file_name: Option<FileNameRule>,
 }
 
-/// Seed 003: "place all integration tests behind the `integration` feature gate".
+/// Seed 003: "place all integration tests behind the `integration` feature
+/// gate": the value the dynamo preset gives `[lint] integration_feature`.
 pub const DEFAULT_INTEGRATION_FEATURE: &str = "integration";
-
-fn default_integration_feature() -> String {
-    DEFAULT_INTEGRATION_FEATURE.to_string()
-}
 
 impl Default for Lint {
     fn default() -> Self {
         Lint {
             disable: Vec::new(),
             require_ignore_reason: false,
-            integration_feature: default_integration_feature(),
+            integration_feature: String::new(),
             file_name: None,
         }
     }

@@ -1056,7 +1056,10 @@ jobs = ["j", "k", "j"]
             ["`needs space` cannot be a Cargo feature name"]
         );
         let config: Config = toml::from_str("").unwrap();
-        assert_eq!(config.lint.integration_feature, "integration");
+        assert_eq!(
+            config.lint.integration_feature, "",
+            "TG401 is the dynamo preset's"
+        );
     }
 
     #[test]
