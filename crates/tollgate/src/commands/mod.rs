@@ -1,6 +1,7 @@
 //! One module per subcommand. Each returns the process status; errors that
 //! carry [`crate::exit::UsageError`] end with status 2.
 
+pub mod ci;
 mod collect;
 pub mod config;
 pub mod flaky;
@@ -9,11 +10,14 @@ pub mod grafana_dashboard;
 pub mod history;
 pub mod ingest;
 pub mod lint;
+pub mod notify;
+pub mod owners;
 pub mod metrics;
 pub mod plan;
 pub mod quarantine;
 pub mod report;
 pub mod run;
+pub mod triage;
 pub mod serve;
 
 use crate::cli::{Cli, Command};
@@ -37,5 +41,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::GrafanaDashboard(args) => grafana_dashboard::run(&args),
         Command::Config(args) => config::config(&args),
         Command::Markers(args) => config::markers(&args),
+        Command::Owners(args) => owners::run(&args),
+        Command::Triage(args) => triage::run(&args),
+        Command::Notify(args) => notify::run(&args),
+        Command::Ci(args) => ci::run(&args),
     }
 }
