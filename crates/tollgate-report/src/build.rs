@@ -9,6 +9,10 @@ use tollgate_store::{
 use crate::components::Components;
 use crate::model::*;
 
+/// Per test of one run: `(interned test id, state letter, seconds)` (see
+/// `Store::run_test_summary`).
+pub type TestStates = Vec<(i64, u8, f64)>;
+
 /// Everything a report is made of, as read from the store.
 #[derive(Debug, Clone, Default)]
 pub struct ReportInput {
@@ -22,9 +26,9 @@ pub struct ReportInput {
     pub names: HashMap<i64, String>,
     /// Earlier runs of the pipeline, oldest first, with their per-test states
     /// (see `Store::run_test_summary`). The report's own run is not in it.
-    pub history: Vec<(RunInfo, Vec<(i64, u8, f64)>)>,
+    pub history: Vec<(RunInfo, TestStates)>,
     /// The base run's per-test states (may also be in `history`).
-    pub base_states: Option<Vec<(i64, u8, f64)>>,
+    pub base_states: Option<TestStates>,
     pub attempts: Vec<AttemptRecord>,
     pub flaky: Option<FlakyReport>,
     pub coverage_language: Vec<CoverageRollup>,

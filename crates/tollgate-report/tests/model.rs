@@ -208,7 +208,8 @@ fn deltas_against_the_base_run() {
 #[test]
 fn failures_are_grouped_by_component_with_every_attempt() {
     let report = build(&input(), &components());
-    let groups: Vec<(&str, &str, Vec<(&str, &str, usize, bool)>)> = report
+    type Group<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str, usize, bool)>);
+    let groups: Vec<Group> = report
         .failures
         .iter()
         .map(|g| {
