@@ -53,6 +53,12 @@ pub enum Command {
     Flaky(crate::commands::flaky::FlakyArgs),
     /// Recent runs, one test's history, recorded durations.
     History(crate::commands::history::HistoryArgs),
+    /// Upkeep of the history store: statistics, retention, schema migrations.
+    #[command(after_help = "Examples:
+  tollgate store stats
+  tollgate store prune --keep 90d
+  tollgate store migrate --check")]
+    Store(crate::commands::store::StoreArgs),
     /// Manage the quarantine file: tests that run but cannot fail the run.
     Quarantine(crate::commands::quarantine::QuarantineArgs),
     /// Write a commented tollgate.toml from a preset.

@@ -9,6 +9,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod history_store;
 mod project;
 
 use std::process::ExitCode;

@@ -11,6 +11,7 @@ pub mod lint;
 pub mod plan;
 pub mod quarantine;
 pub mod run;
+pub mod store;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Status;
@@ -27,6 +28,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Plan(args) => plan::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Quarantine(args) => quarantine::run(&args),
+        Command::Store(args) => store::run(&args),
         Command::Config(args) => config::config(&args),
         Command::Markers(args) => config::markers(&args),
     }
