@@ -11,6 +11,12 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pytest" 2>/dev/nul
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check "pytest==${PYTEST_VERSION}"
 fi
+# A real SMTP server for the alert end-to-end tests (crates/tollgate/tests/notify_e2e.rs).
+AIOSMTPD_VERSION="1.4.6"
+if ! .venv/bin/python -c "import aiosmtpd" 2>/dev/null; then
+    echo "==> installing aiosmtpd==${AIOSMTPD_VERSION} into .venv" >&2
+    .venv/bin/pip install --quiet --disable-pip-version-check "aiosmtpd==${AIOSMTPD_VERSION}"
+fi
 export TOLLGATE_PYTHON="$PWD/.venv/bin/python"
 
 # PostgreSQL tests are #[ignore]d (a machine without the server reports them

@@ -23,8 +23,10 @@ mod error;
 mod lines;
 mod migrate;
 mod model;
+mod notify;
 mod postgres;
 mod queries;
+mod reporting;
 pub mod sql;
 mod sqlite;
 mod upkeep;
@@ -40,7 +42,9 @@ pub use model::{
     FlakyReport, FlakyTest, IngestSummary, JobMeta, RollupBy, RunCounts, RunFailures, RunInfo,
     RunMeta, StoredCoverage, TestDuration, TestHistoryEntry, TestTime, Verdict,
 };
+pub use notify::{AlertRow, FailedAttempt};
 pub use postgres::PgStore;
+pub use reporting::{AttemptRecord, JobRecord, StoreStamp, TestRunRow};
 pub use sqlite::SqliteStore;
 use tollgate_results::{BenchSample, TestResult};
 pub use upkeep::{MigrationStatus, PruneSummary, StoreStats};
@@ -256,6 +260,56 @@ impl Store {
     /// the pipeline on the base branch within the window (see [`BenchWindow`]).
     pub fn bench_window(&mut self, window: &BenchWindow) -> Result<Vec<BenchSample>, StoreError> {
         queries::bench_window(self.sql(), window)
+    }
+
+    /// The first failed attempt of every failing test of a run, with its
+    /// message and whether a retry passed (for triage).
+    pub fn failed_attempts(&mut self, run_key: &str) -> Result<Vec<FailedAttempt>, StoreError> {
+        notify::failed_attempts(self.sql(), run_key)
+    }
+
+    /// Earlier runs of `pipeline` on `branch` than `run`, newest first.
+    pub fn runs_before(&mut self, run: &RunInfo, limit: u32) -> Result<Vec<RunInfo>, StoreError> {
+        notify::runs_before(
+            self.sql(),
+            &run.pipeline,
+            &run.branch,
+            run.started_at_ms,
+            run.id,
+            limit,
+        )
+    }
+
+    /// Claims `(channel, run_key, claim)` for sending; `true` for exactly one
+    /// of any number of concurrent callers (a uniqueness constraint decides).
+    pub fn notify_claim(
+        &mut self,
+        channel: &str,
+        run_key: &str,
+        claim: &str,
+        at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        notify::claim(self.sql(), channel, run_key, claim, at_ms)
+    }
+
+    /// Releases a claim whose delivery failed.
+    pub fn notify_release(
+        &mut self,
+        channel: &str,
+        run_key: &str,
+        claim: &str,
+    ) -> Result<(), StoreError> {
+        notify::release(self.sql(), channel, run_key, claim)
+    }
+
+    /// Every alert state of a channel.
+    pub fn notify_alerts(&mut self, channel: &str) -> Result<Vec<AlertRow>, StoreError> {
+        notify::alerts(self.sql(), channel)
+    }
+
+    /// Records what was sent for an alert.
+    pub fn notify_record(&mut self, row: &AlertRow) -> Result<(), StoreError> {
+        notify::record_alert(self.sql(), row)
     }
 
     /// Time per test and job of one run, for time budgets.
