@@ -281,8 +281,8 @@ impl Store {
     pub fn stamp(&mut self) -> Result<StoreStamp, StoreError> {
         let rows = self.sql().query(
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM runs), \
-                    (SELECT COALESCE(MAX(id), 0) + COALESCE(SUM(first_attempts), 0) * 7 \
-                            + COALESCE(SUM(first_failures), 0) FROM jobs), \
+                    (SELECT CAST(COALESCE(MAX(id), 0) + COALESCE(SUM(first_attempts), 0) * 7 \
+                            + COALESCE(SUM(first_failures), 0) AS BIGINT) FROM jobs), \
                     (SELECT COALESCE(MAX(id), 0) FROM gate_verdicts), \
                     (SELECT COALESCE(SUM(CASE WHEN finished_at IS NULL THEN 0 ELSE 1 END), 0) FROM runs)",
             &[],

@@ -11,9 +11,9 @@ mod cli;
 mod commands;
 mod delivery;
 mod exit;
-mod history_store;
 mod failures;
 mod health;
+mod history_store;
 mod project;
 
 use std::process::ExitCode;
