@@ -27,7 +27,7 @@ PG_HOST="$(printf '%s' "$PG_URL" | sed -E 's#^[a-z]+://([^@/]*@)?([^:/?]+).*#\2#
 PG_PORT="$(printf '%s' "$PG_URL" | sed -nE 's#^[a-z]+://([^@/]*@)?[^:/?]+:([0-9]+).*#\2#p')"
 PG_PORT="${PG_PORT:-5432}"
 IGNORED=()
-if [ -n "${CI:-}" ] || (exec 3<>"/dev/tcp/$PG_HOST/$PG_PORT") 2>/dev/null; then
+if [ -n "${CI:-}" ] || timeout 5 bash -c "exec 3<>/dev/tcp/$PG_HOST/$PG_PORT" 2>/dev/null; then
     IGNORED=(--run-ignored all)
 else
     echo "==> PostgreSQL at $PG_HOST:$PG_PORT does not answer: its tests are reported SKIPPED (set CI=1 to fail them)" >&2

@@ -51,7 +51,7 @@ impl PgStore {
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let started = std::time::Instant::now();
         let mut pause = std::time::Duration::from_millis(50);
-        let client = loop {
+        let mut client = loop {
             match Client::connect(url, NoTls) {
                 Ok(client) => break client,
                 Err(e)
@@ -63,6 +63,10 @@ impl PgStore {
                 Err(e) => return Err(e.into()),
             }
         };
+        // JIT compilation costs a second or more per query whose estimate
+        // crosses `jit_above_cost` (stale statistics after a bulk ingest are
+        // enough) and never pays off for these index-driven queries.
+        client.batch_execute("SET jit = off")?;
         let mut store = PgStore { client };
         store.migrate()?;
         Ok(store)

@@ -192,10 +192,15 @@ const GOOD_RUNS: &str = "\
 /// Flaky tests over the window.
 ///
 /// Only a test that failed somewhere can be flaky, and failures are rare, so
-/// the query starts from the failed attempts (a partial index), keeps the
-/// `(test, commit)` pairs that also have a passing attempt on the same commit
-/// (a retry in the same run or another run), and only then gathers
-/// statistics — for the flaky tests alone.
+/// the query starts from the failed attempts of the window's runs (a partial
+/// index), keeps the `(test, commit)` pairs that also have a passing attempt
+/// on the same commit (a retry in the same run or another run), and only
+/// then gathers statistics — for the flaky tests alone.
+///
+/// Every lookup is an index probe by `(test, run)` for the window's runs,
+/// written as a correlated scalar subquery so that no planner turns it into
+/// a scan of all attempts: the cost grows with the window and the number of
+/// tests, not with the history.
 pub fn flaky_tests(sql: &mut dyn Sql, query: &FlakyQuery) -> Result<FlakyReport, StoreError> {
     let params = [
         Value::Int(query.since_ms),
@@ -207,8 +212,9 @@ pub fn flaky_tests(sql: &mut dyn Sql, query: &FlakyQuery) -> Result<FlakyReport,
             "WITH {GOOD_RUNS} SELECT \
                 (SELECT COUNT(*) FROM good_runs), \
                 (SELECT COUNT(*) FROM tested_runs) - (SELECT COUNT(*) FROM good_runs), \
-                (SELECT COUNT(*) FROM tests t WHERE EXISTS ( \
-                    SELECT 1 FROM test_attempts a WHERE a.test_id = t.id AND a.run_id IN (SELECT id FROM good_runs)))"
+                (SELECT COUNT(*) FROM tests t WHERE ( \
+                    SELECT 1 FROM good_runs g CROSS JOIN test_attempts a \
+                    WHERE a.test_id = t.id AND a.run_id = g.id LIMIT 1) IS NOT NULL)"
         ),
         &params,
     )?;
@@ -225,25 +231,31 @@ pub fn flaky_tests(sql: &mut dyn Sql, query: &FlakyQuery) -> Result<FlakyReport,
              ), \
              flaky_pairs AS ( \
                 SELECT f.test_id, f.commit_sha FROM failing f \
-                WHERE EXISTS ( \
-                    SELECT 1 FROM test_attempts p JOIN good_runs g ON g.id = p.run_id \
-                    WHERE p.test_id = f.test_id AND g.commit_sha = f.commit_sha AND p.outcome = 'passed' \
-                ) \
+                WHERE ( \
+                    SELECT 1 FROM good_runs g CROSS JOIN test_attempts p \
+                    WHERE g.commit_sha = f.commit_sha AND p.run_id = g.id AND p.test_id = f.test_id \
+                      AND p.outcome = 'passed' LIMIT 1 \
+                ) IS NOT NULL \
              ), \
              flaky AS ( \
                 SELECT test_id, COUNT(*) AS flaky_commits FROM flaky_pairs GROUP BY test_id \
              ), \
              stats AS ( \
-                SELECT a.test_id, COUNT(DISTINCT g.commit_sha) AS commits, COUNT(*) AS attempts, \
-                       SUM(CASE WHEN a.outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS failed_attempts \
-                FROM flaky fl JOIN test_attempts a ON a.test_id = fl.test_id JOIN good_runs g ON g.id = a.run_id \
-                GROUP BY a.test_id \
+                SELECT fl.test_id, fl.flaky_commits, \
+                   (SELECT COUNT(DISTINCT g.commit_sha) FROM good_runs g CROSS JOIN test_attempts a \
+                    WHERE a.test_id = fl.test_id AND a.run_id = g.id) AS commits, \
+                   (SELECT COUNT(*) FROM good_runs g CROSS JOIN test_attempts a \
+                    WHERE a.test_id = fl.test_id AND a.run_id = g.id) AS attempts, \
+                   (SELECT COUNT(*) FROM good_runs g CROSS JOIN test_attempts a \
+                    WHERE a.test_id = fl.test_id AND a.run_id = g.id \
+                      AND a.outcome IN ('failed', 'error')) AS failed_attempts \
+                FROM flaky fl \
              ) \
-             SELECT t.name, CAST(s.commits AS BIGINT), CAST(fl.flaky_commits AS BIGINT), \
+             SELECT t.name, CAST(s.commits AS BIGINT), CAST(s.flaky_commits AS BIGINT), \
                     CAST(s.attempts AS BIGINT), CAST(s.failed_attempts AS BIGINT) \
-             FROM flaky fl JOIN stats s ON s.test_id = fl.test_id JOIN tests t ON t.id = fl.test_id \
-             ORDER BY fl.flaky_commits DESC, \
-                      CAST(fl.flaky_commits AS DOUBLE PRECISION) / CAST(s.commits AS DOUBLE PRECISION) DESC, t.name \
+             FROM stats s JOIN tests t ON t.id = s.test_id \
+             ORDER BY s.flaky_commits DESC, \
+                      CAST(s.flaky_commits AS DOUBLE PRECISION) / CAST(s.commits AS DOUBLE PRECISION) DESC, t.name \
              LIMIT ?4"
         ),
         &params,

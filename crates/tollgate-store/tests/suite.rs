@@ -781,6 +781,7 @@ fn a_version_1_store_is_upgraded_in_place(loc: &Location) {
     let indexes = raw(
         loc,
         "DROP INDEX bench_samples_run; ALTER TABLE runs DROP COLUMN pruned; \
+         DROP TABLE notify_claims; DROP TABLE notify_alerts; \
          DELETE FROM schema_version WHERE version >= 2;",
     );
     assert!(

@@ -53,6 +53,12 @@ pub enum Command {
     Flaky(crate::commands::flaky::FlakyArgs),
     /// Recent runs, one test's history, recorded durations.
     History(crate::commands::history::HistoryArgs),
+    /// Upkeep of the history store: statistics, retention, schema migrations.
+    #[command(after_help = "Examples:
+  tollgate store stats
+  tollgate store prune --keep 90d
+  tollgate store migrate --check")]
+    Store(crate::commands::store::StoreArgs),
     /// The test health of a run as one self-contained HTML file and/or a
     /// size-bounded Markdown summary for a pull request.
     #[command(after_help = crate::commands::report::EXAMPLES)]

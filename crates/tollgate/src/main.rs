@@ -13,6 +13,7 @@ mod delivery;
 mod exit;
 mod failures;
 mod health;
+mod history_store;
 mod project;
 
 use std::process::ExitCode;

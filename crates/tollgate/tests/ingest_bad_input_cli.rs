@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::stores::{locations, Location};
+use common::stores::Location;
 use common::tollgate;
 use tollgate_store::RunCounts;
 
@@ -173,109 +173,142 @@ fn cases(dir: &Path) -> Vec<Case> {
     ]
 }
 
-#[test]
-fn bad_files_are_refused_with_their_position_and_nothing_is_written() {
-    for loc in locations() {
-        let project = tempfile::tempdir().unwrap();
-        let dir = project.path();
-        std::fs::create_dir_all(dir.join("src")).unwrap();
-        std::fs::write(dir.join("src/lib.rs"), "// a\n// b\n").unwrap();
-        // A run already in the store, which the bad commands also target.
-        let seed = common::write(dir, "seed.xml", GOOD_JUNIT);
-        tollgate(dir)
-            .args(["ingest", "junit"])
-            .arg(&seed)
-            .args(["--run", "seed", "--store", &loc.url()])
-            .assert()
-            .success();
-        let before = snapshot(&loc);
-        assert_eq!(before.len(), 1, "{}", loc.name());
+fn bad_files_are_refused_with_their_position_and_nothing_is_written(loc: &Location) {
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path();
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "// a\n// b\n").unwrap();
+    // A run already in the store, which the bad commands also target.
+    let seed = common::write(dir, "seed.xml", GOOD_JUNIT);
+    tollgate(dir)
+        .args(["ingest", "junit"])
+        .arg(&seed)
+        .args(["--run", "seed", "--store", &loc.url()])
+        .assert()
+        .success();
+    let before = snapshot(loc);
+    assert_eq!(before.len(), 1, "{}", loc.name());
 
-        for case in cases(dir) {
-            for run in ["seed", "fresh"] {
-                let output = tollgate(dir)
-                    .args(["ingest", case.kind])
-                    .args(&case.files)
-                    .args(["--run", run, "--store", &loc.url(), "--repo-root"])
-                    .arg(dir)
-                    .output()
-                    .unwrap();
-                let stderr = String::from_utf8_lossy(&output.stderr);
-                assert_eq!(
-                    output.status.code(),
-                    Some(2),
-                    "{} / {} into {run}: {stderr}",
-                    loc.name(),
-                    case.what
-                );
-                for wanted in &case.expect {
-                    assert!(
-                        stderr.contains(wanted.as_str()),
-                        "{} / {}: {wanted:?} not in {stderr}",
-                        loc.name(),
-                        case.what
-                    );
-                }
-                assert!(stderr.contains("nothing was ingested"), "{stderr}");
-                assert_eq!(
-                    snapshot(&loc),
-                    before,
-                    "{} / {} into {run}: the store changed",
+    for case in cases(dir) {
+        for run in ["seed", "fresh"] {
+            let output = tollgate(dir)
+                .args(["ingest", case.kind])
+                .args(&case.files)
+                .args(["--run", run, "--store", &loc.url(), "--repo-root"])
+                .arg(dir)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{} / {} into {run}: {stderr}",
+                loc.name(),
+                case.what
+            );
+            for wanted in &case.expect {
+                assert!(
+                    stderr.contains(wanted.as_str()),
+                    "{} / {}: {wanted:?} not in {stderr}",
                     loc.name(),
                     case.what
                 );
             }
+            assert!(stderr.contains("nothing was ingested"), "{stderr}");
+            assert_eq!(
+                snapshot(loc),
+                before,
+                "{} / {} into {run}: the store changed",
+                loc.name(),
+                case.what
+            );
         }
+    }
 
-        // The same good files alone go in (the refusals were about the bad ones).
-        tollgate(dir)
-            .args([
-                "ingest",
-                "junit",
-                "good.xml",
-                "--run",
-                "fresh",
-                "--store",
-                &loc.url(),
-            ])
-            .assert()
-            .success();
-        assert_eq!(snapshot(&loc).len(), 2, "{}", loc.name());
+    // The same good files alone go in (the refusals were about the bad ones).
+    tollgate(dir)
+        .args([
+            "ingest",
+            "junit",
+            "good.xml",
+            "--run",
+            "fresh",
+            "--store",
+            &loc.url(),
+        ])
+        .assert()
+        .success();
+    assert_eq!(snapshot(loc).len(), 2, "{}", loc.name());
+}
+
+fn skip_outside_drops_foreign_coverage_instead_of_refusing(loc: &Location) {
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path();
+    let outside = dir.join("outside.json");
+    std::fs::copy(fixture("bad/outside-repo.json"), &outside).unwrap();
+    let output = tollgate(dir)
+        .args(["ingest", "coverage"])
+        .arg(&outside)
+        .args([
+            "--run",
+            "r",
+            "--skip-outside",
+            "--store",
+            &loc.url(),
+            "--repo-root",
+        ])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("skipped: outside the repository"),
+        "{stderr}"
+    );
+    let counts = loc.open().run_counts("r").unwrap();
+    assert_eq!(counts.coverage_files, 0, "{}", loc.name());
+}
+
+/// Every test above on a fresh SQLite file.
+mod sqlite {
+    #[test]
+    fn bad_files_are_refused_with_their_position_and_nothing_is_written() {
+        super::bad_files_are_refused_with_their_position_and_nothing_is_written(
+            &crate::common::stores::sqlite(),
+        );
+    }
+
+    #[test]
+    fn skip_outside_drops_foreign_coverage_instead_of_refusing() {
+        super::skip_outside_drops_foreign_coverage_instead_of_refusing(
+            &crate::common::stores::sqlite(),
+        );
     }
 }
 
-#[test]
-fn skip_outside_drops_foreign_coverage_instead_of_refusing() {
-    for loc in locations() {
-        let project = tempfile::tempdir().unwrap();
-        let dir = project.path();
-        let outside = dir.join("outside.json");
-        std::fs::copy(fixture("bad/outside-repo.json"), &outside).unwrap();
-        let output = tollgate(dir)
-            .args(["ingest", "coverage"])
-            .arg(&outside)
-            .args([
-                "--run",
-                "r",
-                "--skip-outside",
-                "--store",
-                &loc.url(),
-                "--repo-root",
-            ])
-            .arg(dir)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
+/// Every test above on a fresh PostgreSQL schema. Ignored by default so that a
+/// machine without the server reports them skipped, not passed; `scripts/test.sh`
+/// runs them (`--run-ignored all`) when the server answers or `CI` is set, and
+/// then an unreachable server fails them.
+mod postgres {
+    #[test]
+    #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
+    fn bad_files_are_refused_with_their_position_and_nothing_is_written() {
+        super::bad_files_are_refused_with_their_position_and_nothing_is_written(
+            &crate::common::stores::postgres(),
         );
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.contains("skipped: outside the repository"),
-            "{stderr}"
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
+    fn skip_outside_drops_foreign_coverage_instead_of_refusing() {
+        super::skip_outside_drops_foreign_coverage_instead_of_refusing(
+            &crate::common::stores::postgres(),
         );
-        let counts = loc.open().run_counts("r").unwrap();
-        assert_eq!(counts.coverage_files, 0, "{}", loc.name());
     }
 }

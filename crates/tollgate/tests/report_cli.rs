@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::stores::{failed, ingest_tests, locations, passed, result, run_meta, Location};
+use common::stores::{failed, ingest_tests, passed, result, run_meta, Location};
 use common::{tollgate, tollgate_std};
 use serde_json::Value;
 use tollgate_results::Outcome;
@@ -112,99 +112,96 @@ fn assert_no_secret(what: &str, text: &str) {
     );
 }
 
-#[test]
-fn html_and_markdown_show_the_failure_the_flaky_test_and_the_changes() {
-    for loc in locations() {
-        let project = project();
-        let dir = project.path();
-        fill(&loc);
-        let html = dir.join("out/report.html");
-        let out = report_cmd(dir, &loc)
-            .arg("--html")
-            .arg(&html)
-            .arg("--markdown")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            loc.name(),
-            common::describe(&out)
-        );
-        let md = String::from_utf8(out.stdout).unwrap();
-        assert_no_secret("markdown", &md);
-        assert!(
-            md.starts_with("## ❌ tollgate: tests failed — `pr` run `head` (main @ beef00000000)"),
-            "{}: {md}",
-            loc.name()
-        );
-        assert!(
-            md.contains("| 4 (−1) | 1 (−4) | 1 (+1) | 1 (+1) | 1 (+1) |"),
-            "{md}"
-        );
-        assert!(
-            md.contains(&format!(
-                "### New failures (passed or absent in the base run) (1)\n\n- `{BREAKS}`"
-            )),
-            "{md}"
-        );
-        assert!(
-            md.contains(&format!(
-                "- `{BREAKS}` (test, 2 attempts) [router @net-team]: still failing with [REDACTED]"
-            )),
-            "{md}"
-        );
-        assert!(
-            md.contains(&format!("- `{FLAKY}` (test): failed → passed")),
-            "{md}"
-        );
-        assert!(
-            md.contains(&format!("### Newly skipped (1)\n\n- `{SKIPPED}`")),
-            "{md}"
-        );
-        assert!(
-            md.contains(&format!("### Removed tests (1)\n\n- `{GONE}`")),
-            "{md}"
-        );
+fn html_and_markdown_show_the_failure_the_flaky_test_and_the_changes(loc: &Location) {
+    let project = project();
+    let dir = project.path();
+    fill(loc);
+    let html = dir.join("out/report.html");
+    let out = report_cmd(dir, loc)
+        .arg("--html")
+        .arg(&html)
+        .arg("--markdown")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        loc.name(),
+        common::describe(&out)
+    );
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert_no_secret("markdown", &md);
+    assert!(
+        md.starts_with("## ❌ tollgate: tests failed — `pr` run `head` (main @ beef00000000)"),
+        "{}: {md}",
+        loc.name()
+    );
+    assert!(
+        md.contains("| 4 (−1) | 1 (−4) | 1 (+1) | 1 (+1) | 1 (+1) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "### New failures (passed or absent in the base run) (1)\n\n- `{BREAKS}`"
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "- `{BREAKS}` (test, 2 attempts) [router @net-team]: still failing with [REDACTED]"
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("- `{FLAKY}` (test): failed → passed")),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("### Newly skipped (1)\n\n- `{SKIPPED}`")),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("### Removed tests (1)\n\n- `{GONE}`")),
+        "{md}"
+    );
 
-        let page = std::fs::read_to_string(&html).unwrap();
-        assert_no_secret("the HTML report", &page);
-        let data = embedded(&page);
-        assert_eq!(data["meta"]["run"]["key"], "head");
-        assert_eq!(data["meta"]["base"]["key"], "base");
-        assert_eq!(data["counts"]["failed"], 1, "{}", loc.name());
-        assert_eq!(data["counts"]["flaky"], 1);
-        let groups = data["failures"].as_array().unwrap();
-        assert_eq!(groups[0]["component"], "router");
-        assert_eq!(groups[0]["owner"], "@net-team");
-        let breaks = &groups[0]["tests"][0];
-        assert_eq!(breaks["id"], BREAKS);
-        assert_eq!(breaks["attempts"].as_array().unwrap().len(), 2);
-        assert!(breaks["attempts"][0]["output"]
-            .as_str()
-            .unwrap()
-            .contains("key [REDACTED]"));
-        let flaky = &groups[1]["tests"][0];
-        assert_eq!(
-            (flaky["id"].as_str(), flaky["state"].as_str()),
-            (Some(FLAKY), Some("flaky"))
-        );
-        assert_eq!(flaky["attempts"][1]["outcome"], "passed");
-        let ids: Vec<&str> = data["tests"]["id"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
-        assert_eq!(ids.len(), 4);
-        let i = ids.iter().position(|t| *t == BREAKS).unwrap();
-        assert_eq!(data["tests"]["history"][i], "PF");
-    }
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert_no_secret("the HTML report", &page);
+    let data = embedded(&page);
+    assert_eq!(data["meta"]["run"]["key"], "head");
+    assert_eq!(data["meta"]["base"]["key"], "base");
+    assert_eq!(data["counts"]["failed"], 1, "{}", loc.name());
+    assert_eq!(data["counts"]["flaky"], 1);
+    let groups = data["failures"].as_array().unwrap();
+    assert_eq!(groups[0]["component"], "router");
+    assert_eq!(groups[0]["owner"], "@net-team");
+    let breaks = &groups[0]["tests"][0];
+    assert_eq!(breaks["id"], BREAKS);
+    assert_eq!(breaks["attempts"].as_array().unwrap().len(), 2);
+    assert!(breaks["attempts"][0]["output"]
+        .as_str()
+        .unwrap()
+        .contains("key [REDACTED]"));
+    let flaky = &groups[1]["tests"][0];
+    assert_eq!(
+        (flaky["id"].as_str(), flaky["state"].as_str()),
+        (Some(FLAKY), Some("flaky"))
+    );
+    assert_eq!(flaky["attempts"][1]["outcome"], "passed");
+    let ids: Vec<&str> = data["tests"]["id"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(ids.len(), 4);
+    let i = ids.iter().position(|t| *t == BREAKS).unwrap();
+    assert_eq!(data["tests"]["history"][i], "PF");
 }
 
 #[test]
 fn markdown_fits_the_byte_limit_it_is_given() {
-    let loc = locations().remove(0);
+    let loc = common::stores::sqlite();
     let project = project();
     let dir = project.path();
     let mut store = loc.open();
@@ -220,7 +217,7 @@ fn markdown_fits_the_byte_limit_it_is_given() {
     ingest_tests(&mut store, &run, "test", &bad);
     drop(store);
     for limit in ["65535", "3000"] {
-        let out = report_cmd(dir, &loc)
+        let out = report_cmd(dir, loc)
             .args(["--markdown", "--max-bytes", limit])
             .output()
             .unwrap();
@@ -235,7 +232,7 @@ fn markdown_fits_the_byte_limit_it_is_given() {
 
 #[test]
 fn usage_errors() {
-    let loc = locations().remove(0);
+    let loc = common::stores::sqlite();
     let project = project();
     let dir = project.path();
     let out = tollgate(dir)
@@ -353,49 +350,46 @@ const PAGES: &[&str] = &[
     "/?run=base",
 ];
 
-#[test]
-fn serve_requires_the_token_and_never_serves_a_secret() {
-    for loc in locations() {
-        let project = project();
-        let dir = project.path();
-        fill(&loc);
-        let token = "serve-token-5b1d2e";
-        let server = serve(dir, &loc, &[("TOLLGATE_SERVE_TOKEN", token)]);
-        for page in PAGES {
-            let (status, body) = get(&server.addr, page, None);
-            assert_eq!(status, 401, "{}: {page} without a token", loc.name());
-            assert!(!body.contains("test_breaks"));
-            let (status, _) = get(&server.addr, page, Some("Bearer wrong"));
-            assert_eq!(status, 401, "{page} with a wrong token");
-            let (status, body) = get(&server.addr, page, Some(&format!("Bearer {token}")));
-            assert_eq!(status, 200, "{}: {page}: {body}", loc.name());
-            assert_no_secret(page, &body);
-        }
-        let (_, body) = get(
-            &server.addr,
-            "/api/report",
-            Some(&format!("Bearer {token}")),
-        );
-        let report: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(report["failures"][0]["tests"][0]["id"], BREAKS);
-        assert_eq!(report["tests_url"], "api/tests?run=head");
-        let (_, body) = get(
-            &server.addr,
-            "/api/tests?run=head",
-            Some(&format!("Bearer {token}")),
-        );
-        let tests: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(tests["id"].as_array().unwrap().len(), 4);
-        let (_, body) = get(&server.addr, "/", Some(&format!("Bearer {token}")));
-        assert!(body.contains("connect-src 'self'"));
-        let (status, _) = get(&server.addr, "/?run=nope", Some(&format!("Bearer {token}")));
-        assert_eq!(status, 404);
+fn serve_requires_the_token_and_never_serves_a_secret(loc: &Location) {
+    let project = project();
+    let dir = project.path();
+    fill(loc);
+    let token = "serve-token-5b1d2e";
+    let server = serve(dir, loc, &[("TOLLGATE_SERVE_TOKEN", token)]);
+    for page in PAGES {
+        let (status, body) = get(&server.addr, page, None);
+        assert_eq!(status, 401, "{}: {page} without a token", loc.name());
+        assert!(!body.contains("test_breaks"));
+        let (status, _) = get(&server.addr, page, Some("Bearer wrong"));
+        assert_eq!(status, 401, "{page} with a wrong token");
+        let (status, body) = get(&server.addr, page, Some(&format!("Bearer {token}")));
+        assert_eq!(status, 200, "{}: {page}: {body}", loc.name());
+        assert_no_secret(page, &body);
     }
+    let (_, body) = get(
+        &server.addr,
+        "/api/report",
+        Some(&format!("Bearer {token}")),
+    );
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["failures"][0]["tests"][0]["id"], BREAKS);
+    assert_eq!(report["tests_url"], "api/tests?run=head");
+    let (_, body) = get(
+        &server.addr,
+        "/api/tests?run=head",
+        Some(&format!("Bearer {token}")),
+    );
+    let tests: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(tests["id"].as_array().unwrap().len(), 4);
+    let (_, body) = get(&server.addr, "/", Some(&format!("Bearer {token}")));
+    assert!(body.contains("connect-src 'self'"));
+    let (status, _) = get(&server.addr, "/?run=nope", Some(&format!("Bearer {token}")));
+    assert_eq!(status, 404);
 }
 
 #[test]
 fn serve_refuses_a_public_address_without_credentials() {
-    let loc = locations().remove(0);
+    let loc = common::stores::sqlite();
     let project = project();
     let out = tollgate(project.path())
         .args(["serve", "--bind", "0.0.0.0:0", "--store", &loc.url()])
@@ -441,10 +435,10 @@ fn metrics_text(dir: &Path, loc: &Location) -> String {
 
 #[test]
 fn metrics_are_openmetrics_with_bounded_series_and_promtool_accepts_them() {
-    let loc = locations().remove(0);
+    let loc = common::stores::sqlite();
     let project = project();
     let dir = project.path();
-    fill(&loc);
+    fill(loc);
     let verdict = |check: &str, status: &str| tollgate_store::Verdict {
         check: check.into(),
         status: status.into(),
@@ -479,7 +473,7 @@ fn metrics_are_openmetrics_with_bounded_series_and_promtool_accepts_them() {
             ..common::stores::empty_batch(&run, &common::stores::job("test"))
         })
         .unwrap();
-    let text = metrics_text(dir, &loc);
+    let text = metrics_text(dir, loc);
     assert!(text.ends_with("# EOF\n"), "{text}");
     for line in [
         "tollgate_runs{pipeline=\"pr\"} 2",
@@ -548,7 +542,7 @@ fn metrics_are_openmetrics_with_bounded_series_and_promtool_accepts_them() {
 #[test]
 fn the_series_count_does_not_grow_with_the_number_of_tests() {
     let count = |n: usize| {
-        let loc = locations().remove(0);
+        let loc = common::stores::sqlite();
         let project = project();
         let dir = project.path();
         let mut store = loc.open();
@@ -568,7 +562,7 @@ fn the_series_count_does_not_grow_with_the_number_of_tests() {
             .collect();
         ingest_tests(&mut store, &run, "test", &tests);
         drop(store);
-        metrics_text(dir, &loc)
+        metrics_text(dir, loc)
             .lines()
             .filter(|l| !l.starts_with('#'))
             .count()
@@ -586,11 +580,11 @@ fn a_real_prometheus_scrapes_serve() {
     let Some(prometheus) = tool("prometheus") else {
         return;
     };
-    let loc = locations().remove(0);
+    let loc = common::stores::sqlite();
     let project = project();
     let dir = project.path();
-    fill(&loc);
-    let server = serve(dir, &loc, &[]);
+    fill(loc);
+    let server = serve(dir, loc, &[]);
     let work = tempfile::tempdir().unwrap();
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -938,12 +932,12 @@ fn the_report_and_the_dashboard_in_headless_chromium() {
     let (Some(chromium), Some(chromedriver)) = (tool("chromium"), tool("chromedriver")) else {
         return;
     };
-    let loc = locations().remove(0);
+    let loc = common::stores::sqlite();
     let project = project();
     let dir = project.path();
-    fill(&loc);
+    fill(loc);
     let html = dir.join("report.html");
-    let out = report_cmd(dir, &loc)
+    let out = report_cmd(dir, loc)
         .arg("--html")
         .arg(&html)
         .output()
@@ -976,7 +970,7 @@ fn the_report_and_the_dashboard_in_headless_chromium() {
         "the report made network requests"
     );
 
-    let server = serve(dir, &loc, &[]);
+    let server = serve(dir, loc, &[]);
     browser.go(&format!("http://{}/", server.addr));
     click_through(&browser);
     assert_eq!(
@@ -984,4 +978,41 @@ fn the_report_and_the_dashboard_in_headless_chromium() {
         Vec::<String>::new(),
         "console errors in the dashboard"
     );
+}
+
+/// Every test above on a fresh SQLite file.
+mod sqlite {
+    #[test]
+    fn html_and_markdown_show_the_failure_the_flaky_test_and_the_changes() {
+        super::html_and_markdown_show_the_failure_the_flaky_test_and_the_changes(
+            &crate::common::stores::sqlite(),
+        );
+    }
+
+    #[test]
+    fn serve_requires_the_token_and_never_serves_a_secret() {
+        super::serve_requires_the_token_and_never_serves_a_secret(&crate::common::stores::sqlite());
+    }
+}
+
+/// Every test above on a fresh PostgreSQL schema. Ignored by default so that a
+/// machine without the server reports them skipped, not passed; `scripts/test.sh`
+/// runs them (`--run-ignored all`) when the server answers or `CI` is set, and
+/// then an unreachable server fails them.
+mod postgres {
+    #[test]
+    #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
+    fn html_and_markdown_show_the_failure_the_flaky_test_and_the_changes() {
+        super::html_and_markdown_show_the_failure_the_flaky_test_and_the_changes(
+            &crate::common::stores::postgres(),
+        );
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
+    fn serve_requires_the_token_and_never_serves_a_secret() {
+        super::serve_requires_the_token_and_never_serves_a_secret(
+            &crate::common::stores::postgres(),
+        );
+    }
 }

@@ -18,6 +18,7 @@ pub mod quarantine;
 pub mod report;
 pub mod run;
 pub mod serve;
+pub mod store;
 pub mod triage;
 
 use crate::cli::{Cli, Command};
@@ -35,6 +36,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Plan(args) => plan::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Quarantine(args) => quarantine::run(&args),
+        Command::Store(args) => store::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Metrics(args) => metrics::run(&args),
