@@ -185,25 +185,25 @@ pub fn collect_packages(
             .extend(plan.diagnostics(ws, &display_root));
         let outputs: Vec<modtree::TargetOutput> = pool.install(|| {
             plan.jobs
-            .par_iter()
-            .map(|job| {
-                let member = &ws.members[job.member];
-                modtree::collect_target(
-                    &modtree::TargetJob {
-                        package: &member.package.name,
-                        binary_id: job.target.binary_id(&member.package.name),
-                        target_kind: job.target.kind.as_str(),
-                        target_name: &job.target.name,
-                        root: &job.target.root,
-                        features: &plan.features[job.member],
-                        required_features: &job.target.required_features,
-                        proc_macro: job.target.kind == targets::TargetKind::ProcMacro,
-                        display_root: &display_root,
-                    },
-                    &cache,
-                )
-            })
-            .collect()
+                .par_iter()
+                .map(|job| {
+                    let member = &ws.members[job.member];
+                    modtree::collect_target(
+                        &modtree::TargetJob {
+                            package: &member.package.name,
+                            binary_id: job.target.binary_id(&member.package.name),
+                            target_kind: job.target.kind.as_str(),
+                            target_name: &job.target.name,
+                            root: &job.target.root,
+                            features: &plan.features[job.member],
+                            required_features: &job.target.required_features,
+                            proc_macro: job.target.kind == targets::TargetKind::ProcMacro,
+                            display_root: &display_root,
+                        },
+                        &cache,
+                    )
+                })
+                .collect()
         });
         let mut tests = Vec::new();
         for output in outputs {

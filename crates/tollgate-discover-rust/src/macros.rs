@@ -415,7 +415,11 @@ fn transcribe(tokens: &[TokenTree], bindings: &Bindings, out: &mut Vec<TokenTree
     transcribe_in(tokens, &scope, out)
 }
 
-fn transcribe_in(tokens: &[TokenTree], bindings: &Scope<'_>, out: &mut Vec<TokenTree>) -> Option<()> {
+fn transcribe_in(
+    tokens: &[TokenTree],
+    bindings: &Scope<'_>,
+    out: &mut Vec<TokenTree>,
+) -> Option<()> {
     let mut i = 0;
     while let Some(tt) = tokens.get(i) {
         match tt {

@@ -19,8 +19,8 @@ use tollgate_inventory::{
 };
 
 use crate::cfg::{Cfg, CfgContext};
-use crate::rstest;
 use crate::macros::{self, MacroDef};
+use crate::rstest;
 use crate::scan::{self, Attr, AttrKind, MacroCallItem, MacroRulesItem, ScanItem, TestFn};
 use crate::source::{LoadError, SourceCache};
 
@@ -127,8 +127,10 @@ struct ScopedMacro {
 
 impl ScopedMacro {
     fn parse(item: &MacroRulesItem) -> Self {
-        let parsed: Result<TokenStream, String> =
-            item.body.parse().map_err(|e: proc_macro2::LexError| e.to_string());
+        let parsed: Result<TokenStream, String> = item
+            .body
+            .parse()
+            .map_err(|e: proc_macro2::LexError| e.to_string());
         let (def, may_make_tests) = match parsed {
             Ok(tokens) => {
                 let may = token_mentions(&tokens, |tt| match tt {
@@ -334,57 +336,56 @@ impl Walker<'_> {
     }
 
     fn walk_mod(&mut self, m: &scan::ModItem, ctx: &ModCtx, mut child: ModCtx) {
-                    child.module_path.push(m.name.clone());
-                    child
-                        .markers
-                        .extend(annotation_markers(&m.annotations, &self.rel(&ctx.file)));
-                    let path_attr =
-                        self.active(&m.attrs, &ctx.file)
-                            .into_iter()
-                            .rev()
-                            .find_map(|a| match &a.kind {
-                                AttrKind::Path(p) => Some(p.clone()),
-                                _ => None,
-                            });
-                    match &m.inline {
-                        Some(inline) => {
-                            child.dir = match &path_attr {
-                                Some(p) => self.path_base(ctx).join(p),
-                                None => ctx.dir.join(&m.file_stem),
-                            };
-                            child.in_inline = true;
-                            if self.cfg_holds(&inline.inner_attrs, &ctx.file, &mut child.required) {
-                                self.walk_items(&inline.items, &child);
-                            }
+        child.module_path.push(m.name.clone());
+        child
+            .markers
+            .extend(annotation_markers(&m.annotations, &self.rel(&ctx.file)));
+        let path_attr = self
+            .active(&m.attrs, &ctx.file)
+            .into_iter()
+            .rev()
+            .find_map(|a| match &a.kind {
+                AttrKind::Path(p) => Some(p.clone()),
+                _ => None,
+            });
+        match &m.inline {
+            Some(inline) => {
+                child.dir = match &path_attr {
+                    Some(p) => self.path_base(ctx).join(p),
+                    None => ctx.dir.join(&m.file_stem),
+                };
+                child.in_inline = true;
+                if self.cfg_holds(&inline.inner_attrs, &ctx.file, &mut child.required) {
+                    self.walk_items(&inline.items, &child);
+                }
+            }
+            None => {
+                let file = match &path_attr {
+                    Some(p) => {
+                        let file = self.path_base(ctx).join(p);
+                        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+                        child.dir = dir.clone();
+                        child.file_dir = dir;
+                        Some(file)
+                    }
+                    None => {
+                        let flat = ctx.dir.join(format!("{}.rs", m.file_stem));
+                        let nested = ctx.dir.join(&m.file_stem).join("mod.rs");
+                        child.dir = ctx.dir.join(&m.file_stem);
+                        if is_file_or_broken(&flat) {
+                            child.file_dir = ctx.dir.clone();
+                            Some(flat)
+                        } else if is_file_or_broken(&nested) {
+                            child.file_dir = child.dir.clone();
+                            Some(nested)
+                        } else {
+                            None
                         }
-                        None => {
-                            let file = match &path_attr {
-                                Some(p) => {
-                                    let file = self.path_base(ctx).join(p);
-                                    let dir =
-                                        file.parent().map(Path::to_path_buf).unwrap_or_default();
-                                    child.dir = dir.clone();
-                                    child.file_dir = dir;
-                                    Some(file)
-                                }
-                                None => {
-                                    let flat = ctx.dir.join(format!("{}.rs", m.file_stem));
-                                    let nested = ctx.dir.join(&m.file_stem).join("mod.rs");
-                                    child.dir = ctx.dir.join(&m.file_stem);
-                                    if is_file_or_broken(&flat) {
-                                        child.file_dir = ctx.dir.clone();
-                                        Some(flat)
-                                    } else if is_file_or_broken(&nested) {
-                                        child.file_dir = child.dir.clone();
-                                        Some(nested)
-                                    } else {
-                                        None
-                                    }
-                                }
-                            };
-                            let Some(file) = file else {
-                                let (name, dir) = (m.file_stem.clone(), self.rel(&ctx.dir));
-                                self.diagnose(
+                    }
+                };
+                let Some(file) = file else {
+                    let (name, dir) = (m.file_stem.clone(), self.rel(&ctx.dir));
+                    self.diagnose(
                                     Severity::Error,
                                     "missing-module",
                                     &ctx.file.clone(),
@@ -392,13 +393,13 @@ impl Walker<'_> {
                                     m.column,
                                     format!("file not found for module `{name}` (looked for {dir}/{name}.rs and {dir}/{name}/mod.rs)"),
                                 );
-                                return;
-                            };
-                            child.file = file;
-                            child.in_inline = false;
-                            self.walk_file(child, Some((&ctx.file, m.line, m.column)));
-                        }
-                    }
+                    return;
+                };
+                child.file = file;
+                child.in_inline = false;
+                self.walk_file(child, Some((&ctx.file, m.line, m.column)));
+            }
+        }
     }
 
     /// Which definition a macro path means here.
@@ -622,7 +623,11 @@ impl Walker<'_> {
                 .attrs
                 .iter()
                 .filter(|a| a.kind != AttrKind::Template)
-                .chain(t.attrs.iter().filter(|a| !matches!(a.kind, AttrKind::Apply(_))))
+                .chain(
+                    t.attrs
+                        .iter()
+                        .filter(|a| !matches!(a.kind, AttrKind::Apply(_))),
+                )
                 .cloned()
                 .collect();
             if merged.value_lists.is_empty() {

@@ -165,13 +165,14 @@ pub fn scan_source(text: &str) -> Result<FileScan, ParseError> {
     // A shebang line (not an inner attribute) is not Rust tokens; keep the
     // line so positions stay right.
     let owned;
-    let text = if text.starts_with("#!") && !text.trim_start_matches("#!").trim_start().starts_with('[') {
-        let end = text.find('\n').unwrap_or(text.len());
-        owned = format!("{}{}", " ".repeat(end), &text[end..]);
-        owned.as_str()
-    } else {
-        text
-    };
+    let text =
+        if text.starts_with("#!") && !text.trim_start_matches("#!").trim_start().starts_with('[') {
+            let end = text.find('\n').unwrap_or(text.len());
+            owned = format!("{}{}", " ".repeat(end), &text[end..]);
+            owned.as_str()
+        } else {
+            text
+        };
     let tokens: TokenStream = text.parse().map_err(|e: proc_macro2::LexError| {
         let start = e.span().start();
         ParseError {
@@ -272,7 +273,11 @@ pub fn check_depth(tokens: &TokenStream) -> Result<(), ParseError> {
 
 /// Scans the items a macro expansion produced. Every position is the call
 /// site's (`line`, `column`): the tokens come from several files.
-pub fn scan_expansion(tokens: TokenStream, line: u32, column: u32) -> Result<Vec<ScanItem>, String> {
+pub fn scan_expansion(
+    tokens: TokenStream,
+    line: u32,
+    column: u32,
+) -> Result<Vec<ScanItem>, String> {
     check_depth(&tokens).map_err(|e| e.message)?;
     let file = syn::parse2::<syn::File>(tokens).map_err(|e| e.to_string())?;
     let notes = annotation::SourceNotes::default();
@@ -806,7 +811,11 @@ fn helper() {}
             .collect();
         assert_eq!(
             calls,
-            vec![("m", false, 3), ("gen_tests", true, 4), ("lazy_static", false, 6)]
+            vec![
+                ("m", false, 3),
+                ("gen_tests", true, 4),
+                ("lazy_static", false, 6)
+            ]
         );
         assert!(tests_of(&scan.items).is_empty());
     }

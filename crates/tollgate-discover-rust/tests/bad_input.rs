@@ -284,8 +284,14 @@ fn nesting_beyond_the_limit_is_one_too_deep_diagnostic() {
     );
     let (ids, diagnostics) = run(root);
     assert_eq!(ids, vec!["deep fine".to_string()]);
-    assert_eq!(codes(&diagnostics), vec![("too-deep".to_string(), "src/deep.rs".to_string(), 3)]);
-    assert!(diagnostics[0].message.contains("too deep"), "{diagnostics:#?}");
+    assert_eq!(
+        codes(&diagnostics),
+        vec![("too-deep".to_string(), "src/deep.rs".to_string(), 3)]
+    );
+    assert!(
+        diagnostics[0].message.contains("too deep"),
+        "{diagnostics:#?}"
+    );
 }
 
 #[test]

@@ -34,6 +34,7 @@ pub fn human(findings: &[Finding], color: bool) -> String {
         let code_color = match f.severity {
             Severity::Error => RED,
             Severity::Warning => YELLOW,
+            Severity::Info => CYAN,
         };
         let fixable = if f.fixable { " [*]" } else { "" };
         let _ = writeln!(
