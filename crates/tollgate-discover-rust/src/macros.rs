@@ -474,7 +474,7 @@ fn transcribe_in(
                             local: repeated
                                 .iter()
                                 .filter_map(|(name, items)| {
-                                    items[index].get(*name).map(|b| (*name, b))
+                                    items[index].get(name).map(|b| (*name, b))
                                 })
                                 .collect(),
                             parent: Some(bindings),

@@ -457,8 +457,7 @@ impl Walker<'_> {
         // A macro whose body has no `test`, `mod` or macro call, called
         // without `test` in its input, cannot make a test: not expanded
         // (library code is full of `impl_ops!(u8);`).
-        let relevant = mac.may_make_tests || call.mentions_test;
-        if !relevant {
+        if !mac.may_make_tests && !call.mentions_test {
             return;
         }
         if ctx.expansion_depth >= MAX_EXPANSION_DEPTH {
@@ -482,9 +481,7 @@ impl Walker<'_> {
         let def = match &mac.def {
             Ok(def) => def,
             Err(why) => {
-                if relevant {
-                    self.unexpanded(call, ctx, "macro-unexpanded", why.clone());
-                }
+                self.unexpanded(call, ctx, "macro-unexpanded", why.clone());
                 return;
             }
         };
@@ -499,9 +496,7 @@ impl Walker<'_> {
         let output = match macros::expand(def, &input) {
             Ok(output) => output,
             Err(e) => {
-                if relevant {
-                    self.unexpanded(call, ctx, "macro-unexpanded", e.to_string());
-                }
+                self.unexpanded(call, ctx, "macro-unexpanded", e.to_string());
                 return;
             }
         };
@@ -513,10 +508,8 @@ impl Walker<'_> {
                 self.walk_items(&items, &child);
             }
             Err(e) => {
-                if relevant {
-                    let why = format!("its expansion is not a list of items: {e}");
-                    self.unexpanded(call, ctx, "macro-unexpanded", why);
-                }
+                let why = format!("its expansion is not a list of items: {e}");
+                self.unexpanded(call, ctx, "macro-unexpanded", why);
             }
         }
     }
