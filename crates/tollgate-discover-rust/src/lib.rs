@@ -180,6 +180,7 @@ pub fn collect_packages(
         }
     };
     for (plan, ws) in plans.iter().zip(&discovery.workspaces) {
+        let workspace = relative(&ws.root, &display_root);
         inventory
             .diagnostics
             .extend(plan.diagnostics(ws, &display_root));
@@ -196,6 +197,8 @@ pub fn collect_packages(
                             target_name: &job.target.name,
                             root: &job.target.root,
                             features: &plan.features[job.member],
+                            default_features: &plan.default_features[job.member],
+                            workspace: &workspace,
                             required_features: &job.target.required_features,
                             proc_macro: job.target.kind == targets::TargetKind::ProcMacro,
                             display_root: &display_root,
@@ -247,6 +250,8 @@ struct TargetPlan {
 /// The test binaries of one workspace and the features they are built with.
 struct WorkspacePlan {
     features: Vec<BTreeSet<String>>,
+    /// Each member's features with no feature flags given (defaults only).
+    default_features: Vec<BTreeSet<String>>,
     jobs: Vec<TargetPlan>,
     /// `harness = false` targets: their tests are whatever their `main`
     /// prints for `--list`, unknowable statically.
@@ -358,6 +363,12 @@ fn plan_workspace(
         None
     };
     let features = features::resolve_selected(&member_deps, selection, cli_member, selected);
+    let default_features = features::resolve_selected(
+        &member_deps,
+        &FeatureSelection::default(),
+        cli_member,
+        selected,
+    );
     let mut jobs = Vec::new();
     let mut custom_harness = Vec::new();
     for (index, member) in ws.members.iter().enumerate() {
@@ -387,6 +398,7 @@ fn plan_workspace(
     }
     WorkspacePlan {
         features,
+        default_features,
         jobs,
         custom_harness,
     }
