@@ -45,6 +45,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--project", required=True, type=Path)
     parser.add_argument("--tollgate", default=str(REPO / "target" / "release" / "tollgate"))
+    parser.add_argument("--ids-binary", help="time this binary instead of tollgate: "
+                        "`cargo build --release -p tollgate-discover-rust --example list_ids`, "
+                        "then target/release/examples/list_ids (prints ids, diagnostics on stderr)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--toolchain", help="rustup toolchain for cargo (e.g. nightly when the "
                         "workspace needs a newer rustc than the default)")
@@ -52,12 +55,15 @@ def main() -> int:
     parser.add_argument("flags", nargs="*", help="flags for both (after --)")
     args = parser.parse_args()
     project = args.project.resolve()
+    args.tollgate = str(Path(args.tollgate).resolve())
     env = dict(os.environ)
     env.pop("RUSTFLAGS", None)
 
     cargo = ["cargo", f"+{args.toolchain}"] if args.toolchain else ["cargo"]
     nextest_cmd = [*cargo, "nextest", "list", "--workspace", "--message-format", "oneline", *args.flags]
     tollgate_cmd = [args.tollgate, "collect", "--lang", "rust", "--format", "json", *args.flags, str(project)]
+    if args.ids_binary:
+        tollgate_cmd = [str(Path(args.ids_binary).resolve()), str(project), *args.flags]
     print(f"$ (cd {project} && {' '.join(nextest_cmd)})", file=sys.stderr)
     print(f"$ {' '.join(tollgate_cmd)}", file=sys.stderr)
 
@@ -78,7 +84,11 @@ def main() -> int:
         tollgate_out = proc.stdout
 
     expected = [line for line in nextest_out.splitlines() if line.strip()]
-    data = json.loads(tollgate_out)
+    if args.ids_binary:
+        data = {"tests": [{"id": line} for line in tollgate_out.splitlines() if line.strip()],
+                "diagnostics": []}
+    else:
+        data = json.loads(tollgate_out)
     # nextest's default hides ignored tests; so does `collect` (--run-ignored default).
     got = [t["id"] for t in data["tests"]]
     exp_set, got_set = set(expected), set(got)

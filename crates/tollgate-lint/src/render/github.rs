@@ -86,6 +86,7 @@ pub fn github_summary(findings: &[Finding]) -> String {
         let severity = match f.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "info",
         };
         let row = format!(
             "| `{}:{}` | {} | {severity} | {} |\n",
