@@ -202,22 +202,32 @@ def report(backend, store, tmp):
 
 
 def main():
+    global TOLLGATE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tests", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument("--workdir", help="keep the stores here and reuse a filled SQLite store on the next run")
+    ap.add_argument("--tollgate", default=TOLLGATE, help="the binary (default: target/release/tollgate)")
     args = ap.parse_args()
+    TOLLGATE = os.path.abspath(args.tollgate)
     if not os.access(TOLLGATE, os.X_OK):
         raise SystemExit("build first: cargo build --release -p tollgate")
+    print(f"binary: {TOLLGATE}")
     print(f"store: {args.tests:,} tests x {args.runs} runs, 4 jobs, 0.2% failing and 0.3% flaky per run")
-    tmp = tempfile.mkdtemp(prefix="tollgate-report-scale-")
+    tmp = args.workdir or tempfile.mkdtemp(prefix="tollgate-report-scale-")
     try:
         db = os.path.join(tmp, "sqlite", "history.db")
-        os.makedirs(os.path.dirname(db))
-        create_schema(os.path.join(tmp, "sqlite"), db)
-        t0 = time.perf_counter()
-        fill_sqlite(db, args.tests, args.runs)
-        print(f"sqlite: filled in {time.perf_counter() - t0:.0f} s ({os.path.getsize(db) / 1e6:.0f} MB)")
+        stamp = os.path.join(tmp, "sqlite", f"filled-{args.tests}x{args.runs}")
+        if os.path.exists(stamp):
+            print(f"sqlite: reusing {db}")
+        else:
+            os.makedirs(os.path.dirname(db), exist_ok=True)
+            create_schema(os.path.join(tmp, "sqlite"), db)
+            t0 = time.perf_counter()
+            fill_sqlite(db, args.tests, args.runs)
+            open(stamp, "w").close()
+            print(f"sqlite: filled in {time.perf_counter() - t0:.0f} s ({os.path.getsize(db) / 1e6:.0f} MB)")
         report("sqlite", db, os.path.join(tmp, "sqlite"))
         if args.no_postgres:
             return
@@ -239,7 +249,8 @@ def main():
             subprocess.run(["psql", "-q", PG, "-c", f"DROP SCHEMA {schema} CASCADE"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not args.workdir:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

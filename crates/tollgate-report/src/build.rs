@@ -9,6 +9,10 @@ use tollgate_store::{
 use crate::components::Components;
 use crate::model::*;
 
+/// Per test of one run: `(interned test id, state letter, seconds)` (see
+/// `Store::run_test_summary`).
+pub type TestStates = Vec<(i64, u8, f64)>;
+
 /// Everything a report is made of, as read from the store.
 #[derive(Debug, Clone, Default)]
 pub struct ReportInput {
@@ -22,9 +26,9 @@ pub struct ReportInput {
     pub names: HashMap<i64, String>,
     /// Earlier runs of the pipeline, oldest first, with their per-test states
     /// (see `Store::run_test_summary`). The report's own run is not in it.
-    pub history: Vec<(RunInfo, Vec<(i64, u8, f64)>)>,
+    pub history: Vec<(RunInfo, TestStates)>,
     /// The base run's per-test states (may also be in `history`).
-    pub base_states: Option<Vec<(i64, u8, f64)>>,
+    pub base_states: Option<TestStates>,
     pub attempts: Vec<AttemptRecord>,
     pub flaky: Option<FlakyReport>,
     pub coverage_language: Vec<CoverageRollup>,
@@ -256,6 +260,11 @@ pub fn build(input: &ReportInput, components: &Components) -> Report {
             .total_cmp(&a.duration_s)
             .then(a.test.cmp(&b.test))
     });
+    let slowest_ids: Vec<String> = by_time
+        .iter()
+        .take(input.slowest)
+        .map(|row| name(row.test))
+        .collect();
     let slowest = by_time
         .iter()
         .take(input.slowest)
@@ -363,6 +372,44 @@ pub fn build(input: &ReportInput, components: &Components) -> Report {
         table
     });
 
+    // Duration histories of the tests worth opening.
+    let mut wanted: Vec<String> = failures
+        .iter()
+        .flat_map(|g| g.tests.iter().map(|t| t.id.clone()))
+        .collect();
+    wanted.extend(slowest_ids);
+    wanted.sort();
+    wanted.dedup();
+    wanted.truncate(1000);
+    let mut durations: BTreeMap<String, Vec<Option<u64>>> = BTreeMap::new();
+    if !wanted.is_empty() {
+        let wanted_ids: HashMap<i64, &str> = input
+            .names
+            .iter()
+            .filter(|(_, name)| wanted.binary_search(name).is_ok())
+            .map(|(id, name)| (*id, name.as_str()))
+            .collect();
+        let runs = input.history.len();
+        let mut series: HashMap<i64, Vec<Option<u64>>> = wanted_ids
+            .keys()
+            .map(|id| (*id, vec![None; runs + 1]))
+            .collect();
+        for (i, (_, states)) in input.history.iter().enumerate() {
+            for (id, _, d) in states {
+                if let Some(s) = series.get_mut(id) {
+                    s[i] = Some((d * 1000.0).round() as u64);
+                }
+            }
+        }
+        for (id, mut s) in series {
+            let name = wanted_ids[&id];
+            s[runs] = current
+                .get(name)
+                .map(|(_, d, _)| (d * 1000.0).round() as u64);
+            durations.insert(name.to_string(), s);
+        }
+    }
+
     let status = overall_status(&input.verdicts, &counts);
     Report {
         meta: Meta {
@@ -394,6 +441,7 @@ pub fn build(input: &ReportInput, components: &Components) -> Report {
         bench,
         runs,
         tests,
+        durations,
     }
 }
 

@@ -25,6 +25,10 @@ pub struct Report {
     pub runs: Vec<RunPoint>,
     /// Every test of the run (absent when a dashboard page loads it lazily).
     pub tests: Option<TestTable>,
+    /// Milliseconds per run of [`Report::runs`] (oldest first, `null` when it
+    /// did not run) for the tests a reader opens most: failures, flaky and
+    /// slowest tests (at most 1,000).
+    pub durations: std::collections::BTreeMap<String, Vec<Option<u64>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

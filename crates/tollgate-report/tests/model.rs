@@ -208,7 +208,8 @@ fn deltas_against_the_base_run() {
 #[test]
 fn failures_are_grouped_by_component_with_every_attempt() {
     let report = build(&input(), &components());
-    let groups: Vec<(&str, &str, Vec<(&str, &str, usize, bool)>)> = report
+    type Group<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str, usize, bool)>);
+    let groups: Vec<Group> = report
         .failures
         .iter()
         .map(|g| {
@@ -245,6 +246,13 @@ fn failures_are_grouped_by_component_with_every_attempt() {
     let n = tests.id.iter().position(|t| t == NEW).unwrap();
     assert_eq!(tests.history[n], "--P");
     assert_eq!(report.runs.len(), 3);
+    // Duration histories of the tests worth opening (failures, flaky, slowest).
+    assert_eq!(
+        report.durations[B],
+        vec![Some(1000), Some(1000), Some(4000)]
+    );
+    assert_eq!(report.durations[NEW], vec![None, None, Some(9000)]);
+    assert!(!report.durations.contains_key(S));
 }
 
 #[test]

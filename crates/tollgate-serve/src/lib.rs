@@ -76,7 +76,13 @@ pub fn check_bind(addr: SocketAddr, auth: Option<&Auth>) -> Result<(), ServeErro
 
 type CacheKey = (Option<String>, Option<String>, StoreStamp);
 
+/// How long a cached page may be served while the store's stamp is
+/// unchanged (the stamp misses a re-ingest that changes only messages or
+/// retries with the same counts).
+const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30);
+
 struct Built {
+    at: std::time::Instant,
     /// The report JSON, redacted, without its test table.
     page: serde_json::Value,
     /// The test table JSON, redacted.
@@ -87,7 +93,7 @@ struct AppState {
     store: Mutex<Store>,
     options: ServeOptions,
     cache: Mutex<HashMap<CacheKey, Arc<Built>>>,
-    metrics: Mutex<Option<(StoreStamp, String)>>,
+    metrics: Mutex<Option<(StoreStamp, std::time::Instant, String)>>,
 }
 
 type Shared = Arc<AppState>;
@@ -188,6 +194,7 @@ impl AppState {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&key)
+            .filter(|hit| hit.at.elapsed() < MAX_AGE)
         {
             return Ok(hit.clone());
         }
@@ -222,6 +229,7 @@ impl AppState {
             pages::url_encode(&self.redact(run_key.clone()))
         ));
         let built = Arc::new(Built {
+            at: std::time::Instant::now(),
             page: value,
             tests: tests.to_string(),
         });
@@ -324,8 +332,8 @@ fn metrics_text(s: &AppState) -> Result<String, Failure> {
         .metrics
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some((at, text)) = cached.as_ref() {
-        if *at == stamp {
+    if let Some((at, when, text)) = cached.as_ref() {
+        if *at == stamp && when.elapsed() < MAX_AGE {
             return Ok(text.clone());
         }
     }
@@ -363,7 +371,7 @@ fn metrics_text(s: &AppState) -> Result<String, Failure> {
         s.options.top_k,
     );
     let text = s.redact(text);
-    *cached = Some((stamp, text.clone()));
+    *cached = Some((stamp, std::time::Instant::now(), text.clone()));
     Ok(text)
 }
 

@@ -58,12 +58,18 @@ pub struct AttemptRecord {
     pub message: Option<String>,
 }
 
-/// Identifies the store's content: it changes whenever something is ingested
-/// or recorded, so a cache keyed by it is never stale.
+/// Changes whenever a run, job, gate verdict or a job's test counts change
+/// (every ingest that adds or changes first attempts, every finished run
+/// and recorded gate), read from the small tables only: a cache keyed by it
+/// costs one cheap query per request. A re-ingest that changes only later
+/// attempts or messages with the same counts keeps it: caches bound their
+/// age too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct StoreStamp {
     pub runs: i64,
-    pub attempts: i64,
+    pub jobs: i64,
+    pub first_attempts: i64,
+    pub first_failures: i64,
     pub verdicts: i64,
     pub finished: i64,
 }
@@ -279,17 +285,21 @@ impl Store {
     pub fn stamp(&mut self) -> Result<StoreStamp, StoreError> {
         let rows = self.sql().query(
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM runs), \
-                    (SELECT COALESCE(MAX(id), 0) FROM test_attempts), \
+                    (SELECT COALESCE(MAX(id), 0) FROM jobs), \
+                    (SELECT CAST(COALESCE(SUM(first_attempts), 0) AS BIGINT) FROM jobs), \
+                    (SELECT CAST(COALESCE(SUM(first_failures), 0) AS BIGINT) FROM jobs), \
                     (SELECT COALESCE(MAX(id), 0) FROM gate_verdicts), \
-                    (SELECT COALESCE(SUM(CASE WHEN finished_at IS NULL THEN 0 ELSE 1 END), 0) FROM runs)",
+                    (SELECT CAST(COALESCE(SUM(CASE WHEN finished_at IS NULL THEN 0 ELSE 1 END), 0) AS BIGINT) FROM runs)",
             &[],
         )?;
         let r = rows.first().cloned().unwrap_or_default();
         Ok(StoreStamp {
             runs: col(&r, 0).int(),
-            attempts: col(&r, 1).int(),
-            verdicts: col(&r, 2).int(),
-            finished: col(&r, 3).int(),
+            jobs: col(&r, 1).int(),
+            first_attempts: col(&r, 2).int(),
+            first_failures: col(&r, 3).int(),
+            verdicts: col(&r, 4).int(),
+            finished: col(&r, 5).int(),
         })
     }
 }

@@ -119,6 +119,16 @@ fn verdicts_pipelines_and_the_stamp() {
         let r2 = run_meta("r2", "c2", "main", "nightly", 2_000);
         ingest_tests(&mut store, &r1, "unit", &[passed("a", 0.1)]);
         let before = store.stamp().unwrap();
+        // A test failing now where it passed changes the stamp too.
+        ingest_tests(&mut store, &r1, "unit", &[failed("a", 0.1)]);
+        let refailed = store.stamp().unwrap();
+        assert_ne!(
+            before,
+            refailed,
+            "{}: a changed outcome changes the stamp",
+            loc.name()
+        );
+        let before = refailed;
         ingest_tests(&mut store, &r2, "unit", &[passed("a", 0.1)]);
         let after = store.stamp().unwrap();
         assert_ne!(before, after, "{}: an ingest changes the stamp", loc.name());

@@ -292,6 +292,12 @@
         for (var j = 0; j < h.length; j++) { if (h[j] !== '-' && h[j] !== 'S') n++; if (h[j] === 'F') f++; if (h[j] === 'K') k++; }
         box.appendChild(el('p', { cls: 'muted', text: n + ' runs: ' + f + ' failed, ' + k + ' flaky' }));
       }
+      var ms = D.durations && D.durations[id];
+      if (ms) {
+        var runs = D.runs.slice(D.runs.length - ms.length);
+        box.appendChild(lineChart('duration per run', ms.map(function (v) { return v == null ? null : v / 1000; }),
+          runs.map(function (r) { return r.key; }), { secs: true, min: 0 }));
+      }
       var flaky = D.flaky.filter(function (x) { return x.id === id; })[0];
       if (flaky) box.appendChild(el('p', { cls: 'K', text: 'Flaky on ' + flaky.flaky_commits + ' of ' + flaky.commits + ' commits (' + (100 * flaky.flake_rate).toFixed(1) + '%)' }));
       D.failures.forEach(function (g) {
