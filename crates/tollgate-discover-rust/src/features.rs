@@ -34,6 +34,33 @@ pub fn resolve(
     selection: &FeatureSelection,
     cli_member: Option<usize>,
 ) -> Vec<BTreeSet<String>> {
+    resolve_selected(members, selection, cli_member, &vec![true; members.len()])
+}
+
+/// [`resolve`] for a build of the `selected` members only (`-p`, a
+/// member's manifest path): the command line's features apply to them, and
+/// other members get features only through dependencies of the selected.
+pub fn resolve_selected(
+    members: &[MemberDeps<'_>],
+    selection: &FeatureSelection,
+    cli_member: Option<usize>,
+    selected: &[bool],
+) -> Vec<BTreeSet<String>> {
+    // Members built at all: the selected and what they depend on.
+    let mut built: Vec<bool> = (0..members.len())
+        .map(|i| selected.get(i).copied().unwrap_or(false))
+        .collect();
+    let mut queue: Vec<usize> = (0..members.len()).filter(|&i| built[i]).collect();
+    while let Some(index) = queue.pop() {
+        for (_, target) in &members[index].dependencies {
+            if let Some(t) = *target {
+                if !built[t] {
+                    built[t] = true;
+                    queue.push(t);
+                }
+            }
+        }
+    }
     let mut resolver = Resolver {
         members,
         enabled: vec![BTreeSet::new(); members.len()],
@@ -41,12 +68,18 @@ pub fn resolve(
         weak: vec![BTreeMap::new(); members.len()],
     };
     for (index, member) in members.iter().enumerate() {
+        if !built[index] {
+            continue;
+        }
         for (dep, target) in &member.dependencies {
             if !dep.optional {
                 if let Some(target) = target {
                     resolver.enable_through(*target, dep);
                 }
             }
+        }
+        if !selected.get(index).copied().unwrap_or(false) {
+            continue;
         }
         if selection.all_features {
             let features: Vec<String> = member.package.features.keys().cloned().collect();

@@ -23,6 +23,7 @@ pub mod cfg;
 pub mod features;
 pub mod macros;
 pub mod manifest;
+pub mod models;
 pub mod modtree;
 pub mod nextest;
 pub mod rstest;
@@ -38,6 +39,10 @@ use rayon::prelude::*;
 use tollgate_inventory::{Diagnostic, Inventory, Severity};
 
 pub use nextest::{nextest_filterset, nextest_list_ids, RunIgnored};
+
+/// Stack of each discovery thread: enough for syn to parse files nested up
+/// to [`scan::MAX_GROUP_DEPTH`] levels (it is reserved, not committed).
+pub const STACK_BYTES: usize = 512 * 1024 * 1024;
 
 /// The feature flags of the `cargo nextest list` being mirrored.
 #[derive(Debug, Default, Clone)]
@@ -72,6 +77,18 @@ pub struct Collection {
     pub inventory: Inventory,
 }
 
+/// Which members to list, as `cargo nextest list`'s package flags.
+#[derive(Debug, Default, Clone)]
+pub struct PackageSelection {
+    /// `-p/--package NAME`: only these members.
+    pub packages: Vec<String>,
+    /// `--workspace`: every member, even when a member's `Cargo.toml` was
+    /// given as the path.
+    pub workspace: bool,
+    /// `--exclude NAME`: members left out.
+    pub exclude: Vec<String>,
+}
+
 /// Usage errors. Problems in the searched tree are diagnostics instead.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
@@ -81,11 +98,23 @@ pub enum CollectError {
     RelativePath(PathBuf),
     #[error("path does not exist: {0}")]
     NotFound(PathBuf),
+    #[error("package `{0}` is not a member of the workspace(s) searched")]
+    UnknownPackage(String),
 }
 
 /// Collects every test `cargo nextest list --workspace` would list in each
-/// workspace found under `opts.paths`, with the given feature flags.
+/// workspace found under `opts.paths`, with the given feature flags. A path
+/// that is a member's `Cargo.toml` (not the workspace root's) lists that
+/// member only, as `cargo nextest list --manifest-path` does.
 pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
+    collect_packages(opts, &PackageSelection::default())
+}
+
+/// [`collect`] narrowed like `cargo nextest list -p/--workspace/--exclude`.
+pub fn collect_packages(
+    opts: &CollectOptions,
+    packages: &PackageSelection,
+) -> Result<Collection, CollectError> {
     if opts.paths.is_empty() {
         return Err(CollectError::NoPaths);
     }
@@ -97,8 +126,16 @@ pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
             return Err(CollectError::NotFound(path.clone()));
         }
     }
-    let display_root = common_root(&opts.paths);
     let discovery = workspace::discover(&opts.paths);
+    let selected = select_members(&discovery.workspaces, &opts.paths, packages)?;
+    // Paths in the output are relative to the searched directory, or to the
+    // workspace root when a manifest inside one workspace was given.
+    let mut display_root = common_root(&opts.paths);
+    if let [ws] = discovery.workspaces.as_slice() {
+        if opts.paths.iter().all(|p| p.is_file()) && display_root.starts_with(&ws.root) {
+            display_root = ws.root.clone();
+        }
+    }
     let mut inventory = Inventory::default();
     for problem in &discovery.problems {
         inventory.diagnostics.push(Diagnostic {
@@ -114,37 +151,63 @@ pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
     let plans: Vec<WorkspacePlan> = discovery
         .workspaces
         .iter()
-        .map(|ws| plan_workspace(ws, &opts.features))
+        .zip(&selected)
+        .map(|(ws, selected)| plan_workspace(ws, &opts.features, selected))
         .collect();
     let cache = source::SourceCache::default();
+    // syn parses, and drops, nested syntax recursively: files are parsed on
+    // threads with a large stack (nesting beyond `scan::MAX_GROUP_DEPTH` is
+    // refused before parsing).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(STACK_BYTES)
+        .thread_name(|i| format!("tollgate-discover-rust-{i}"))
+        .build();
+    let pool = match pool {
+        Ok(pool) => pool,
+        Err(e) => {
+            inventory.diagnostics.push(Diagnostic {
+                severity: Severity::Error,
+                code: "no-threads".to_string(),
+                file: String::new(),
+                line: 0,
+                column: 0,
+                message: format!("cannot start discovery threads: {e}"),
+            });
+            return Ok(Collection {
+                workspaces: Vec::new(),
+                inventory,
+            });
+        }
+    };
     for (plan, ws) in plans.iter().zip(&discovery.workspaces) {
         let workspace = relative(&ws.root, &display_root);
         inventory
             .diagnostics
             .extend(plan.diagnostics(ws, &display_root));
-        let outputs: Vec<modtree::TargetOutput> = plan
-            .jobs
-            .par_iter()
-            .map(|job| {
-                let member = &ws.members[job.member];
-                modtree::collect_target(
-                    &modtree::TargetJob {
-                        package: &member.package.name,
-                        binary_id: job.target.binary_id(&member.package.name),
-                        target_kind: job.target.kind.as_str(),
-                        target_name: &job.target.name,
-                        root: &job.target.root,
-                        features: &plan.features[job.member],
-                        default_features: &plan.default_features[job.member],
-                        workspace: &workspace,
-                        required_features: &job.target.required_features,
-                        proc_macro: job.target.kind == targets::TargetKind::ProcMacro,
-                        display_root: &display_root,
-                    },
-                    &cache,
-                )
-            })
-            .collect();
+        let outputs: Vec<modtree::TargetOutput> = pool.install(|| {
+            plan.jobs
+                .par_iter()
+                .map(|job| {
+                    let member = &ws.members[job.member];
+                    modtree::collect_target(
+                        &modtree::TargetJob {
+                            package: &member.package.name,
+                            binary_id: job.target.binary_id(&member.package.name),
+                            target_kind: job.target.kind.as_str(),
+                            target_name: &job.target.name,
+                            root: &job.target.root,
+                            features: &plan.features[job.member],
+                            default_features: &plan.default_features[job.member],
+                            workspace: &workspace,
+                            required_features: &job.target.required_features,
+                            proc_macro: job.target.kind == targets::TargetKind::ProcMacro,
+                            display_root: &display_root,
+                        },
+                        &cache,
+                    )
+                })
+                .collect()
+        });
         let mut tests = Vec::new();
         for output in outputs {
             tests.extend(output.tests);
@@ -214,7 +277,59 @@ impl WorkspacePlan {
     }
 }
 
-fn plan_workspace(ws: &workspace::Workspace, selection: &FeatureSelection) -> WorkspacePlan {
+/// For each workspace, which members are listed.
+fn select_members(
+    workspaces: &[workspace::Workspace],
+    paths: &[PathBuf],
+    sel: &PackageSelection,
+) -> Result<Vec<Vec<bool>>, CollectError> {
+    for name in &sel.packages {
+        let known = workspaces
+            .iter()
+            .any(|ws| ws.members.iter().any(|m| &m.package.name == name));
+        if !known {
+            return Err(CollectError::UnknownPackage(name.clone()));
+        }
+    }
+    // Member manifests given as paths (not a workspace root's manifest).
+    let manifest_dirs: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n == "Cargo.toml"))
+        .filter_map(|p| p.parent().map(workspace::normalize))
+        .collect();
+    let whole = |ws: &workspace::Workspace| {
+        paths.iter().any(|p| {
+            let p = workspace::normalize(p);
+            let is_member_manifest = p.file_name().is_some_and(|n| n == "Cargo.toml")
+                && p.is_file()
+                && p.parent().is_some_and(|d| d != ws.root);
+            !is_member_manifest && (p.starts_with(&ws.root) || ws.root.starts_with(&p))
+        })
+    };
+    Ok(workspaces
+        .iter()
+        .map(|ws| {
+            let everything = sel.workspace || whole(ws);
+            ws.members
+                .iter()
+                .map(|m| {
+                    let chosen = if !sel.packages.is_empty() {
+                        sel.packages.contains(&m.package.name)
+                    } else {
+                        everything || manifest_dirs.contains(&m.dir)
+                    };
+                    chosen && !sel.exclude.contains(&m.package.name)
+                })
+                .collect()
+        })
+        .collect())
+}
+
+fn plan_workspace(
+    ws: &workspace::Workspace,
+    selection: &FeatureSelection,
+    selected: &[bool],
+) -> WorkspacePlan {
     let dependencies: Vec<Vec<(manifest::Dependency, Option<usize>)>> = ws
         .members
         .iter()
@@ -247,12 +362,19 @@ fn plan_workspace(ws: &workspace::Workspace, selection: &FeatureSelection) -> Wo
     } else {
         None
     };
-    let features = features::resolve(&member_deps, selection, cli_member);
-    let default_features =
-        features::resolve(&member_deps, &FeatureSelection::default(), cli_member);
+    let features = features::resolve_selected(&member_deps, selection, cli_member, selected);
+    let default_features = features::resolve_selected(
+        &member_deps,
+        &FeatureSelection::default(),
+        cli_member,
+        selected,
+    );
     let mut jobs = Vec::new();
     let mut custom_harness = Vec::new();
     for (index, member) in ws.members.iter().enumerate() {
+        if !selected.get(index).copied().unwrap_or(false) {
+            continue;
+        }
         let layout = targets::Layout::read(&member.dir);
         for target in targets::package_targets(&member.dir, &member.package, &layout) {
             let enabled = &features[index];

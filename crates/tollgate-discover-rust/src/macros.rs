@@ -1,16 +1,15 @@
-//! A small `macro_rules!` expander for the most common way tests are
-//! generated: a macro defined in the same file and invoked at item level
-//! (`buf_tests!(make_input);` inside several modules).
+//! A small `macro_rules!` expander for the way tests are generated: a macro
+//! invoked at item level (`rgtest!(name, |dir, cmd| { .. });`). Scoping
+//! (which definition a call means) is the module walk's job
+//! ([`crate::modtree`]); this module matches and transcribes one call.
 //!
 //! It supports literal tokens, delimited groups, `$x:frag` fragments and
 //! `$( .. ) sep? *|+|?` repetitions. Fragments that are one token (`ident`,
-//! `tt`, `literal`, `lifetime`, `block`) are matched exactly; the others
-//! (`expr`, `ty`, `path`, ...) take tokens up to the next literal token of the
-//! matcher, which is right for the usual `$a:expr, $b:ty` shapes. Whatever it
-//! cannot match returns `None`, and the caller reports the invocation instead
-//! of guessing.
-
-use std::collections::HashMap;
+//! `tt`, `literal`, `lifetime`, `block`) are matched exactly; `expr`, `ty`,
+//! `path`, `pat`, `meta`, `item`, `stmt` and `vis` take the longest prefix
+//! syn parses as that fragment. Repetitions match greedily without
+//! backtracking. Whatever it cannot match is an error, and the caller
+//! reports the invocation instead of guessing.
 
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 
@@ -41,7 +40,32 @@ enum Binding {
     Many(Vec<Bindings>),
 }
 
-type Bindings = HashMap<String, Binding>;
+/// Variable → binding; few variables per rule, so a list beats a hash map.
+#[derive(Debug, Clone, Default)]
+struct Bindings(Vec<(String, Binding)>);
+
+impl Bindings {
+    fn new() -> Self {
+        Bindings(Vec::new())
+    }
+
+    fn get(&self, name: &str) -> Option<&Binding> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, b)| b)
+    }
+
+    fn insert(&mut self, name: String, binding: Binding) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = binding,
+            None => self.0.push((name, binding)),
+        }
+    }
+
+    fn extend(&mut self, other: Bindings) {
+        for (name, binding) in other.0 {
+            self.insert(name, binding);
+        }
+    }
+}
 
 /// Parses the body of `macro_rules! name { .. }`.
 pub fn parse_macro_rules(body: &TokenStream) -> Option<MacroDef> {
@@ -133,18 +157,47 @@ fn parse_matcher(tokens: &[TokenTree]) -> Option<Vec<Matcher>> {
     Some(out)
 }
 
+/// Why an invocation could not be expanded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpandError {
+    /// No rule's matcher accepts the input (as tollgate matches fragments).
+    NoRuleMatches,
+    /// The matching rule's transcriber uses a variable tollgate cannot bind.
+    Transcription,
+}
+
+impl std::fmt::Display for ExpandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ExpandError::NoRuleMatches => "no rule of the macro matches this input",
+            ExpandError::Transcription => "the matching rule could not be transcribed",
+        })
+    }
+}
+
+impl MacroDef {
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+}
+
 /// Expands one invocation with the first rule that matches.
-pub fn expand(def: &MacroDef, input: &TokenStream) -> Option<TokenStream> {
+pub fn expand(def: &MacroDef, input: &TokenStream) -> Result<TokenStream, ExpandError> {
     let input: Vec<TokenTree> = input.clone().into_iter().collect();
-    def.rules.iter().find_map(|(matcher, transcriber)| {
-        let (used, bindings) = match_seq(matcher, &input, None)?;
+    for (matcher, transcriber) in &def.rules {
+        let Some((used, bindings)) = match_seq(matcher, &input, None) else {
+            continue;
+        };
         if used != input.len() {
-            return None;
+            continue;
         }
         let mut out = Vec::new();
-        transcribe(transcriber, &bindings, &mut out)?;
-        Some(out.into_iter().collect())
-    })
+        return match transcribe(transcriber, &bindings, &mut out) {
+            Some(()) => Ok(out.into_iter().collect()),
+            None => Err(ExpandError::Transcription),
+        };
+    }
+    Err(ExpandError::NoRuleMatches)
 }
 
 fn same_token(a: &TokenTree, b: &TokenTree) -> bool {
@@ -270,7 +323,17 @@ fn match_fragment(
             (TokenTree::Punct(p), TokenTree::Ident(_)) if p.as_char() == '\'' => Some((2, false)),
             _ => None,
         },
+        "vis" => Some((syn_prefix::<syn::Visibility>(rest).unwrap_or(0), false)),
+        "expr" => syn_prefix::<syn::Expr>(rest).map(|n| (n, true)),
+        "ty" => syn_prefix::<syn::Type>(rest).map(|n| (n, true)),
+        "path" => syn_prefix::<syn::Path>(rest).map(|n| (n, true)),
+        "meta" => syn_prefix::<syn::Meta>(rest).map(|n| (n, false)),
+        "item" => syn_prefix::<syn::Item>(rest).map(|n| (n, false)),
+        "stmt" => syn_prefix::<syn::Stmt>(rest).map(|n| (n, false)),
+        "pat" => syn_prefix_with(rest, syn::Pat::parse_multi).map(|n| (n, true)),
+        "pat_param" => syn_prefix_with(rest, syn::Pat::parse_single).map(|n| (n, true)),
         _ => {
+            // Unknown fragment kinds: up to the next literal token.
             let taken = match follow {
                 Some(f) => rest
                     .iter()
@@ -278,10 +341,36 @@ fn match_fragment(
                     .unwrap_or(rest.len()),
                 None => rest.len(),
             };
-            // `vis` may be empty; every other fragment needs a token.
-            (taken > 0 || kind == "vis").then_some((taken, kind != "vis"))
+            (taken > 0).then_some((taken, true))
         }
     }
+}
+
+/// How many tokens of `rest` a syn parser for `T` takes (as rustc's
+/// fragment parser does: the longest prefix that parses).
+fn syn_prefix<T: syn::parse::Parse>(rest: &[TokenTree]) -> Option<usize> {
+    syn_prefix_with(rest, T::parse)
+}
+
+fn syn_prefix_with<T>(
+    rest: &[TokenTree],
+    parser: fn(syn::parse::ParseStream<'_>) -> syn::Result<T>,
+) -> Option<usize> {
+    if rest.is_empty() {
+        return None;
+    }
+    let stream: TokenStream = rest.iter().cloned().collect();
+    let remaining = syn::parse::Parser::parse2(
+        |input: syn::parse::ParseStream<'_>| {
+            parser(input)?;
+            input.parse::<TokenStream>()
+        },
+        stream,
+    )
+    .ok()?;
+    let left = remaining.into_iter().count();
+    let taken = rest.len().checked_sub(left)?;
+    (taken > 0).then_some(taken)
 }
 
 fn fragment_names(matchers: &[Matcher]) -> Vec<String> {
@@ -297,7 +386,40 @@ fn fragment_names(matchers: &[Matcher]) -> Vec<String> {
     out
 }
 
+/// The variables visible while transcribing: a repetition's current item
+/// over its enclosing scope (no copying of the bindings per item).
+struct Scope<'a> {
+    local: Vec<(&'a str, &'a Binding)>,
+    parent: Option<&'a Scope<'a>>,
+    root: &'a Bindings,
+}
+
+impl<'a> Scope<'a> {
+    fn get(&self, name: &str) -> Option<&'a Binding> {
+        if let Some((_, b)) = self.local.iter().find(|(n, _)| *n == name) {
+            return Some(b);
+        }
+        match self.parent {
+            Some(parent) => parent.get(name),
+            None => self.root.get(name),
+        }
+    }
+}
+
 fn transcribe(tokens: &[TokenTree], bindings: &Bindings, out: &mut Vec<TokenTree>) -> Option<()> {
+    let scope = Scope {
+        local: Vec::new(),
+        parent: None,
+        root: bindings,
+    };
+    transcribe_in(tokens, &scope, out)
+}
+
+fn transcribe_in(
+    tokens: &[TokenTree],
+    bindings: &Scope<'_>,
+    out: &mut Vec<TokenTree>,
+) -> Option<()> {
     let mut i = 0;
     while let Some(tt) = tokens.get(i) {
         match tt {
@@ -330,10 +452,11 @@ fn transcribe(tokens: &[TokenTree], bindings: &Bindings, out: &mut Vec<TokenTree
                         Some(sep) => (Some(sep.clone()), i + 3),
                         None => return None,
                     };
-                    let repeated: Vec<(&String, &Vec<Bindings>)> = used_names(&body)
-                        .into_iter()
-                        .filter_map(|n| match bindings.get_key_value(&n) {
-                            Some((k, Binding::Many(items))) => Some((k, items)),
+                    let names = used_names(&body);
+                    let repeated: Vec<(&str, &Vec<Bindings>)> = names
+                        .iter()
+                        .filter_map(|n| match bindings.get(n) {
+                            Some(Binding::Many(items)) => Some((n.as_str(), items)),
                             _ => None,
                         })
                         .collect();
@@ -347,13 +470,17 @@ fn transcribe(tokens: &[TokenTree], bindings: &Bindings, out: &mut Vec<TokenTree
                                 out.push(sep.clone());
                             }
                         }
-                        let mut scope = bindings.clone();
-                        for (name, items) in &repeated {
-                            if let Some(b) = items[index].get(*name) {
-                                scope.insert((*name).clone(), b.clone());
-                            }
-                        }
-                        transcribe(&body, &scope, out)?;
+                        let scope = Scope {
+                            local: repeated
+                                .iter()
+                                .filter_map(|(name, items)| {
+                                    items[index].get(name).map(|b| (*name, b))
+                                })
+                                .collect(),
+                            parent: Some(bindings),
+                            root: bindings.root,
+                        };
+                        transcribe_in(&body, &scope, out)?;
                     }
                     i = op_index + 1;
                 }
@@ -365,7 +492,7 @@ fn transcribe(tokens: &[TokenTree], bindings: &Bindings, out: &mut Vec<TokenTree
             TokenTree::Group(g) => {
                 let inner: Vec<TokenTree> = g.stream().into_iter().collect();
                 let mut inner_out = Vec::new();
-                transcribe(&inner, bindings, &mut inner_out)?;
+                transcribe_in(&inner, bindings, &mut inner_out)?;
                 let mut group = Group::new(g.delimiter(), inner_out.into_iter().collect());
                 group.set_span(g.span());
                 out.push(TokenTree::Group(group));
@@ -405,7 +532,9 @@ mod tests {
 
     fn expand_str(def: &str, input: &str) -> Option<String> {
         let def = parse_macro_rules(&def.parse().unwrap())?;
-        expand(&def, &input.parse().unwrap()).map(|t| t.to_string())
+        expand(&def, &input.parse().unwrap())
+            .ok()
+            .map(|t| t.to_string())
     }
 
     #[test]

@@ -8,16 +8,20 @@
 //! relative to the current file's directory, or — inside inline modules — to
 //! the directory those modules stand for.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use proc_macro2::{TokenStream, TokenTree};
 
 use tollgate_inventory::{
     Diagnostic, Language, MarkOrigin, MarkSource, Marker, RustFacts, Severity, TestItem,
 };
 
 use crate::cfg::{Cfg, CfgContext};
+use crate::macros::{self, MacroDef};
 use crate::rstest;
-use crate::scan::{Attr, AttrKind, ScanItem, TestFn};
+use crate::scan::{self, Attr, AttrKind, MacroCallItem, MacroRulesItem, ScanItem, TestFn};
 use crate::source::{LoadError, SourceCache};
 
 /// Everything needed to collect one test binary.
@@ -51,6 +55,8 @@ pub fn collect_target(job: &TargetJob<'_>, cache: &SourceCache) -> TargetOutput 
         cache,
         out: TargetOutput::default(),
         chain: Vec::new(),
+        macros: MacroState::default(),
+        on_test: false,
     };
     let root_dir = job.root.parent().map(Path::to_path_buf).unwrap_or_default();
     let ctx = ModCtx {
@@ -61,9 +67,131 @@ pub fn collect_target(job: &TargetJob<'_>, cache: &SourceCache) -> TargetOutput 
         in_inline: false,
         required: job.required_features.to_vec(),
         markers: Vec::new(),
+        expansion_depth: 0,
     };
     walker.walk_file(ctx, None);
+    // `crate::name!` and `use`d `#[macro_export]` macros are in scope
+    // everywhere in the crate, before their definition too.
+    for (ctx, call) in std::mem::take(&mut walker.macros.pending) {
+        walker.expand_call(&call, &ctx, false);
+    }
+    if walker.macros.unexpanded > 0 {
+        let tests = walker.out.tests.len();
+        let calls = walker.macros.unexpanded;
+        let (file, line) = walker.macros.first_unexpanded.clone().unwrap_or_default();
+        let root = job.root.to_path_buf();
+        walker.diagnose(
+            Severity::Warning,
+            "incomplete-binary",
+            &root,
+            0,
+            0,
+            format!(
+                "`{}` is incomplete: {calls} macro call(s) that may generate tests were not expanded (first at {file}:{line}); {tests} test(s) listed",
+                job.binary_id
+            ),
+        );
+    }
     walker.out
+}
+
+/// How deep macro calls may nest (rustc's default `recursion_limit`).
+pub const MAX_EXPANSION_DEPTH: u32 = 128;
+/// Macro expansions per test binary.
+pub const MAX_EXPANSION_STEPS: usize = 10_000;
+/// Tokens all expansions of one test binary may produce.
+pub const MAX_EXPANSION_TOKENS: usize = 4_000_000;
+
+/// The `macro_rules!` macros in scope during the walk (textual order).
+#[derive(Default)]
+struct MacroState {
+    /// Textual scope: definitions seen so far on the path from the crate
+    /// root, innermost last; a module's own are dropped when it ends unless
+    /// it is `#[macro_use]`.
+    scope: Vec<Rc<ScopedMacro>>,
+    /// `#[macro_export]` macros, by name (path-based scope: whole crate).
+    exported: HashMap<String, Rc<ScopedMacro>>,
+    /// rstest_reuse templates, by name.
+    templates: HashMap<String, TestFn>,
+    /// Calls of names not (yet) defined: retried after the walk.
+    pending: Vec<(ModCtx, MacroCallItem)>,
+    steps: usize,
+    tokens: usize,
+    budget_reported: bool,
+    unexpanded: usize,
+    first_unexpanded: Option<(String, u32)>,
+}
+
+struct ScopedMacro {
+    name: String,
+    def: Result<MacroDef, String>,
+    /// The body has a `test` or `mod` identifier or calls a macro: a call
+    /// may generate tests, so it is expanded and a failure is reported.
+    may_make_tests: bool,
+}
+
+impl ScopedMacro {
+    fn parse(item: &MacroRulesItem) -> Self {
+        let parsed: Result<TokenStream, String> = item
+            .body
+            .parse()
+            .map_err(|e: proc_macro2::LexError| e.to_string());
+        let (def, may_make_tests) = match parsed {
+            Ok(tokens) => {
+                let may = token_mentions(&tokens, |tt| match tt {
+                    TokenTree::Ident(i) => i == "test" || i == "mod",
+                    TokenTree::Punct(p) => p.as_char() == '!',
+                    _ => false,
+                });
+                let def = macros::parse_macro_rules(&tokens)
+                    .ok_or_else(|| "its definition is not understood".to_string());
+                (def, may)
+            }
+            Err(e) => (Err(e), true),
+        };
+        ScopedMacro {
+            name: item.name.clone(),
+            def,
+            may_make_tests,
+        }
+    }
+}
+
+/// Whether any token (at any depth) satisfies `pred`; iterative.
+fn token_mentions(tokens: &TokenStream, pred: impl Fn(&TokenTree) -> bool) -> bool {
+    let mut stack = vec![tokens.clone().into_iter()];
+    while let Some(top) = stack.last_mut() {
+        match top.next() {
+            Some(TokenTree::Group(g)) => stack.push(g.stream().into_iter()),
+            Some(tt) => {
+                if pred(&tt) {
+                    return true;
+                }
+            }
+            None => {
+                stack.pop();
+            }
+        }
+    }
+    false
+}
+
+fn token_count(tokens: &TokenStream) -> usize {
+    let mut count = 0;
+    let mut stack = vec![tokens.clone().into_iter()];
+    while let Some(top) = stack.last_mut() {
+        match top.next() {
+            Some(TokenTree::Group(g)) => {
+                count += 2;
+                stack.push(g.stream().into_iter());
+            }
+            Some(_) => count += 1,
+            None => {
+                stack.pop();
+            }
+        }
+    }
+    count
 }
 
 struct Walker<'a> {
@@ -72,6 +200,10 @@ struct Walker<'a> {
     out: TargetOutput,
     /// Files on the current `mod` chain, to stop `#[path]` cycles.
     chain: Vec<PathBuf>,
+    macros: MacroState,
+    /// Evaluating the attributes of a test function (an unknown cfg there
+    /// decides whether a test exists).
+    on_test: bool,
 }
 
 /// Where we are: the module path and how `mod x;` resolves from here.
@@ -86,6 +218,8 @@ struct ModCtx {
     required: Vec<String>,
     /// Annotation markers of enclosing modules.
     markers: Vec<Marker>,
+    /// How many macro expansions produced the items being walked.
+    expansion_depth: u32,
 }
 
 impl Walker<'_> {
@@ -139,6 +273,7 @@ impl Walker<'_> {
             Ok(scan) => scan,
             Err(err) => {
                 let (code, line, column) = match err {
+                    LoadError::Parse(p) if p.too_deep => ("too-deep", p.line, p.column),
                     LoadError::Parse(p) => ("parse-error", p.line, p.column),
                     LoadError::NotUtf8 => ("not-utf8", 0, 0),
                     LoadError::TooLarge(_) => ("file-too-large", 0, 0),
@@ -166,57 +301,96 @@ impl Walker<'_> {
                     if !self.cfg_holds(&m.attrs, &ctx.file, &mut child.required) {
                         continue;
                     }
-                    child.module_path.push(m.name.clone());
-                    child
-                        .markers
-                        .extend(annotation_markers(&m.annotations, &self.rel(&ctx.file)));
-                    let path_attr =
-                        self.active(&m.attrs, &ctx.file)
-                            .into_iter()
-                            .rev()
-                            .find_map(|a| match &a.kind {
-                                AttrKind::Path(p) => Some(p.clone()),
-                                _ => None,
-                            });
-                    match &m.inline {
-                        Some(inline) => {
-                            child.dir = match &path_attr {
-                                Some(p) => self.path_base(ctx).join(p),
-                                None => ctx.dir.join(&m.file_stem),
-                            };
-                            child.in_inline = true;
-                            if self.cfg_holds(&inline.inner_attrs, &ctx.file, &mut child.required) {
-                                self.walk_items(&inline.items, &child);
-                            }
+                    let scope_mark = self.macros.scope.len();
+                    let macro_use = self
+                        .active(&m.attrs, &ctx.file)
+                        .iter()
+                        .any(|a| a.kind == AttrKind::MacroUse);
+                    self.walk_mod(m, ctx, child);
+                    if !macro_use {
+                        self.macros.scope.truncate(scope_mark);
+                    }
+                }
+                ScanItem::Test(t) => self.add_test(t, ctx),
+                ScanItem::MacroRules(def) => {
+                    let mut required = Vec::new();
+                    if !self.cfg_holds(&def.attrs, &ctx.file, &mut required) {
+                        continue;
+                    }
+                    let exported = self
+                        .active(&def.attrs, &ctx.file)
+                        .iter()
+                        .any(|a| a.kind == AttrKind::MacroExport);
+                    let scoped = Rc::new(ScopedMacro::parse(def));
+                    if exported {
+                        self.macros
+                            .exported
+                            .insert(def.name.clone(), Rc::clone(&scoped));
+                    }
+                    self.macros.scope.push(scoped);
+                }
+                ScanItem::MacroCall(call) => {
+                    let mut child = ctx.clone();
+                    if !self.cfg_holds(&call.attrs, &ctx.file, &mut child.required) {
+                        continue;
+                    }
+                    self.expand_call(call, &child, true);
+                }
+            }
+        }
+    }
+
+    fn walk_mod(&mut self, m: &scan::ModItem, ctx: &ModCtx, mut child: ModCtx) {
+        child.module_path.push(m.name.clone());
+        child
+            .markers
+            .extend(annotation_markers(&m.annotations, &self.rel(&ctx.file)));
+        let path_attr = self
+            .active(&m.attrs, &ctx.file)
+            .into_iter()
+            .rev()
+            .find_map(|a| match &a.kind {
+                AttrKind::Path(p) => Some(p.clone()),
+                _ => None,
+            });
+        match &m.inline {
+            Some(inline) => {
+                child.dir = match &path_attr {
+                    Some(p) => self.path_base(ctx).join(p),
+                    None => ctx.dir.join(&m.file_stem),
+                };
+                child.in_inline = true;
+                if self.cfg_holds(&inline.inner_attrs, &ctx.file, &mut child.required) {
+                    self.walk_items(&inline.items, &child);
+                }
+            }
+            None => {
+                let file = match &path_attr {
+                    Some(p) => {
+                        let file = self.path_base(ctx).join(p);
+                        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+                        child.dir = dir.clone();
+                        child.file_dir = dir;
+                        Some(file)
+                    }
+                    None => {
+                        let flat = ctx.dir.join(format!("{}.rs", m.file_stem));
+                        let nested = ctx.dir.join(&m.file_stem).join("mod.rs");
+                        child.dir = ctx.dir.join(&m.file_stem);
+                        if is_file_or_broken(&flat) {
+                            child.file_dir = ctx.dir.clone();
+                            Some(flat)
+                        } else if is_file_or_broken(&nested) {
+                            child.file_dir = child.dir.clone();
+                            Some(nested)
+                        } else {
+                            None
                         }
-                        None => {
-                            let file = match &path_attr {
-                                Some(p) => {
-                                    let file = self.path_base(ctx).join(p);
-                                    let dir =
-                                        file.parent().map(Path::to_path_buf).unwrap_or_default();
-                                    child.dir = dir.clone();
-                                    child.file_dir = dir;
-                                    Some(file)
-                                }
-                                None => {
-                                    let flat = ctx.dir.join(format!("{}.rs", m.file_stem));
-                                    let nested = ctx.dir.join(&m.file_stem).join("mod.rs");
-                                    child.dir = ctx.dir.join(&m.file_stem);
-                                    if is_file_or_broken(&flat) {
-                                        child.file_dir = ctx.dir.clone();
-                                        Some(flat)
-                                    } else if is_file_or_broken(&nested) {
-                                        child.file_dir = child.dir.clone();
-                                        Some(nested)
-                                    } else {
-                                        None
-                                    }
-                                }
-                            };
-                            let Some(file) = file else {
-                                let (name, dir) = (m.file_stem.clone(), self.rel(&ctx.dir));
-                                self.diagnose(
+                    }
+                };
+                let Some(file) = file else {
+                    let (name, dir) = (m.file_stem.clone(), self.rel(&ctx.dir));
+                    self.diagnose(
                                     Severity::Error,
                                     "missing-module",
                                     &ctx.file.clone(),
@@ -224,26 +398,123 @@ impl Walker<'_> {
                                     m.column,
                                     format!("file not found for module `{name}` (looked for {dir}/{name}.rs and {dir}/{name}/mod.rs)"),
                                 );
-                                continue;
-                            };
-                            child.file = file;
-                            child.in_inline = false;
-                            self.walk_file(child, Some((&ctx.file, m.line, m.column)));
-                        }
-                    }
-                }
-                ScanItem::Test(t) => self.add_test(t, ctx),
-                ScanItem::TestMacro(call) => {
-                    let name = call.name.clone();
-                    self.diagnose(
-                        Severity::Warning,
-                        "macro-tests",
-                        &ctx.file.clone(),
-                        call.line,
-                        call.column,
-                        format!("`{name}!` may generate tests that cannot be listed without expanding it"),
-                    );
-                }
+                    return;
+                };
+                child.file = file;
+                child.in_inline = false;
+                self.walk_file(child, Some((&ctx.file, m.line, m.column)));
+            }
+        }
+    }
+
+    /// Which definition a macro path means here.
+    fn resolve(&self, path: &str) -> Option<Rc<ScopedMacro>> {
+        let segments: Vec<&str> = path.split("::").collect();
+        match segments.as_slice() {
+            [name] => self
+                .macros
+                .scope
+                .iter()
+                .rev()
+                .find(|m| m.name == *name)
+                .or_else(|| self.macros.exported.get(*name))
+                .cloned(),
+            ["crate" | "$crate", name] => self.macros.exported.get(*name).cloned(),
+            _ => None,
+        }
+    }
+
+    /// Counts a place where tests may be missing (for `incomplete-binary`).
+    fn count_unexpanded(&mut self, file: &Path, line: u32) {
+        self.macros.unexpanded += 1;
+        if self.macros.first_unexpanded.is_none() {
+            self.macros.first_unexpanded = Some((self.rel(file), line));
+        }
+    }
+
+    fn unexpanded(&mut self, call: &MacroCallItem, ctx: &ModCtx, code: &str, why: String) {
+        let file = ctx.file.clone();
+        self.count_unexpanded(&file, call.line);
+        let name = &call.name;
+        self.diagnose(
+            Severity::Warning,
+            code,
+            &file,
+            call.line,
+            call.column,
+            format!("`{name}!` was not expanded ({why}); tests it generates are not listed"),
+        );
+    }
+
+    /// Expands an item-level macro call and walks what it produces.
+    /// `defer`: an unknown name is retried after the whole crate is walked
+    /// (a `#[macro_export]` macro defined later).
+    fn expand_call(&mut self, call: &MacroCallItem, ctx: &ModCtx, defer: bool) {
+        let Some(mac) = self.resolve(&call.name) else {
+            if defer {
+                self.macros.pending.push((ctx.clone(), call.clone()));
+            } else if call.mentions_test || call.name.to_ascii_lowercase().contains("test") {
+                let why = "no `macro_rules!` of this name is in scope here; macros from other crates are not expanded".to_string();
+                self.unexpanded(call, ctx, "macro-tests", why);
+            }
+            return;
+        };
+        // A macro whose body has no `test`, `mod` or macro call, called
+        // without `test` in its input, cannot make a test: not expanded
+        // (library code is full of `impl_ops!(u8);`).
+        if !mac.may_make_tests && !call.mentions_test {
+            return;
+        }
+        if ctx.expansion_depth >= MAX_EXPANSION_DEPTH {
+            let why = format!("recursion deeper than {MAX_EXPANSION_DEPTH} levels");
+            self.unexpanded(call, ctx, "macro-recursion", why);
+            return;
+        }
+        if self.macros.steps >= MAX_EXPANSION_STEPS || self.macros.tokens >= MAX_EXPANSION_TOKENS {
+            if !self.macros.budget_reported {
+                self.macros.budget_reported = true;
+                let why = format!(
+                    "this binary's macros need more than {MAX_EXPANSION_STEPS} expansions or {MAX_EXPANSION_TOKENS} tokens"
+                );
+                self.unexpanded(call, ctx, "macro-recursion", why);
+            } else {
+                self.macros.unexpanded += 1;
+            }
+            return;
+        }
+        self.macros.steps += 1;
+        let def = match &mac.def {
+            Ok(def) => def,
+            Err(why) => {
+                self.unexpanded(call, ctx, "macro-unexpanded", why.clone());
+                return;
+            }
+        };
+        let input: TokenStream = match call.input.parse() {
+            Ok(tokens) => tokens,
+            Err(e) => {
+                let why = format!("its input does not lex: {e}");
+                self.unexpanded(call, ctx, "macro-unexpanded", why);
+                return;
+            }
+        };
+        let output = match macros::expand(def, &input) {
+            Ok(output) => output,
+            Err(e) => {
+                self.unexpanded(call, ctx, "macro-unexpanded", e.to_string());
+                return;
+            }
+        };
+        self.macros.tokens += token_count(&output);
+        match scan::scan_expansion(output, call.line, call.column) {
+            Ok(items) => {
+                let mut child = ctx.clone();
+                child.expansion_depth += 1;
+                self.walk_items(&items, &child);
+            }
+            Err(e) => {
+                let why = format!("its expansion is not a list of items: {e}");
+                self.unexpanded(call, ctx, "macro-unexpanded", why);
             }
         }
     }
@@ -262,9 +533,17 @@ impl Walker<'_> {
             test: true,
             proc_macro: self.job.proc_macro,
         });
+        // Off is what `cargo nextest list` does too (no RUSTFLAGS); it can
+        // only differ when a build script sets the cfg, and only matters
+        // for the cfgs of a test function itself.
+        let severity = if self.on_test {
+            Severity::Warning
+        } else {
+            Severity::Info
+        };
         for unknown in outcome.unknown {
             self.diagnose(
-                Severity::Warning,
+                severity,
                 "unknown-cfg",
                 file,
                 line,
@@ -301,16 +580,68 @@ impl Walker<'_> {
     }
 
     fn add_test(&mut self, t: &TestFn, ctx: &ModCtx) {
+        let outer = std::mem::replace(&mut self.on_test, true);
+        self.add_test_inner(t, ctx);
+        self.on_test = outer;
+    }
+
+    fn add_test_inner(&mut self, t: &TestFn, ctx: &ModCtx) {
         let mut required = ctx.required.clone();
         if !self.cfg_holds(&t.attrs, &ctx.file, &mut required) {
             return;
         }
         let active = self.active(&t.attrs, &ctx.file);
+        // rstest_reuse: a template lists nothing; each `#[apply]` gets the
+        // template's attributes (its cases first), then its own.
+        if active.iter().any(|a| a.kind == AttrKind::Template) {
+            self.macros.templates.insert(t.name.clone(), t.clone());
+            return;
+        }
+        let applied = active.iter().find_map(|a| match &a.kind {
+            AttrKind::Apply(name) => Some((name.clone(), a.line, a.column)),
+            _ => None,
+        });
+        if let Some((name, line, column)) = applied {
+            let last = name.rsplit("::").next().unwrap_or(&name).to_string();
+            let Some(template) = self.macros.templates.get(&last).cloned() else {
+                let file = ctx.file.clone();
+                self.count_unexpanded(&file, line);
+                self.diagnose(
+                    Severity::Warning,
+                    "macro-tests",
+                    &file,
+                    line,
+                    column,
+                    format!("`#[apply({name})]`: no `#[template]` of that name was seen before it; `{}` skipped", t.name),
+                );
+                return;
+            };
+            let mut merged = t.clone();
+            merged.attrs = template
+                .attrs
+                .iter()
+                .filter(|a| a.kind != AttrKind::Template)
+                .chain(
+                    t.attrs
+                        .iter()
+                        .filter(|a| !matches!(a.kind, AttrKind::Apply(_))),
+                )
+                .cloned()
+                .collect();
+            if merged.value_lists.is_empty() {
+                merged.value_lists = template.value_lists.clone();
+            }
+            let mut outer = ctx.clone();
+            outer.required = required;
+            self.add_test_inner(&merged, &outer);
+            return;
+        }
         if let Some(attr) = active.iter().find_map(|a| match &a.kind {
             AttrKind::UnsupportedTest(p) => Some((p.clone(), a.line, a.column)),
             _ => None,
         }) {
             let (path, line, column) = attr;
+            self.count_unexpanded(&ctx.file, line);
             self.diagnose(
                 Severity::Warning,
                 "unsupported-test-attribute",
@@ -357,6 +688,7 @@ impl Walker<'_> {
                 }
             }
             if let Some(arg) = &t.unsupported_arg {
+                self.count_unexpanded(&ctx.file, t.line);
                 self.diagnose(
                     Severity::Warning,
                     "unsupported-rstest",

@@ -5,9 +5,6 @@
 //! Only three kinds of item matter: test functions, `mod` items (inline or
 //! declared) and macro invocations that look like they generate tests.
 
-use std::cell::Cell;
-use std::collections::HashMap;
-
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
@@ -16,7 +13,7 @@ use syn::{Attribute, Expr, ExprLit, FnArg, Item, Lit, Meta, Pat, Token};
 
 use crate::annotation::{self, Annotation};
 use crate::cfg::Cfg;
-use crate::macros::{self, MacroDef};
+use crate::models;
 
 /// A file that could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +22,8 @@ pub struct ParseError {
     pub line: u32,
     pub column: u32,
     pub message: String,
+    /// Refused for nesting deeper than [`MAX_GROUP_DEPTH`], not a syntax error.
+    pub too_deep: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,14 +37,33 @@ pub struct FileScan {
 pub enum ScanItem {
     Test(TestFn),
     Mod(ModItem),
-    /// `some_macro! { ... }` at item level whose input mentions `test`: it may
-    /// generate tests nobody can see without expanding it.
-    TestMacro(MacroCall),
+    /// `macro_rules! name { .. }`: enters the textual macro scope.
+    MacroRules(MacroRulesItem),
+    /// `some_macro! { .. }` at item level (other than the modelled external
+    /// macros): expanded during the walk, where the macro scope is known.
+    MacroCall(MacroCallItem),
+}
+
+/// A `macro_rules!` definition. The body is kept as text: token streams
+/// cannot cross threads, and the scan is shared between them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MacroRulesItem {
+    pub name: String,
+    /// `#[cfg]`, `#[macro_export]`, ...
+    pub attrs: Vec<Attr>,
+    pub body: String,
+    pub line: u32,
+    pub column: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct MacroCall {
+pub struct MacroCallItem {
+    /// The path as written (`name`, `crate::name`).
     pub name: String,
+    pub attrs: Vec<Attr>,
+    pub input: String,
+    /// Whether the input has a `test` identifier (`#[test]` inside).
+    pub mentions_test: bool,
     pub line: u32,
     pub column: u32,
 }
@@ -121,43 +139,196 @@ pub enum AttrKind {
     Path(String),
     /// A test attribute from a crate whose naming tollgate does not model.
     UnsupportedTest(String),
+    /// `#[macro_use]` (on a module: its macros stay in scope after it).
+    MacroUse,
+    /// `#[macro_export]`.
+    MacroExport,
+    /// rstest_reuse `#[template]`: the function is a template, not a test.
+    Template,
+    /// rstest_reuse `#[apply(name)]`: the template's attributes apply here.
+    Apply(String),
     Other,
 }
 
+/// Deepest nesting of delimited groups (`{`, `(`, `[`) a file may have.
+/// syn parses and drops recursively; beyond this a file is reported as
+/// `too-deep` instead of parsed. rustc itself accepts deeper files, but no
+/// test file comes near.
+pub const MAX_GROUP_DEPTH: usize = 1000;
+
 /// Parses `text` (the contents of `file`) into a [`FileScan`].
+///
+/// Deep nesting: callers run this on a thread with a large stack (see
+/// [`crate::STACK_BYTES`]); nesting beyond [`MAX_GROUP_DEPTH`] is an error.
 pub fn scan_source(text: &str) -> Result<FileScan, ParseError> {
-    let file = syn::parse_file(text).map_err(|e| {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // A shebang line (not an inner attribute) is not Rust tokens; keep the
+    // line so positions stay right.
+    let owned;
+    let text =
+        if text.starts_with("#!") && !text.trim_start_matches("#!").trim_start().starts_with('[') {
+            let end = text.find('\n').unwrap_or(text.len());
+            owned = format!("{}{}", " ".repeat(end), &text[end..]);
+            owned.as_str()
+        } else {
+            text
+        };
+    let tokens: TokenStream = text.parse().map_err(|e: proc_macro2::LexError| {
         let start = e.span().start();
         ParseError {
             line: start.line as u32,
             column: start.column as u32 + 1,
             message: e.to_string(),
+            too_deep: false,
+        }
+    })?;
+    check_depth(&tokens)?;
+    let file = syn::parse2::<syn::File>(tokens).map_err(|e| {
+        let start = e.span().start();
+        ParseError {
+            line: start.line as u32,
+            column: start.column as u32 + 1,
+            message: e.to_string(),
+            too_deep: false,
         }
     })?;
     let notes = annotation::find_annotations(text);
-    let ctx = ScanContext {
-        notes: &notes,
-        test_macros: local_test_macros(&file.items),
-        depth: Cell::new(0),
-    };
+    let ctx = ScanContext { notes: &notes };
     Ok(FileScan {
         inner_attrs: convert_attrs(&file.attrs),
         items: ctx.scan_items(&file.items),
     })
 }
 
-struct ScanContext<'a> {
-    notes: &'a annotation::SourceNotes,
-    /// `macro_rules!` macros in this file whose body mentions `test`
-    /// (invoking one may generate tests), with their rules when tollgate can
-    /// expand them.
-    test_macros: HashMap<String, Option<MacroDef>>,
-    /// Nesting of macro expansions, bounded against runaway recursion.
-    depth: Cell<u32>,
+/// Deepest nesting of generic angle brackets (`Option<Option<..>>`) or
+/// longest run of prefix operators (`- - - x`) in one bracket level; syn
+/// parses both recursively.
+pub const MAX_OPERATOR_DEPTH: usize = 5000;
+
+/// Fails with "too deep" at the first group nested deeper than
+/// [`MAX_GROUP_DEPTH`] (or angle brackets / operator runs beyond
+/// [`MAX_OPERATOR_DEPTH`]). Iterative: it must not itself need a deep stack.
+pub fn check_depth(tokens: &TokenStream) -> Result<(), ParseError> {
+    struct Level {
+        iter: proc_macro2::token_stream::IntoIter,
+        angles: usize,
+        operators: usize,
+    }
+    let too_deep = |span: Span, what: String| {
+        let (line, column) = position(span);
+        Err(ParseError {
+            line,
+            column,
+            message: format!("too deep: {what}; not parsed"),
+            too_deep: true,
+        })
+    };
+    let mut stack = vec![Level {
+        iter: tokens.clone().into_iter(),
+        angles: 0,
+        operators: 0,
+    }];
+    while let Some(top) = stack.last_mut() {
+        match top.iter.next() {
+            Some(TokenTree::Group(g)) => {
+                top.operators = 0;
+                if stack.len() >= MAX_GROUP_DEPTH {
+                    return too_deep(
+                        g.span_open(),
+                        format!("brackets nested more than {MAX_GROUP_DEPTH} levels"),
+                    );
+                }
+                stack.push(Level {
+                    iter: g.stream().into_iter(),
+                    angles: 0,
+                    operators: 0,
+                });
+            }
+            Some(TokenTree::Punct(p)) => {
+                match p.as_char() {
+                    '<' => top.angles += 1,
+                    '>' => top.angles = top.angles.saturating_sub(1),
+                    _ => {}
+                }
+                if matches!(p.as_char(), '-' | '!' | '*' | '&') {
+                    top.operators += 1;
+                } else {
+                    top.operators = 0;
+                }
+                if top.angles > MAX_OPERATOR_DEPTH || top.operators > MAX_OPERATOR_DEPTH {
+                    return too_deep(
+                        p.span(),
+                        format!("operators or `<` nested more than {MAX_OPERATOR_DEPTH} levels"),
+                    );
+                }
+            }
+            Some(_) => top.operators = 0,
+            None => {
+                stack.pop();
+            }
+        }
+    }
+    Ok(())
 }
 
-/// How deep macro expansions may nest (rustc's own limit is 128).
-const MAX_EXPANSION_DEPTH: u32 = 16;
+/// Scans the items a macro expansion produced. Every position is the call
+/// site's (`line`, `column`): the tokens come from several files.
+pub fn scan_expansion(
+    tokens: TokenStream,
+    line: u32,
+    column: u32,
+) -> Result<Vec<ScanItem>, String> {
+    check_depth(&tokens).map_err(|e| e.message)?;
+    let file = syn::parse2::<syn::File>(tokens).map_err(|e| e.to_string())?;
+    let notes = annotation::SourceNotes::default();
+    let ctx = ScanContext { notes: &notes };
+    let mut items = ctx.scan_items(&file.items);
+    relocate(&mut items, line, column);
+    Ok(items)
+}
+
+fn relocate(items: &mut [ScanItem], line: u32, column: u32) {
+    fn attrs(list: &mut [Attr], line: u32, column: u32) {
+        for a in list {
+            a.line = line;
+            a.column = column;
+        }
+    }
+    for item in items {
+        match item {
+            ScanItem::Test(t) => {
+                t.line = line;
+                t.column = column;
+                attrs(&mut t.attrs, line, column);
+                t.annotations.clear();
+            }
+            ScanItem::Mod(m) => {
+                m.line = line;
+                m.column = column;
+                attrs(&mut m.attrs, line, column);
+                m.annotations.clear();
+                if let Some(inline) = &mut m.inline {
+                    attrs(&mut inline.inner_attrs, line, column);
+                    relocate(&mut inline.items, line, column);
+                }
+            }
+            ScanItem::MacroRules(r) => {
+                r.line = line;
+                r.column = column;
+                attrs(&mut r.attrs, line, column);
+            }
+            ScanItem::MacroCall(c) => {
+                c.line = line;
+                c.column = column;
+                attrs(&mut c.attrs, line, column);
+            }
+        }
+    }
+}
+
+struct ScanContext<'a> {
+    notes: &'a annotation::SourceNotes,
+}
 
 impl ScanContext<'_> {
     fn scan_items(&self, items: &[Item]) -> Vec<ScanItem> {
@@ -169,7 +340,10 @@ impl ScanContext<'_> {
                     let is_test = attrs.iter().any(|a| {
                         matches!(
                             a.kind,
-                            AttrKind::Test(_) | AttrKind::Rstest | AttrKind::UnsupportedTest(_)
+                            AttrKind::Test(_)
+                                | AttrKind::Rstest
+                                | AttrKind::UnsupportedTest(_)
+                                | AttrKind::Apply(_)
                         )
                     });
                     if !is_test {
@@ -212,74 +386,47 @@ impl ScanContext<'_> {
                 }
                 Item::Macro(m) => {
                     let name = path_text(&m.mac.path);
+                    let (line, column) = position(m.mac.path.span_start());
+                    let attrs = convert_attrs(&m.attrs);
                     if name == "macro_rules" {
+                        if let Some(ident) = &m.ident {
+                            out.push(ScanItem::MacroRules(MacroRulesItem {
+                                name: ident.unraw().to_string(),
+                                attrs,
+                                body: m.mac.tokens.to_string(),
+                                line,
+                                column,
+                            }));
+                        }
                         continue;
                     }
-                    if name == "proptest" || name == "proptest::proptest" {
-                        out.extend(
-                            proptest_functions(&m.mac.tokens)
-                                .into_iter()
-                                .map(|t| ScanItem::Test(self.with_notes(t))),
-                        );
+                    if let Some(model) = models::item_macro(&name) {
+                        let tests = match model {
+                            models::ItemMacro::TestFns => proptest_functions(&m.mac.tokens, false),
+                            models::ItemMacro::EveryFn => proptest_functions(&m.mac.tokens, true),
+                        };
+                        out.extend(tests.into_iter().map(|mut t| {
+                            // `#[cfg]` on the call applies to what it makes.
+                            let mut all = attrs.clone();
+                            all.append(&mut t.attrs);
+                            t.attrs = all;
+                            ScanItem::Test(self.with_notes(t))
+                        }));
                         continue;
                     }
-                    if let Some(items) = self.expand_local(&name, &m.mac.tokens) {
-                        out.extend(items);
-                        continue;
-                    }
-                    if mentions_test(&m.mac.tokens) || self.test_macros.contains_key(&name) {
-                        let (line, column) = position(m.mac.path.span_start());
-                        out.push(ScanItem::TestMacro(MacroCall { name, line, column }));
-                    }
+                    out.push(ScanItem::MacroCall(MacroCallItem {
+                        name,
+                        attrs,
+                        input: m.mac.tokens.to_string(),
+                        mentions_test: mentions_test(&m.mac.tokens),
+                        line,
+                        column,
+                    }));
                 }
                 _ => {}
             }
         }
         out
-    }
-}
-
-/// `macro_rules! name { .. }` definitions (at any module depth) whose body
-/// mentions `test`.
-fn local_test_macros(items: &[Item]) -> HashMap<String, Option<MacroDef>> {
-    let mut out = HashMap::new();
-    for item in items {
-        match item {
-            Item::Macro(m) if m.mac.path.is_ident("macro_rules") => {
-                if let Some(ident) = &m.ident {
-                    if mentions_test(&m.mac.tokens) {
-                        out.insert(
-                            ident.unraw().to_string(),
-                            macros::parse_macro_rules(&m.mac.tokens),
-                        );
-                    }
-                }
-            }
-            Item::Mod(m) => {
-                if let Some((_, items)) = &m.content {
-                    out.extend(local_test_macros(items));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-impl ScanContext<'_> {
-    /// Expands an invocation of a local test-generating `macro_rules!` and
-    /// scans the items it produces; `None` when it cannot be expanded.
-    fn expand_local(&self, name: &str, tokens: &TokenStream) -> Option<Vec<ScanItem>> {
-        let def = self.test_macros.get(name)?.as_ref()?;
-        if self.depth.get() >= MAX_EXPANSION_DEPTH {
-            return None;
-        }
-        let expanded = macros::expand(def, tokens)?;
-        let file = syn::parse2::<syn::File>(expanded).ok()?;
-        self.depth.set(self.depth.get() + 1);
-        let items = self.scan_items(&file.items);
-        self.depth.set(self.depth.get() - 1);
-        Some(items)
     }
 
     fn with_notes(&self, mut t: TestFn) -> TestFn {
@@ -293,7 +440,7 @@ impl ScanContext<'_> {
 /// `#[attrs] fn name(args in strategies) { .. }` at the top level becomes a
 /// function `name` carrying the attributes written on it (`#[test]` must be
 /// written explicitly inside `proptest!`, so it is seen like anywhere else).
-fn proptest_functions(tokens: &TokenStream) -> Vec<TestFn> {
+fn proptest_functions(tokens: &TokenStream, every_fn: bool) -> Vec<TestFn> {
     let mut out = Vec::new();
     let mut attrs: Vec<Attr> = Vec::new();
     let mut iter = tokens.clone().into_iter().peekable();
@@ -311,7 +458,18 @@ fn proptest_functions(tokens: &TokenStream) -> Vec<TestFn> {
             TokenTree::Ident(ident) if ident == "fn" => {
                 if let Some(TokenTree::Ident(name)) = iter.next() {
                     let (line, column) = position(name.span());
-                    let taken = std::mem::take(&mut attrs);
+                    let mut taken = std::mem::take(&mut attrs);
+                    if every_fn {
+                        taken.insert(
+                            0,
+                            Attr {
+                                conditions: Vec::new(),
+                                kind: AttrKind::Test("quickcheck".to_string()),
+                                line,
+                                column,
+                            },
+                        );
+                    }
                     let is_test = taken.iter().any(|a| matches!(a.kind, AttrKind::Test(_)));
                     if is_test {
                         out.push(TestFn {
@@ -442,10 +600,25 @@ fn attr_kind(path: &str, meta: &Meta) -> AttrKind {
             }
             return AttrKind::Other;
         }
-        "test_case" | "test_case::test_case" | "test_matrix" | "test_case::test_matrix" => {
-            return AttrKind::UnsupportedTest(path.to_string())
+        "macro_use" => return AttrKind::MacroUse,
+        "macro_export" => return AttrKind::MacroExport,
+        "template" | "rstest_reuse::template" => return AttrKind::Template,
+        "apply" | "rstest_reuse::apply" => {
+            if let Meta::List(list) = meta {
+                if let Ok(p) = list.parse_args::<syn::Path>() {
+                    return AttrKind::Apply(path_text(&p));
+                }
+            }
+            return AttrKind::Other;
         }
         _ => {}
+    }
+    match models::test_attribute(path) {
+        Some(models::TestAttribute::Test) => return AttrKind::Test(path.to_string()),
+        Some(models::TestAttribute::Unsupported) => {
+            return AttrKind::UnsupportedTest(path.to_string())
+        }
+        None => {}
     }
     if path == "case" || path.starts_with("case::") {
         let description = path.strip_prefix("case::").map(str::to_string);
@@ -618,21 +791,74 @@ fn helper() {}
     }
 
     #[test]
-    fn macros_that_mention_test_are_reported() {
+    fn macro_definitions_and_calls_are_kept_for_the_walk() {
         let scan = scan_source(
-            "macro_rules! m { () => { #[test] fn x() {} } }\nm!();\ngen_tests! { #[test] fn y() {} }\nlazy_static! { static ref X: u8 = 1; }\n",
+            "#[macro_export]\nmacro_rules! m { () => { #[test] fn x() {} } }\nm!();\ngen_tests! { #[test] fn y() {} }\n#[cfg(unix)]\nlazy_static! { static ref X: u8 = 1; }\n",
         )
         .unwrap();
-        let macros: Vec<_> = scan
+        let ScanItem::MacroRules(def) = &scan.items[0] else {
+            panic!("expected a macro_rules")
+        };
+        assert_eq!(def.name, "m");
+        assert_eq!(def.attrs[0].kind, AttrKind::MacroExport);
+        let calls: Vec<(&str, bool, u32)> = scan
             .items
             .iter()
             .filter_map(|i| match i {
-                ScanItem::TestMacro(m) => Some(m.name.as_str()),
+                ScanItem::MacroCall(m) => Some((m.name.as_str(), m.mentions_test, m.line)),
                 _ => None,
             })
             .collect();
-        assert_eq!(macros, vec!["gen_tests"]);
-        assert_eq!(tests_of(&scan.items)[0].name, "x");
+        assert_eq!(
+            calls,
+            vec![
+                ("m", false, 3),
+                ("gen_tests", true, 4),
+                ("lazy_static", false, 6)
+            ]
+        );
+        assert!(tests_of(&scan.items).is_empty());
+    }
+
+    #[test]
+    fn expansions_are_placed_at_the_call() {
+        let tokens: TokenStream = "#[test] fn a() {} mod inner { #[test] fn b() {} }"
+            .parse()
+            .unwrap();
+        let items = scan_expansion(tokens, 42, 5).unwrap();
+        assert_eq!(tests_of(&items)[0].line, 42);
+        let ScanItem::Mod(m) = &items[1] else {
+            panic!("expected a mod")
+        };
+        assert_eq!((m.line, m.column), (42, 5));
+        assert_eq!(tests_of(&m.inline.as_ref().unwrap().items)[0].line, 42);
+    }
+
+    #[test]
+    fn quickcheck_blocks_make_every_function_a_test() {
+        let scan = scan_source(
+            "quickcheck! {\n    fn prop_a(x: u8) -> bool { x == x }\n    #[ignore]\n    fn prop_b(x: u8) -> bool { true }\n}\n",
+        )
+        .unwrap();
+        let tests = tests_of(&scan.items);
+        let names: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, vec!["prop_a", "prop_b"]);
+        assert!(tests[1]
+            .attrs
+            .iter()
+            .any(|a| a.kind == AttrKind::Ignore(String::new())));
+    }
+
+    #[test]
+    fn nesting_beyond_the_limit_is_refused_before_parsing() {
+        let deep = format!(
+            "fn f() {{ {}{} }}",
+            "(".repeat(MAX_GROUP_DEPTH + 1),
+            ")".repeat(MAX_GROUP_DEPTH + 1)
+        );
+        let err = scan_source(&deep).unwrap_err();
+        assert!(err.too_deep, "{err:?}");
+        assert_eq!(err.line, 1);
     }
 
     #[test]

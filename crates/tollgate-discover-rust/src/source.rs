@@ -57,8 +57,10 @@ fn load_uncached(path: &Path) -> Result<FileScan, LoadError> {
     let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable(e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8)?;
     // Without an attribute a file holds no test, no `cfg` and no `#[path]`;
-    // without `mod` it declares no module. Skip syn for such files.
-    if !text.contains("#[") && !text.contains("#![") && !text.contains("mod") {
+    // without `mod` it declares no module; without `!` it calls no macro.
+    // Skip syn for such files.
+    if !text.contains("#[") && !text.contains("#![") && !text.contains("mod") && !text.contains('!')
+    {
         return Ok(FileScan::default());
     }
     scan_source(&text).map_err(LoadError::Parse)

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tollgate_discover_rust::{
-    collect, nextest_filterset, nextest_list_ids, workspace, CollectOptions, FeatureSelection,
-    RunIgnored,
+    collect, collect_packages, nextest_filterset, nextest_list_ids, workspace, CollectOptions,
+    FeatureSelection, PackageSelection, RunIgnored,
 };
 
 fn crate_dir() -> PathBuf {
@@ -68,6 +68,7 @@ const ROOT_COMBOS: &[(&str, &[&str])] = &[
         ],
     ),
     ("edge", &["--features", "extras"]),
+    ("macros", &["--features", "extra"]),
     (
         "edge",
         &["--no-default-features", "--features", "edge-feat/net"],
@@ -89,15 +90,16 @@ fn selection(flags: &[&str]) -> FeatureSelection {
 }
 
 fn nextest_list(dir: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["--workspace"];
+    args.extend_from_slice(extra);
+    nextest_list_exactly(dir, &args)
+}
+
+/// `cargo nextest list --message-format oneline ARGS` (no `--workspace`).
+fn nextest_list_exactly(dir: &Path, extra: &[&str]) -> Vec<String> {
     let target_dir = crate_dir().join("../../target/fixtures");
     let output = Command::new("cargo")
-        .args([
-            "nextest",
-            "list",
-            "--workspace",
-            "--message-format",
-            "oneline",
-        ])
+        .args(["nextest", "list", "--message-format", "oneline"])
         .args(extra)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir)
@@ -260,4 +262,87 @@ fn filterset_selects_exactly_the_chosen_tests() {
         "filterset: {filterset}\n{}",
         diff(&expected, &listed)
     );
+}
+
+/// `-p`, `--workspace --exclude`, and a member's manifest path (with
+/// features that only that member has) list what nextest lists.
+#[test]
+fn narrowing_lists_what_nextest_lists() {
+    if !nextest_available() {
+        return;
+    }
+    let fixture = crate_dir().join("tests/fixtures/macros");
+    let member_manifest = fixture.join("local/Cargo.toml");
+    let member_manifest_text = member_manifest.to_string_lossy().into_owned();
+    let cases: Vec<(Vec<&str>, PathBuf, PackageSelection, FeatureSelection)> = vec![
+        (
+            vec!["-p", "mac-ext"],
+            fixture.clone(),
+            PackageSelection {
+                packages: vec!["mac-ext".into()],
+                ..Default::default()
+            },
+            FeatureSelection::default(),
+        ),
+        (
+            vec![
+                "--workspace",
+                "--exclude",
+                "mac-ext",
+                "--features",
+                "mac-local/extra",
+            ],
+            fixture.clone(),
+            PackageSelection {
+                workspace: true,
+                exclude: vec!["mac-ext".into()],
+                ..Default::default()
+            },
+            FeatureSelection {
+                features: vec!["mac-local/extra".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            vec![
+                "--manifest-path",
+                &member_manifest_text,
+                "--features",
+                "integration,extra",
+            ],
+            member_manifest.clone(),
+            PackageSelection::default(),
+            FeatureSelection {
+                features: vec!["integration,extra".into()],
+                ..Default::default()
+            },
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (flags, path, packages, features) in cases {
+        let collection = collect_packages(
+            &CollectOptions {
+                paths: vec![path],
+                features,
+            },
+            &packages,
+        )
+        .expect("collect");
+        for (mode, flag) in [(RunIgnored::Default, None), (RunIgnored::All, Some("all"))] {
+            let mut extra = flags.clone();
+            if let Some(flag) = flag {
+                extra.extend(["--run-ignored", flag]);
+            }
+            let expected = nextest_list_exactly(&fixture, &extra);
+            let got: Vec<String> = nextest_list_ids(&collection.inventory, mode)
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            assert!(!expected.is_empty(), "{extra:?} lists nothing");
+            if expected != got {
+                failures.push(format!("{extra:?}:\n{}", diff(&expected, &got)));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -162,6 +162,7 @@ fn macro_generated_and_unsupported_tests_are_reported() {
     assert_eq!(
         codes(&diagnostics),
         vec![
+            ("incomplete-binary".to_string(), "src/lib.rs".to_string(), 0),
             ("macro-tests".to_string(), "src/lib.rs".to_string(), 3),
             (
                 "unsupported-test-attribute".to_string(),
@@ -204,4 +205,161 @@ fn a_shared_bad_module_is_reported_once() {
             ("unknown-cfg".to_string(), "tests/b.rs".to_string(), 2),
         ]
     );
+}
+
+/// A package with one `src/lib.rs`, collected on this test's thread.
+fn lib_only(lib: &str) -> (Vec<String>, Vec<Diagnostic>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "Cargo.toml",
+        b"[package]\nname = \"deep\"\nedition = \"2021\"\n",
+    );
+    write(root, "src/lib.rs", lib.as_bytes());
+    run(root)
+}
+
+#[test]
+fn deeply_nested_test_code_is_collected_without_overflowing_the_stack() {
+    // rustc compiles each of these; syn parses (and drops) them recursively.
+    let ifs = format!(
+        "#[test]\nfn many_ifs() {{\n{}let _x = 1;\n{}}}\n",
+        "if true {\n".repeat(350),
+        "}\n".repeat(350)
+    );
+    let blocks = format!(
+        "#[test]\nfn many_blocks() {{\n{}{}}}\n",
+        "{\n".repeat(500),
+        "}\n".repeat(500)
+    );
+    let modules = format!(
+        "{}#[test]\nfn in_module() {{}}\n{}",
+        "pub mod m {\n".repeat(500),
+        "}\n".repeat(500)
+    );
+    let types = format!(
+        "#[test]\nfn nested_type() {{\n    let _x: {}u8{} = None;\n}}\n",
+        "Option<".repeat(500),
+        ">".repeat(500)
+    );
+    let (ids, diagnostics) = lib_only(&format!("{ifs}{blocks}{modules}{types}"));
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let module_path = "m::".repeat(500);
+    assert_eq!(
+        ids,
+        vec![
+            format!("deep {module_path}in_module"),
+            "deep many_blocks".to_string(),
+            "deep many_ifs".to_string(),
+            "deep nested_type".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn nesting_beyond_the_limit_is_one_too_deep_diagnostic() {
+    let lib = format!(
+        "mod deep;\n#[test]\nfn fine() {{}}\n// {}\n",
+        "x".repeat(10)
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "Cargo.toml",
+        b"[package]\nname = \"deep\"\nedition = \"2021\"\n",
+    );
+    write(root, "src/lib.rs", lib.as_bytes());
+    let depth = tollgate_discover_rust::scan::MAX_GROUP_DEPTH + 50;
+    write(
+        root,
+        "src/deep.rs",
+        format!(
+            "#[test]\nfn lost() {{\n{}{}}}\n",
+            "{".repeat(depth),
+            "}".repeat(depth)
+        )
+        .as_bytes(),
+    );
+    let (ids, diagnostics) = run(root);
+    assert_eq!(ids, vec!["deep fine".to_string()]);
+    assert_eq!(
+        codes(&diagnostics),
+        vec![("too-deep".to_string(), "src/deep.rs".to_string(), 3)]
+    );
+    assert!(
+        diagnostics[0].message.contains("too deep"),
+        "{diagnostics:#?}"
+    );
+}
+
+#[test]
+fn runaway_macros_are_one_diagnostic_each_and_stop() {
+    let arms: String = (0..10_000)
+        .map(|i| format!("    (arm{i}) => {{ #[test] fn arm_{i}() {{}} }};\n"))
+        .collect();
+    let lib = format!(
+        r#"macro_rules! forever {{
+    () => {{ forever!(); }};
+}}
+macro_rules! ping {{
+    ($($t:tt)*) => {{ pong!($($t)* x); }};
+}}
+macro_rules! pong {{
+    ($($t:tt)*) => {{ ping!($($t)* y); }};
+}}
+macro_rules! doubling {{
+    () => {{ doubling!(); doubling!(); }};
+}}
+macro_rules! wide {{
+{arms}}}
+
+#[cfg(test)]
+mod tests {{
+    forever!();
+    ping!();
+    wide!(arm9999);
+    wide!(arm0);
+    #[test]
+    fn survivor() {{}}
+}}
+
+#[cfg(test)]
+mod exponential {{
+    doubling!();
+}}
+"#
+    );
+    let (ids, diagnostics) = lib_only(&lib);
+    assert_eq!(
+        ids,
+        vec![
+            "deep tests::arm_0".to_string(),
+            "deep tests::arm_9999".to_string(),
+            "deep tests::survivor".to_string(),
+        ]
+    );
+    let line_of = |text: &str| {
+        lib.lines()
+            .position(|l| l.trim() == text)
+            .map(|i| i as u32 + 1)
+            .unwrap()
+    };
+    let at: std::collections::BTreeSet<(String, u32)> = diagnostics
+        .iter()
+        .map(|d| (d.code.clone(), d.line))
+        .collect();
+    // `forever!()` and `ping!()` hit the depth limit, `doubling!()` the
+    // expansion budget; each is reported at its call, and the binary is
+    // marked incomplete.
+    let expected: std::collections::BTreeSet<(String, u32)> = [
+        ("macro-recursion".to_string(), line_of("forever!();")),
+        ("macro-recursion".to_string(), line_of("ping!();")),
+        ("macro-recursion".to_string(), line_of("doubling!();")),
+        ("incomplete-binary".to_string(), 0),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(at, expected, "{diagnostics:#?}");
 }

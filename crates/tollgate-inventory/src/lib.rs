@@ -187,6 +187,9 @@ impl TestItem {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// A note that changes nothing listed (e.g. an assumption that matches
+    /// what the real tool does); `--strict` does not fail on it.
+    Info,
     Warning,
     Error,
 }
@@ -209,6 +212,7 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sev = match self.severity {
+            Severity::Info => "info",
             Severity::Warning => "warning",
             Severity::Error => "error",
         };

@@ -111,6 +111,8 @@ const COLLECT_EXAMPLES: &str = "Examples:
   tollgate collect                          every test below the current directory
   tollgate collect tests/ -m 'e2e and gpu_1' what `pytest tests/ -m 'e2e and gpu_1'` would select
   tollgate collect --lang rust --features integration
+  tollgate collect --lang rust -p my-crate   one member, as `cargo nextest list -p my-crate`
+  tollgate collect crates/core/Cargo.toml    that member only, with its features
   tollgate collect --format json > inventory.json
 
 --format ids prints pytest node ids exactly as `pytest --collect-only -q` does, then Rust tests \
@@ -185,6 +187,18 @@ pub struct CollectArgs {
     /// Rust: do not enable the `default` feature.
     #[arg(long)]
     pub no_default_features: bool,
+
+    /// Rust: only this workspace member (repeatable), as `cargo nextest list -p`.
+    #[arg(long = "package", short = 'p', value_name = "NAME")]
+    pub package: Vec<String>,
+
+    /// Rust: every member of the workspace, even when a member's Cargo.toml is the path.
+    #[arg(long)]
+    pub workspace: bool,
+
+    /// Rust: leave this member out (repeatable), as `cargo nextest list --exclude`.
+    #[arg(long, value_name = "NAME")]
+    pub exclude: Vec<String>,
 
     /// Rust: which tests to list with respect to `#[ignore]`, as nextest's `--run-ignored`.
     #[arg(long, value_enum, default_value_t = RunIgnored::Default)]

@@ -154,3 +154,87 @@ fn rust_tests_are_listed_like_nextest() {
         .success()
         .stdout("my-crate tests::a\nmy-crate tests::b\nmy-crate::api works\n");
 }
+
+fn two_member_workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"a\", \"b\"]\nresolver = \"2\"\n",
+    );
+    for name in ["a", "b"] {
+        write(
+            dir.path(),
+            &format!("{name}/Cargo.toml"),
+            &format!("[package]\nname = \"{name}\"\nedition = \"2021\"\n\n[features]\nslow = []\n"),
+        );
+        write(
+            dir.path(),
+            &format!("{name}/src/lib.rs"),
+            "#[test]\nfn t() {}\n#[cfg(feature = \"slow\")]\n#[test]\nfn slow() {}\n",
+        );
+    }
+    dir
+}
+
+#[test]
+fn packages_and_member_manifests_narrow_like_nextest() {
+    let dir = two_member_workspace();
+    tollgate(dir.path())
+        .args(["collect", "--lang", "rust", "-p", "b"])
+        .assert()
+        .success()
+        .stdout("b t\n");
+    tollgate(dir.path())
+        .args([
+            "collect",
+            "--lang",
+            "rust",
+            "--features",
+            "slow",
+            "a/Cargo.toml",
+        ])
+        .assert()
+        .success()
+        .stdout("a slow\na t\n");
+    tollgate(dir.path())
+        .args(["collect", "--lang", "rust", "--workspace", "--exclude", "a"])
+        .assert()
+        .success()
+        .stdout("b t\n");
+    tollgate(dir.path())
+        .args(["collect", "--lang", "rust", "-p", "missing"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`missing`"));
+}
+
+#[test]
+fn strict_fails_on_unexpanded_test_macros_not_on_info_notes() {
+    let dir = two_member_workspace();
+    // An unknown cfg on a module is assumed off, as nextest does: a note.
+    write(
+        dir.path(),
+        "a/src/lib.rs",
+        "#[cfg(tokio_unstable)]\nmod extra {}\n#[test]\nfn t() {}\n",
+    );
+    tollgate(dir.path())
+        .args(["collect", "--lang", "rust", "--strict", "-p", "a"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("info[unknown-cfg]"));
+    // A macro from elsewhere that makes tests: reported at the call.
+    write(
+        dir.path(),
+        "b/src/lib.rs",
+        "#[cfg(test)]\nmod tests {\n    other_crate::make_tests! { #[test] fn hidden() {} }\n}\n",
+    );
+    tollgate(dir.path())
+        .args(["collect", "--lang", "rust", "--strict", "-p", "b"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "b/src/lib.rs:3:5: warning[macro-tests]",
+        ))
+        .stderr(predicate::str::contains("warning[incomplete-binary]"));
+}

@@ -11,6 +11,7 @@ pub fn github(findings: &[Finding]) -> String {
         let command = match f.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "notice",
         };
         let mut properties = format!("file={}", escape_property(&f.file));
         if f.line > 0 {
@@ -85,6 +86,7 @@ pub fn github_summary(findings: &[Finding]) -> String {
         let severity = match f.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "info",
         };
         let row = format!(
             "| `{}:{}` | {} | {severity} | {} |\n",

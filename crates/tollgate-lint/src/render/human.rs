@@ -34,6 +34,7 @@ pub fn human(findings: &[Finding], color: bool) -> String {
         let (code_color, severity) = match f.severity {
             Severity::Error => (RED, "error"),
             Severity::Warning => (YELLOW, "warning"),
+            Severity::Info => (CYAN, "info"),
         };
         let fixable = if f.fixable { " [*]" } else { "" };
         let _ = writeln!(

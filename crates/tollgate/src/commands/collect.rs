@@ -102,7 +102,11 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
         );
     }
 
-    Ok(if args.strict && !inventory.diagnostics.is_empty() {
+    let findings = inventory
+        .diagnostics
+        .iter()
+        .any(|d| d.severity >= tollgate_inventory::Severity::Warning);
+    Ok(if args.strict && findings {
         Status::Findings
     } else {
         Status::Success
@@ -185,7 +189,12 @@ fn collect_rust(args: &CollectArgs, cwd: &Path) -> anyhow::Result<Inventory> {
             no_default_features: args.no_default_features,
         },
     };
-    let collection = rs::collect(&opts).map_err(|e| usage(e.to_string()))?;
+    let packages = rs::PackageSelection {
+        packages: args.package.clone(),
+        workspace: args.workspace,
+        exclude: args.exclude.clone(),
+    };
+    let collection = rs::collect_packages(&opts, &packages).map_err(|e| usage(e.to_string()))?;
     Ok(collection.inventory)
 }
 
