@@ -76,8 +76,17 @@ expect_in() {
 new_project() {
     project="$work/$1"
     rm -rf "$project"
-    mkdir -p "$project/src" "$project/tests" "$project/python/tests"
+    # Laid out as the dynamo preset expects (Rust crates under lib/, Python
+    # tests under components/*/tests/); the minimal preset takes any layout.
+    crate="$project/lib/demo"
+    pytests="$project/components/demo/tests"
+    mkdir -p "$crate/src" "$crate/tests" "$pytests"
     cat >"$project/Cargo.toml" <<'EOF'
+[workspace]
+resolver = "2"
+members = ["lib/demo"]
+EOF
+    cat >"$crate/Cargo.toml" <<'EOF'
 [package]
 name = "demo"
 version = "0.1.0"
@@ -85,10 +94,8 @@ edition = "2021"
 
 [features]
 integration = []
-
-[workspace]
 EOF
-    cat >"$project/src/lib.rs" <<'EOF'
+    cat >"$crate/src/lib.rs" <<'EOF'
 pub fn add(a: u32, b: u32) -> u32 {
     a + b
 }
@@ -101,8 +108,11 @@ mod tests {
     }
 }
 EOF
-    cat >"$project/tests/it.rs" <<'EOF'
-#![cfg(feature = "integration")]
+    # The dynamo preset wants Rust integration tests behind a feature (TG401).
+    local gate=""
+    [ "$2" = dynamo ] && gate='#![cfg(feature = "integration")]'
+    cat >"$crate/tests/it.rs" <<EOF
+$gate
 
 #[test]
 fn adds_from_outside() {
@@ -111,15 +121,18 @@ fn adds_from_outside() {
 EOF
     cat >"$project/pyproject.toml" <<'EOF'
 [tool.pytest.ini_options]
-testpaths = ["python/tests"]
+testpaths = ["components"]
 EOF
-    cat >"$project/python/tests/test_demo_math.py" <<'EOF'
+    # Each preset's taxonomy: the dynamo one also wants a hardware marker.
+    local hardware=""
+    [ "$2" = dynamo ] && hardware="@pytest.mark.gpu_0"
+    cat >"$pytests/test_demo_math.py" <<EOF
 import pytest
 
 
 @pytest.mark.pre_merge
 @pytest.mark.unit
-@pytest.mark.gpu_0
+$hardware
 def test_add():
     assert 1 + 1 == 2
 EOF
@@ -141,7 +154,7 @@ chmod +x "$work/stub-bin/pre-commit"
 
 echo "==> 1. init, lint, plan, run --pipeline pr with each preset" >&2
 for preset in minimal dynamo; do
-    new_project "fresh-$preset"
+    new_project "fresh-$preset" "$preset"
     run_tg "init-$preset" 0 init --preset "$preset"
     [ -f "$project/.gitignore" ] && grep -qF '/.tollgate/*' "$project/.gitignore" \
         || fail "init did not make .gitignore ignore .tollgate/"
@@ -149,14 +162,25 @@ for preset in minimal dynamo; do
     run_tg "lint-$preset" 0 lint
     run_tg "plan-$preset" 0 plan --pipeline pr
     [ ! -e "$project/.tollgate/plan" ] || fail "plan wrote files into the work tree"
-    PATH="$no_precommit_path" run_tg "run-$preset-without-pre-commit" 0 run --pipeline pr --no-store
-    PATH="$work/stub-bin:$PATH" run_tg "run-$preset-with-pre-commit" 0 run --pipeline pr --no-store
+    if [ "$preset" = dynamo ]; then
+        # KNOWN GAP (the dynamo preset is Dynamo's CI: its lint job is
+        # `pre-commit run --all-files`, its build job Dynamo's
+        # ./container/build.sh): on a project that is not Dynamo the run is
+        # an infrastructure error (exit 3) that names the missing command.
+        PATH="$no_precommit_path" run_tg "run-$preset-without-pre-commit" 3 run --pipeline pr --no-store
+        expect_in "run-$preset-without-pre-commit" "command not found: \`pre-commit run --all-files\`"
+        PATH="$work/stub-bin:$PATH" run_tg "run-$preset-with-pre-commit" 3 run --pipeline pr --no-store
+        expect_in "run-$preset-with-pre-commit" "command not found: \`./container/build.sh"
+    else
+        PATH="$no_precommit_path" run_tg "run-$preset-without-pre-commit" 0 run --pipeline pr --no-store
+        PATH="$work/stub-bin:$PATH" run_tg "run-$preset-with-pre-commit" 0 run --pipeline pr --no-store
+    fi
 done
 
 echo "==> 2. a failing, a flaky and a timed-out test, and a syntax error" >&2
-new_project trouble
+new_project trouble minimal
 run_tg init-trouble 0 init --preset minimal
-cat >"$project/python/tests/test_demo_trouble.py" <<'EOF'
+cat >"$pytests/test_demo_trouble.py" <<'EOF'
 import pathlib
 import time
 
@@ -183,31 +207,36 @@ def test_hangs():
     time.sleep(60)
 EOF
 printf 'import pytest\n\n\n@pytest.mark.unit\ndef test_broken(:\n    pass\n' \
-    >"$project/python/tests/test_demo_syntax.py"
+    >"$pytests/test_demo_syntax.py"
 run_tg lint-trouble 1 lint
 expect_in lint-trouble "TG502"
-expect_in lint-trouble "python/tests/test_demo_syntax.py"
+expect_in lint-trouble "components/demo/tests/test_demo_syntax.py"
 expect_in lint-trouble "error"
 run_tg plan-trouble 0 plan --pipeline pr
-run_tg run-trouble 1 run --pipeline pr --no-store --json "$work/trouble.json"
+# The whole pipeline: its gating lint job fails on the syntax error.
+run_tg run-trouble-pipeline 1 run --pipeline pr --no-store
+expect_in run-trouble-pipeline "FAILED [lint] \`tollgate lint\` failed (exit code 1)"
+expect_in run-trouble-pipeline "error TG502 syntax error"
+# The test job itself: every failure on the console.
+run_tg run-trouble 1 run --pipeline pr --job test --no-store --json "$work/trouble.json"
 expect_in run-trouble "assert (2 * 3) == 7"
 expect_in run-trouble "multiplication is broken"
-expect_in run-trouble "TIMED OUT [test] python/tests/test_demo_trouble.py::test_hangs"
+expect_in run-trouble "TIMED OUT [test] components/demo/tests/test_demo_trouble.py::test_hangs"
 expect_in run-trouble "its timeout"
-expect_in run-trouble "FLAKY [test] python/tests/test_demo_trouble.py::test_flaky"
+expect_in run-trouble "FLAKY [test] components/demo/tests/test_demo_trouble.py::test_flaky"
 expect_in run-trouble "fails on its first attempt"
-expect_in run-trouble "python/tests/test_demo_syntax.py"
+expect_in run-trouble "components/demo/tests/test_demo_syntax.py"
 expect_in run-trouble "SyntaxError"
 expect_in run-trouble "pipeline pr: FAILED"
 "$python" - "$work/trouble.json" <<'EOF'
 import json, sys
 tests = json.load(open(sys.argv[1]))["tests"]
 want = {
-    "python/tests/test_demo_trouble.py::test_mul_fails": "failed",
-    "python/tests/test_demo_trouble.py::test_flaky": "flaky",
-    "python/tests/test_demo_trouble.py::test_hangs": "timed_out",
-    "python/tests/test_demo_syntax.py": "failed",
-    "python/tests/test_demo_math.py::test_add": "passed",
+    "components/demo/tests/test_demo_trouble.py::test_mul_fails": "failed",
+    "components/demo/tests/test_demo_trouble.py::test_flaky": "flaky",
+    "components/demo/tests/test_demo_trouble.py::test_hangs": "timed_out",
+    "components/demo/tests/test_demo_syntax.py": "failed",
+    "components/demo/tests/test_demo_math.py::test_add": "passed",
 }
 for id, outcome in want.items():
     got = tests.get(id, {}).get("outcome")
@@ -216,9 +245,9 @@ print("ok: verdicts in the --json file")
 EOF
 
 echo "==> 3. a Rust build failure" >&2
-new_project build-failure
+new_project build-failure minimal
 run_tg init-build 0 init --preset minimal
-cat >>"$project/src/lib.rs" <<'EOF'
+cat >>"$crate/src/lib.rs" <<'EOF'
 
 #[cfg(test)]
 mod broken {
@@ -242,7 +271,7 @@ print("ok: tests of the failed build are not run, not failed")
 EOF
 
 echo "==> 4. a gating job this machine cannot run" >&2
-new_project gpu
+new_project gpu minimal
 run_tg init-gpu 0 init --preset minimal
 cat >>"$project/tollgate.toml" <<'EOF'
 
@@ -269,7 +298,7 @@ run_tg lint-missing-path 2 lint no/such/dir
 expect_in lint-missing-path "not found: no/such/dir"
 run_tg collect-nothing 5 collect -m "e2e and not e2e"
 run_tg collect-unit 0 collect -m unit --lang rust
-expect_in collect-unit "demo::lib tests::adds"
+expect_in collect-unit "demo tests::adds"
 
 echo "==> 6. no Debug dumps in any output" >&2
 if grep -nE '[A-Z][A-Za-z]+ \{ [a-z_]+: |Code\([0-9-]+\)|Signal\([0-9]+\)|Some\(' "$outputs"/*.txt \
