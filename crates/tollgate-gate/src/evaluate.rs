@@ -163,10 +163,16 @@ fn critical_failures(action: Action, failures: Option<&[String]>) -> CheckResult
             "test outcomes of the run are unknown".into(),
         );
     };
+    // The first few by name, then how many more (the JSON lists them all).
+    const SHOWN: usize = 5;
     let detail = match failures {
         [] => "no gating test or job failed".to_string(),
-        [only] => format!("failed: {only}"),
-        [first, rest @ ..] => format!("failed: {first} and {} more", rest.len()),
+        _ if failures.len() <= SHOWN => format!("failed: {}", failures.join(", ")),
+        _ => format!(
+            "failed: {} and {} more",
+            failures[..SHOWN].join(", "),
+            failures.len() - SHOWN
+        ),
     };
     result(
         name,

@@ -16,8 +16,11 @@ use crate::commands::lint::LintArgs;
     long_about = "tollgate discovers every pytest and Rust test statically (no imports, no \
 compiling), checks them against the marker taxonomy in tollgate.toml, and selects, plans, runs \
 and gates them per CI pipeline.",
-    after_help = "Exit codes: 0 success, 1 findings (diagnostics with --strict, lint errors, \
-failed tests), 2 usage or configuration error, 3 infrastructure error."
+    after_help = "Start with `tollgate init`, then `tollgate lint` and `tollgate run --pipeline pr`.
+
+Exit codes: 0 success, 1 findings (diagnostics with --strict, lint errors, \
+failed tests, a blocked gate), 2 usage or configuration error, 3 infrastructure error, \
+4 run incomplete (a gating job could not run here), 5 `collect -m` selected no test."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -37,21 +40,52 @@ pub enum Command {
     Lint(LintArgs),
     /// Plan a pipeline: which jobs run, on which runners, with which exact
     /// commands and tests; jobs that would select nothing are dropped.
+    #[command(after_help = "Examples:
+  tollgate plan --pipeline pr                     the pull-request plan as a table
+  tollgate plan --pipeline pr --base origin/main  narrowed to what changed since main
+  tollgate plan --pipeline nightly --format github -o matrix.json
+  tollgate plan --pipeline pr --explain 'tests/test_x.py::test_y'
+
+Exit codes: 0 planned, 2 usage or configuration error.")]
     Plan(crate::commands::plan::PlanArgs),
     /// Run a pipeline here: stages in order, retries (flaky tests are
     /// reported as flaky), quarantine, timeouts, budgets, secret redaction.
     Run(crate::commands::run::RunArgs),
     /// Record JUnit, coverage or benchmark results produced elsewhere in the
     /// history store (shards of one run merge into one run).
+    #[command(after_help = "Examples:
+  tollgate ingest junit results/*.xml --pipeline pr --job unit --run $GITHUB_RUN_ID
+  tollgate ingest lcov coverage/lcov.info --run $GITHUB_RUN_ID
+  tollgate ingest junit shard-*.xml --run 1234 --complete   the last shard closes the run
+
+Exit codes: 0 recorded, 2 usage error (unreadable file, unknown format), 3 store error.")]
     Ingest(crate::commands::ingest::IngestArgs),
     /// Decide whether a run may merge or release: critical failures,
     /// coverage and coverage drop against the baseline, patch coverage,
     /// performance regressions, flaky rate, budgets (exit 1 when blocked).
+    #[command(after_help = "Examples:
+  tollgate gate --pipeline pr                     judge the latest pr run against main's baseline
+  tollgate gate --pipeline release --run 1234 --format json -o gate.json
+
+Exit codes: 0 pass (alerts allowed), 1 blocked, 2 usage or configuration error, 3 store error.")]
     Gate(crate::commands::gate::GateArgs),
     /// Flake rate per test and per component from the history store, with
     /// the evidence and quarantine suggestions.
+    #[command(after_help = "Examples:
+  tollgate flaky                                  the 10 flakiest tests of the last 30 days
+  tollgate flaky --component router --window 7d
+  tollgate flaky --pipeline nightly --format json
+
+Exit codes: 0 listed, 2 usage error (unknown pipeline or component), 3 store error.")]
     Flaky(crate::commands::flaky::FlakyArgs),
     /// Recent runs, one test's history, recorded durations.
+    #[command(after_help = "Examples:
+  tollgate history                                recent runs: status, start, duration, commit, branch
+  tollgate history --pipeline pr --limit 5
+  tollgate history --test 'tests/test_x.py::test_y'
+  tollgate history --durations --window 7d
+
+Exit codes: 0 listed, 2 usage error (unknown pipeline), 3 store error.")]
     History(crate::commands::history::HistoryArgs),
     /// Upkeep of the history store: statistics, retention, schema migrations.
     #[command(after_help = "Examples:
@@ -75,15 +109,32 @@ pub enum Command {
     #[command(after_help = crate::commands::grafana_dashboard::EXAMPLES)]
     GrafanaDashboard(crate::commands::grafana_dashboard::GrafanaArgs),
     /// Manage the quarantine file: tests that run but cannot fail the run.
+    #[command(after_help = "Examples:
+  tollgate quarantine add 'tests/test_x.py::test_y' --reason 'races the cache' --owner @ana --expires 2026-12-31
+  tollgate quarantine list
+  tollgate quarantine remove 'tests/test_x.py::test_y'
+
+The file (`[quarantine] file`, default .tollgate/quarantine.toml) belongs in git.")]
     Quarantine(crate::commands::quarantine::QuarantineArgs),
     /// Write a commented tollgate.toml from a preset, or from the CI the repository
     /// has today (--from-ci).
     #[command(after_help = INIT_EXAMPLES)]
     Init(InitArgs),
     /// Check tollgate.toml.
+    #[command(after_help = "Examples:
+  tollgate config check
+  tollgate config check --config ci/tollgate.toml
+
+Exit codes: 0 valid, 2 invalid (every problem with file:line:column).")]
     Config(ConfigArgs),
     /// List the taxonomy's markers like `pytest --markers`, print the block to
     /// register them with pytest, or check that pytest's registrations agree.
+    #[command(after_help = "Examples:
+  tollgate markers                                every marker with its description
+  tollgate markers --format toml                  the block to paste into pyproject.toml
+  tollgate markers --check                        exit 1 when pytest's registrations drift
+
+Exit codes: 0 ok, 1 drift (with --check), 2 usage or configuration error.")]
     Markers(MarkersArgs),
     /// Who owns a test, a path, a component or a CI area, and why
     /// ([owners], component paths and markers, CODEOWNERS).
@@ -99,13 +150,47 @@ pub enum Command {
     Notify(crate::commands::notify::NotifyArgs),
     /// Compare today's CI with tollgate's plans (`tollgate ci diff`).
     Ci(crate::commands::ci::CiArgs),
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
+    #[command(after_help = "Examples:
+  tollgate completions bash > ~/.local/share/bash-completion/completions/tollgate
+  tollgate completions zsh > \"${fpath[1]}/_tollgate\"
+  tollgate completions fish > ~/.config/fish/completions/tollgate.fish")]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, or write one page per command into a directory.
+    #[command(after_help = "Examples:
+  tollgate man > tollgate.1 && man ./tollgate.1
+  tollgate man --dir /usr/local/share/man/man1    tollgate.1, tollgate-run.1, ...")]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `tollgate.1` and one page per subcommand (`tollgate-run.1`, ...) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 const INIT_EXAMPLES: &str = "Examples:
   tollgate init --preset dynamo             the seeds' strategy for Dynamo
   tollgate init --from-ci                   reproduce the CI this repository has today
   tollgate init --from-ci --ci gitlab .     ... from .gitlab-ci.yml
-  tollgate init --from-ci && tollgate ci diff";
+  tollgate init --from-ci && tollgate ci diff
+
+Also adds tollgate's local state (.tollgate/, but its quarantine file) to .gitignore.";
 
 const COLLECT_EXAMPLES: &str = "Examples:
   tollgate collect                          every test below the current directory

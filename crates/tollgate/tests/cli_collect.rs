@@ -237,4 +237,60 @@ fn strict_fails_on_unexpanded_test_macros_not_on_info_notes() {
             "b/src/lib.rs:3:5: warning[macro-tests]",
         ))
         .stderr(predicate::str::contains("warning[incomplete-binary]"));
+#[test]
+fn an_expression_selecting_nothing_exits_5_like_pytest() {
+    let dir = small_project();
+    tollgate(dir.path())
+        .args(["collect", "--lang", "python", "-m", "unit and e2e"])
+        .assert()
+        .code(5)
+        .stdout("")
+        .stderr(predicate::str::contains("no tests selected"));
+}
+
+/// One inventory for every command: on the example, `collect -m unit` (with
+/// the config's rules, every Rust feature and ignored test, as the planner
+/// sees them) lists exactly the union of the `unit` job's tests over every
+/// pipeline's plan.
+#[test]
+fn collect_applies_the_config_rules_like_plan() {
+    let root = common::example_root();
+    let out = tollgate(&root)
+        .args([
+            "collect",
+            "-m",
+            "unit",
+            "--all-features",
+            "--run-ignored",
+            "all",
+        ])
+        .output()
+        .expect("tollgate runs");
+    assert!(out.status.success(), "{}", common::describe(&out));
+    let mut collected: Vec<String> = common::text(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    collected.sort();
+    assert!(
+        collected.iter().any(|id| id.contains(' ')),
+        "Rust tests get `unit` from the config's rules: {collected:?}"
+    );
+    let mut planned = std::collections::BTreeSet::new();
+    for pipeline in ["pre-commit", "pr", "push", "nightly", "weekly", "release"] {
+        let out = tollgate(&root)
+            .args(["plan", "--pipeline", pipeline, "--format", "json"])
+            .output()
+            .expect("tollgate runs");
+        assert!(out.status.success(), "{}", common::describe(&out));
+        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan json");
+        for job in plan["jobs"].as_array().into_iter().flatten() {
+            let name = job["name"].as_str().unwrap_or_default();
+            if name.split(['[', '#']).next() == Some("unit") {
+                planned.extend(common::strings(&job["tests"]));
+            }
+        }
+    }
+    let planned: Vec<String> = planned.into_iter().collect();
+    assert_eq!(collected, planned);
 }

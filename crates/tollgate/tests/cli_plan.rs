@@ -212,6 +212,26 @@ fn base_ref_narrows_the_plan_to_what_changed() {
         ],
     );
     assert_eq!(status, Status::Success, "{message}");
+    // Planning writes nothing unless asked: it says how to get the files.
+    assert!(!root.join(".tollgate/plan").exists());
+    assert!(message.contains("--write-args .tollgate/plan"), "{message}");
+    let args_dir = root.join(".tollgate/plan").display().to_string();
+    let (status, message) = run(
+        root,
+        &[
+            "--pipeline",
+            "pr",
+            "--base",
+            "main",
+            "--format",
+            "json",
+            "--output",
+            &out_arg,
+            "--write-args",
+            &args_dir,
+        ],
+    );
+    assert_eq!(status, Status::Success, "{message}");
     let plan: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(

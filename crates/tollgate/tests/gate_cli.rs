@@ -83,11 +83,11 @@ fn coverage_drop_of_three_points_blocks_and_one_point_passes() {
         "{drop}"
     );
     assert_eq!(drop["threshold"], 2.0);
-    // Exactly the specified keys on every check.
+    // Exactly the specified keys on every check, the detail included.
     for c in blocked["checks"].as_array().unwrap() {
         let mut keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["measured", "name", "status", "threshold"]);
+        assert_eq!(keys, ["detail", "measured", "name", "status", "threshold"]);
         assert!(["pass", "alert", "block"].contains(&c["status"].as_str().unwrap()));
     }
     let mut top: Vec<&str> = blocked
@@ -97,7 +97,20 @@ fn coverage_drop_of_three_points_blocks_and_one_point_passes() {
         .map(String::as_str)
         .collect();
     top.sort_unstable();
-    assert_eq!(top, ["checks", "verdict"]);
+    assert_eq!(
+        top,
+        [
+            "alerts",
+            "baseline",
+            "checks",
+            "critical_failures",
+            "gate",
+            "pipeline",
+            "run",
+            "verdict"
+        ]
+    );
+    assert!(blocked["run"]["key"].is_string(), "{blocked:#}");
 
     let passed = gate_json(root, "drop1", 0);
     assert_eq!(passed["verdict"], "pass");

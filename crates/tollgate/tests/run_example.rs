@@ -168,6 +168,14 @@ fn a_real_failure_fails_the_run_with_every_attempt() {
     // The rest of the unit job (Python and Rust) still ran and passed.
     assert!(unit["counts"]["passed"].as_u64().unwrap() > 40, "{unit:#}");
     assert_eq!(done.rows()["unit"][0], "FAILED");
+    // The failure is on the console: its test, attempts, and assertion.
+    let console = done.stdout();
+    assert!(
+        console.contains(&format!("FAILED [unit] {failing}")),
+        "{console}"
+    );
+    assert!(console.contains("attempt 3 of 3: failed"), "{console}");
+    assert!(console.contains("replica math is broken"), "{console}");
 
     let attempts = done.junit_of(&failing);
     assert_eq!(attempts.len(), 3, "{attempts:?}");
@@ -325,8 +333,14 @@ fn hung_tests_are_killed_by_their_timeouts() {
         ("test_hangs_past_the_default_timeout", "default", 5.0),
     ] {
         let t = done.test(&format!("{file}::{test}"));
-        assert_eq!(t["outcome"], "failed", "{t:#}");
+        assert_eq!(t["outcome"], "timed_out", "{t:#}");
         assert_eq!(attempt_outcomes(t), ["timeout"], "{t:#}");
+        // On the console, where people look.
+        let console = done.stdout();
+        assert!(
+            console.contains(&format!("TIMED OUT [unit] {file}::{test}")),
+            "{console}"
+        );
         let attempt = &t["attempts"][0];
         assert!(message(attempt).contains("timeout"), "{attempt:#}");
         let duration = attempt["duration"].as_f64().unwrap();
@@ -339,7 +353,7 @@ fn hung_tests_are_killed_by_their_timeouts() {
     }
     let after = done.test(&format!("{file}::test_runs_after_the_hung_ones"));
     assert_eq!(after["outcome"], "passed");
-    assert_eq!(job(run, "unit")["counts"]["failed"], 2);
+    assert_eq!(job(run, "unit")["counts"]["timed_out"], 2);
     // Bounded: the hung tests cost their timeouts (plus kill grace), not 600 s.
     assert!(done.took < Duration::from_secs(120), "took {:?}", done.took);
 }

@@ -21,8 +21,17 @@ struct Summary {
 
 pub fn json(findings: &[Finding]) -> String {
     let counts = Counts::of(findings);
+    // Columns as the human output shows them: 1-based, the first column
+    // when the exact one is unknown (0 stays for a whole-file finding).
+    let findings: Vec<Finding> = findings
+        .iter()
+        .map(|f| Finding {
+            column: if f.line > 0 { f.column.max(1) } else { 0 },
+            ..f.clone()
+        })
+        .collect();
     let report = Report {
-        findings,
+        findings: &findings,
         summary: Summary {
             errors: counts.errors,
             warnings: counts.warnings,

@@ -40,9 +40,15 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
         || want_python.then(|| collect_python(args, &cwd)).transpose(),
         || want_rust.then(|| collect_rust(args, &cwd)).transpose(),
     );
+    // One inventory for every command: the rules and annotations of the
+    // project's tollgate.toml (when there is one) apply here as in `plan`.
+    let config = project_config(&cwd)?;
     let mut inventory = Inventory::default();
     let mut selected_python = Vec::new();
-    if let Some(collection) = python?.flatten() {
+    if let Some(mut collection) = python?.flatten() {
+        if let Some(config) = &config {
+            config.apply_rules(&mut collection.inventory);
+        }
         // pytest applies a `-m` from the ini's addopts unless the command line
         // gives its own.
         let addopts_expr = match (&expr, &collection.addopts_markexpr) {
@@ -61,7 +67,10 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
         inventory.extend(collection.inventory);
     }
     let python_count = inventory.tests.len();
-    if let Some(inv) = rust? {
+    if let Some(mut inv) = rust? {
+        if let Some(config) = &config {
+            config.apply_rules(&mut inv);
+        }
         let inv = filter_ignored(inv, args.run_ignored);
         let selected_rust = select_indices(&inv.tests, expr.as_ref());
         selected_python.extend(selected_rust.into_iter().map(|i| i + python_count));
@@ -108,9 +117,29 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
         .any(|d| d.severity >= tollgate_inventory::Severity::Warning);
     Ok(if args.strict && findings {
         Status::Findings
+    } else if selected.is_empty() && args.marker_expr.is_some() {
+        // pytest's exit code when `-m` deselects everything.
+        let _ = writeln!(stderr, "no tests selected by -m expression");
+        Status::NoTests
     } else {
         Status::Success
     })
+}
+
+/// The tollgate.toml governing `cwd`, if any (`collect` works without one).
+fn project_config(cwd: &Path) -> anyhow::Result<Option<tollgate_config::Config>> {
+    let Some(path) = tollgate_config::Config::discover(cwd) else {
+        return Ok(None);
+    };
+    // Rules match paths relative to the project root; collect's ids are
+    // relative to where it runs, so they agree only from the root itself.
+    let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    if std::fs::canonicalize(&root).ok() != std::fs::canonicalize(cwd).ok() {
+        return Ok(None);
+    }
+    tollgate_config::Config::load(&path)
+        .map(Some)
+        .map_err(|e| usage(e.render()))
 }
 
 /// `None` when every path given is Rust-only (pytest would not be run).

@@ -64,7 +64,41 @@ pub fn init(args: &InitArgs) -> anyhow::Result<Status> {
     }
     write_atomically(&path, text)?;
     eprintln!("wrote {} (preset {name})", path.display());
+    ignore_local_state(&args.dir)?;
     Ok(Status::Success)
+}
+
+/// Writes or extends `dir/.gitignore` for tollgate's local state, and says
+/// what to commit.
+fn ignore_local_state(dir: &Path) -> anyhow::Result<()> {
+    let gitignore = dir.join(".gitignore");
+    let existing = match std::fs::read_to_string(&gitignore) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read {}", gitignore.display()));
+        }
+    };
+    match gitignore_with_state(&existing) {
+        Some(updated) => {
+            write_atomically(&gitignore, &updated)?;
+            eprintln!(
+                "{} {}: tollgate's local state (.tollgate/: history store, plan files, caches) is ignored",
+                if existing.is_empty() { "wrote" } else { "extended" },
+                gitignore.display()
+            );
+        }
+        None => eprintln!(
+            "{} already ignores tollgate's local state",
+            gitignore.display()
+        ),
+    }
+    eprintln!(
+        "commit tollgate.toml and .tollgate/quarantine.toml (once `tollgate quarantine add` writes it); \
+         the rest of .tollgate/ stays local\n\
+         next: `tollgate lint`, then `tollgate run --pipeline pr`"
+    );
+    Ok(())
 }
 
 /// `tollgate init --from-ci`: today's CI as a tollgate.toml.
@@ -143,7 +177,61 @@ fn init_from_ci(args: &InitArgs) -> anyhow::Result<Status> {
         },
         import.untranslated.len()
     );
+    ignore_local_state(&root)?;
     Ok(Status::Success)
+}
+
+/// The lines `init` adds to `.gitignore`: everything in `.tollgate/` but the
+/// quarantine file, which the team shares.
+const GITIGNORE_BLOCK: &str =
+    "# tollgate's local state (history store, plan files, caches); the quarantine file is shared\n\
+/.tollgate/*\n\
+!/.tollgate/quarantine.toml\n";
+
+/// `.gitignore` with tollgate's block appended, or `None` when it already
+/// ignores `.tollgate/` (pure).
+fn gitignore_with_state(existing: &str) -> Option<String> {
+    let already = existing.lines().map(str::trim).any(|l| {
+        matches!(
+            l,
+            ".tollgate"
+                | ".tollgate/"
+                | "/.tollgate"
+                | "/.tollgate/"
+                | "/.tollgate/*"
+                | ".tollgate/*"
+        )
+    });
+    if already {
+        return None;
+    }
+    let mut text = existing.to_string();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    text.push_str(GITIGNORE_BLOCK);
+    Some(text)
+}
+
+#[cfg(test)]
+mod gitignore_tests {
+    use super::*;
+
+    #[test]
+    fn init_adds_the_state_block_once_and_keeps_the_rest() {
+        let fresh = gitignore_with_state("").unwrap();
+        assert!(
+            fresh.contains("/.tollgate/*\n!/.tollgate/quarantine.toml\n"),
+            "{fresh}"
+        );
+        let extended = gitignore_with_state("target/").unwrap();
+        assert!(extended.starts_with("target/\n\n# tollgate"), "{extended}");
+        assert_eq!(gitignore_with_state(&extended), None);
+        assert_eq!(gitignore_with_state("/.tollgate/\n"), None);
+    }
 }
 
 /// Writes through a temporary file in the same directory and a rename, so a
@@ -165,6 +253,8 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
 pub enum ConfigCommand {
     /// Validate tollgate.toml: syntax, unknown keys, types, taxonomy
     /// consistency (exclusive categories, aliases), job expressions.
+    #[command(after_help = "Example:
+  tollgate config check")]
     Check,
 }
 

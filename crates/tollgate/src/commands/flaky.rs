@@ -74,10 +74,13 @@ pub fn run(args: &FlakyArgs) -> anyhow::Result<Status> {
     if let Some(name) = &args.component {
         if !project.config.components.contains_key(name) {
             let known: Vec<&str> = project.config.components.keys().collect();
-            return Err(usage(format!(
-                "unknown component `{name}` (components: {})",
-                known.join(", ")
-            )));
+            return Err(crate::exit::unknown_name("component", name, known));
+        }
+    }
+    if let Some(name) = &args.pipeline {
+        if !project.config.pipelines.contains_key(name) {
+            let known: Vec<&str> = project.config.pipelines.keys().collect();
+            return Err(crate::exit::unknown_name("pipeline", name, known));
         }
     }
     let components = ComponentMatcher::new(&project.config)?;

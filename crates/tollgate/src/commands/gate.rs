@@ -235,10 +235,20 @@ pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
         "tollgate gate `{gate_name}` — pipeline {}, run {}",
         args.pipeline, run.run_key
     );
+    let baseline_run = store.baseline_run(&args.pipeline, &args.base_branch)?;
+    let critical = measurements.critical_failures.clone().unwrap_or_default();
+    let context = GateContext {
+        gate: &gate_name,
+        pipeline: &args.pipeline,
+        run: &run,
+        baseline: baseline_run.as_ref(),
+        base_branch: &args.base_branch,
+        critical: &critical,
+    };
     let text = match args.format {
-        GateFormat::Table => render::table(&verdict),
-        GateFormat::Markdown => render::markdown(&verdict, &title),
-        GateFormat::Json => render::json(&verdict) + "\n",
+        GateFormat::Table => context.header() + &render::table(&verdict) + &context.failures(),
+        GateFormat::Markdown => render::markdown(&verdict, &title) + &context.markdown(),
+        GateFormat::Json => context.json(&verdict) + "\n",
     };
     match &args.output {
         Some(path) => std::fs::write(path, text)
@@ -373,6 +383,131 @@ fn git_changed_lines(
 /// already accounts for retries and quarantine), and failed tests of jobs that
 /// failed or whose status is unknown (results ingested from elsewhere). A job
 /// tollgate.toml does not know counts as gating: unknown is not harmless.
+/// What the verdict is about: the run judged, its baseline, and every
+/// critical failure (the table shows the first few).
+struct GateContext<'a> {
+    gate: &'a str,
+    pipeline: &'a str,
+    run: &'a tollgate_store::RunInfo,
+    baseline: Option<&'a tollgate_store::RunInfo>,
+    base_branch: &'a str,
+    critical: &'a [String],
+}
+
+/// Failing jobs and tests listed under the table.
+const LISTED_FAILURES: usize = 10;
+
+impl GateContext<'_> {
+    fn short(commit: &str) -> &str {
+        commit.get(..12).unwrap_or(commit)
+    }
+
+    fn baseline_text(&self) -> String {
+        match self.baseline {
+            Some(b) => format!(
+                "baseline run {} (commit {}, branch {})",
+                b.run_key,
+                Self::short(&b.commit),
+                b.branch
+            ),
+            None => format!(
+                "no baseline: no complete run of `{}` on `{}` yet",
+                self.pipeline, self.base_branch
+            ),
+        }
+    }
+
+    fn header(&self) -> String {
+        format!(
+            "gate `{}` for pipeline `{}`: run {} (commit {}, branch {}); {}\n\n",
+            self.gate,
+            self.pipeline,
+            self.run.run_key,
+            Self::short(&self.run.commit),
+            self.run.branch,
+            self.baseline_text()
+        )
+    }
+
+    fn failures(&self) -> String {
+        if self.critical.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from("\ncritical failures:\n");
+        for f in self.critical.iter().take(LISTED_FAILURES) {
+            out.push_str(&format!("  {f}\n"));
+        }
+        if self.critical.len() > LISTED_FAILURES {
+            out.push_str(&format!(
+                "  and {} more (`--format json` lists them all)\n",
+                self.critical.len() - LISTED_FAILURES
+            ));
+        }
+        out
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = format!("\n{}\n", self.baseline_text());
+        if !self.critical.is_empty() {
+            out.push_str("\n**Critical failures**\n\n");
+            for f in self.critical.iter().take(LISTED_FAILURES) {
+                out.push_str(&format!("- `{}`\n", f.replace('`', "'")));
+            }
+            if self.critical.len() > LISTED_FAILURES {
+                out.push_str(&format!(
+                    "- and {} more\n",
+                    self.critical.len() - LISTED_FAILURES
+                ));
+            }
+        }
+        out
+    }
+
+    /// The verdict with every check's detail, the run, the baseline, the
+    /// alerts and every critical failure.
+    fn json(&self, verdict: &tollgate_gate::Verdict) -> String {
+        let run = |r: &tollgate_store::RunInfo| {
+            serde_json::json!({
+                "key": r.run_key,
+                "commit": r.commit,
+                "branch": r.branch,
+                "started_at_ms": r.started_at_ms,
+                "complete": r.complete,
+            })
+        };
+        let value = serde_json::json!({
+            "gate": self.gate,
+            "pipeline": self.pipeline,
+            "verdict": verdict.verdict,
+            "run": run(self.run),
+            "baseline": self.baseline.map(run),
+            "checks": verdict.checks.iter().map(|c| serde_json::json!({
+                "name": c.name,
+                "status": c.status,
+                "measured": c.measured,
+                "threshold": c.threshold,
+                "detail": c.detail,
+            })).collect::<Vec<_>>(),
+            "alerts": verdict.alerts().map(|c| serde_json::json!({
+                "name": c.name,
+                "detail": c.detail,
+            })).collect::<Vec<_>>(),
+            "critical_failures": self.critical,
+        });
+        serde_json::to_string_pretty(&value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+/// A job status as the store keeps it (`infrastructureerror`), as a person reads it.
+fn stored_status_text(status: &str) -> &str {
+    match status {
+        "infrastructureerror" => "infrastructure error",
+        "passedwithflakes" => "passed with flaky tests",
+        "notrunnable" => "not runnable",
+        other => other,
+    }
+}
+
 fn critical_failures(
     config: &tollgate_config::Config,
     failures: &tollgate_store::RunFailures,
@@ -387,7 +522,7 @@ fn critical_failures(
         .failed_jobs
         .iter()
         .filter(|(job, _)| gating(job))
-        .map(|(job, status)| format!("job {job} ({status})"))
+        .map(|(job, status)| format!("job {job} ({})", stored_status_text(status)))
         .collect();
     critical.extend(
         failures

@@ -48,6 +48,12 @@ pub struct HistoryArgs {
 
 pub fn run(args: &HistoryArgs) -> anyhow::Result<Status> {
     let project = args.location.load()?;
+    if let Some(name) = &args.pipeline {
+        if !project.config.pipelines.contains_key(name) {
+            let known: Vec<&str> = project.config.pipelines.keys().collect();
+            return Err(crate::exit::unknown_name("pipeline", name, known));
+        }
+    }
     let mut store = open_store(&project, args.store.as_deref())?;
     let json = args.format == HistoryFormat::Json;
     let mut out = String::new();
@@ -106,27 +112,37 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<Status> {
         let mut rows = Vec::new();
         for run in runs {
             let counts = store.run_counts(&run.run_key)?;
-            rows.push((run, counts));
+            let failures = store.run_failures(&run.run_key)?;
+            let status = run_status(&run, &failures);
+            rows.push((run, counts, status));
         }
         if json {
             let value: Vec<_> = rows
                 .iter()
-                .map(|(run, counts)| serde_json::json!({ "run": run, "counts": counts }))
+                .map(|(run, counts, status)| {
+                    serde_json::json!({
+                        "run": run,
+                        "status": status,
+                        "duration_s": duration_ms(run).map(|ms| ms as f64 / 1000.0),
+                        "counts": counts,
+                    })
+                })
                 .collect();
             out = serde_json::to_string_pretty(&value)? + "\n";
         } else {
             let rows = rows
                 .iter()
-                .map(|(run, counts)| {
+                .map(|(run, counts, status)| {
                     vec![
                         run.run_key.clone(),
                         run.pipeline.clone(),
-                        run.branch.clone(),
+                        status.to_string(),
+                        utc_minute(run.started_at_ms),
+                        duration_ms(run).map_or_else(|| "-".to_string(), human_duration),
                         run.commit.get(..12).unwrap_or(&run.commit).to_string(),
-                        if run.complete { "yes" } else { "no" }.to_string(),
+                        run.branch.clone(),
                         counts.tests.to_string(),
                         counts.attempts.to_string(),
-                        counts.coverage_files.to_string(),
                     ]
                 })
                 .collect();
@@ -134,12 +150,13 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<Status> {
                 &[
                     ("RUN", Align::Left),
                     ("PIPELINE", Align::Left),
-                    ("BRANCH", Align::Left),
+                    ("STATUS", Align::Left),
+                    ("STARTED (UTC)", Align::Left),
+                    ("DURATION", Align::Right),
                     ("COMMIT", Align::Left),
-                    ("COMPLETE", Align::Left),
+                    ("BRANCH", Align::Left),
                     ("TESTS", Align::Right),
                     ("ATTEMPTS", Align::Right),
-                    ("COV FILES", Align::Right),
                 ],
                 rows,
             );
@@ -147,6 +164,53 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<Status> {
     }
     write_stdout(&out)?;
     Ok(Status::Success)
+}
+
+/// A run's verdict from what the store recorded (pure): an infrastructure
+/// error in any job, else failed jobs or tests, else incomplete (never
+/// finished, interrupted, or a gating job not run), else passed.
+fn run_status(
+    run: &tollgate_store::RunInfo,
+    failures: &tollgate_store::RunFailures,
+) -> &'static str {
+    if failures
+        .failed_jobs
+        .iter()
+        .any(|(_, status)| status == "infrastructureerror")
+    {
+        "infra"
+    } else if !failures.failed_jobs.is_empty() || !failures.failed_tests.is_empty() {
+        "failed"
+    } else if !run.complete || run.finished_at_ms.is_none() {
+        "incomplete"
+    } else {
+        "passed"
+    }
+}
+
+fn duration_ms(run: &tollgate_store::RunInfo) -> Option<i64> {
+    run.finished_at_ms
+        .map(|end| end.saturating_sub(run.started_at_ms).max(0))
+}
+
+/// `1m05s`, `12.3s`, `2h03m`.
+fn human_duration(ms: i64) -> String {
+    let secs = ms as f64 / 1000.0;
+    if secs < 60.0 {
+        format!("{secs:.1}s")
+    } else if secs < 3600.0 {
+        format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
+    } else {
+        format!("{}h{:02}m", ms / 3_600_000, (ms / 60_000) % 60)
+    }
+}
+
+/// `2026-12-07 02:10` (UTC) from milliseconds since the epoch.
+fn utc_minute(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let minute_of_day = ms.rem_euclid(86_400_000) / 60_000;
+    let date = tollgate_config::quarantine::Date::from_days_since_epoch(days);
+    format!("{date} {:02}:{:02}", minute_of_day / 60, minute_of_day % 60)
 }
 
 #[derive(Clone, Copy)]
@@ -182,7 +246,16 @@ fn table(columns: &[(&str, Align)], rows: Vec<Vec<String>>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{table, Align};
+    use super::{human_duration, table, utc_minute, Align};
+
+    #[test]
+    fn times_read_like_a_person_writes_them() {
+        assert_eq!(utc_minute(0), "1970-01-01 00:00");
+        assert_eq!(utc_minute(1_796_609_400_000), "2026-12-07 02:10");
+        assert_eq!(human_duration(12_345), "12.3s");
+        assert_eq!(human_duration(65_000), "1m05s");
+        assert_eq!(human_duration(7_380_000), "2h03m");
+    }
 
     #[test]
     fn columns_fit_their_widest_cell() {

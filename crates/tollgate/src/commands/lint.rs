@@ -14,7 +14,8 @@ use crate::project::ConfigLocation;
 pub enum LintFormat {
     /// `file:line:col: CODE message` with a fix hint, like ruff.
     Human,
-    /// One JSON object per finding, in an array.
+    /// `{"findings": [{code, rule, severity, message, help, file, line, column, test, fixable}],
+    /// "summary": {errors, warnings, fixable}}`; line and column are 1-based as in `human`.
     Json,
     /// SARIF 2.1.0, for GitHub code scanning.
     Sarif,
@@ -23,16 +24,20 @@ pub enum LintFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Rules have stable codes (TG101 missing required category, TG102 two \
+#[command(after_help = "Examples:
+  tollgate lint                                   every test of the project
+  tollgate lint components/router/                only findings in these paths
+  tollgate lint --fix                             rewrite aliases, then report what is left
+  tollgate lint --format sarif > lint.sarif       for GitHub code scanning
+
+Rules have stable codes (TG101 missing required category, TG102 two \
 markers of an exclusive category, TG103 unknown marker, TG104 alias in use, TG201 applied but not \
 registered with pytest, TG202 registered but never used, TG301 test in the wrong place for its \
 type, TG302 file name, TG401 Rust integration test not behind the integration feature, TG402 \
-#[ignore] without a reason, TG501 markers of a dynamic test cannot be verified, TG601 no pipeline \
+#[ignore] without a reason, TG501 markers of a dynamic test cannot be verified, TG502 a test file cannot be parsed, read, or is too large, TG601 no pipeline \
 runs the test, TG701 quarantine entry expired, TG702 quarantine entry matches no test). Disable rules with `[lint] disable = [...]` in tollgate.toml.
 
-Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or configuration error."
-)]
+Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or configuration error.")]
 pub struct LintArgs {
     /// Only report findings in these files or directories (relative to the
     /// current directory) [default: the whole project].
@@ -60,6 +65,12 @@ pub struct LintArgs {
 pub fn run(args: &LintArgs) -> anyhow::Result<Status> {
     let project = args.location.load()?;
     let cwd = std::env::current_dir()?;
+    if let Some(missing) = args.paths.iter().find(|p| !cwd.join(p).exists()) {
+        return Err(usage(format!(
+            "file or directory not found: {}",
+            missing.display()
+        )));
+    }
     let filters: Vec<String> = args
         .paths
         .iter()

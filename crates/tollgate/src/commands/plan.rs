@@ -85,6 +85,13 @@ pub struct PlanArgs {
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
 
+    /// Write the node-id files that commands read with `@FILE` (selections too long or too
+    /// irregular for a command line) under DIR, as `DIR/<pipeline>/<job>.args`. The printed
+    /// commands read them from `.tollgate/plan`: `--write-args .tollgate/plan` makes them
+    /// run as printed. Without it, `plan` writes nothing.
+    #[arg(long, value_name = "DIR")]
+    pub write_args: Option<PathBuf>,
+
     #[command(flatten)]
     pub durations_until: DurationsUntil,
 
@@ -149,12 +156,36 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
             out.matrix + "\n"
         }
     };
-    // The commands read these node-id files: write them before the plan.
-    for file in &plan.args_files {
-        planner::write_atomically(&root.join(&file.path), file.contents.as_bytes())?;
+    // The commands read these node-id files: written (before the plan) only
+    // when asked, so that planning leaves the work tree alone.
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    if let Some(dir) = &args.write_args {
+        let dir = cwd.join(dir);
+        for file in &plan.args_files {
+            let relative = Path::new(&file.path)
+                .strip_prefix(planner::ARGS_DIR)
+                .unwrap_or(Path::new(&file.path));
+            let target = dir.join(relative);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            planner::write_atomically(&target, file.contents.as_bytes())
+                .with_context(|| format!("cannot write {}", target.display()))?;
+        }
     }
     emit(args, &rendered)?;
     let mut stderr = io::stderr().lock();
+    if args.write_args.is_none() && !plan.args_files.is_empty() {
+        let _ = writeln!(
+            stderr,
+            "note: {} command(s) read their tests from files under {}; write them with \
+             `--write-args {}` to run the commands as printed (or use `tollgate run`)",
+            plan.args_files.len(),
+            planner::ARGS_DIR,
+            planner::ARGS_DIR
+        );
+    }
     for diag in &inventory.diagnostics {
         let _ = writeln!(stderr, "{diag}");
     }

@@ -25,6 +25,9 @@ pub struct QuarantineArgs {
 #[derive(Debug, Subcommand)]
 pub enum QuarantineAction {
     /// Quarantine a test id, or a pattern with `*` and `?` (replaces an entry with the same id).
+    #[command(after_help = "Example:
+  tollgate quarantine add 'tests/test_x.py::test_y' --reason 'races the cache' --owner @ana \\
+      --issue https://github.com/org/repo/issues/12 --expires 2026-12-31")]
     Add {
         id: String,
         #[arg(long)]
@@ -39,8 +42,12 @@ pub enum QuarantineAction {
         expires: Option<String>,
     },
     /// Remove the entry whose id (or pattern) is exactly ID.
+    #[command(after_help = "Example:
+  tollgate quarantine remove 'tests/test_x.py::test_y'")]
     Remove { id: String },
     /// List entries; expired ones are marked.
+    #[command(after_help = "Example:
+  tollgate quarantine list")]
     List,
 }
 

@@ -31,9 +31,18 @@ Progress goes to stderr (bars on a terminal; one plain line per event when stder
 terminal or CI is set); the summary table goes to stdout. The run is recorded in the history
 store unless --no-store is given; judge it afterwards with `tollgate gate --pipeline NAME`.
 
+Failures are shown like pytest and nextest show them: each failed, timed-out or flaky test with
+its assertion or panic message and captured output (bounded, secrets redacted), a failed
+build's compiler errors, a failed command's output; see --failure-output.
+
+Verdicts: a test killed at its timeout is \"timed out\"; tests whose build failed are \"not run
+(build failed)\", not failed; a gating job this machine cannot run (it needs a GPU, say) makes
+the pipeline INCOMPLETE unless declared optional here with --optional JOB.
+
 Exit codes: 0 passed (flaky tests and quarantined failures allowed), 1 tests or a gating job
 failed, 2 usage or configuration error, 3 infrastructure error (pytest not installed,
-say) or interrupted (partial results are written, marked incomplete).")]
+say) or interrupted (partial results are written, marked incomplete), 4 incomplete: nothing
+failed but a gating job did not run on this machine.")]
 pub struct RunArgs {
     /// The pipeline to run, as named under `[pipelines]` in tollgate.toml (e.g. pr, nightly).
     #[arg(long, value_name = "NAME")]
@@ -80,6 +89,17 @@ pub struct RunArgs {
     /// History store: a SQLite path or a postgres:// URL [default: `[store]` in tollgate.toml].
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
+
+    /// When to print failure details: `immediate` as each job ends, `final` once before
+    /// the summary (stdout), `never`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = FailureOutputArg::Final)]
+    pub failure_output: FailureOutputArg,
+
+    /// A job (plan name or `[jobs.NAME]` table) this runner may leave unrun: when it
+    /// cannot run here (no GPU, say) the pipeline is still judged instead of INCOMPLETE.
+    /// Repeatable.
+    #[arg(long = "optional", value_name = "JOB")]
+    pub optional: Vec<String>,
 
     #[command(flatten)]
     pub durations_until: super::plan::DurationsUntil,
@@ -153,14 +173,28 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
         shard: args.shard.clone(),
         fail_fast: ci_fail_fast(&variables),
     };
-    let spec = runner::from_plan(&plan, config, &inventory, root, &machine)
+    let mut spec = runner::from_plan(&plan, config, &inventory, root, &machine)
         .map_err(|e| usage(e.to_string()))?;
+    for asked in &args.optional {
+        if !pipeline.jobs.iter().any(|j| same_job(j, asked))
+            && !plan.jobs.iter().any(|j| same_job(&j.name, asked))
+        {
+            return Err(usage(format!(
+                "--optional {asked}: pipeline `{}` has no such job (its jobs: {})",
+                args.pipeline,
+                pipeline.jobs.join(", ")
+            )));
+        }
+    }
+    for job in &mut spec.jobs {
+        job.optional = args.optional.iter().any(|o| same_job(&job.name, o));
+    }
 
     let mut stderr = io::stderr().lock();
     for expired in runner::expired_entries(&quarantine, runner::Date::today_utc()) {
         let _ = writeln!(
             stderr,
-            "warning: {}: quarantine entry `{}` {:?}: it no longer applies",
+            "warning: {}: quarantine entry `{}` {}: it no longer applies",
             quarantine_path.display(),
             expired.id,
             expired.problem
@@ -189,7 +223,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
         std::env::var("CI").ok().as_deref(),
         std::env::var("TERM").ok().as_deref(),
     );
-    let display = Progress::new(mode);
+    let display = Progress::new(mode, args.failure_output == FailureOutputArg::Immediate);
     let progress = |event: &RunEvent| display.show(event);
     let opts = EngineOptions::new(&quarantine, &redactor, &progress);
     let report = runner::run(&spec, &opts);
@@ -213,17 +247,62 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     if !args.no_store {
         record(&project, args.store.as_deref(), &plan, &report);
     }
-    let summary = redactor.redact_owned(runner::summary_table(&report));
+    let mut summary = String::new();
+    if args.failure_output == FailureOutputArg::Final {
+        let details = runner::failures::details(&report, &Default::default());
+        if !details.is_empty() {
+            summary.push_str(&details);
+            summary.push('\n');
+        }
+    }
+    summary.push_str(&runner::summary_table(&report));
+    let summary = redactor.redact_owned(summary);
     if let Err(e) = io::stdout().lock().write_all(summary.as_bytes()) {
         if e.kind() != io::ErrorKind::BrokenPipe {
             return Err(e).context("cannot write to stdout");
         }
     }
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        github_actions(&report, &redactor);
+    }
     Ok(match report.status {
         RunStatus::Passed => Status::Success,
         RunStatus::Failed => Status::Findings,
         RunStatus::InfrastructureError | RunStatus::Interrupted => Status::Infrastructure,
+        RunStatus::Incomplete => Status::Incomplete,
     })
+}
+
+/// `--failure-output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailureOutputArg {
+    Immediate,
+    Final,
+    Never,
+}
+
+/// Under GitHub Actions: the step summary appended to `$GITHUB_STEP_SUMMARY`
+/// and `::error` annotations (capped) on stdout, both redacted.
+fn github_actions(report: &runner::RunReport, redactor: &Redactor) {
+    let mut stdout = io::stdout().lock();
+    for line in runner::github::annotations(report) {
+        let _ = writeln!(stdout, "{}", redactor.redact(&line));
+    }
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let text = redactor.redact_owned(runner::github::step_summary(report));
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        eprintln!(
+            "warning: cannot write the step summary to {}: {e}",
+            Path::new(&path).display()
+        );
+    }
 }
 
 static STARTED_MS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
@@ -315,22 +394,38 @@ fn ci_fail_fast(variables: &Variables) -> Option<bool> {
 /// plain line per event (see `tollgate_run::live` for the choice and format).
 struct Progress {
     mode: ProgressMode,
+    /// Print each job's failure details as it ends.
+    immediate: bool,
     bars: Option<MultiProgress>,
     jobs: std::sync::Mutex<std::collections::HashMap<String, (ProgressBar, JobProgress)>>,
 }
 
 impl Progress {
-    fn new(mode: ProgressMode) -> Self {
+    fn new(mode: ProgressMode, immediate: bool) -> Self {
         let bars = (mode == ProgressMode::Bars)
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10)));
         Progress {
             mode,
+            immediate,
             bars,
             jobs: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
     fn show(&self, event: &RunEvent) {
+        if let RunEvent::JobFailures { text, .. } = event {
+            if self.immediate {
+                match self.bars.as_ref() {
+                    Some(bars) => {
+                        let _ = bars.println(text.trim_end());
+                    }
+                    None => {
+                        let _ = write!(io::stderr().lock(), "{text}");
+                    }
+                }
+            }
+            return;
+        }
         let Some(bars) = self
             .bars
             .as_ref()

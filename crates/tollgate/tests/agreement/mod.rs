@@ -376,12 +376,23 @@ fn run_tollgate(root: &Path, invocation: &Invocation) -> Result<TollgateAnswer, 
             run.stderr.trim()
         ))
     };
-    if run.exit_code != Some(0) {
-        return Err(describe(&format!("exit {:?} (expected 0)", run.exit_code)));
+    // 5 is pytest's (and tollgate's) exit code for a `-m` that selects nothing.
+    if !matches!(run.exit_code, Some(0) | Some(5)) {
+        return Err(describe(&format!(
+            "exit {:?} (expected 0 or 5)",
+            run.exit_code
+        )));
     }
     let Some(inventory) = run.inventory.as_ref() else {
         return Err(describe("stdout is not an inventory JSON"));
     };
+    if (run.exit_code == Some(5)) != (invocation.markexpr.is_some() && inventory.tests.is_empty()) {
+        return Err(describe(&format!(
+            "exit {:?} with {} test(s) selected (5 exactly when -m selects nothing)",
+            run.exit_code,
+            inventory.tests.len()
+        )));
+    }
     Ok(TollgateAnswer {
         collected: from_inventory(inventory),
         errors: inventory

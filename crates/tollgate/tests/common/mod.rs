@@ -43,6 +43,7 @@ fn steers_tollgate(name: &str) -> bool {
         "CI_PIPELINE_ID",
         "GITHUB_RUN_ID",
         "GITHUB_STEP_SUMMARY",
+        "GITHUB_ACTIONS",
         "TOLLGATE_STORE",
         "TOLLGATE_STORE_URL",
         "CUDA_VISIBLE_DEVICES",

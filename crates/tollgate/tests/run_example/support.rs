@@ -271,8 +271,9 @@ impl Finished {
 }
 
 /// The columns of the summary table, in order.
-pub const SUMMARY_COLUMNS: [&str; 10] = [
-    "job", "status", "pass", "fail", "flaky", "skip", "quar", "time", "peak rss", "budget",
+pub const SUMMARY_COLUMNS: [&str; 12] = [
+    "job", "status", "pass", "fail", "t/o", "flaky", "skip", "quar", "not run", "time", "peak rss",
+    "budget",
 ];
 
 /// The summary table's rows by job: the cells after the job name, split on
@@ -313,9 +314,17 @@ pub fn assert_row_matches(rows: &BTreeMap<String, Vec<String>>, json_job: &Value
         .get(name)
         .unwrap_or_else(|| panic!("no summary row for {name}: {rows:?}"));
     let counts = &json_job["counts"];
-    for (i, key) in ["passed", "failed", "flaky", "skipped", "quarantined"]
-        .iter()
-        .enumerate()
+    for (i, key) in [
+        "passed",
+        "failed",
+        "timed_out",
+        "flaky",
+        "skipped",
+        "quarantined",
+        "not_run",
+    ]
+    .iter()
+    .enumerate()
     {
         assert_eq!(
             row[i + 1],
