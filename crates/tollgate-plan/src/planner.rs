@@ -751,8 +751,29 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        best.map(|(_, why)| why)
-            .unwrap_or_else(|| "no job of this pipeline matches its markers".to_string())
+        best.map(|(_, why)| why).unwrap_or_else(|| {
+            let taxonomy = &self.config().taxonomy;
+            let missing: Vec<&str> = taxonomy
+                .categories
+                .iter()
+                .filter(|(_, c)| c.required)
+                .filter(|(_, c)| {
+                    !test
+                        .markers
+                        .iter()
+                        .any(|m| c.markers.contains_key(taxonomy.canonical(&m.name)))
+                })
+                .map(|(name, _)| name)
+                .collect();
+            if missing.is_empty() {
+                "no job of this pipeline matches its markers".to_string()
+            } else {
+                format!(
+                    "no job of this pipeline matches its markers (it has no `{}` marker)",
+                    missing.join("`, `")
+                )
+            }
+        })
     }
 
     /// The tests `job`'s expression, lifecycle, runner and cargo options
