@@ -54,6 +54,7 @@ pub use globs::DeclaredGlob;
 pub use markers::{marker_drift, marker_listing, pytest_markers_block, pytest_markers_toml, Drift};
 pub use ordered::OrderedMap;
 pub use schema::*;
+pub use suggest::closest;
 pub use validate::PLACEHOLDERS;
 
 /// The file name [`Config::discover`] looks for.

@@ -59,6 +59,8 @@ pub struct Config {
     pub run: Run,
     #[serde(default)]
     pub notify: Notify,
+    #[serde(default)]
+    pub triage: Triage,
     /// File name that rule origins point at (`tollgate.toml`); set by the loader.
     #[serde(skip)]
     pub origin_file: String,
@@ -227,26 +229,24 @@ pub struct Lint {
     #[serde(default)]
     pub require_ignore_reason: bool,
     /// The Cargo feature Rust integration tests (`tests/*.rs` targets) must
-    /// be behind (seed 003), checked by TG401. Empty turns the check off.
-    #[serde(default = "default_integration_feature")]
+    /// be behind (seed 003, a Dynamo convention), checked by TG401. Empty
+    /// (the default) turns the check off; the dynamo preset sets it.
+    #[serde(default)]
     pub integration_feature: String,
     /// How Python test files must be named.
     pub file_name: Option<FileNameRule>,
 }
 
-/// Seed 003: "place all integration tests behind the `integration` feature gate".
+/// Seed 003: "place all integration tests behind the `integration` feature
+/// gate": the value the dynamo preset gives `[lint] integration_feature`.
 pub const DEFAULT_INTEGRATION_FEATURE: &str = "integration";
-
-fn default_integration_feature() -> String {
-    DEFAULT_INTEGRATION_FEATURE.to_string()
-}
 
 impl Default for Lint {
     fn default() -> Self {
         Lint {
             disable: Vec::new(),
             require_ignore_reason: false,
-            integration_feature: default_integration_feature(),
+            integration_feature: String::new(),
             file_name: None,
         }
     }
@@ -348,6 +348,37 @@ pub struct Owners {
     /// How to reach an owner named anywhere in this file.
     #[serde(default)]
     pub contacts: OrderedMap<Contact>,
+    /// The marker a test names its own owner with (`@pytest.mark.owner("alice")`);
+    /// defaults to `owner`.
+    pub marker: Option<String>,
+    /// How `codeowners` is read: `github` (last match wins) or `gitlab`
+    /// (sections, default owners, `!` exclusions). Default: `gitlab` when the
+    /// file is under `.gitlab/`, else `github`.
+    pub codeowners_flavor: Option<CodeownersFlavor>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodeownersFlavor {
+    Github,
+    Gitlab,
+}
+
+/// How failures are attributed and classified (`tollgate triage`, alerts).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Triage {
+    /// A regular expression finding the structured log line that names the
+    /// failing component; its `component` group is the component. Default:
+    /// seed 004's `<component> - <uuid> - <state> <error>`.
+    pub log_pattern: Option<String>,
+    /// Extra regular expressions that mark a failure as infrastructure
+    /// (runner lost, registry down, ...), on top of the built-in ones.
+    #[serde(default)]
+    pub infra_patterns: Vec<String>,
+    /// Extra regular expressions that mark a failure as a build failure.
+    #[serde(default)]
+    pub build_patterns: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -961,8 +992,21 @@ pub struct Redact {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notify {
-    /// The same alert is not sent again within this window.
+    /// The same alert is not sent again within this window (Alertmanager's
+    /// `repeat_interval`); after it, a still-failing cluster is sent once more.
     pub dedup: Option<DurationSpec>,
+    /// Alert a failure only after this many consecutive failing runs of the
+    /// same signature on the same branch (default 1). Critical failures on a
+    /// gated branch are sent at once.
+    pub confirm_runs: Option<u32>,
+    /// Branches (globs) whose critical failures are sent without confirmation.
+    #[serde(default)]
+    pub gated_branches: Vec<String>,
+    /// Send one notice when a cluster that was alerted stops failing (default true).
+    pub resolve: Option<bool>,
+    /// A delivery error makes `tollgate gate` exit 3 (default: reported only).
+    #[serde(default)]
+    pub fatal: bool,
     #[serde(default)]
     pub webhook: Vec<Webhook>,
     pub email: Option<Email>,
@@ -1006,6 +1050,9 @@ pub struct Email {
 pub struct GithubIssue {
     /// `owner/name`.
     pub repo: String,
+    /// REST API base, for GitHub Enterprise (`https://ghe.example/api/v3`);
+    /// default `https://api.github.com`.
+    pub api_url: Option<String>,
     #[serde(default)]
     pub labels: Vec<String>,
     #[serde(default = "default_token_env")]

@@ -9,7 +9,10 @@
 mod ci_source;
 mod cli;
 mod commands;
+mod delivery;
 mod exit;
+mod failures;
+mod health;
 mod project;
 
 use std::process::ExitCode;
