@@ -642,6 +642,13 @@ impl<'a> Context<'a> {
         }
 
         let not_run = self.not_run(&jobs, &all_instances, &frameworks);
+        // A test one job's runner cannot host but another job runs (a GPU
+        // unit test: `unit` cannot, `unit_1` does) is not worth a word.
+        let run: std::collections::HashSet<&str> = jobs
+            .iter()
+            .flat_map(|j| j.tests.iter().map(String::as_str))
+            .collect();
+        unrunnable.retain(|u| !run.contains(u.test.as_str()));
         jobs.sort_by_key(|j| j.stage);
         let stages: Vec<u32> = jobs
             .iter()
@@ -751,8 +758,29 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        best.map(|(_, why)| why)
-            .unwrap_or_else(|| "no job of this pipeline matches its markers".to_string())
+        best.map(|(_, why)| why).unwrap_or_else(|| {
+            let taxonomy = &self.config().taxonomy;
+            let missing: Vec<&str> = taxonomy
+                .categories
+                .iter()
+                .filter(|(_, c)| c.required)
+                .filter(|(_, c)| {
+                    !test
+                        .markers
+                        .iter()
+                        .any(|m| c.markers.contains_key(taxonomy.canonical(&m.name)))
+                })
+                .map(|(name, _)| name)
+                .collect();
+            if missing.is_empty() {
+                "no job of this pipeline matches its markers".to_string()
+            } else {
+                format!(
+                    "no job of this pipeline matches its markers (it has no `{}` marker)",
+                    missing.join("`, `")
+                )
+            }
+        })
     }
 
     /// The tests `job`'s expression, lifecycle, runner and cargo options
