@@ -207,7 +207,26 @@ impl<'a> Collector<'a> {
     /// marks its generated tests may carry.
     fn module_entry(&self, line: u32, reason: String) -> TestItem {
         let mut markers: Vec<Marker> = self.model.pytestmark.iter().map(to_marker).collect();
-        for name in &self.model.mark_names {
+        // Classes imported from the project (shared test bases) bring theirs.
+        let mut names = self.model.mark_names.clone();
+        for (_, entry) in &self.model.entries {
+            let Entry::Imported {
+                module,
+                level,
+                name,
+                ..
+            } = entry
+            else {
+                continue;
+            };
+            if is_external_module(module, *level) {
+                continue;
+            }
+            if let Some(Entry::Class(cls)) = self.ctx.lookup.lookup_entry(module, *level, name) {
+                class_mark_names(&cls, &mut names, 0);
+            }
+        }
+        for name in &names {
             if !markers.iter().any(|m| &m.name == name) {
                 markers.push(Marker::new(
                     name.clone(),
@@ -818,6 +837,32 @@ impl<'a> Collector<'a> {
                 column: f.column,
                 message,
             }),
+        }
+    }
+}
+
+/// Mark names written on a class, its methods and its local bases.
+fn class_mark_names(cls: &ClassDef, out: &mut Vec<String>, depth: u32) {
+    let mut push = |name: &str| {
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+    };
+    for m in &cls.marks {
+        push(&m.mark.name);
+    }
+    for (_, e) in &cls.entries {
+        if let Entry::Function(f) = e {
+            for m in &f.marks {
+                push(&m.mark.name);
+            }
+        }
+    }
+    if depth < 8 {
+        for b in &cls.bases {
+            if let BaseRef::Local(base) = b {
+                class_mark_names(base, out, depth + 1);
+            }
         }
     }
 }

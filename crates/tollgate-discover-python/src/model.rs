@@ -492,10 +492,7 @@ pub(crate) fn apply_mutations<'a>(
             continue;
         };
         *binding = match (&*binding, changes) {
-            (Binding::Expr(base), Some(changes)) => Binding::Mutated {
-                base,
-                ops: changes,
-            },
+            (Binding::Expr(base), Some(changes)) => Binding::Mutated { base, ops: changes },
             (Binding::Expr(_) | Binding::Opaque, _) => Binding::Opaque,
             (other, _) => other.clone(),
         };
@@ -587,6 +584,28 @@ impl<'a> Visitor<'a> for MarkNameFinder {
         }
         walk_expr(self, expr);
     }
+}
+
+/// Every `mark.NAME` written anywhere in `source`, strings included (code
+/// run by `exec` is a string), in order of first appearance.
+fn mark_names_in_text(source: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let bytes = source.as_bytes();
+    for (i, _) in source.match_indices("mark.") {
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            continue;
+        }
+        let rest = &source[i + 5..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let name = &rest[..end];
+        if !name.is_empty() && !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    names
 }
 
 /// Builds [`ModuleModel`]s; one per file, borrowing the file's source.
@@ -686,11 +705,7 @@ pub fn build_module(
         ));
     }
     if model.generated.is_some() {
-        let mut finder = MarkNameFinder { names: Vec::new() };
-        for s in module.body.iter() {
-            finder.visit_stmt(s);
-        }
-        model.mark_names = finder.names;
+        model.mark_names = mark_names_in_text(source);
     }
     if with_exports {
         for name in builder.scope.bindings.keys() {
