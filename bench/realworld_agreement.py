@@ -2,7 +2,7 @@
 """How closely does `tollgate collect` agree with `pytest --collect-only` on a real project?
 
     python3 bench/realworld_agreement.py --project DIR --python VENV/bin/python \
-        [--tollgate target/debug/tollgate] [--select EXPR]... [--name NAME] \
+        [--tollgate target/debug/tollgate] [--select EXPR]... [--name NAME] [--autoload] \
         [--json OUT] [--show N] [-- extra pytest/tollgate paths]
 
 Runs real pytest (with ``tests/oracle/markers_plugin.py`` plus a small plugin
@@ -22,7 +22,13 @@ once):
   ``dynamic``);
 - ``env``: test functions tollgate lists in modules pytest could not import
   (collection error) or skipped at import (``importorskip``, module-level
-  ``skip``): environment differences, counted apart and left out of ``found``.
+  ``skip``): environment differences, counted apart and left out of ``found``;
+- ``P / R``: function-level precision (share of tollgate's functions that
+  pytest collects) and recall (share of pytest's functions tollgate lists),
+  unfiltered and for each ``-m`` expression. A module tollgate keeps as one
+  dynamic entry (tests generated at import time; its id is the file) covers
+  every function pytest finds in that module, and is selected as a whole;
+- ``dynamic``: share of tollgate's items flagged ``dynamic``.
 
 Stdlib only. Exit status 0 (report only), 2 when pytest or tollgate fails.
 """
@@ -72,7 +78,8 @@ def run_pytest(args, tmp: Path) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ORACLE_DIR), str(tmp)])
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    if not args.autoload:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env.pop("PYTEST_ADDOPTS", None)
     outs = {k: tmp / f"{k}.json" for k in ("items", "errors", "selections", "skips")}
     env["TOLLGATE_ORACLE_OUT"] = str(outs["items"])
@@ -129,13 +136,29 @@ def compare(args) -> dict:
     our_ids = set()
     our_fn_marks: dict[str, set[str]] = {}
     our_dynamic: set[str] = set()
+    dynamic_modules: set[str] = set()
+    our_items = dynamic_items = 0
     for test in ours["tests"]:
+        if test.get("language", "python") != "python":
+            continue
+        our_items += 1
         our_ids.add(test["id"])
         fn = test.get("function") or function_of(test["id"])
+        if test.get("dynamic"):
+            dynamic_items += 1
+            if "::" not in fn:
+                # The whole module, generated at import time.
+                dynamic_modules.add(fn)
+                continue
         names = {m["name"] for m in test.get("markers", [])
                  if m.get("origin", {}).get("source") != "param"}
         our_fn_marks.setdefault(fn, set()).update(names)
         if test.get("dynamic"):
+            our_dynamic.add(fn)
+    # Functions pytest finds in a module tollgate keeps as one dynamic entry.
+    for fn in py_fn_marks:
+        if module_of(fn) in dynamic_modules and fn not in our_fn_marks:
+            our_fn_marks[fn] = set(py_fn_marks[fn])
             our_dynamic.add(fn)
 
     env_only = {fn for fn in our_fn_marks if fn not in py_fn_marks
@@ -162,11 +185,16 @@ def compare(args) -> dict:
             continue
         py_sel = {function_of(n) for n in answer["selected"]}
         our_sel = {function_of(n) for n in ours_selected if n}
+        for module in dynamic_modules & our_sel:
+            our_sel |= {fn for fn in py_fns if module_of(fn) == module}
+        our_sel -= dynamic_modules
         universe = (py_fns | set(our_fn_marks)) - env_only
         agree = {fn for fn in universe if (fn in py_sel) == (fn in our_sel)}
         static = universe - our_dynamic
+        both = py_sel & our_sel
         selections[expr] = (len(agree), len(universe), len(agree & static), len(static),
-                            sorted((py_sel ^ our_sel) - env_only))
+                            sorted((py_sel ^ our_sel) - env_only),
+                            len(both), len(our_sel - env_only), len(py_sel))
 
     return {
         "name": args.name or Path(args.project).name,
@@ -180,6 +208,9 @@ def compare(args) -> dict:
         "env_only": len(env_only), "bad_modules": len(bad_modules),
         "selections": selections,
         "diagnostics": len(ours.get("diagnostics", [])),
+        "our_functions": len(set(our_fn_marks) - env_only),
+        "our_items": our_items, "dynamic_items": dynamic_items,
+        "dynamic_modules": len(dynamic_modules),
     }
 
 
@@ -195,6 +226,14 @@ def report(r: dict, show: int) -> None:
           f"{pct(r['static_same_marks'], r['static_found'])} | "
           f"{pct(r['ids_exact'], r['py_items'])} | {pct(r['static_ids'] - len(r['wrong_ids']), r['static_ids'])} | "
           f"{r['dynamic_functions']} | {r['env_only']} ({r['bad_modules']} modules) | {sel} |")
+    print(f"\nfunction-level precision / recall: unfiltered "
+          f"{pct(r['found'], r['our_functions'])} / {pct(r['found'], r['py_functions'])}; "
+          f"dynamic items {pct(r['dynamic_items'], r['our_items'])} "
+          f"({r['dynamic_items']} of {r['our_items']}, {r['dynamic_modules']} whole modules)")
+    for expr, v in r["selections"].items():
+        if not isinstance(v, str):
+            print(f"  -m {expr!r}: precision {pct(v[5], v[6])} recall {pct(v[5], v[7])} "
+                  f"(pytest {v[7]}, tollgate {v[6]}, both {v[5]})")
     if show <= 0:
         return
     def listing(title, rows):
@@ -220,6 +259,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tollgate", default=str(REPO / "target" / "debug" / "tollgate"))
     parser.add_argument("--select", action="append", help="-m expression to compare")
     parser.add_argument("--name", help="project name in the table")
+    parser.add_argument("--autoload", action="store_true",
+                        help="let pytest load installed plugins (hypothesis, pytest-asyncio, ...)"
+                        " as the project's own runs do")
     parser.add_argument("--json", type=Path, help="also write the full comparison here")
     parser.add_argument("--show", type=int, default=10, help="list up to N differences per kind")
     parser.add_argument("rest", nargs="*", help="paths passed to both pytest and tollgate")

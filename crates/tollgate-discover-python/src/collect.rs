@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use tollgate_inventory::{Language, MarkOrigin, MarkSource, MarkValue, Marker, Severity, TestItem};
 
-use crate::fixtures::{parametrized_request, FixtureDecl, FixtureLayer};
+use crate::fixtures::{parametrized_requests, FixtureDecl, FixtureLayer};
 use crate::fnmatch::fnmatch;
 use crate::model::{BaseRef, ClassDef, Entry, FuncDef, ModelDiagnostic, ModuleModel, PlacedMark};
 use crate::parametrize::{expand, ExpandError, IdOptions};
-use crate::value::Value;
+use crate::value::{MarkDeco, Value};
 
 /// `python_classes` / `python_functions`: prefixes or fnmatch globs.
 #[derive(Debug, Clone)]
@@ -54,6 +54,8 @@ pub struct ModuleContext<'a> {
     pub lookup: &'a dyn EntryLookup,
     /// Fixtures of the conftests in scope, closest first.
     pub conftest_fixtures: &'a [FixtureLayer<'a>],
+    /// pytest-asyncio in `auto` mode: every `async def` test is marked `asyncio`.
+    pub asyncio_auto: bool,
 }
 
 /// A test class as seen from its collector, with its resolved MRO.
@@ -172,6 +174,14 @@ pub fn collect_module(model: &ModuleModel, ctx: &ModuleContext) -> ModuleItems {
         );
         items.clear();
     }
+    if let Some((line, what)) = &model.generated {
+        let reason = format!(
+            "{}:{line}: tests are generated at import time ({what}); the module is kept as one entry",
+            ctx.file
+        );
+        c.warn(*line, "dynamic-module", reason.clone());
+        items.push(c.module_entry(*line, reason));
+    }
     c.out.items = items;
     c.out
 }
@@ -192,6 +202,54 @@ fn is_external_module(module: &str, level: u32) -> bool {
 }
 
 impl<'a> Collector<'a> {
+    /// The whole module as one item (`pytest path/to/test_x.py` runs it),
+    /// carrying its `pytestmark` and every mark name written in it: the
+    /// marks its generated tests may carry.
+    fn module_entry(&self, line: u32, reason: String) -> TestItem {
+        let mut markers: Vec<Marker> = self.model.pytestmark.iter().map(to_marker).collect();
+        // Classes imported from the project (shared test bases) bring theirs.
+        let mut names = self.model.mark_names.clone();
+        for (_, entry) in &self.model.entries {
+            let Entry::Imported {
+                module,
+                level,
+                name,
+                ..
+            } = entry
+            else {
+                continue;
+            };
+            if is_external_module(module, *level) {
+                continue;
+            }
+            if let Some(Entry::Class(cls)) = self.ctx.lookup.lookup_entry(module, *level, name) {
+                class_mark_names(&cls, &mut names, 0);
+            }
+        }
+        for name in &names {
+            if !markers.iter().any(|m| &m.name == name) {
+                markers.push(Marker::new(
+                    name.clone(),
+                    MarkOrigin {
+                        file: self.ctx.file.to_string(),
+                        line,
+                        source: MarkSource::FunctionDecorator,
+                    },
+                ));
+            }
+        }
+        TestItem {
+            id: self.ctx.module_id.to_string(),
+            language: Language::Python,
+            file: self.ctx.file.to_string(),
+            line,
+            function: self.ctx.module_id.to_string(),
+            markers,
+            dynamic: Some(reason),
+            rust: None,
+        }
+    }
+
     fn warn(&mut self, line: u32, code: &'static str, message: String) {
         self.out.diagnostics.push(ModelDiagnostic {
             severity: Severity::Warning,
@@ -504,9 +562,15 @@ impl<'a> Collector<'a> {
             .or_else(|| self.model.dynamic_marks.clone())
     }
 
-    /// Why `f`'s items get ids from a parametrized fixture it requests
-    /// (by argument, `usefixtures` or `autouse`), if they do.
-    fn parametrized_fixture(&self, f: &FuncDef, frames: &[ClassFrame]) -> Option<String> {
+    /// The parametrized fixture `f` requests (by argument, `usefixtures` or
+    /// `autouse`), if any: expanded like pytest does when its `params=` are
+    /// known and it is the only one, else the reason it is not.
+    fn parametrized_fixture(
+        &self,
+        f: &FuncDef,
+        frames: &[ClassFrame],
+        direct: &[String],
+    ) -> FixtureParams {
         let mut requests = f.argnames.clone();
         let usefixtures = f
             .marks
@@ -530,11 +594,51 @@ impl<'a> Collector<'a> {
             fixtures: &self.module_fixtures,
         });
         layers.extend(self.ctx.conftest_fixtures.iter().copied());
-        let (file, fixture) = parametrized_request(&requests, &layers)?;
-        Some(format!(
-            "requests parametrized fixture `{}` ({file}:{}); its params are not expanded",
-            fixture.name, fixture.line
-        ))
+        // A test that parametrizes the fixture's name itself overrides its params.
+        let found: Vec<(&str, &FixtureDecl)> = parametrized_requests(&requests, &layers)
+            .into_iter()
+            .filter(|(_, fx)| !direct.contains(&fx.name))
+            .collect();
+        let reason = |file: &str, fx: &FixtureDecl, why: &str| {
+            format!(
+                "requests parametrized fixture `{}` ({file}:{}); {why}",
+                fx.name, fx.line
+            )
+        };
+        match found.as_slice() {
+            [] => FixtureParams::None,
+            [(file, fx)] => match &fx.params {
+                Some(params @ (Value::List(_) | Value::Tuple(_))) => {
+                    let mut kwargs = Vec::new();
+                    if let Some(ids) = &fx.ids {
+                        kwargs.push(("ids".to_string(), ids.clone()));
+                    }
+                    FixtureParams::Expand {
+                        deco: MarkDeco {
+                            name: "parametrize".into(),
+                            args: vec![Value::Str(fx.name.clone()), params.clone()],
+                            kwargs,
+                        },
+                        file: Arc::from(*file),
+                        line: fx.line,
+                    }
+                }
+                Some(other) => FixtureParams::Dynamic(reason(
+                    file,
+                    fx,
+                    &format!(
+                        "its params `{}` are not known statically",
+                        other.source_text()
+                    ),
+                )),
+                None => FixtureParams::Dynamic(reason(file, fx, "its params are not known")),
+            },
+            [(file, fx), ..] => FixtureParams::Dynamic(reason(
+                file,
+                fx,
+                "with other parametrized fixtures; their combined order is not expanded",
+            )),
+        }
     }
 
     /// Markers in `iter_markers()` order: the function's own (decorators,
@@ -560,9 +664,19 @@ impl<'a> Collector<'a> {
         id: String,
         function: String,
         f: &FuncDef,
-        markers: Vec<Marker>,
+        mut markers: Vec<Marker>,
         dynamic: Option<String>,
     ) -> TestItem {
+        if self.ctx.asyncio_auto && f.is_async && !markers.iter().any(|m| m.name == "asyncio") {
+            markers.push(Marker::new(
+                "asyncio",
+                MarkOrigin {
+                    file: f.file.to_string(),
+                    line: f.line,
+                    source: MarkSource::FunctionDecorator,
+                },
+            ));
+        }
         TestItem {
             id,
             language: Language::Python,
@@ -618,14 +732,45 @@ impl<'a> Collector<'a> {
                 .iter()
                 .filter(|m| m.mark.name == "parametrize"),
         );
-        let fixture_params = self.parametrized_fixture(f, frames);
-        if let Some(reason) = &fixture_params {
-            self.warn(
-                f.line,
-                "dynamic-fixture-params",
-                format!("{base}: {reason}; kept as one entry"),
-            );
+        let direct: Vec<String> = parametrize
+            .iter()
+            .filter_map(|p| p.mark.args.first())
+            .flat_map(|names| match names {
+                Value::Str(s) => s.split(',').map(|n| n.trim().to_string()).collect(),
+                Value::List(v) | Value::Tuple(v) => v
+                    .iter()
+                    .filter_map(|n| match n {
+                        Value::Str(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let mut fixture_params = None;
+        // pytest parametrizes with fixture params before the marks: their
+        // ids come first, and their cases are the outer loop.
+        let mut fixture_deco: Option<PlacedMark> = None;
+        match self.parametrized_fixture(f, frames, &direct) {
+            FixtureParams::None => {}
+            FixtureParams::Expand { deco, file, line } => {
+                fixture_deco = Some(PlacedMark {
+                    mark: deco,
+                    file,
+                    line,
+                    source: MarkSource::Param,
+                })
+            }
+            FixtureParams::Dynamic(reason) => {
+                self.warn(
+                    f.line,
+                    "dynamic-fixture-params",
+                    format!("{base}: {reason}; kept as one entry"),
+                );
+                fixture_params = Some(reason);
+            }
         }
+        let parametrize: Vec<&PlacedMark> = fixture_deco.iter().chain(parametrize).collect();
         if parametrize.is_empty() {
             let markers = self.markers(&f.marks, &[], frames);
             let dynamic = self.dynamic_reason(f, frames, fixture_params);
@@ -696,6 +841,44 @@ impl<'a> Collector<'a> {
     }
 }
 
+/// Mark names written on a class, its methods and its local bases.
+fn class_mark_names(cls: &ClassDef, out: &mut Vec<String>, depth: u32) {
+    let mut push = |name: &str| {
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+    };
+    for m in &cls.marks {
+        push(&m.mark.name);
+    }
+    for (_, e) in &cls.entries {
+        if let Entry::Function(f) = e {
+            for m in &f.marks {
+                push(&m.mark.name);
+            }
+        }
+    }
+    if depth < 8 {
+        for b in &cls.bases {
+            if let BaseRef::Local(base) = b {
+                class_mark_names(base, out, depth + 1);
+            }
+        }
+    }
+}
+
+/// What a parametrized fixture does to a test's cases.
+enum FixtureParams {
+    None,
+    /// One more parametrization (synthesized from `params=`/`ids=`).
+    Expand {
+        deco: MarkDeco,
+        file: Arc<str>,
+        line: u32,
+    },
+    Dynamic(String),
+}
+
 /// The fixtures defined among `entries`, in definition order.
 fn fixtures_of(entries: &[(String, Entry)]) -> Vec<FixtureDecl> {
     entries
@@ -737,18 +920,24 @@ fn param_marks_of(p: &PlacedMark) -> Vec<PlacedMark> {
 const MAX_ARGVALUES_IN_MARKER: usize = 32;
 
 fn to_marker(m: &PlacedMark) -> Marker {
-    let mut args: Vec<MarkValue> = m.mark.args.iter().map(Value::to_mark_value).collect();
-    if m.mark.name == "parametrize" {
-        if let Some(Value::List(v) | Value::Tuple(v)) = m.mark.args.get(1) {
-            if v.len() > MAX_ARGVALUES_IN_MARKER {
-                if let Some(slot) = args.get_mut(1) {
-                    *slot = MarkValue::Expr {
-                        expr: format!("<{} values>", v.len()),
-                    };
+    // Every case carries the parametrize mark: a long argvalues list is
+    // summarised before it is converted, or n cases cost n² work.
+    let args: Vec<MarkValue> = m
+        .mark
+        .args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| match a {
+            Value::List(v) | Value::Tuple(v)
+                if i == 1 && m.mark.name == "parametrize" && v.len() > MAX_ARGVALUES_IN_MARKER =>
+            {
+                MarkValue::Expr {
+                    expr: format!("<{} values>", v.len()),
                 }
             }
-        }
-    }
+            other => other.to_mark_value(),
+        })
+        .collect();
     Marker {
         name: m.mark.name.clone(),
         args,
@@ -821,6 +1010,10 @@ mod tests {
     }
 
     fn items(src: &str) -> ModuleItems {
+        items_with(src, false)
+    }
+
+    fn items_with(src: &str, asyncio_auto: bool) -> ModuleItems {
         let model = build_module(src, Arc::from("t.py"), &NoImports, 0, false).unwrap();
         let filters = NameFilters {
             classes: vec!["Test".into()],
@@ -834,8 +1027,70 @@ mod tests {
             external_dynamic: None,
             lookup: &NoLookup,
             conftest_fixtures: &[],
+            asyncio_auto,
         };
         collect_module(&model, &ctx)
+    }
+
+    fn names_of(item: &TestItem) -> Vec<&str> {
+        item.markers.iter().map(|m| m.name.as_str()).collect()
+    }
+
+    #[test]
+    fn plugin_models_hypothesis_and_asyncio_auto() {
+        let src = "import hypothesis\nfrom hypothesis import given, strategies as st\n@given(st.integers())\ndef test_a(x): pass\n@hypothesis.given(x=st.text())\ndef test_b(x): pass\nasync def test_c(): pass\ndef test_d(): pass\n";
+        let out = items_with(src, true);
+        let names: Vec<Vec<&str>> = out.items.iter().map(names_of).collect();
+        assert_eq!(
+            names,
+            vec![
+                vec!["hypothesis"],
+                vec!["hypothesis"],
+                vec!["asyncio"],
+                vec![]
+            ]
+        );
+        // Strict mode (the default) adds nothing to `async def` tests.
+        assert!(items_with(src, false).items[2].markers.is_empty());
+    }
+
+    #[test]
+    fn fixture_params_from_a_helper_expand_with_case_marks() {
+        let src = "import pytest\nfrom dataclasses import dataclass\n@dataclass\nclass Cfg:\n    model: str\n    marks: list\nCONFIGS = {'agg': Cfg(model='m/a', marks=[pytest.mark.gpu_1]), 'dis': Cfg(model='m/b', marks=[pytest.mark.gpu_2])}\ndef with_model(configs):\n    out = []\n    for name, cfg in configs.items():\n        marks = list(getattr(cfg, 'marks', []))\n        marks.append(pytest.mark.model(cfg.model))\n        out.append(pytest.param(name, marks=marks))\n    return out\n@pytest.fixture(params=with_model(CONFIGS))\ndef cfg(request):\n    return request.param\n@pytest.mark.parametrize('n', [1, 2])\ndef test_x(cfg, n): pass\n";
+        let out = items(src);
+        let ids: Vec<&str> = out.items.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec![
+                "t.py::test_x[agg-1]",
+                "t.py::test_x[agg-2]",
+                "t.py::test_x[dis-1]",
+                "t.py::test_x[dis-2]"
+            ]
+        );
+        assert_eq!(
+            names_of(&out.items[2]),
+            vec!["parametrize", "gpu_2", "model"]
+        );
+        assert!(out.items.iter().all(|t| t.dynamic.is_none()));
+    }
+
+    #[test]
+    fn conditional_helper_code_is_unknown_not_guessed() {
+        let src = "import os, pytest\ndef engines():\n    out = []\n    if os.environ.get('X'):\n        out.append('x')\n    return out\n@pytest.mark.parametrize('e', engines())\ndef test_e(e): pass\n";
+        let out = items(src);
+        assert_eq!(out.items.len(), 1);
+        let why = out.items[0].dynamic.as_deref().unwrap_or("");
+        assert!(why.contains("condition not known statically"), "{why}");
+        assert!(why.contains("line 4"), "{why}");
+    }
+
+    #[test]
+    fn deep_recursion_in_a_helper_is_a_reasoned_give_up() {
+        let src = "import pytest\ndef f(n):\n    return f(n + 1)\n@pytest.mark.parametrize('v', f(0))\ndef test_v(v): pass\n";
+        let out = items(src);
+        let why = out.items[0].dynamic.as_deref().unwrap_or("");
+        assert!(why.contains("nest deeper"), "{why}");
     }
 
     fn ids(src: &str) -> Vec<String> {
@@ -896,8 +1151,8 @@ mod tests {
     }
 
     #[test]
-    fn parametrized_fixtures_flag_requesting_tests_after_classes_too() {
-        let src = "import pytest\n@pytest.fixture(params=[1, 2])\ndef p(request): return request.param\nclass TestA:\n    @pytest.fixture(params=['a'])\n    def q(self, request): pass\n    def test_q(self, q): pass\n    def test_self_only(self): pass\ndef test_p(p): pass\ndef test_none(tmp_path): pass\n";
+    fn parametrized_fixtures_expand_or_flag_requesting_tests() {
+        let src = "import pytest\nfrom elsewhere import load\n@pytest.fixture(params=[1, 2])\ndef p(request): return request.param\nclass TestA:\n    @pytest.fixture(params=['a'])\n    def q(self, request): pass\n    def test_q(self, q): pass\n    def test_self_only(self): pass\n@pytest.fixture(params=load())\ndef r(request): pass\ndef test_p(p): pass\ndef test_r(r): pass\ndef test_both(p, r): pass\ndef test_none(tmp_path): pass\n";
         let out = items(src);
         let flagged: Vec<(&str, bool)> = out
             .items
@@ -907,16 +1162,19 @@ mod tests {
         assert_eq!(
             flagged,
             vec![
-                ("t.py::TestA::test_q", true),
+                ("t.py::TestA::test_q[a]", false),
                 ("t.py::TestA::test_self_only", false),
-                ("t.py::test_p", true),
+                ("t.py::test_p[1]", false),
+                ("t.py::test_p[2]", false),
+                ("t.py::test_r", true),
+                ("t.py::test_both", true),
                 ("t.py::test_none", false),
             ]
         );
-        assert!(out.items[2]
+        assert!(out.items[4]
             .dynamic
             .as_deref()
-            .is_some_and(|r| r.contains("`p` (t.py:3)")));
+            .is_some_and(|r| r.contains("`r` (t.py:11)")));
         assert!(out
             .diagnostics
             .iter()
@@ -960,6 +1218,8 @@ mod tests {
                 ("t.py::TestSub::test_b", true),
                 ("t.py::TestExt::test_c", true),
                 ("t.py::TestPlain::test_d", false),
+                // The classes made by a call: the module as one dynamic entry.
+                ("t.py", true),
             ]
         );
         let codes: Vec<(&str, u32)> = out.diagnostics.iter().map(|d| (d.code, d.line)).collect();

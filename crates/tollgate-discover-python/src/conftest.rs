@@ -6,8 +6,13 @@ use ruff_python_ast::{Expr, Operator, Stmt};
 use ruff_text_size::Ranged;
 use tollgate_inventory::Severity;
 
+use std::path::Path;
+
 use crate::fixtures::{fixture_decl, FixtureDecl};
-use crate::model::{collect_bindings, flatten_body_marked, LineIndex, ModelDiagnostic};
+use crate::hooks::{self, ModuleFinder, Verdict};
+use crate::model::{
+    apply_mutations, collect_bindings, flatten_body_marked, LineIndex, ModelDiagnostic,
+};
 use crate::value::{NoImports, Scope, Value};
 
 /// Hooks whose effect on collected ids or marks cannot be known statically.
@@ -27,8 +32,9 @@ pub struct ConftestInfo {
     /// `collect_ignore`, relative to the conftest's directory (None = unset).
     pub collect_ignore: Option<Vec<String>>,
     pub collect_ignore_glob: Option<Vec<String>>,
-    /// `(hook name, line)` of hooks in [`DYNAMIC_HOOKS`].
-    pub dynamic_hooks: Vec<(String, u32)>,
+    /// `(hook name, line, what it may do)` of hooks in [`DYNAMIC_HOOKS`]
+    /// whose bodies may change ids or marks (see [`crate::hooks`]).
+    pub dynamic_hooks: Vec<(String, u32, String)>,
     /// Fixtures defined here (see [`crate::fixtures`]).
     pub fixtures: Vec<FixtureDecl>,
     pub diagnostics: Vec<ModelDiagnostic>,
@@ -37,8 +43,8 @@ pub struct ConftestInfo {
 impl ConftestInfo {
     /// Why items under this conftest are dynamic, if they are.
     pub fn dynamic_reason(&self, rel: &str) -> Option<String> {
-        let (hook, line) = self.dynamic_hooks.first()?;
-        Some(format!("{rel}:{line} defines {hook}"))
+        let (hook, line, why) = self.dynamic_hooks.first()?;
+        Some(format!("{rel}:{line}: {hook} {why}"))
     }
 }
 
@@ -56,7 +62,18 @@ fn string_list(v: &Value) -> Option<Vec<String>> {
     }
 }
 
+#[cfg(test)]
 pub fn analyze(source: &str) -> Result<ConftestInfo, (u32, u32, String)> {
+    analyze_with(source, Path::new("conftest.py"), &|_, _, _| None)
+}
+
+/// Reads a conftest; `path` is where it is, `finder` locates the project
+/// modules its hooks import helpers from.
+pub fn analyze_with(
+    source: &str,
+    path: &Path,
+    finder: &ModuleFinder,
+) -> Result<ConftestInfo, (u32, u32, String)> {
     let lines = LineIndex::new(source);
     let parsed = ruff_python_parser::parse_module(source).map_err(|e| {
         let (l, c) = lines.line_col(source, e.location.start());
@@ -67,9 +84,18 @@ pub fn analyze(source: &str) -> Result<ConftestInfo, (u32, u32, String)> {
     let stmts: Vec<&Stmt> = marked.iter().map(|(stmt, _)| *stmt).collect();
     let scope = Scope {
         source,
-        bindings: collect_bindings(&stmts),
+        bindings: {
+            let mut b = collect_bindings(&stmts);
+            apply_mutations(&marked, &mut b);
+            b
+        },
         imports: &NoImports,
         import_depth: 0,
+        star_imports: Vec::new(),
+        functions: Default::default(),
+        frames: Default::default(),
+        steps: std::cell::Cell::new(crate::value::STEP_BUDGET),
+        guard: Default::default(),
     };
     let mut info = ConftestInfo::default();
     for &(stmt, uncertain) in &marked {
@@ -121,9 +147,32 @@ pub fn analyze(source: &str) -> Result<ConftestInfo, (u32, u32, String)> {
             Stmt::FunctionDef(f) => {
                 let def_line = lines.line(f.name.range().start());
                 if DYNAMIC_HOOKS.contains(&f.name.as_str()) {
-                    info.dynamic_hooks.push((f.name.to_string(), def_line));
+                    let why = match f.name.as_str() {
+                        // It can only leave files out, never change a test.
+                        "pytest_ignore_collect" => None,
+                        "pytest_collection_modifyitems" => {
+                            match hooks::judge(f, path, source, &parsed.syntax().body, finder) {
+                                Verdict::NoChange => None,
+                                Verdict::MayCarry(marks) => Some(format!(
+                                    "may add mark{} {}",
+                                    if marks.len() == 1 { "" } else { "s" },
+                                    marks
+                                        .iter()
+                                        .map(|m| format!("`{m}`"))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                )),
+                                Verdict::Unknown(why) => Some(format!("may change tests: {why}")),
+                            }
+                        }
+                        _ => Some("can change collected tests and marks".to_string()),
+                    };
+                    if let Some(why) = why {
+                        info.dynamic_hooks.push((f.name.to_string(), def_line, why));
+                    }
                 }
-                info.fixtures.extend(fixture_decl(f, def_line, false));
+                info.fixtures
+                    .extend(fixture_decl(f, def_line, false, &|e| scope.eval(e)));
             }
             Stmt::Assign(a) => {
                 for t in &a.targets {
@@ -188,13 +237,20 @@ mod tests {
             Some(vec!["a.py".into(), "b".into(), "c.py".into()])
         );
         assert_eq!(info.collect_ignore_glob, Some(vec!["*_x.py".into()]));
+        // A hook that does nothing changes nothing.
+        assert!(info.dynamic_hooks.is_empty());
+        let info = analyze(
+            "import pytest\ndef pytest_ignore_collect(collection_path):\n    return True\ndef pytest_collection_modifyitems(items):\n    for i in items:\n        i.add_marker(pytest.mark.gpu)\ndef pytest_generate_tests(metafunc):\n    pass\n",
+        )
+        .unwrap();
+        let hooks: Vec<&str> = info.dynamic_hooks.iter().map(|h| h.0.as_str()).collect();
         assert_eq!(
-            info.dynamic_hooks,
-            vec![("pytest_collection_modifyitems".to_string(), 5)]
+            hooks,
+            vec!["pytest_collection_modifyitems", "pytest_generate_tests"]
         );
         assert_eq!(
             info.dynamic_reason("conftest.py").unwrap(),
-            "conftest.py:5 defines pytest_collection_modifyitems"
+            "conftest.py:4: pytest_collection_modifyitems may add mark `gpu`"
         );
     }
 

@@ -15,8 +15,10 @@
 
 use ruff_python_ast::{self as ast, Expr};
 
+use crate::value::Value;
+
 /// A fixture definition: what it is registered as and what it requests.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FixtureDecl {
     /// The name tests request it by (`name=` or the function name).
     pub name: String,
@@ -27,6 +29,9 @@ pub struct FixtureDecl {
     pub autouse: bool,
     /// Fixtures its own arguments request.
     pub requests: Vec<String>,
+    /// The `params=` and `ids=` values, evaluated (see [`crate::interp`]).
+    pub params: Option<Value>,
+    pub ids: Option<Value>,
 }
 
 /// One scope's fixtures, with the file they are written in (for reasons).
@@ -38,7 +43,12 @@ pub struct FixtureLayer<'a> {
 
 /// The fixture a `@pytest.fixture` / `@pytest.fixture(...)` decorated
 /// function declares, or `None` when it is not a fixture.
-pub fn fixture_decl(f: &ast::StmtFunctionDef, line: u32, is_method: bool) -> Option<FixtureDecl> {
+pub fn fixture_decl(
+    f: &ast::StmtFunctionDef,
+    line: u32,
+    is_method: bool,
+    eval: &dyn Fn(&Expr) -> Value,
+) -> Option<FixtureDecl> {
     let decorator = f.decorator_list.iter().find_map(|d| {
         let (callee, call) = match &d.expression {
             Expr::Call(call) => (call.func.as_ref(), Some(call)),
@@ -67,12 +77,19 @@ pub fn fixture_decl(f: &ast::StmtFunctionDef, line: u32, is_method: bool) -> Opt
         .is_some_and(|k| !matches!(&k.value, Expr::BooleanLiteral(b) if !b.value));
     // `params=None` is pytest's default: not parametrized.
     let parametrized = keyword("params").is_some_and(|k| !matches!(k.value, Expr::NoneLiteral(_)));
+    let value = |key: &str| {
+        keyword(key)
+            .filter(|k| !matches!(k.value, Expr::NoneLiteral(_)))
+            .map(|k| eval(&k.value))
+    };
     Some(FixtureDecl {
         name,
         line,
         parametrized,
         autouse,
         requests: argnames(f, is_method),
+        params: value("params"),
+        ids: value("ids"),
     })
 }
 
@@ -95,12 +112,13 @@ pub fn argnames(f: &ast::StmtFunctionDef, is_method: bool) -> Vec<String> {
         .collect()
 }
 
-/// The parametrized fixture (and the file it is in) that a test with these
-/// argument names ends up requesting, if any. `layers` are closest first.
-pub fn parametrized_request<'a>(
+/// Every parametrized fixture (and the file it is in) that a test with
+/// these argument names ends up requesting. `layers` are closest first.
+pub fn parametrized_requests<'a>(
     requests: &[String],
     layers: &[FixtureLayer<'a>],
-) -> Option<(&'a str, &'a FixtureDecl)> {
+) -> Vec<(&'a str, &'a FixtureDecl)> {
+    let mut out: Vec<(&'a str, &'a FixtureDecl)> = Vec::new();
     // (name, first layer to look in)
     let mut queue: Vec<(&str, usize)> = requests.iter().map(|r| (r.as_str(), 0)).collect();
     for layer in layers {
@@ -128,8 +146,8 @@ pub fn parametrized_request<'a>(
         let Some((at, file, fixture)) = found else {
             continue;
         };
-        if fixture.parametrized {
-            return Some((file, fixture));
+        if fixture.parametrized && !out.iter().any(|(_, f)| std::ptr::eq(*f, fixture)) {
+            out.push((file, fixture));
         }
         for r in &fixture.requests {
             // Requesting its own name reaches the overridden fixture.
@@ -137,7 +155,7 @@ pub fn parametrized_request<'a>(
             queue.push((r.as_str(), next));
         }
     }
-    None
+    out
 }
 
 #[cfg(test)]
@@ -152,7 +170,7 @@ mod tests {
             .body
             .iter()
             .filter_map(|s| match s {
-                Stmt::FunctionDef(f) => fixture_decl(f, 1, false),
+                Stmt::FunctionDef(f) => fixture_decl(f, 1, false, &|_| Value::None),
                 _ => None,
             })
             .collect()
@@ -210,15 +228,17 @@ mod tests {
                 fixtures: &conftest,
             },
         ];
-        let hit = parametrized_request(&["client".to_string()], &layers);
+        let hit = parametrized_requests(&["client".to_string()], &layers);
         assert_eq!(
-            hit.map(|(f, d)| (f, d.name.as_str())),
-            Some(("tests/conftest.py", "backend"))
+            hit.iter()
+                .map(|(f, d)| (*f, d.name.as_str()))
+                .collect::<Vec<_>>(),
+            vec![("tests/conftest.py", "backend")]
         );
         // The module's override requests the conftest's parametrized one.
-        assert!(parametrized_request(&["backend".to_string()], &layers).is_some());
-        assert!(parametrized_request(&["local".to_string()], &layers).is_none());
-        assert!(parametrized_request(&["unknown".to_string()], &layers).is_none());
+        assert!(parametrized_requests(&["backend".to_string()], &layers).len() == 1);
+        assert!(parametrized_requests(&["local".to_string()], &layers).is_empty());
+        assert!(parametrized_requests(&["unknown".to_string()], &layers).is_empty());
 
         let plain_override = decls("@pytest.fixture\ndef backend(): pass\n");
         let layers = [
@@ -231,7 +251,7 @@ mod tests {
                 fixtures: &conftest,
             },
         ];
-        assert!(parametrized_request(&["backend".to_string()], &layers).is_none());
+        assert!(parametrized_requests(&["backend".to_string()], &layers).is_empty());
 
         let auto = decls("@pytest.fixture(autouse=True)\ndef setup(backend): pass\n");
         let layers = [
@@ -244,6 +264,6 @@ mod tests {
                 fixtures: &conftest,
             },
         ];
-        assert!(parametrized_request(&[], &layers).is_some());
+        assert!(parametrized_requests(&[], &layers).len() == 1);
     }
 }

@@ -15,8 +15,11 @@ mod config;
 mod conftest;
 mod fixtures;
 mod fnmatch;
+mod generation;
+mod hooks;
 mod ids;
 mod iniconfig;
+mod interp;
 mod model;
 mod parametrize;
 mod resolve;
@@ -104,6 +107,7 @@ struct AddOpts {
     plugins: Vec<String>,
     confcutdir: Option<String>,
     markexpr: Option<String>,
+    asyncio_mode: Option<String>,
 }
 
 fn parse_addopts(tokens: &[String]) -> AddOpts {
@@ -121,6 +125,7 @@ fn parse_addopts(tokens: &[String]) -> AddOpts {
             "--ignore-glob" => out.ignore_glob.extend(value(inline)),
             "--deselect" => out.deselect.extend(value(inline)),
             "--confcutdir" => out.confcutdir = value(inline),
+            "--asyncio-mode" => out.asyncio_mode = value(inline),
             "-p" => out.plugins.extend(value(inline)),
             "-m" => out.markexpr = value(inline),
             f if f.starts_with("-m") && f.len() > 2 && !f.starts_with("--") => {
@@ -452,10 +457,17 @@ fn collect_on_big_stack(opts: &CollectOptions) -> Result<Collection, CollectErro
             .bool("strict_parametrization_ids")
             .unwrap_or_else(|| ini.bool("strict").unwrap_or(false)),
     };
+    // pytest-asyncio's mode (strict unless configured): `auto` marks every
+    // `async def` test `asyncio`.
+    let asyncio_auto = addopts
+        .asyncio_mode
+        .clone()
+        .or_else(|| ini.string("asyncio_mode"))
+        .is_some_and(|m| m == "auto");
     let modules = ProjectModules::new(setup.rootdir.clone());
     let per_file: Vec<Inventory> = targets
         .par_iter()
-        .map(|t| collect_file(t, &filters, &id_options, &modules))
+        .map(|t| collect_file(t, &filters, &id_options, &modules, asyncio_auto))
         .collect();
     for (target, mut inv) in targets.iter().zip(per_file) {
         if let Some((_, sels)) = selections.iter().find(|(p, _)| *p == target.path) {
@@ -526,6 +538,7 @@ fn collect_file(
     filters: &NameFilters,
     id_options: &IdOptions,
     modules: &ProjectModules,
+    asyncio_auto: bool,
 ) -> Inventory {
     let mut inv = Inventory::default();
     let diag = |severity, code: &str, line, column, message: String| Diagnostic {
@@ -574,6 +587,7 @@ fn collect_file(
         filters,
         ids: id_options,
         external_dynamic: target.conftest_dynamic.clone(),
+        asyncio_auto,
         lookup: &lookup,
     };
     let out = collect_module(&model, &ctx);

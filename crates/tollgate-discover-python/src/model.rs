@@ -75,6 +75,8 @@ pub struct FuncDef {
     pub is_property: bool,
     /// Contains `yield`: pytest refuses it as a test.
     pub is_generator: bool,
+    /// `async def` (pytest-asyncio's auto mode marks these `asyncio`).
+    pub is_async: bool,
     /// `func.__test__ = ...` is not tracked; `None` means unset.
     pub marks: Vec<PlacedMark>,
     /// Why some decorator marks could not be resolved.
@@ -148,6 +150,12 @@ pub struct ModuleModel {
     /// Module-level constants, evaluated (only for modules loaded to resolve
     /// an import).
     pub exports: HashMap<String, Value>,
+    /// Tests made by code at import time (line, why): the module is kept as
+    /// one `dynamic` entry besides what is collected statically.
+    pub generated: Option<(u32, String)>,
+    /// Every `mark.NAME` written in the module (set when `generated` is):
+    /// the marks generated tests may carry.
+    pub mark_names: Vec<String>,
 }
 
 impl ModuleModel {
@@ -275,10 +283,23 @@ pub(crate) fn collect_bindings<'a>(stmts: &[&'a Stmt]) -> HashMap<&'a str, Bindi
                         Expr::Name(n) => {
                             bindings.insert(n.id.as_str(), Binding::Expr(&a.value));
                         }
-                        Expr::Tuple(t) => {
-                            for e in &t.elts {
+                        Expr::Tuple(ast::ExprTuple { elts, .. })
+                        | Expr::List(ast::ExprList { elts, .. }) => {
+                            let plain = elts.iter().all(|e| matches!(e, Expr::Name(_)));
+                            for (index, e) in elts.iter().enumerate() {
                                 if let Expr::Name(n) = e {
-                                    bindings.insert(n.id.as_str(), Binding::Opaque);
+                                    bindings.insert(
+                                        n.id.as_str(),
+                                        if plain {
+                                            Binding::Unpack {
+                                                value: &a.value,
+                                                index,
+                                                len: elts.len(),
+                                            }
+                                        } else {
+                                            Binding::Opaque
+                                        },
+                                    );
                                 }
                             }
                         }
@@ -291,13 +312,7 @@ pub(crate) fn collect_bindings<'a>(stmts: &[&'a Stmt]) -> HashMap<&'a str, Bindi
                     bindings.insert(n.id.as_str(), Binding::Expr(v));
                 }
             }
-            Stmt::AugAssign(a) => {
-                if let Expr::Name(n) = a.target.as_ref() {
-                    if n.id.as_str() != "pytestmark" {
-                        bindings.insert(n.id.as_str(), Binding::Opaque);
-                    }
-                }
-            }
+            // `NAME += ...` is applied by `apply_mutations`.
             Stmt::FunctionDef(f) => {
                 bindings.insert(f.name.as_str(), Binding::Function);
             }
@@ -354,6 +369,134 @@ pub(crate) fn collect_bindings<'a>(stmts: &[&'a Stmt]) -> HashMap<&'a str, Bindi
         }
     }
     bindings
+}
+
+/// Applies module-level mutations of names to their bindings: a name
+/// changed by `.append`/`.extend`/`+=` only in straight-line module code
+/// gets those changes applied in order; a name changed any other way, in a
+/// loop or under a condition not known statically (`X = []` then
+/// `if HAS_VLLM: X.append("vllm")`) becomes unknown — never guessed.
+pub(crate) fn apply_mutations<'a>(
+    marked: &[(&'a Stmt, bool)],
+    bindings: &mut HashMap<&'a str, Binding<'a>>,
+) {
+    use crate::value::ListOp;
+    /// (name, the op and its argument when it can be followed, where)
+    type Mutation<'a> = (&'a str, Option<(ListOp, &'a Expr)>, TextSize);
+    struct Mutations<'a> {
+        /// (name, op with its argument, or None when it cannot be followed)
+        found: Vec<Mutation<'a>>,
+        in_loop: bool,
+    }
+    impl<'a> Mutations<'a> {
+        fn call(&mut self, e: &'a Expr, at: TextSize) {
+            let Expr::Call(c) = e else { return };
+            let Expr::Attribute(a) = c.func.as_ref() else {
+                return;
+            };
+            let Expr::Name(n) = a.value.as_ref() else {
+                return;
+            };
+            const MUTATORS: [&str; 11] = [
+                "append",
+                "extend",
+                "insert",
+                "update",
+                "add",
+                "pop",
+                "remove",
+                "clear",
+                "setdefault",
+                "sort",
+                "reverse",
+            ];
+            if !MUTATORS.contains(&a.attr.as_str()) {
+                return;
+            }
+            let op = match (a.attr.as_str(), c.arguments.args.first()) {
+                (_, _) if self.in_loop || c.arguments.args.len() != 1 => None,
+                ("append", Some(x)) => Some((ListOp::Append, x)),
+                ("extend", Some(x)) => Some((ListOp::Extend, x)),
+                _ => None,
+            };
+            self.found.push((n.id.as_str(), op, at));
+        }
+    }
+    impl<'a> Visitor<'a> for Mutations<'a> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+                Stmt::For(_) | Stmt::While(_) => {
+                    let was = self.in_loop;
+                    self.in_loop = true;
+                    walk_stmt(self, stmt);
+                    self.in_loop = was;
+                }
+                Stmt::AugAssign(a) => {
+                    if let Expr::Name(n) = a.target.as_ref() {
+                        let op = (!self.in_loop && a.op == Operator::Add)
+                            .then_some((ListOp::Extend, &*a.value));
+                        self.found.push((n.id.as_str(), op, stmt.range().start()));
+                    }
+                    walk_stmt(self, stmt);
+                }
+                Stmt::Assign(a) => {
+                    for t in &a.targets {
+                        if let Expr::Subscript(sub) = t {
+                            if let Expr::Name(n) = sub.value.as_ref() {
+                                self.found.push((n.id.as_str(), None, stmt.range().start()));
+                            }
+                        }
+                    }
+                    walk_stmt(self, stmt);
+                }
+                Stmt::Expr(e) => {
+                    self.call(&e.value, stmt.range().start());
+                    walk_stmt(self, stmt);
+                }
+                _ => walk_stmt(self, stmt),
+            }
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if !matches!(expr, Expr::Lambda(_)) {
+                walk_expr(self, expr);
+            }
+        }
+    }
+    let mut ops: HashMap<&'a str, Option<Vec<(ListOp, &'a Expr)>>> = HashMap::new();
+    for &(stmt, uncertain) in marked {
+        let mut m = Mutations {
+            found: Vec::new(),
+            in_loop: false,
+        };
+        m.visit_stmt(stmt);
+        for (name, op, at) in m.found {
+            if name == "pytestmark" {
+                continue;
+            }
+            // Only changes after the binding's (last) assignment count.
+            if let Some(Binding::Expr(e)) = bindings.get(name) {
+                if e.range().start() > at {
+                    continue;
+                }
+            }
+            let slot = ops.entry(name).or_insert_with(|| Some(Vec::new()));
+            match (op, uncertain, slot.as_mut()) {
+                (Some(op), false, Some(list)) => list.push(op),
+                _ => *slot = None,
+            }
+        }
+    }
+    for (name, changes) in ops {
+        let Some(binding) = bindings.get_mut(name) else {
+            continue;
+        };
+        *binding = match (&*binding, changes) {
+            (Binding::Expr(base), Some(changes)) => Binding::Mutated { base, ops: changes },
+            (Binding::Expr(_) | Binding::Opaque, _) => Binding::Opaque,
+            (other, _) => other.clone(),
+        };
+    }
 }
 
 fn enum_kind_of(c: &ast::StmtClassDef, bindings: &HashMap<&str, Binding>) -> Option<EnumKind> {
@@ -443,6 +586,28 @@ impl<'a> Visitor<'a> for MarkNameFinder {
     }
 }
 
+/// Every `mark.NAME` written anywhere in `source`, strings included (code
+/// run by `exec` is a string), in order of first appearance.
+fn mark_names_in_text(source: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let bytes = source.as_bytes();
+    for (i, _) in source.match_indices("mark.") {
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            continue;
+        }
+        let rest = &source[i + 5..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let name = &rest[..end];
+        if !name.is_empty() && !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    names
+}
+
 /// Builds [`ModuleModel`]s; one per file, borrowing the file's source.
 pub struct ModelBuilder<'a> {
     scope: Scope<'a>,
@@ -457,6 +622,50 @@ pub struct ModelBuilder<'a> {
     /// Classes defined so far in each enclosing class body, innermost last
     /// (a nested class's bases are evaluated in that scope).
     class_scopes: Vec<HashMap<String, Arc<ClassDef>>>,
+    /// Test-like names bound to the result of a call (line, name).
+    call_created: Vec<(u32, String)>,
+}
+
+/// The evaluation scope of a module: its top-level bindings (with list
+/// mutations applied), star imports and functions.
+pub(crate) fn module_scope<'a>(
+    source: &'a str,
+    body: &'a [Stmt],
+    imports: &'a dyn ImportLookup,
+    import_depth: u32,
+) -> Scope<'a> {
+    let mut marked = Vec::new();
+    flatten_body_marked(body, false, &mut marked);
+    let stmts: Vec<&Stmt> = marked.iter().map(|(s, _)| *s).collect();
+    let mut bindings = collect_bindings(&stmts);
+    apply_mutations(&marked, &mut bindings);
+    let star_imports = stmts
+        .iter()
+        .filter_map(|s| match s {
+            Stmt::ImportFrom(i) if i.names.iter().any(|a| a.name.as_str() == "*") => Some((
+                i.module.as_ref().map(|m| m.to_string()).unwrap_or_default(),
+                i.level,
+            )),
+            _ => None,
+        })
+        .collect();
+    Scope {
+        source,
+        bindings,
+        imports,
+        import_depth,
+        star_imports,
+        functions: stmts
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::FunctionDef(f) => Some((f.name.as_str(), f)),
+                _ => None,
+            })
+            .collect(),
+        frames: Default::default(),
+        steps: std::cell::Cell::new(crate::value::STEP_BUDGET),
+        guard: Default::default(),
+    }
 }
 
 /// Parses and models `source`. Returns the parse error (line, column,
@@ -476,28 +685,32 @@ pub fn build_module(
     let module = parsed.syntax();
     let mut stmts = Vec::new();
     flatten_body(&module.body, &mut stmts);
-    let bindings = collect_bindings(&stmts);
     let mut builder = ModelBuilder {
-        scope: Scope {
-            source,
-            bindings,
-            imports,
-            import_depth,
-        },
+        scope: module_scope(source, &module.body, imports, import_depth),
         lines: LineIndex::new(source),
         file,
         diagnostics: Vec::new(),
         mark_factories: mark_factories(&stmts),
         classes: HashMap::new(),
         class_scopes: Vec::new(),
+        call_created: Vec::new(),
     };
     let mut model = builder.module(&stmts);
+    if let Some(g) = crate::generation::find(&module.body) {
+        model.generated = Some((builder.lines.line(g.offset), g.what));
+    } else if let Some((line, name)) = builder.call_created.first() {
+        model.generated = Some((
+            *line,
+            format!("`{name}` is created by a call at import time"),
+        ));
+    }
+    if model.generated.is_some() {
+        model.mark_names = mark_names_in_text(source);
+    }
     if with_exports {
-        for (name, binding) in &builder.scope.bindings {
-            if let Binding::Expr(e) = binding {
-                model
-                    .exports
-                    .insert(name.to_string(), builder.scope.eval(e));
+        for name in builder.scope.bindings.keys() {
+            if let Some(v) = builder.scope.eval_binding(name, 0) {
+                model.exports.insert(name.to_string(), v);
             }
         }
     }
@@ -549,6 +762,7 @@ impl<'a> ModelBuilder<'a> {
                     let module = i.module.as_ref().map(|m| m.to_string()).unwrap_or_default();
                     for alias in &i.names {
                         if alias.name.as_str() == "*" {
+                            self.star_import(&module, i.level, stmt, &mut names);
                             continue;
                         }
                         let bound = alias.asname.as_ref().unwrap_or(&alias.name);
@@ -655,6 +869,37 @@ impl<'a> ModelBuilder<'a> {
         model
     }
 
+    /// `from module import *`: every name it binds becomes an import entry
+    /// (test classes and functions among them are collected here, as
+    /// pytest does). A relative star import we cannot resolve is reported.
+    fn star_import(&mut self, module: &str, level: u32, stmt: &Stmt, names: &mut OrderedNames) {
+        match self.scope.imports.star_names(module, level) {
+            Some(list) => {
+                let line = self.line(stmt);
+                for name in list {
+                    names.set(
+                        &name,
+                        Entry::Imported {
+                            module: module.to_string(),
+                            level,
+                            name: name.clone(),
+                            line,
+                        },
+                    );
+                }
+            }
+            None if level > 0 => {
+                let src = self.scope.src(stmt);
+                self.diag(
+                    stmt,
+                    "unresolved-import",
+                    format!("`{src}` could not be resolved statically; tests or marks it brings are not known"),
+                );
+            }
+            None => {}
+        }
+    }
+
     /// What `name = value` binds: the same function/class for an alias, a
     /// function for a lambda, otherwise a non-test attribute.
     fn assigned_entry(&self, name: &str, value: &Expr, names: &OrderedNames) -> Entry {
@@ -668,6 +913,7 @@ impl<'a> ModelBuilder<'a> {
                 is_fixture: false,
                 is_property: false,
                 is_generator: false,
+                is_async: false,
                 marks: Vec::new(),
                 dynamic_marks: None,
                 argnames: Vec::new(),
@@ -827,8 +1073,10 @@ impl<'a> ModelBuilder<'a> {
                 self.diag(
                     n,
                     "dynamic-class",
-                    format!("`{name}` is created by a call at import time (`{call}`); tests it holds are not collected"),
+                    format!("`{name}` is created by a call at import time (`{call}`); the module is kept as one dynamic entry"),
                 );
+                let line = self.line(n);
+                self.call_created.push((line, name.to_string()));
             }
         }
     }
@@ -870,9 +1118,49 @@ impl<'a> ModelBuilder<'a> {
         self.mark_factories.get(n.id.as_str())
     }
 
+    /// `@given(...)` from hypothesis: its pytest plugin marks the test
+    /// `hypothesis` (the plugin loads whenever hypothesis is installed,
+    /// which a module importing it needs).
+    fn hypothesis_given(&self, decorators: &[ast::Decorator]) -> Option<u32> {
+        decorators.iter().find_map(|d| {
+            let callee = match &d.expression {
+                Expr::Call(c) => c.func.as_ref(),
+                other => other,
+            };
+            let from_hypothesis = match callee {
+                Expr::Name(n) => matches!(
+                    self.scope.bindings.get(n.id.as_str()),
+                    Some(Binding::From { module, name, .. })
+                        if module.split('.').next() == Some("hypothesis") && name == "given"
+                ),
+                Expr::Attribute(a) if a.attr.as_str() == "given" => matches!(
+                    a.value.as_ref(),
+                    Expr::Name(n) if matches!(
+                        self.scope.bindings.get(n.id.as_str()),
+                        Some(Binding::Module(m)) if m == "hypothesis"
+                    )
+                ),
+                _ => false,
+            };
+            from_hypothesis.then(|| self.line(d))
+        })
+    }
+
     fn function(&mut self, f: &'a ast::StmtFunctionDef) -> FuncDef {
-        let (marks, dynamic_marks) =
+        let (mut marks, dynamic_marks) =
             self.decorator_marks(&f.decorator_list, MarkSource::FunctionDecorator);
+        if let Some(line) = self.hypothesis_given(&f.decorator_list) {
+            marks.push(PlacedMark {
+                mark: MarkDeco {
+                    name: "hypothesis".into(),
+                    args: Vec::new(),
+                    kwargs: Vec::new(),
+                },
+                file: self.file.clone(),
+                line,
+                source: MarkSource::FunctionDecorator,
+            });
+        }
         let mut is_fixture = false;
         let mut is_property = false;
         for dec in f.decorator_list.iter() {
@@ -897,10 +1185,11 @@ impl<'a> ModelBuilder<'a> {
             is_fixture,
             is_property,
             is_generator: finder.found,
+            is_async: f.is_async,
             marks,
             dynamic_marks,
             argnames: argnames(f, is_method),
-            fixture: fixture_decl(f, self.line(&f.name), is_method),
+            fixture: fixture_decl(f, self.line(&f.name), is_method, &|e| self.scope.eval(e)),
         }
     }
 
@@ -931,6 +1220,16 @@ impl<'a> ModelBuilder<'a> {
                     module: module.clone(),
                     level: *level,
                     name: name.clone(),
+                };
+            }
+        }
+        // `base.SharedTests` where `base` is a module of the project.
+        if let Expr::Attribute(a) = base {
+            if let Value::Module { module, level, .. } = self.scope.eval(&a.value) {
+                return BaseRef::Imported {
+                    module,
+                    level,
+                    name: a.attr.to_string(),
                 };
             }
         }
@@ -1186,6 +1485,40 @@ mod tests {
             panic!()
         };
         assert!(matches!(&child.bases[0], BaseRef::Local(b) if b.name == "Inner"));
+    }
+
+    #[test]
+    fn list_mutations_apply_only_when_unconditional() {
+        let m = build_module(
+            "import pytest\nX = []\nif HAS_VLLM:\n    X.append('vllm')\nY = [1]\nY.append(2)\nY += [3]\nZ = []\nfor i in R:\n    Z.append(i)\nW = [1]\nW.append(9)\nW = [2]\nV = [1]\nV[0] = 2\n",
+            Arc::from("t.py"),
+            &NoImports,
+            0,
+            true,
+        )
+        .unwrap();
+        let int = |i: &str| Value::Int(i.into());
+        assert!(matches!(m.exports["X"], Value::Unknown { .. }));
+        assert_eq!(
+            m.exports["Y"],
+            Value::List(vec![int("1"), int("2"), int("3")])
+        );
+        assert!(matches!(m.exports["Z"], Value::Unknown { .. }));
+        assert_eq!(m.exports["W"], Value::List(vec![int("2")]));
+        assert!(matches!(m.exports["V"], Value::Unknown { .. }));
+    }
+
+    #[test]
+    fn import_time_generation_keeps_module_marks() {
+        let m = model("import pytest\nfor b in ['a']:\n    globals()['Test' + b] = type('Test' + b, (), {'pytestmark': pytest.mark.gpu})\n");
+        assert!(m.generated.as_ref().is_some_and(|(line, _)| *line == 3));
+        assert_eq!(m.mark_names, vec!["gpu".to_string()]);
+        let m = model("import pytest\nTestX = make_suite('x')\n");
+        assert!(m
+            .generated
+            .as_ref()
+            .is_some_and(|(_, w)| w.contains("TestX")));
+        assert!(model("def test_a(): pass\n").generated.is_none());
     }
 
     #[test]

@@ -247,10 +247,16 @@ fn id_from_value(v: &Value, opts: &IdOptions) -> Result<Option<String>, ExpandEr
         Value::Tuple(_)
         | Value::List(_)
         | Value::Opaque { .. }
+        | Value::Dict { .. }
+        | Value::Record { .. }
         | Value::Mark(_)
         | Value::Param(_)
         | Value::HiddenParam => return Ok(None),
-        Value::Path { src, .. } | Value::Comprehension { src, .. } | Value::Unknown { src } => {
+        Value::Path { src, .. }
+        | Value::Module { src, .. }
+        | Value::BoundMethod { src, .. }
+        | Value::Comprehension { src, .. }
+        | Value::Unknown { src } => {
             return dynamic(format!("parametrize value `{src}` is not static"))
         }
     }))
@@ -334,6 +340,11 @@ pub fn expand(marks: &[&MarkDeco], opts: &IdOptions) -> Result<Vec<Case>, Expand
                 "parametrize() missing argvalues".into(),
             ));
         };
+        if let Some(src) = values_value.broken_part() {
+            return dynamic(format!(
+                "parametrize values depend on `{src}`; the module may not import"
+            ));
+        }
         let (argnames, force_tuple) = argnames_of(names_value)?;
         for n in &argnames {
             if seen_args.contains(n) {
@@ -415,6 +426,11 @@ mod tests {
             bindings: Default::default(),
             imports: &NoImports,
             import_depth: 0,
+            star_imports: Vec::new(),
+            functions: Default::default(),
+            frames: Default::default(),
+            steps: std::cell::Cell::new(crate::value::STEP_BUDGET),
+            guard: Default::default(),
         };
         match scope.eval(&parsed.syntax().body) {
             Value::Mark(m) => m,

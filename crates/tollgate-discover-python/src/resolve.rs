@@ -8,15 +8,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::collect::EntryLookup;
-use crate::model::{build_module, Entry, ModuleModel};
+use crate::model::{build_module, module_scope, Entry, ModuleModel};
 use crate::value::{ImportLookup, NamedKind, Value};
 use crate::walk::{read_source, rel_to};
 
 const MAX_IMPORT_DEPTH: u32 = 5;
 
+type FoundModules = HashMap<(PathBuf, String, u32), Option<PathBuf>>;
+
 pub struct ProjectModules {
     rootdir: PathBuf,
     cache: Mutex<HashMap<PathBuf, Option<Arc<ModuleModel>>>>,
+    /// `find_module` answers per (importer directory, module, level).
+    found: Mutex<FoundModules>,
 }
 
 impl ProjectModules {
@@ -24,12 +28,25 @@ impl ProjectModules {
         ProjectModules {
             rootdir,
             cache: Mutex::new(HashMap::new()),
+            found: Mutex::new(HashMap::new()),
         }
     }
 
     /// Where `import module` (with `level` leading dots) from `importer`
     /// would land, under pytest's default `prepend` import mode.
-    fn find_module(&self, importer: &Path, module: &str, level: u32) -> Option<PathBuf> {
+    pub(crate) fn find_module(&self, importer: &Path, module: &str, level: u32) -> Option<PathBuf> {
+        let key = (importer.parent()?.to_path_buf(), module.to_string(), level);
+        if let Some(hit) = self.found.lock().ok().and_then(|f| f.get(&key).cloned()) {
+            return hit;
+        }
+        let found = self.search_module(importer, module, level);
+        if let Ok(mut f) = self.found.lock() {
+            f.insert(key, found.clone());
+        }
+        found
+    }
+
+    fn search_module(&self, importer: &Path, module: &str, level: u32) -> Option<PathBuf> {
         let parts: Vec<&str> = module.split('.').filter(|p| !p.is_empty()).collect();
         let roots: Vec<PathBuf> = if level > 0 {
             let mut base = importer.parent()?.to_path_buf();
@@ -122,7 +139,86 @@ impl FileLookup<'_> {
 }
 
 impl ImportLookup for FileLookup<'_> {
+    fn is_module(&self, module: &str, level: u32) -> bool {
+        self.modules
+            .find_module(&self.importer, module, level)
+            .is_some_and(|p| p != self.importer)
+    }
+
+    fn call_function(
+        &self,
+        module: &str,
+        level: u32,
+        name: &str,
+        args: &[Value],
+        kwargs: &[(String, Value)],
+    ) -> Option<Value> {
+        let (path, model) = self.target(module, level)?;
+        let next = FileLookup {
+            modules: self.modules,
+            importer: path.clone(),
+            depth: self.depth + 1,
+        };
+        match model.entry(name)? {
+            Entry::Function(_) => {}
+            // Re-exported (`from .common import helper` in a package `__init__`).
+            Entry::Imported {
+                module,
+                level,
+                name,
+                ..
+            } => return next.call_function(module, *level, name, args, kwargs),
+            _ => return None,
+        }
+        let source = read_source(&path).ok()?;
+        let parsed = ruff_python_parser::parse_module(&source).ok()?;
+        let scope = module_scope(&source, &parsed.syntax().body, &next, self.depth + 1);
+        let f = *scope.functions.get(name)?;
+        let rel = rel_to(&path, &self.modules.rootdir)
+            .unwrap_or_else(|| path.to_string_lossy().into_owned());
+        Some(
+            match scope.run_function(f, args.to_vec(), kwargs.to_vec()) {
+                Ok(v) => v,
+                Err(why) => Value::Unknown {
+                    src: format!("{name}(...) (not evaluated: {why} in {rel})"),
+                },
+            },
+        )
+    }
+
+    fn star_names(&self, module: &str, level: u32) -> Option<Vec<String>> {
+        let (_, model) = self.target(module, level)?;
+        if let Some(Value::List(all) | Value::Tuple(all)) = model.exports.get("__all__") {
+            let names: Option<Vec<String>> = all
+                .iter()
+                .map(|v| match v {
+                    Value::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect();
+            if names.is_some() {
+                return names;
+            }
+        }
+        Some(
+            model
+                .entries
+                .iter()
+                .map(|(n, _)| n)
+                .filter(|n| !n.starts_with('_'))
+                .cloned()
+                .collect(),
+        )
+    }
+
     fn lookup_value(&self, module: &str, level: u32, name: &str, _depth: u32) -> Option<Value> {
+        if self.depth >= MAX_IMPORT_DEPTH && self.is_module(module, level) {
+            return Some(Value::Unknown {
+                src: format!(
+                    "{name} (imports nest deeper than {MAX_IMPORT_DEPTH} modules: an import cycle?)"
+                ),
+            });
+        }
         let (path, model) = self.target(module, level)?;
         if let Some(v) = model.exports.get(name) {
             return Some(v.clone());

@@ -3,6 +3,7 @@
 //! constants. Nothing is executed; whatever is not a literal, a mark or a
 //! name we can follow becomes [`Value::Unknown`] carrying its source text.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use ruff_python_ast::{self as ast, Expr, Number, Operator, UnaryOp};
@@ -93,6 +94,32 @@ pub enum Value {
         dotted: String,
         src: String,
     },
+    /// A module of the project (`import tests.helpers as h`, `from . import
+    /// base`): its attributes are looked up in that module.
+    Module {
+        module: String,
+        level: u32,
+        src: String,
+    },
+    /// A dict display or a dict built by helper code, in insertion order.
+    Dict {
+        items: Vec<(Value, Value)>,
+        src: String,
+    },
+    /// An instance of a project class built with keyword arguments
+    /// (`Config(name="x", marks=[...])`): its fields as given. Fields not
+    /// given (class defaults) are unknown.
+    Record {
+        class: String,
+        fields: Vec<(String, Value)>,
+        src: String,
+    },
+    /// A method of a known dict or list (`configs.items`), to be called.
+    BoundMethod {
+        receiver: Box<Value>,
+        name: String,
+        src: String,
+    },
     /// An object known to have no `__name__` and no literal value
     /// (dict/set displays, instances of local classes).
     Opaque {
@@ -164,9 +191,33 @@ impl Value {
             Value::Enum { src, .. }
             | Value::Pattern { src, .. }
             | Value::Path { src, .. }
+            | Value::Module { src, .. }
+            | Value::Dict { src, .. }
+            | Value::BoundMethod { src, .. }
+            | Value::Record { src, .. }
             | Value::Opaque { src }
             | Value::Comprehension { src, .. }
             | Value::Unknown { src } => src.clone(),
+        }
+    }
+}
+
+impl Value {
+    /// An unknown part that means the module cannot even be imported (a name
+    /// that refers to itself, an import cycle), searched through containers.
+    pub fn broken_part(&self) -> Option<&str> {
+        match self {
+            Value::Unknown { src }
+                if src.contains("(refers to itself)") || src.contains("an import cycle?") =>
+            {
+                Some(src)
+            }
+            Value::List(v) | Value::Tuple(v) => v.iter().find_map(Value::broken_part),
+            Value::Param(p) => p.values.iter().find_map(Value::broken_part),
+            Value::Dict { items, .. } => items
+                .iter()
+                .find_map(|(k, v)| k.broken_part().or_else(|| v.broken_part())),
+            _ => None,
         }
     }
 }
@@ -191,6 +242,25 @@ pub enum Binding<'a> {
     },
     /// Bound by something we do not follow (loops, `with`, augmented assigns).
     Opaque,
+    /// `A, B = expr`: item `index` of what `expr` evaluates to.
+    Unpack {
+        value: &'a Expr,
+        index: usize,
+        len: usize,
+    },
+    /// `NAME = expr` followed, unconditionally and at module level, by
+    /// `NAME.append(x)` / `NAME.extend(xs)` / `NAME += xs`, in order.
+    Mutated {
+        base: &'a Expr,
+        ops: Vec<(ListOp, &'a Expr)>,
+    },
+}
+
+/// A list mutation applied to a module-level name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOp {
+    Append,
+    Extend,
 }
 
 /// Which `str()` an enum member has (Python 3.11 rules).
@@ -205,6 +275,36 @@ pub enum EnumKind {
 /// Looks up names imported from other project modules.
 pub trait ImportLookup: Sync {
     fn lookup_value(&self, module: &str, level: u32, name: &str, depth: u32) -> Option<Value>;
+    /// Whether `module` (with `level` leading dots) is a module of the project.
+    fn is_module(&self, _module: &str, _level: u32) -> bool {
+        false
+    }
+    /// The names `from module import *` binds (`__all__`, else the public
+    /// names), or `None` when the module is not in the project.
+    fn star_names(&self, _module: &str, _level: u32) -> Option<Vec<String>> {
+        None
+    }
+    /// Runs function `name` of a project module on these arguments with
+    /// [`crate::interp`]; `None` when it is not a project function.
+    fn call_function(
+        &self,
+        _module: &str,
+        _level: u32,
+        _name: &str,
+        _args: &[Value],
+        _kwargs: &[(String, Value)],
+    ) -> Option<Value> {
+        None
+    }
+}
+
+/// `module.name` as a dotted module path (`from . import x` has no module).
+pub fn join_module(module: &str, name: &str) -> String {
+    if module.is_empty() {
+        name.to_string()
+    } else {
+        format!("{module}.{name}")
+    }
 }
 
 /// Never resolves anything (unit tests, leaf evaluation).
@@ -219,7 +319,8 @@ impl ImportLookup for NoImports {
 /// Modules whose attributes we interpret ourselves rather than resolving.
 const EXTERNAL_ROOTS: [&str; 6] = ["pytest", "_pytest", "re", "enum", "unittest", "typing"];
 
-const BUILTIN_NAMES: [&str; 24] = [
+const BUILTIN_NAMES: [&str; 25] = [
+    "getattr",
     "int",
     "str",
     "float",
@@ -255,7 +356,42 @@ pub struct Scope<'a> {
     pub imports: &'a dyn ImportLookup,
     /// Import-resolution depth of this module (guards import cycles).
     pub import_depth: u32,
+    /// `from module import *` (module, level), in order: names not bound
+    /// otherwise are looked up there, last first.
+    pub star_imports: Vec<(String, u32)>,
+    /// Module-level functions, for [`crate::interp`] to run when called.
+    pub functions: HashMap<&'a str, &'a ast::StmtFunctionDef>,
+    /// Local variables of the helper functions being run, innermost last.
+    pub frames: RefCell<Vec<HashMap<String, Value>>>,
+    /// Statements the helper evaluator may still run for this module.
+    pub steps: Cell<u32>,
+    /// Guards against self-referencing names and runaway evaluation.
+    pub guard: EvalGuard,
 }
+
+/// Module-level names being evaluated (a name reached again while it is
+/// being evaluated refers to itself: unknown) and the expression
+/// evaluations left for this module.
+#[derive(Debug)]
+pub struct EvalGuard {
+    pub evaluating: RefCell<Vec<String>>,
+    pub evals: Cell<u32>,
+}
+
+impl Default for EvalGuard {
+    fn default() -> Self {
+        EvalGuard {
+            evaluating: RefCell::new(Vec::new()),
+            evals: Cell::new(EVAL_BUDGET),
+        }
+    }
+}
+
+/// Expression evaluations per module scope, in all.
+pub const EVAL_BUDGET: u32 = 5_000_000;
+
+/// Statements [`crate::interp`] may run per module, in all.
+pub const STEP_BUDGET: u32 = 50_000;
 
 impl<'a> Scope<'a> {
     pub fn src(&self, node: &impl Ranged) -> String {
@@ -266,7 +402,7 @@ impl<'a> Scope<'a> {
     }
 
     /// 1-based line of `node` in this scope's source.
-    fn line_of(&self, node: &impl Ranged) -> u32 {
+    pub(crate) fn line_of(&self, node: &impl Ranged) -> u32 {
         let end = node.range().start().to_usize().min(self.source.len());
         let newlines = self.source.as_bytes()[..end]
             .iter()
@@ -279,16 +415,18 @@ impl<'a> Scope<'a> {
         self.eval_depth(expr, 0)
     }
 
-    fn unknown(&self, expr: &Expr) -> Value {
+    pub(crate) fn unknown(&self, expr: &Expr) -> Value {
         Value::Unknown {
             src: self.src(expr),
         }
     }
 
-    fn eval_depth(&self, expr: &Expr, depth: u32) -> Value {
-        if depth > MAX_DEPTH {
+    pub(crate) fn eval_depth(&self, expr: &Expr, depth: u32) -> Value {
+        let left = self.guard.evals.get();
+        if depth > MAX_DEPTH || left == 0 {
             return self.unknown(expr);
         }
+        self.guard.evals.set(left - 1);
         let d = depth + 1;
         match expr {
             Expr::NoneLiteral(_) => Value::None,
@@ -313,9 +451,21 @@ impl<'a> Scope<'a> {
                 Some(v) => Value::List(v),
                 None => self.unknown(expr),
             },
-            Expr::Dict(_) | Expr::Set(_) => Value::Opaque {
+            Expr::Dict(dict) => self.eval_dict(expr, dict, d),
+            Expr::Set(_) => Value::Opaque {
                 src: self.src(expr),
             },
+            Expr::FString(_)
+            | Expr::BoolOp(_)
+            | Expr::Compare(_)
+            | Expr::If(_)
+            | Expr::Subscript(_) => self.eval_more(expr, d),
+            Expr::UnaryOp(u) if u.op == UnaryOp::Not => {
+                match crate::interp::truth(&self.eval_depth(&u.operand, d)) {
+                    Some(b) => Value::Bool(!b),
+                    None => self.unknown(expr),
+                }
+            }
             Expr::Lambda(_) => Value::Named {
                 name: "<lambda>".into(),
                 kind: NamedKind::Lambda,
@@ -352,7 +502,7 @@ impl<'a> Scope<'a> {
         }
     }
 
-    fn eval_elements(&self, elts: &[Expr], depth: u32) -> Option<Vec<Value>> {
+    pub(crate) fn eval_elements(&self, elts: &[Expr], depth: u32) -> Option<Vec<Value>> {
         let mut out = Vec::with_capacity(elts.len());
         for e in elts {
             if let Expr::Starred(s) = e {
@@ -390,6 +540,19 @@ impl<'a> Scope<'a> {
                     _ => self.unknown(expr),
                 }
             }
+            (op @ (Operator::Sub | Operator::Mult), Value::Int(l), Value::Int(r)) => {
+                match (l.parse::<i64>(), r.parse::<i64>()) {
+                    (Ok(l), Ok(r)) => match if op == Operator::Sub {
+                        l.checked_sub(r)
+                    } else {
+                        l.checked_mul(r)
+                    } {
+                        Some(v) => Value::Int(v.to_string()),
+                        None => self.unknown(expr),
+                    },
+                    _ => self.unknown(expr),
+                }
+            }
             (Operator::Mult, Value::Str(l), Value::Int(n))
             | (Operator::Mult, Value::Int(n), Value::Str(l)) => match n.parse::<usize>() {
                 Ok(n) if n.saturating_mul(l.len()) <= 1_000_000 => Value::Str(l.repeat(n)),
@@ -405,9 +568,66 @@ impl<'a> Scope<'a> {
         }
     }
 
+    /// The value of a module-level name bound by an assignment (plain,
+    /// unpacked or mutated afterwards); `None` for other bindings.
+    pub fn eval_binding(&self, name: &str, d: u32) -> Option<Value> {
+        let binding = self.bindings.get(name)?;
+        if self.guard.evaluating.borrow().iter().any(|n| n == name) {
+            return Some(Value::Unknown {
+                src: format!("{name} (refers to itself)"),
+            });
+        }
+        self.guard.evaluating.borrow_mut().push(name.to_string());
+        let v = self.eval_binding_inner(binding, name, d);
+        self.guard.evaluating.borrow_mut().pop();
+        v
+    }
+
+    fn eval_binding_inner(&self, binding: &Binding, name: &str, d: u32) -> Option<Value> {
+        Some(match binding {
+            Binding::Expr(e) => self.eval_depth(e, d),
+            Binding::Unpack { value, index, len } => match self.eval_depth(value, d) {
+                Value::Tuple(v) | Value::List(v) if v.len() == *len => v
+                    .into_iter()
+                    .nth(*index)
+                    .unwrap_or_else(|| self.unknown(value)),
+                _ => self.unknown(value),
+            },
+            Binding::Mutated { base, ops } => {
+                let mut items = match self.eval_depth(base, d) {
+                    Value::List(v) => v,
+                    _ => return Some(self.unknown(base)),
+                };
+                for (op, arg) in ops {
+                    match (op, self.eval_depth(arg, d)) {
+                        (ListOp::Append, v) => items.push(v),
+                        (ListOp::Extend, Value::List(v) | Value::Tuple(v)) => items.extend(v),
+                        _ => return Some(self.unknown(base)),
+                    }
+                    if items.len() > 100_000 {
+                        return Some(self.unknown(base));
+                    }
+                }
+                Value::List(items)
+            }
+            Binding::Opaque => Value::Unknown { src: name.into() },
+            _ => return None,
+        })
+    }
+
     fn eval_name(&self, expr: &Expr, name: &str, d: u32) -> Value {
+        if let Some(v) = self
+            .frames
+            .borrow()
+            .last()
+            .and_then(|frame| frame.get(name).cloned())
+        {
+            return v;
+        }
         match self.bindings.get(name) {
-            Some(Binding::Expr(e)) => self.eval_depth(e, d),
+            Some(Binding::Expr(_)) => self
+                .eval_binding(name, d)
+                .unwrap_or_else(|| self.unknown(expr)),
             Some(Binding::Function) => Value::Named {
                 name: name.to_string(),
                 kind: NamedKind::Function,
@@ -420,10 +640,21 @@ impl<'a> Scope<'a> {
                     NamedKind::Class
                 },
             },
-            Some(Binding::Module(m)) => Value::Path {
-                dotted: m.clone(),
-                src: self.src(expr),
-            },
+            Some(Binding::Module(m)) => {
+                let root = m.split('.').next().unwrap_or("");
+                if !EXTERNAL_ROOTS.contains(&root) && self.imports.is_module(m, 0) {
+                    Value::Module {
+                        module: m.clone(),
+                        level: 0,
+                        src: self.src(expr),
+                    }
+                } else {
+                    Value::Path {
+                        dotted: m.clone(),
+                        src: self.src(expr),
+                    }
+                }
+            }
             Some(Binding::From {
                 module,
                 level,
@@ -446,6 +677,13 @@ impl<'a> Scope<'a> {
                     .lookup_value(module, *level, orig, self.import_depth + 1)
                 {
                     Some(v) => v,
+                    None if self.imports.is_module(&join_module(module, orig), *level) => {
+                        Value::Module {
+                            module: join_module(module, orig),
+                            level: *level,
+                            src: self.src(expr),
+                        }
+                    }
                     None => Value::Path {
                         dotted,
                         src: self.src(expr),
@@ -453,6 +691,9 @@ impl<'a> Scope<'a> {
                 }
             }
             Some(Binding::Opaque) => self.unknown(expr),
+            Some(Binding::Unpack { .. } | Binding::Mutated { .. }) => self
+                .eval_binding(name, d)
+                .unwrap_or_else(|| self.unknown(expr)),
             None if name == "pytest" => Value::Path {
                 dotted: "pytest".into(),
                 src: name.into(),
@@ -467,7 +708,15 @@ impl<'a> Scope<'a> {
                     kind: NamedKind::Builtin,
                 }
             }
-            None => self.unknown(expr),
+            None => self
+                .star_imports
+                .iter()
+                .rev()
+                .find_map(|(module, level)| {
+                    self.imports
+                        .lookup_value(module, *level, name, self.import_depth + 1)
+                })
+                .unwrap_or_else(|| self.unknown(expr)),
         }
     }
 
@@ -499,6 +748,35 @@ impl<'a> Scope<'a> {
             }
         }
         match self.eval_depth(&a.value, d) {
+            receiver @ (Value::Dict { .. } | Value::List(_) | Value::Tuple(_))
+                if crate::interp::METHODS.contains(&attr) =>
+            {
+                Value::BoundMethod {
+                    receiver: Box::new(receiver),
+                    name: attr.to_string(),
+                    src: self.src(expr),
+                }
+            }
+            Value::Record { fields, .. } => fields
+                .into_iter()
+                .find(|(k, _)| k == attr)
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| self.unknown(expr)),
+            Value::Module { module, level, .. } => {
+                let sub = join_module(&module, attr);
+                match self
+                    .imports
+                    .lookup_value(&module, level, attr, self.import_depth + 1)
+                {
+                    Some(v) => v,
+                    None if self.imports.is_module(&sub, level) => Value::Module {
+                        module: sub,
+                        level,
+                        src: self.src(expr),
+                    },
+                    None => self.unknown(expr),
+                }
+            }
             Value::Path { dotted, .. } => {
                 let dotted = canonical_path(&format!("{dotted}.{attr}"));
                 match dotted.strip_prefix("pytest.mark.") {
@@ -520,6 +798,9 @@ impl<'a> Scope<'a> {
 
     fn eval_call(&self, expr: &Expr, c: &ast::ExprCall, d: u32) -> Value {
         let func = self.eval_depth(&c.func, d);
+        if let Some(v) = self.eval_helper_call(expr, c, &func, d) {
+            return v;
+        }
         let args = &c.arguments;
         let has_star = args.args.iter().any(|a| a.is_starred_expr())
             || args.keywords.iter().any(|k| k.arg.is_none());
@@ -691,6 +972,11 @@ mod tests {
             bindings: bindings.iter().cloned().collect(),
             imports: &NoImports,
             import_depth: 0,
+            star_imports: Vec::new(),
+            functions: Default::default(),
+            frames: Default::default(),
+            steps: std::cell::Cell::new(crate::value::STEP_BUDGET),
+            guard: Default::default(),
         };
         scope.eval(&parsed.syntax().body)
     }

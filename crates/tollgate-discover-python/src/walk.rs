@@ -12,6 +12,7 @@ use tollgate_inventory::{Diagnostic, Severity};
 
 use crate::conftest::{self, ConftestInfo};
 use crate::fnmatch::fnmatch;
+use crate::resolve::ProjectModules;
 
 /// Files bigger than this are not parsed (a diagnostic is emitted).
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -51,6 +52,8 @@ pub struct Walker<'a> {
     pub targets: Vec<ModuleTarget>,
     pub diagnostics: Vec<Diagnostic>,
     seen_files: HashSet<PathBuf>,
+    /// Finds the project modules conftest hooks import helpers from.
+    modules: ProjectModules,
 }
 
 /// `_pytest.pathlib.fnmatch_ex`: patterns without `/` match the basename,
@@ -100,6 +103,7 @@ impl<'a> Walker<'a> {
             targets: Vec::new(),
             diagnostics: Vec::new(),
             seen_files: HashSet::new(),
+            modules: ProjectModules::new(opts.rootdir.clone()),
         }
     }
 
@@ -142,43 +146,47 @@ impl<'a> Walker<'a> {
         let path = dir.join("conftest.py");
         let info = if path.is_file() {
             match read_source(&path) {
-                Ok(src) => match conftest::analyze(&src) {
-                    Ok(info) => {
-                        let rel = self.rel(&path);
-                        for d in &info.diagnostics {
-                            self.diagnostics.push(Diagnostic {
-                                severity: d.severity,
-                                code: d.code.into(),
-                                file: rel.clone(),
-                                line: d.line,
-                                column: d.column,
-                                message: d.message.clone(),
-                            });
-                        }
-                        if let Some((hook, line)) = info.dynamic_hooks.first() {
-                            self.diagnostics.push(Diagnostic {
+                Ok(src) => {
+                    match conftest::analyze_with(&src, &path, &|importer, module, level| {
+                        self.modules.find_module(importer, module, level)
+                    }) {
+                        Ok(info) => {
+                            let rel = self.rel(&path);
+                            for d in &info.diagnostics {
+                                self.diagnostics.push(Diagnostic {
+                                    severity: d.severity,
+                                    code: d.code.into(),
+                                    file: rel.clone(),
+                                    line: d.line,
+                                    column: d.column,
+                                    message: d.message.clone(),
+                                });
+                            }
+                            if let Some((hook, line, why)) = info.dynamic_hooks.first() {
+                                self.diagnostics.push(Diagnostic {
                                 severity: Severity::Warning,
                                 code: "dynamic-collection".into(),
                                 file: rel.clone(),
                                 line: *line,
                                 column: 0,
-                                message: format!("{hook} can change collected tests and marks at run time; tests under this directory are flagged dynamic"),
+                                message: format!("{hook} {why}; tests under this directory are flagged dynamic"),
                             });
+                            }
+                            Some(Arc::new(info))
                         }
-                        Some(Arc::new(info))
+                        Err((line, column, message)) => {
+                            self.diagnostics.push(Diagnostic {
+                                severity: Severity::Error,
+                                code: "parse-error".into(),
+                                file: self.rel(&path),
+                                line,
+                                column,
+                                message,
+                            });
+                            None
+                        }
                     }
-                    Err((line, column, message)) => {
-                        self.diagnostics.push(Diagnostic {
-                            severity: Severity::Error,
-                            code: "parse-error".into(),
-                            file: self.rel(&path),
-                            line,
-                            column,
-                            message,
-                        });
-                        None
-                    }
-                },
+                }
                 Err(e) => {
                     self.diagnostics.push(Diagnostic {
                         severity: Severity::Warning,

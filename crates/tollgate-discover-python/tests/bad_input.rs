@@ -126,3 +126,108 @@ fn invalid_ini_and_config_file_are_usage_errors() {
     });
     assert!(err.is_err());
 }
+
+/// The evaluator's bad input: import cycles, names that refer to each other,
+/// huge literals, deeply nested and exponentially growing expressions, and a
+/// helper recursing 10,000 deep. Each ends as a diagnostic (the test kept as
+/// one dynamic entry), never a panic, a stack overflow or a hang.
+#[test]
+fn evaluator_bad_input_is_bounded_and_reported() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path();
+    write(&root.join("pytest.ini"), b"[pytest]\n");
+    write(&root.join("tests/__init__.py"), b"");
+    write(
+        &root.join("tests/cyc_a.py"),
+        b"from tests.cyc_b import *\nfrom tests.cyc_b import B\nA = [B]\n",
+    );
+    write(
+        &root.join("tests/cyc_b.py"),
+        b"from tests.cyc_a import *\nfrom tests.cyc_a import A\nB = [A]\n",
+    );
+    write(
+        &root.join("tests/test_cycle.py"),
+        b"import pytest\nfrom tests.cyc_a import A\n@pytest.mark.parametrize('a', A)\ndef test_cycle(a): pass\n",
+    );
+    write(
+        &root.join("tests/test_selfref.py"),
+        b"import pytest\nA = [B, B]\nB = [A, A]\nC = C + [1]\n@pytest.mark.parametrize('v', A)\ndef test_mutual(v): pass\n@pytest.mark.parametrize('v', C)\ndef test_self(v): pass\n",
+    );
+    let mut doubling = String::from("import pytest\nA0 = [1, 2]\n");
+    for i in 1..=60 {
+        doubling.push_str(&format!("A{i} = A{0} + A{0}\n", i - 1));
+    }
+    doubling.push_str("@pytest.mark.parametrize('v', A60)\ndef test_doubling(v): pass\n");
+    write(&root.join("tests/test_doubling.py"), doubling.as_bytes());
+    let mut huge = String::from("import pytest\nVALUES = [");
+    for i in 0..100_000 {
+        huge.push_str(&format!("{i}, "));
+    }
+    huge.push_str("]\n@pytest.mark.parametrize('v', VALUES)\ndef test_huge(v): pass\n");
+    write(&root.join("tests/test_huge_literal.py"), huge.as_bytes());
+    let nested = format!(
+        "import pytest\nX = {}1{}\n@pytest.mark.parametrize('v', X)\ndef test_nested(v): pass\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    write(&root.join("tests/test_nested.py"), nested.as_bytes());
+    write(
+        &root.join("tests/test_recursion.py"),
+        b"import pytest\ndef down(n):\n    if n == 0:\n        return [1]\n    return down(n - 1)\n@pytest.mark.parametrize('v', down(10000))\ndef test_deep(v): pass\n",
+    );
+
+    let c = collect(&CollectOptions {
+        invocation_dir: root.to_path_buf(),
+        ..Default::default()
+    })
+    .expect("collect");
+    let dynamic = |function: &str| {
+        c.inventory
+            .tests
+            .iter()
+            .find(|t| t.function == function)
+            .and_then(|t| t.dynamic.clone())
+            .unwrap_or_else(|| panic!("{function} is not a dynamic entry"))
+    };
+    let warned = |file: &str| {
+        c.inventory
+            .diagnostics
+            .iter()
+            .any(|d| d.file == file && d.code == "dynamic-parametrize")
+    };
+    for (file, function) in [
+        ("tests/test_cycle.py", "tests/test_cycle.py::test_cycle"),
+        (
+            "tests/test_selfref.py",
+            "tests/test_selfref.py::test_mutual",
+        ),
+        ("tests/test_selfref.py", "tests/test_selfref.py::test_self"),
+        (
+            "tests/test_doubling.py",
+            "tests/test_doubling.py::test_doubling",
+        ),
+        (
+            "tests/test_recursion.py",
+            "tests/test_recursion.py::test_deep",
+        ),
+    ] {
+        dynamic(function);
+        assert!(warned(file), "no diagnostic for {file}");
+    }
+    let deep = dynamic("tests/test_recursion.py::test_deep");
+    assert!(deep.contains("nest deeper"), "{deep}");
+    // 5,000 nested brackets are one value (a list): pytest's one case.
+    assert!(c
+        .inventory
+        .tests
+        .iter()
+        .any(|t| t.id == "tests/test_nested.py::test_nested[v0]" && t.dynamic.is_none()));
+    // A huge literal is still just values: every case, exactly.
+    let huge_items = c
+        .inventory
+        .tests
+        .iter()
+        .filter(|t| t.function == "tests/test_huge_literal.py::test_huge")
+        .count();
+    assert_eq!(huge_items, 100_000);
+}

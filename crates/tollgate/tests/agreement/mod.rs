@@ -323,7 +323,9 @@ fn selection_keys<'a>(
     ids_and_functions
         .into_iter()
         .map(|(id, function)| {
-            if dynamic.contains(function) {
+            if let Some(module) = compare::dynamic_module_of(function, dynamic) {
+                module.to_owned()
+            } else if dynamic.contains(function) {
                 function.to_owned()
             } else {
                 id.to_owned()
