@@ -35,6 +35,9 @@ pub(crate) struct Context<'a> {
     pub functions: Vec<Vec<usize>>,
     /// Per test (same index as `tests`): its markers resolved once.
     pub resolved: Vec<Resolved<'a>>,
+    /// Ownership lookups, when the project configures ownership at all
+    /// (set by [`crate::lint`], which reads CODEOWNERS at the edge).
+    pub owners: Option<tollgate_owners::Resolver>,
 }
 
 /// A test's markers seen through the taxonomy, computed once per lint run
@@ -106,6 +109,7 @@ impl<'a> Context<'a> {
             builtin: PYTEST_BUILTIN_MARKERS.iter().map(|&m| (m, ())).collect(),
             functions,
             resolved,
+            owners: None,
         }
     }
 

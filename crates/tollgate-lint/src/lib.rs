@@ -120,12 +120,13 @@ impl QuarantineInput {
 /// Runs every enabled rule and returns the findings sorted by file, line
 /// and code.
 pub fn lint(input: &LintInput<'_>) -> Vec<Finding> {
-    let ctx = context::Context::new(
+    let mut ctx = context::Context::new(
         input.config,
         &input.inventory.tests,
         input.pytest,
         input.quarantine,
     );
+    ctx.owners = rules::no_owner::resolver(input.config, input.root);
     let mut findings = rules::run(&ctx);
     sort_findings(&mut findings);
     findings
