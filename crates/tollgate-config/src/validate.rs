@@ -11,8 +11,8 @@ use tollgate_inventory::Language;
 use tollgate_markexpr::Expression;
 
 use crate::schema::{
-    Config, Gate, Job, JobOverride, VarValue, Variable, VariableType, FILE_NAME_PLACEHOLDERS,
-    TARGET_KINDS,
+    Config, FrameworkRule, Gate, Job, JobOverride, VarValue, Variable, VariableType,
+    FILE_NAME_PLACEHOLDERS, TARGET_KINDS,
 };
 use crate::spans::{key_path, Location, Seg};
 use crate::suggest::closest;
@@ -624,6 +624,22 @@ impl Validator<'_> {
             if let Some(gate) = &pipeline.gate {
                 self.check_gate_ref(Location::value(at("gate")), gate);
             }
+            if let Some(FrameworkRule::List(names)) = &pipeline.frameworks {
+                for (i, fw) in names.iter().enumerate() {
+                    if !self.config.frameworks.contains_key(fw) {
+                        let mut p = at("frameworks");
+                        p.push(Seg::Index(i));
+                        let help = closest(fw, self.config.frameworks.keys())
+                            .map(|s| format!("did you mean `{s}`?"))
+                            .or_else(|| Some("declare it under [frameworks]".into()));
+                        self.push(
+                            Location::value(p),
+                            format!("pipeline `{name}` names unknown framework `{fw}`"),
+                            help,
+                        );
+                    }
+                }
+            }
             for (var, value) in pipeline.set.iter() {
                 let location = Location::key(key_path!["pipelines", name, "set", var]);
                 match self.config.variables.get(var) {
@@ -1040,7 +1056,10 @@ jobs = ["j", "k", "j"]
             ["`needs space` cannot be a Cargo feature name"]
         );
         let config: Config = toml::from_str("").unwrap();
-        assert_eq!(config.lint.integration_feature, "integration");
+        assert_eq!(
+            config.lint.integration_feature, "",
+            "TG401 is the dynamo preset's"
+        );
     }
 
     #[test]

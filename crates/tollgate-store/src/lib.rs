@@ -26,8 +26,10 @@ mod model;
 mod notify;
 mod postgres;
 mod queries;
+mod reporting;
 pub mod sql;
 mod sqlite;
+mod upkeep;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -42,8 +44,10 @@ pub use model::{
 };
 pub use notify::{AlertRow, FailedAttempt};
 pub use postgres::PgStore;
+pub use reporting::{AttemptRecord, JobRecord, StoreStamp, TestRunRow};
 pub use sqlite::SqliteStore;
 use tollgate_results::{BenchSample, TestResult};
+pub use upkeep::{MigrationStatus, PruneSummary, StoreStats};
 
 use crate::sql::Sql;
 
@@ -66,6 +70,41 @@ impl Store {
         }
         let path = location.strip_prefix("sqlite://").unwrap_or(location);
         Ok(Store::Sqlite(SqliteStore::open(Path::new(path))?))
+    }
+
+    /// The schema version of the store at `location` and what this build
+    /// would apply, without creating or migrating anything (`tollgate store
+    /// migrate --check`). A SQLite file that does not exist is at version 0.
+    pub fn migration_status(location: &str) -> Result<MigrationStatus, StoreError> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            return PgStore::migration_status(location);
+        }
+        let path = location.strip_prefix("sqlite://").unwrap_or(location);
+        SqliteStore::migration_status(Path::new(path))
+    }
+
+    /// Rows, size on disk and time span.
+    pub fn stats(&mut self) -> Result<StoreStats, StoreError> {
+        let version = self.schema_version()?;
+        let mut stats = upkeep::counts(self.sql())?;
+        stats.backend = self.backend();
+        stats.schema_version = version;
+        stats.size_bytes = match self {
+            Store::Sqlite(s) => s.size_bytes()?,
+            Store::Postgres(p) => p.size_bytes()?,
+        };
+        Ok(stats)
+    }
+
+    /// Drops the raw results (test attempts, coverage by file) of runs
+    /// started before `before_ms`, in one transaction, and test ids no
+    /// attempt refers to any more. The runs stay, with their jobs (status,
+    /// times, first-attempt counts), benchmark samples and gate verdicts.
+    pub fn prune(&mut self, before_ms: i64) -> Result<PruneSummary, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.prune(before_ms),
+            Store::Postgres(p) => p.prune(before_ms),
+        }
     }
 
     /// `postgres` or `sqlite`.
