@@ -10,15 +10,15 @@ pub mod grafana_dashboard;
 pub mod history;
 pub mod ingest;
 pub mod lint;
+pub mod metrics;
 pub mod notify;
 pub mod owners;
-pub mod metrics;
 pub mod plan;
 pub mod quarantine;
 pub mod report;
 pub mod run;
-pub mod triage;
 pub mod serve;
+pub mod triage;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Status;
