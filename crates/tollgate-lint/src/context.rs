@@ -41,6 +41,9 @@ pub(crate) struct Context<'a> {
     pub functions: Vec<Vec<usize>>,
     /// Per test (same index as `tests`): its markers resolved once.
     pub resolved: Vec<Resolved<'a>>,
+    /// Ownership lookups, when the project configures ownership at all
+    /// (set by [`crate::lint`], which reads CODEOWNERS at the edge).
+    pub owners: Option<tollgate_owners::Resolver>,
 }
 
 /// A test's markers seen through the taxonomy, computed once per lint run
@@ -119,6 +122,7 @@ impl<'a> Context<'a> {
                 .collect(),
             functions,
             resolved,
+            owners: None,
         }
     }
 

@@ -127,6 +127,7 @@ pub fn lint(input: &LintInput<'_>) -> Vec<Finding> {
         input.pytest,
         input.quarantine,
     );
+    ctx.owners = rules::no_owner::resolver(input.config, input.root);
     ctx.diagnostics = &input.inventory.diagnostics;
     let mut findings = rules::run(&ctx);
     sort_findings(&mut findings);

@@ -93,7 +93,7 @@ static PY_FIXTURE_ERROR: LazyLock<Regex> =
 /// The line that says what went wrong, and the innermost frame's function
 /// when the text has a traceback. `structured` is the error part of a
 /// structured log line, used when nothing better is found.
-pub fn error_line<'a>(text: &'a str, structured: Option<&'a str>) -> (String, Option<String>) {
+pub fn error_line(text: &str, structured: Option<&str>) -> (String, Option<String>) {
     let lines: Vec<&str> = text.lines().collect();
     let frame = lines
         .iter()

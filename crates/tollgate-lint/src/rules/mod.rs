@@ -12,6 +12,7 @@ mod ignore_without_reason;
 mod integration_not_feature_gated;
 mod missing_required_category;
 mod never_run;
+pub(crate) mod no_owner;
 mod quarantine_expired;
 mod quarantine_unmatched;
 mod registered_unused;
@@ -88,6 +89,7 @@ const RULES: &[(RuleInfo, Check)] = &[
     (never_run::INFO, never_run::check),
     (quarantine_expired::INFO, quarantine_expired::check),
     (quarantine_unmatched::INFO, quarantine_unmatched::check),
+    (no_owner::INFO, no_owner::check),
 ];
 
 /// Every rule, in code order.
