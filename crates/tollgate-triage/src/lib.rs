@@ -196,7 +196,7 @@ impl Triager {
     ) -> (Option<String>, Option<Via>, Option<String>) {
         let structured = self.structured_line(text);
         for u in &self.units {
-            if f.markers.iter().any(|m| *m == u.marker) {
+            if f.markers.contains(&u.marker) {
                 return (
                     Some(u.name.clone()),
                     Some(Via::Marker),
