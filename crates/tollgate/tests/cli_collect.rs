@@ -237,6 +237,8 @@ fn strict_fails_on_unexpanded_test_macros_not_on_info_notes() {
             "b/src/lib.rs:3:5: warning[macro-tests]",
         ))
         .stderr(predicate::str::contains("warning[incomplete-binary]"));
+}
+
 #[test]
 fn an_expression_selecting_nothing_exits_5_like_pytest() {
     let dir = small_project();
