@@ -201,7 +201,7 @@ fn html_and_markdown_show_the_failure_the_flaky_test_and_the_changes(loc: &Locat
 
 #[test]
 fn markdown_fits_the_byte_limit_it_is_given() {
-    let loc = common::stores::sqlite();
+    let loc = &common::stores::sqlite();
     let project = project();
     let dir = project.path();
     let mut store = loc.open();
@@ -232,7 +232,7 @@ fn markdown_fits_the_byte_limit_it_is_given() {
 
 #[test]
 fn usage_errors() {
-    let loc = common::stores::sqlite();
+    let loc = &common::stores::sqlite();
     let project = project();
     let dir = project.path();
     let out = tollgate(dir)
@@ -389,7 +389,7 @@ fn serve_requires_the_token_and_never_serves_a_secret(loc: &Location) {
 
 #[test]
 fn serve_refuses_a_public_address_without_credentials() {
-    let loc = common::stores::sqlite();
+    let loc = &common::stores::sqlite();
     let project = project();
     let out = tollgate(project.path())
         .args(["serve", "--bind", "0.0.0.0:0", "--store", &loc.url()])
@@ -435,7 +435,7 @@ fn metrics_text(dir: &Path, loc: &Location) -> String {
 
 #[test]
 fn metrics_are_openmetrics_with_bounded_series_and_promtool_accepts_them() {
-    let loc = common::stores::sqlite();
+    let loc = &common::stores::sqlite();
     let project = project();
     let dir = project.path();
     fill(loc);
@@ -542,7 +542,7 @@ fn metrics_are_openmetrics_with_bounded_series_and_promtool_accepts_them() {
 #[test]
 fn the_series_count_does_not_grow_with_the_number_of_tests() {
     let count = |n: usize| {
-        let loc = common::stores::sqlite();
+        let loc = &common::stores::sqlite();
         let project = project();
         let dir = project.path();
         let mut store = loc.open();
@@ -580,7 +580,7 @@ fn a_real_prometheus_scrapes_serve() {
     let Some(prometheus) = tool("prometheus") else {
         return;
     };
-    let loc = common::stores::sqlite();
+    let loc = &common::stores::sqlite();
     let project = project();
     let dir = project.path();
     fill(loc);
@@ -932,7 +932,7 @@ fn the_report_and_the_dashboard_in_headless_chromium() {
     let (Some(chromium), Some(chromedriver)) = (tool("chromium"), tool("chromedriver")) else {
         return;
     };
-    let loc = common::stores::sqlite();
+    let loc = &common::stores::sqlite();
     let project = project();
     let dir = project.path();
     fill(loc);
