@@ -39,9 +39,9 @@ pub use changes::{
 pub use error::PlanError;
 pub use explain::explain;
 pub use model::{ArgsFile, DroppedJob, Plan, PlannedJob, RunnerNeeds, Shard, UnrunnableTest};
-pub use planner::{find_pipeline, plan, PlanInput, ARGS_DIR};
+pub use planner::{find_pipeline, plan, pytest_arg_problem, PlanInput, ARGS_DIR};
 pub use py_imports::{extract_imports, Import, ImportGraph};
 pub use rust_graph::RustGraph;
 pub use strategy::{strategy_checks, Finding};
 pub use vars::{ResolvedVar, VarSource, Variables};
-pub use write::write_atomically;
+pub use write::{check_output_target, write_atomically};

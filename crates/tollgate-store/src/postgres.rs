@@ -20,6 +20,41 @@ use crate::migrate::{pending, CREATE_VERSION_TABLE, LATEST_VERSION};
 use crate::model::{Batch, IngestSummary, Verdict};
 use crate::sql::{to_postgres, Row, Sql, Value};
 
+/// How long connecting (and migrating) may take without `connect_timeout`.
+pub const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// `statement_timeout` (ms) set unless the URL's `options` set one.
+pub const DEFAULT_STATEMENT_TIMEOUT_MS: u64 = 300_000;
+
+/// The URL parsed, with tollgate's defaults for what it leaves unset: a
+/// malformed URL (a bad port, say) is [`StoreError::BadLocation`].
+pub fn connection_config(url: &str) -> Result<postgres::Config, StoreError> {
+    let mut config: postgres::Config = url
+        .parse()
+        .map_err(|e: postgres::Error| StoreError::BadLocation(format!("{e}")))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+    }
+    let options = config.get_options().unwrap_or_default().to_string();
+    if !options.contains("statement_timeout") {
+        let joined = format!("{options} -c statement_timeout={DEFAULT_STATEMENT_TIMEOUT_MS}");
+        config.options(joined.trim());
+    }
+    config.keepalives(true);
+    config.keepalives_idle(std::time::Duration::from_secs(30));
+    Ok(config)
+}
+
+/// `host:port` of the first host, for messages.
+fn server_of(config: &postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}")
+}
+
 /// Rows per array round trip.
 const CHUNK: usize = 20_000;
 /// `pg_advisory_xact_lock` key for migrations ("tollgate" in ASCII, truncated).
@@ -32,11 +67,43 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to a `postgres://` URL and migrates. A schema can be chosen
     /// with libpq's `options`, e.g. `?options=-csearch_path%3Dci`.
+    ///
+    /// Nothing waits forever: connecting, the start-up exchange and the
+    /// migration must finish within `connect_timeout` from the URL (default
+    /// [`DEFAULT_CONNECT_TIMEOUT`]); every statement is bounded by the
+    /// server's `statement_timeout` (from `options=-c statement_timeout=...`
+    /// in the URL, default [`DEFAULT_STATEMENT_TIMEOUT_MS`]); TCP keepalives
+    /// notice a peer that vanished.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = Client::connect(url, NoTls)?;
-        let mut store = PgStore { client };
-        store.migrate()?;
-        Ok(store)
+        let config = connection_config(url)?;
+        let timeout = config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let server = server_of(&config);
+        let (send, receive) = std::sync::mpsc::channel();
+        // postgres' connect timeout covers the TCP connect only: a server that
+        // accepts and never answers would hang the start-up exchange. The
+        // exchange runs here, waited for with a deadline; a thread stuck on
+        // such a server is abandoned (it ends with the process).
+        std::thread::spawn(move || {
+            let result = config
+                .connect(NoTls)
+                .map_err(StoreError::from)
+                .and_then(|client| {
+                    let mut store = PgStore { client };
+                    store.migrate()?;
+                    Ok(store)
+                });
+            let _ = send.send(result);
+        });
+        match receive.recv_timeout(timeout) {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Timeout {
+                server,
+                seconds: timeout.as_secs().max(1),
+            }),
+        }
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {

@@ -298,16 +298,34 @@ pub(crate) fn open_store(project: &Project, flag: Option<&str>) -> anyhow::Resul
         StoreLocation::Postgres(url) => url,
         StoreLocation::Sqlite(path) => path.display().to_string(),
     };
-    Store::open(&location).with_context(|| format!("cannot open the store {}", redact(&location)))
+    store_result(&location, Store::open(&location))
 }
 
-/// Hides a password in a postgres URL.
-fn redact(location: &str) -> String {
-    match (location.find("://"), location.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://…@{}", &location[..scheme], &location[at + 1..])
+/// Opens the store [`store_location`] finds for reading only: a store that
+/// does not exist is an error (exit 2), not a new empty store; a read-only
+/// one can be read.
+pub(crate) fn open_store_read(project: &Project, flag: Option<&str>) -> anyhow::Result<Store> {
+    let location = match store_location(project, flag) {
+        StoreLocation::Postgres(url) => url,
+        StoreLocation::Sqlite(path) => path.display().to_string(),
+    };
+    store_result(&location, Store::open_read(&location))
+}
+
+/// A store error with its location (password hidden); the user's mistakes
+/// (a malformed URL, a missing store) are usage errors.
+fn store_result(
+    location: &str,
+    result: Result<Store, tollgate_store::StoreError>,
+) -> anyhow::Result<Store> {
+    use tollgate_store::StoreError;
+    let shown = tollgate_store::display_location(location);
+    match result {
+        Ok(store) => Ok(store),
+        Err(e @ (StoreError::BadLocation(_) | StoreError::Missing(_))) => {
+            Err(usage(format!("cannot open the store {shown}: {e}")))
         }
-        _ => location.to_string(),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot open the store {shown}"))),
     }
 }
 

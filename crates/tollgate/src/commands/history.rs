@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::gate::{now_ms, open_store, window_ms, write_stdout};
+use super::gate::{now_ms, open_store_read, window_ms, write_stdout};
 use crate::exit::Status;
 use crate::project::ConfigLocation;
 
@@ -48,7 +48,7 @@ pub struct HistoryArgs {
 
 pub fn run(args: &HistoryArgs) -> anyhow::Result<Status> {
     let project = args.location.load()?;
-    let mut store = open_store(&project, args.store.as_deref())?;
+    let mut store = open_store_read(&project, args.store.as_deref())?;
     let json = args.format == HistoryFormat::Json;
     let mut out = String::new();
 

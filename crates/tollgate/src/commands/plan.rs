@@ -114,9 +114,16 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
         shards: args.shards,
     };
 
+    // Every format passes through the run's redaction: a secret a variable
+    // took from the environment (or a test id holds) is never printed.
+    let redactor = tollgate_run::Redactor::from_process_env(
+        &config.run.redact.env,
+        &config.run.redact.patterns,
+    )
+    .map_err(|e| usage(format!("[run.redact]: {e}")))?;
     if let Some(test) = &args.explain {
         let text = planner::explain(&input, test).map_err(plan_usage)?;
-        emit(args, &text)?;
+        emit(args, &redactor.redact_owned(text))?;
         return Ok(Status::Success);
     }
 
@@ -133,14 +140,16 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
         PlanFormat::Github => {
             let out = planner::emit::github(&plan);
             if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-                append(Path::new(&summary), &out.summary)?;
+                append(Path::new(&summary), &redactor.redact(&out.summary))?;
             }
             out.matrix + "\n"
         }
     };
+    let rendered = redactor.redact_owned(rendered);
     // The commands read these node-id files: write them before the plan.
     for file in &plan.args_files {
-        planner::write_atomically(&root.join(&file.path), file.contents.as_bytes())?;
+        let contents = redactor.redact(&file.contents);
+        planner::write_atomically(&root.join(&file.path), contents.as_bytes())?;
     }
     emit(args, &rendered)?;
     let mut stderr = io::stderr().lock();

@@ -94,7 +94,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     let project = args.location.load()?;
     let (config, root) = (&project.config, &project.root);
 
-    // Every input is checked before anything runs.
+    // Every input is checked before anything runs: an output that could not
+    // be written at the end would lose the whole run's results.
+    for path in [&args.json, &args.junit].into_iter().flatten() {
+        planner::check_output_target(&cwd.join(path)).map_err(|e| usage(e.to_string()))?;
+    }
     let pipeline =
         planner::find_pipeline(config, &args.pipeline).map_err(|e| usage(e.to_string()))?;
     let env = |name: &str| std::env::var(name).ok();
@@ -183,6 +187,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
 
     runner::signals::install_handlers();
     runner::supervise::adopt_orphans();
+    // If tollgate is killed (SIGKILL: no handler runs), the reaper stops what
+    // it started and removes its scratch directories.
+    if let Ok(exe) = std::env::current_exe() {
+        if !runner::reaper::start(&exe) {
+            eprintln!("warning: cannot start the reaper: if tollgate is killed, its test processes may outlive it");
+        }
+    }
     STARTED_MS.get_or_init(now_ms);
     let mode = runner::progress_mode(
         io::stderr().is_terminal(),
@@ -198,26 +209,38 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     runner::supervise::kill_adopted_orphans();
     display.finish();
 
+    // The store first: its record never depends on a report file.
+    if !args.no_store {
+        record(&project, args.store.as_deref(), &plan, &report, &redactor);
+    }
     // Partial results are written too: `complete: false` says they are partial.
+    let mut file_error: Option<anyhow::Error> = None;
     if let Some(path) = &args.json {
         let text = redactor.redact_owned(runner::to_json(&report));
-        planner::write_atomically(&cwd.join(path), text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        if let Err(e) = planner::write_atomically(&cwd.join(path), text.as_bytes()) {
+            file_error.get_or_insert(anyhow::Error::new(e));
+        }
     }
     if let Some(path) = &args.junit {
-        let xml = runner::write_junit(&report).with_context(|| "cannot render the JUnit report")?;
-        let xml = redactor.redact_owned(String::from_utf8_lossy(&xml).into_owned());
-        planner::write_atomically(&cwd.join(path), xml.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if !args.no_store {
-        record(&project, args.store.as_deref(), &plan, &report);
+        let written = runner::write_junit(&report)
+            .with_context(|| "cannot render the JUnit report")
+            .and_then(|xml| {
+                let xml = redactor.redact_owned(String::from_utf8_lossy(&xml).into_owned());
+                planner::write_atomically(&cwd.join(path), xml.as_bytes())
+                    .map_err(anyhow::Error::new)
+            });
+        if let Err(e) = written {
+            file_error.get_or_insert(e);
+        }
     }
     let summary = redactor.redact_owned(runner::summary_table(&report));
     if let Err(e) = io::stdout().lock().write_all(summary.as_bytes()) {
         if e.kind() != io::ErrorKind::BrokenPipe {
             return Err(e).context("cannot write to stdout");
         }
+    }
+    if let Some(e) = file_error {
+        return Err(e);
     }
     Ok(match report.status {
         RunStatus::Passed => Status::Success,
@@ -256,7 +279,13 @@ fn now_ms() -> i64 {
 /// Records the run in the history store (located like `tollgate gate` does:
 /// `--store`, else `[store]`). A store problem is reported, never turned into
 /// a failed run: the tests' verdict stands on its own.
-fn record(project: &Project, flag: Option<&str>, plan: &planner::Plan, report: &runner::RunReport) {
+fn record(
+    project: &Project,
+    flag: Option<&str>,
+    plan: &planner::Plan,
+    report: &runner::RunReport,
+    redactor: &Redactor,
+) {
     let root = &project.root;
     let git = |args: &[&str]| {
         std::process::Command::new("git")
@@ -269,9 +298,9 @@ fn record(project: &Project, flag: Option<&str>, plan: &planner::Plan, report: &
             .unwrap_or_default()
     };
     let started_at_ms = *STARTED_MS.get_or_init(now_ms);
-    let run_key = ["TOLLGATE_RUN_KEY", "CI_PIPELINE_ID", "GITHUB_RUN_ID"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    // The key `tollgate ingest` uses for the same CI run, so shards recorded
+    // either way merge.
+    let run_key = tollgate_store::ci_run_key(&|name| std::env::var(name).ok())
         .unwrap_or_else(|| format!("local-{}-{started_at_ms}", plan.pipeline));
     let run = tollgate_store::RunMeta {
         run_key,
@@ -281,7 +310,7 @@ fn record(project: &Project, flag: Option<&str>, plan: &planner::Plan, report: &
         variables: plan
             .variables
             .iter()
-            .map(|(k, v)| (k.to_string(), v.value.to_string()))
+            .map(|(k, v)| (k.to_string(), redactor.redact_owned(v.value.to_string())))
             .collect(),
         runner: std::env::var("RUNNER_NAME").unwrap_or_else(|_| "local".to_string()),
         started_at_ms,
