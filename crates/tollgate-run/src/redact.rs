@@ -115,14 +115,16 @@ fn base64_core(bytes: &[u8], offset: usize, alphabet: &[u8; 64]) -> String {
     String::from_utf8_lossy(&chars[start.min(end)..end]).into_owned()
 }
 
-/// A regex matching `form` with a line break (and the indentation after it)
-/// allowed between any two of its characters.
+/// A regex matching `form` with a line break allowed between any two of its
+/// characters: a real one (with the indentation and a report's line marker
+/// after it, as pytest's `E   ` or a diff's `> `), or an escaped `\n` (a
+/// Python `repr`, a JSON string).
 fn split_pattern(form: &str) -> String {
     let chars: Vec<String> = form
         .chars()
         .map(|c| regex::escape(&c.to_string()))
         .collect();
-    chars.join("(?:\\r?\\n[ \\t]*)?")
+    chars.join(r"(?:\r?\n[ \t]{0,16}(?:[E>|#+\-][ \t]{1,16})?|\\(?:r\\)?n)?")
 }
 
 impl Redactor {
@@ -326,6 +328,8 @@ mod tests {
             format!("url {url} end"),
             "repr 'hf_Secr3t/Value+42\\'x' end".to_string(),
             format!("split {}\n   {} end", &secret[..7], &secret[7..]),
+            format!("pytest {}\nE       {} end", &secret[..5], &secret[5..]),
+            format!("escaped '{}\\n{}' end", &secret[..5], &secret[5..]),
             format!("hexsplit {}\n{} end", &hex[..11], &hex[11..]),
         ];
         // Inside a longer base64 text, at each of the three alignments.

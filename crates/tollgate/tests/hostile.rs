@@ -951,7 +951,9 @@ fn bad_input_is_a_usage_error_and_passwords_stay_hidden() {
     );
     // A reachable-port URL whose server refuses: the password stays hidden too.
     let url = "postgres://nobody:userpw@127.0.0.1:1/test?password=hunter2secret&connect_timeout=2";
-    let out = tollgate(dir.path(), &["history", "--store", url], &[]);
+    let jobs = "[jobs.ok]\nstage = 1\ncommands = [\"true\"]\n";
+    let project = project(None, jobs, &["ok"], "");
+    let out = tollgate(project.path(), &["history", "--store", url], &[]);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     assert!(
         !text(&out.stderr).contains("hunter2secret"),
