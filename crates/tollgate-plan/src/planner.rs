@@ -930,17 +930,6 @@ fn split_into_shards<'t>(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn instance_names_are_safe_file_names() {
-        assert_eq!(sanitize("build_all[vllm]"), "build_all-vllm");
-        assert_eq!(sanitize("e2e 1/2"), "e2e-1-2");
-    }
-}
-
 /// Why `id` cannot be one line of a pytest args file (`pytest @file`), if it
 /// cannot. argparse reads such a file with Python's `str.splitlines` (which
 /// also breaks at `\r`, `\v`, `\f`, `\x1c`-`\x1e`, `\x85`, U+2028 and
@@ -960,5 +949,16 @@ pub fn pytest_arg_problem(id: &str) -> Option<&'static str> {
         Some("it starts with `@` (pytest would read another args file)")
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_names_are_safe_file_names() {
+        assert_eq!(sanitize("build_all[vllm]"), "build_all-vllm");
+        assert_eq!(sanitize("e2e 1/2"), "e2e-1-2");
     }
 }

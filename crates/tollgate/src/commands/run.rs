@@ -31,6 +31,13 @@ Progress goes to stderr (bars on a terminal; one plain line per event when stder
 terminal or CI is set); the summary table goes to stdout. The run is recorded in the history
 store unless --no-store is given; judge it afterwards with `tollgate gate --pipeline NAME`.
 
+How commands run: pytest and nextest run as argument vectors (node ids in an args file). A job
+without tests runs its `commands`: as an argument vector when a command has no shell syntax,
+through `sh -c` only when it does (`&&`, `|`, `>`, `$VAR`...). Placeholders such as {MODEL} or
+{job} are filled in POSIX-quoted, so a variable's value is always data. Secret values (HF_TOKEN,
+*_TOKEN, *_KEY, ...) are redacted from everything printed, stored or written. If tollgate is
+killed, a reaper process stops the run's processes and removes its scratch directories.
+
 Exit codes: 0 passed (flaky tests and quarantined failures allowed), 1 tests or a gating job
 failed, 2 usage or configuration error, 3 infrastructure error (pytest not installed,
 say) or interrupted (partial results are written, marked incomplete).")]
