@@ -9,7 +9,7 @@
 # with the repository's fixtures (target/fuzz/corpus/TARGET, kept between runs).
 # A run fails on a crash (panic, stack overflow), an input slower than 1 s or
 # one using more than 512 MB; the input is saved as target/fuzz/artifacts/TARGET/*
-# (reproduce: target/fuzz/release/TARGET FILE) and should become a regression test.
+# (reproduce: target/fuzz/<host triple>/release/TARGET FILE) and should become a regression test.
 #
 # Builds with libFuzzer's sanitizer-coverage instrumentation on the stable
 # toolchain (the flags `cargo fuzz build --sanitizer none` passes; no cargo-fuzz
@@ -32,7 +32,10 @@ export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
 # Some toolchain releases still gate one of these behind -Z; harmless otherwise.
 export RUSTC_BOOTSTRAP=1
-cargo build --quiet --manifest-path fuzz/Cargo.toml --release --bins
+# An explicit --target keeps the instrumentation off build scripts and proc macros.
+host=$(rustc -vV | sed -n 's/^host: //p')
+cargo build --quiet --manifest-path fuzz/Cargo.toml --release --bins --target "$host"
+bin=$out/$host/release
 
 seed() { # seed TARGET FILE...
     local dir="$out/corpus/$1"; shift
@@ -73,7 +76,7 @@ status=0
 for t in "${targets[@]}"; do
     mkdir -p "$out/artifacts/$t"
     log="$out/$t.log"
-    if ! "$out/release/$t" "$out/corpus/$t" "${mode[@]}" -timeout=1 -rss_limit_mb=512 \
+    if ! "$bin/$t" "$out/corpus/$t" "${mode[@]}" -timeout=1 -rss_limit_mb=512 \
         -max_len=65536 -artifact_prefix="$out/artifacts/$t/" -print_final_stats=1 >"$log" 2>&1; then
         echo "FAIL $t: see $log and $out/artifacts/$t/"
         tail -30 "$log"

@@ -32,6 +32,7 @@
 mod apply;
 mod duration;
 mod error;
+mod globs;
 pub mod markers;
 mod ordered;
 pub mod presets;
@@ -49,9 +50,11 @@ use toml::de::DeTable;
 pub use apply::compile_globs;
 pub use duration::{parse_duration, DurationError, DurationSpec};
 pub use error::{ConfigError, InvalidConfig, Problem};
+pub use globs::DeclaredGlob;
 pub use markers::{marker_drift, marker_listing, pytest_markers_block, pytest_markers_toml, Drift};
 pub use ordered::OrderedMap;
 pub use schema::*;
+pub use suggest::closest;
 pub use validate::PLACEHOLDERS;
 
 /// The file name [`Config::discover`] looks for.

@@ -141,6 +141,17 @@ pub enum EntryProblem {
     BadDate { text: String },
 }
 
+impl fmt::Display for EntryProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EntryProblem::Expired { expires } => write!(f, "expired on {expires}"),
+            EntryProblem::BadDate { text } => {
+                write!(f, "has an expiry `{text}` that is not a YYYY-MM-DD date")
+            }
+        }
+    }
+}
+
 /// An entry that no longer (or never validly) applies; lint reports these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpiredEntry {

@@ -40,6 +40,11 @@ pub struct Config {
     pub variables: OrderedMap<Variable>,
     #[serde(default)]
     pub jobs: OrderedMap<Job>,
+    /// CI runner labels for jobs that set none, by GPU count and framework
+    /// (`[[runner_labels]] gpus = 1, framework = "vllm", labels = [...]`);
+    /// the first matching entry wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runner_labels: Vec<RunnerLabels>,
     #[serde(default)]
     pub pipelines: OrderedMap<Pipeline>,
     #[serde(default)]
@@ -54,6 +59,8 @@ pub struct Config {
     pub run: Run,
     #[serde(default)]
     pub notify: Notify,
+    #[serde(default)]
+    pub triage: Triage,
     /// File name that rule origins point at (`tollgate.toml`); set by the loader.
     #[serde(skip)]
     pub origin_file: String,
@@ -222,26 +229,24 @@ pub struct Lint {
     #[serde(default)]
     pub require_ignore_reason: bool,
     /// The Cargo feature Rust integration tests (`tests/*.rs` targets) must
-    /// be behind (seed 003), checked by TG401. Empty turns the check off.
-    #[serde(default = "default_integration_feature")]
+    /// be behind (seed 003, a Dynamo convention), checked by TG401. Empty
+    /// (the default) turns the check off; the dynamo preset sets it.
+    #[serde(default)]
     pub integration_feature: String,
     /// How Python test files must be named.
     pub file_name: Option<FileNameRule>,
 }
 
-/// Seed 003: "place all integration tests behind the `integration` feature gate".
+/// Seed 003: "place all integration tests behind the `integration` feature
+/// gate": the value the dynamo preset gives `[lint] integration_feature`.
 pub const DEFAULT_INTEGRATION_FEATURE: &str = "integration";
-
-fn default_integration_feature() -> String {
-    DEFAULT_INTEGRATION_FEATURE.to_string()
-}
 
 impl Default for Lint {
     fn default() -> Self {
         Lint {
             disable: Vec::new(),
             require_ignore_reason: false,
-            integration_feature: default_integration_feature(),
+            integration_feature: String::new(),
             file_name: None,
         }
     }
@@ -343,6 +348,37 @@ pub struct Owners {
     /// How to reach an owner named anywhere in this file.
     #[serde(default)]
     pub contacts: OrderedMap<Contact>,
+    /// The marker a test names its own owner with (`@pytest.mark.owner("alice")`);
+    /// defaults to `owner`.
+    pub marker: Option<String>,
+    /// How `codeowners` is read: `github` (last match wins) or `gitlab`
+    /// (sections, default owners, `!` exclusions). Default: `gitlab` when the
+    /// file is under `.gitlab/`, else `github`.
+    pub codeowners_flavor: Option<CodeownersFlavor>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodeownersFlavor {
+    Github,
+    Gitlab,
+}
+
+/// How failures are attributed and classified (`tollgate triage`, alerts).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Triage {
+    /// A regular expression finding the structured log line that names the
+    /// failing component; its `component` group is the component. Default:
+    /// seed 004's `<component> - <uuid> - <state> <error>`.
+    pub log_pattern: Option<String>,
+    /// Extra regular expressions that mark a failure as infrastructure
+    /// (runner lost, registry down, ...), on top of the built-in ones.
+    #[serde(default)]
+    pub infra_patterns: Vec<String>,
+    /// Extra regular expressions that mark a failure as a build failure.
+    #[serde(default)]
+    pub build_patterns: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -484,6 +520,30 @@ pub struct Runner {
     pub labels: Vec<String>,
 }
 
+/// Runner labels for the jobs that need `gpus` GPUs (any count when unset)
+/// and run `framework`'s tests (any when unset).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerLabels {
+    pub gpus: Option<u32>,
+    pub framework: Option<String>,
+    pub labels: Vec<String>,
+}
+
+impl Config {
+    /// The labels of the first `[[runner_labels]]` entry matching a job
+    /// that needs `gpus` GPUs and runs `framework`'s tests.
+    pub fn runner_labels_for(&self, gpus: u32, framework: Option<&str>) -> Option<&[String]> {
+        self.runner_labels
+            .iter()
+            .find(|r| {
+                r.gpus.is_none_or(|g| g == gpus)
+                    && r.framework.as_deref().is_none_or(|f| Some(f) == framework)
+            })
+            .map(|r| r.labels.as_slice())
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CargoOptions {
@@ -491,6 +551,10 @@ pub struct CargoOptions {
     pub features: Vec<String>,
     #[serde(default)]
     pub all_features: bool,
+    /// Build without each crate's default features (`--no-default-features`).
+    /// Otherwise a test behind a default feature runs without naming it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_default_features: bool,
     /// How `#[ignore]`d tests are treated: excluded (default), included, or only.
     #[serde(default)]
     pub ignored: IgnoredTests,
@@ -548,6 +612,94 @@ pub struct Pipeline {
     pub overrides: OrderedMap<JobOverride>,
     /// Stop at the first failed gating stage (defaults to `run.fail_fast`).
     pub fail_fast: Option<bool>,
+    /// Which frameworks the `framework = "selected"` jobs test:
+    /// `"changed-or-default"`, `"all"` or a list of framework names.
+    /// Unset: seed 000's rule, see [`Pipeline::framework_rule`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frameworks: Option<FrameworkRule>,
+}
+
+impl Pipeline {
+    /// The pipeline's framework rule: as written, else seed 000's default —
+    /// pull requests, pushes and commits test the changed framework or the
+    /// default one; scheduled and manual (nightly, weekly, release) runs
+    /// test every framework.
+    pub fn framework_rule(&self) -> FrameworkRule {
+        match &self.frameworks {
+            Some(rule) => rule.clone(),
+            None => match self.on {
+                Trigger::Commit | Trigger::PullRequest | Trigger::Push => {
+                    FrameworkRule::ChangedOrDefault
+                }
+                Trigger::Schedule | Trigger::Manual => FrameworkRule::All,
+            },
+        }
+    }
+}
+
+/// Which frameworks a pipeline's `framework = "selected"` jobs test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameworkRule {
+    /// The one framework the changes lie in, else the default one.
+    ChangedOrDefault,
+    /// Every declared framework, one job instance each.
+    All,
+    /// These frameworks, one job instance each.
+    List(Vec<String>),
+}
+
+impl fmt::Display for FrameworkRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameworkRule::ChangedOrDefault => f.write_str("changed-or-default"),
+            FrameworkRule::All => f.write_str("all"),
+            FrameworkRule::List(names) => write!(f, "[{}]", names.join(", ")),
+        }
+    }
+}
+
+impl Serialize for FrameworkRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FrameworkRule::List(names) => names.serialize(serializer),
+            other => serializer.serialize_str(&other.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FrameworkRule {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RuleVisitor;
+
+        impl<'de> Visitor<'de> for RuleVisitor {
+            type Value = FrameworkRule;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"changed-or-default\", \"all\" or a list of framework names")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FrameworkRule, E> {
+                match v {
+                    "changed-or-default" => Ok(FrameworkRule::ChangedOrDefault),
+                    "all" => Ok(FrameworkRule::All),
+                    other => Err(E::invalid_value(de::Unexpected::Str(other), &self)),
+                }
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<FrameworkRule, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element::<String>()? {
+                    names.push(name);
+                }
+                Ok(FrameworkRule::List(names))
+            }
+        }
+
+        deserializer.deserialize_any(RuleVisitor)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -840,8 +992,21 @@ pub struct Redact {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notify {
-    /// The same alert is not sent again within this window.
+    /// The same alert is not sent again within this window (Alertmanager's
+    /// `repeat_interval`); after it, a still-failing cluster is sent once more.
     pub dedup: Option<DurationSpec>,
+    /// Alert a failure only after this many consecutive failing runs of the
+    /// same signature on the same branch (default 1). Critical failures on a
+    /// gated branch are sent at once.
+    pub confirm_runs: Option<u32>,
+    /// Branches (globs) whose critical failures are sent without confirmation.
+    #[serde(default)]
+    pub gated_branches: Vec<String>,
+    /// Send one notice when a cluster that was alerted stops failing (default true).
+    pub resolve: Option<bool>,
+    /// A delivery error makes `tollgate gate` exit 3 (default: reported only).
+    #[serde(default)]
+    pub fatal: bool,
     #[serde(default)]
     pub webhook: Vec<Webhook>,
     pub email: Option<Email>,
@@ -885,6 +1050,9 @@ pub struct Email {
 pub struct GithubIssue {
     /// `owner/name`.
     pub repo: String,
+    /// REST API base, for GitHub Enterprise (`https://ghe.example/api/v3`);
+    /// default `https://api.github.com`.
+    pub api_url: Option<String>,
     #[serde(default)]
     pub labels: Vec<String>,
     #[serde(default = "default_token_env")]

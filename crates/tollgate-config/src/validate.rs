@@ -11,8 +11,8 @@ use tollgate_inventory::Language;
 use tollgate_markexpr::Expression;
 
 use crate::schema::{
-    Config, Gate, Job, JobOverride, VarValue, Variable, VariableType, FILE_NAME_PLACEHOLDERS,
-    TARGET_KINDS,
+    Config, FrameworkRule, Gate, Job, JobOverride, VarValue, Variable, VariableType,
+    FILE_NAME_PLACEHOLDERS, TARGET_KINDS,
 };
 use crate::spans::{key_path, Location, Seg};
 use crate::suggest::closest;
@@ -646,6 +646,22 @@ impl Validator<'_> {
                     );
                 }
             }
+            if let Some(FrameworkRule::List(names)) = &pipeline.frameworks {
+                for (i, fw) in names.iter().enumerate() {
+                    if !self.config.frameworks.contains_key(fw) {
+                        let mut p = at("frameworks");
+                        p.push(Seg::Index(i));
+                        let help = closest(fw, self.config.frameworks.keys())
+                            .map(|s| format!("did you mean `{s}`?"))
+                            .or_else(|| Some("declare it under [frameworks]".into()));
+                        self.push(
+                            Location::value(p),
+                            format!("pipeline `{name}` names unknown framework `{fw}`"),
+                            help,
+                        );
+                    }
+                }
+            }
             for (var, value) in pipeline.set.iter() {
                 let location = Location::key(key_path!["pipelines", name, "set", var]);
                 match self.config.variables.get(var) {
@@ -850,6 +866,45 @@ impl Validator<'_> {
                 );
             }
         }
+        let triage = &self.config.triage;
+        let patterns = triage
+            .log_pattern
+            .iter()
+            .map(|p| (key_path!["triage", "log_pattern"], p))
+            .chain(
+                triage
+                    .infra_patterns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (key_path!["triage", "infra_patterns", i], p)),
+            )
+            .chain(
+                triage
+                    .build_patterns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (key_path!["triage", "build_patterns", i], p)),
+            )
+            .collect::<Vec<_>>();
+        for (path, pattern) in patterns {
+            if let Err(err) = regex::Regex::new(pattern) {
+                let text = err.to_string();
+                let last = text.lines().last().unwrap_or("").trim();
+                let what = last.strip_prefix("error: ").unwrap_or(last).to_string();
+                self.push(
+                    Location::value(path),
+                    format!("invalid regular expression: {what}"),
+                    None,
+                );
+            }
+        }
+        if self.config.notify.confirm_runs == Some(0) {
+            self.push(
+                Location::value(key_path!["notify", "confirm_runs"]),
+                "`confirm_runs` must be at least 1".into(),
+                Some("1 alerts on the first failing run".into()),
+            );
+        }
     }
 }
 
@@ -1023,7 +1078,10 @@ jobs = ["j", "k", "j"]
             ["`needs space` cannot be a Cargo feature name"]
         );
         let config: Config = toml::from_str("").unwrap();
-        assert_eq!(config.lint.integration_feature, "integration");
+        assert_eq!(
+            config.lint.integration_feature, "",
+            "TG401 is the dynamo preset's"
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! preset's basics.
 
 use tollgate_config::{
-    marker_drift, presets, pytest_markers_block, Action, Config, Drift, FrameworkMode, VariableType,
+    marker_drift, presets, pytest_markers_block, Action, Config, Drift, FrameworkMode,
+    FrameworkRule, VariableType,
 };
 use tollgate_inventory::{Inventory, Language, MarkSource, RustFacts, TestItem};
 use tollgate_markexpr::Expression;
@@ -98,6 +99,7 @@ fn pipelines_and_jobs_reproduce_the_seed_table() {
             "lint",
             "build",
             "unit",
+            "unit_1",
             "integration_0",
             "integration_1",
             "e2e_0",
@@ -119,13 +121,30 @@ fn pipelines_and_jobs_reproduce_the_seed_table() {
         .jobs
         .contains(&"stress".to_string()));
 
-    let nightly_int0 = config
-        .pipelines
-        .get("nightly")
-        .unwrap()
-        .overrides
-        .get("integration_0");
-    assert!(nightly_int0.unwrap().cargo.as_ref().unwrap().all_features);
+    // Dynamo never builds all features: no pipeline asks for them.
+    for (name, pipeline) in config.pipelines.iter() {
+        for (job, over) in pipeline.overrides.iter() {
+            assert!(
+                !over.cargo.as_ref().is_some_and(|c| c.all_features),
+                "{name}.{job}"
+            );
+        }
+    }
+    // Seed 000: PR and push test the changed or default framework; the
+    // scheduled and manual pipelines test every framework.
+    for (name, rule) in [
+        ("pr", FrameworkRule::ChangedOrDefault),
+        ("push", FrameworkRule::ChangedOrDefault),
+        ("nightly", FrameworkRule::All),
+        ("weekly", FrameworkRule::All),
+        ("release", FrameworkRule::All),
+    ] {
+        assert_eq!(
+            config.pipelines.get(name).unwrap().framework_rule(),
+            rule,
+            "{name}"
+        );
+    }
     assert_eq!(
         config.jobs.get("integration_0").unwrap().cargo.features,
         ["integration"]

@@ -118,6 +118,7 @@ pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
         .collect();
     let cache = source::SourceCache::default();
     for (plan, ws) in plans.iter().zip(&discovery.workspaces) {
+        let workspace = relative(&ws.root, &display_root);
         inventory
             .diagnostics
             .extend(plan.diagnostics(ws, &display_root));
@@ -134,6 +135,8 @@ pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
                         target_name: &job.target.name,
                         root: &job.target.root,
                         features: &plan.features[job.member],
+                        default_features: &plan.default_features[job.member],
+                        workspace: &workspace,
                         required_features: &job.target.required_features,
                         proc_macro: job.target.kind == targets::TargetKind::ProcMacro,
                         display_root: &display_root,
@@ -184,6 +187,8 @@ struct TargetPlan {
 /// The test binaries of one workspace and the features they are built with.
 struct WorkspacePlan {
     features: Vec<BTreeSet<String>>,
+    /// Each member's features with no feature flags given (defaults only).
+    default_features: Vec<BTreeSet<String>>,
     jobs: Vec<TargetPlan>,
     /// `harness = false` targets: their tests are whatever their `main`
     /// prints for `--list`, unknowable statically.
@@ -243,6 +248,8 @@ fn plan_workspace(ws: &workspace::Workspace, selection: &FeatureSelection) -> Wo
         None
     };
     let features = features::resolve(&member_deps, selection, cli_member);
+    let default_features =
+        features::resolve(&member_deps, &FeatureSelection::default(), cli_member);
     let mut jobs = Vec::new();
     let mut custom_harness = Vec::new();
     for (index, member) in ws.members.iter().enumerate() {
@@ -269,6 +276,7 @@ fn plan_workspace(ws: &workspace::Workspace, selection: &FeatureSelection) -> Wo
     }
     WorkspacePlan {
         features,
+        default_features,
         jobs,
         custom_harness,
     }

@@ -28,6 +28,11 @@ pub struct TargetJob<'a> {
     pub target_name: &'a str,
     pub root: &'a Path,
     pub features: &'a BTreeSet<String>,
+    /// The features the package gets with default features (workspace-wide
+    /// unification included), as `cargo nextest run --workspace` builds it.
+    pub default_features: &'a BTreeSet<String>,
+    /// The workspace root, relative to `display_root`.
+    pub workspace: &'a str,
     pub required_features: &'a [String],
     pub proc_macro: bool,
     /// Paths in the output are relative to this directory.
@@ -417,6 +422,12 @@ impl Walker<'_> {
                     ignored,
                     ignore_line,
                     should_panic,
+                    default_enabled: required
+                        .iter()
+                        .filter(|f| self.job.default_features.contains(f.as_str()))
+                        .cloned()
+                        .collect(),
+                    workspace: self.job.workspace.to_string(),
                 }),
             });
         }

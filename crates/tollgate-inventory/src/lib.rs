@@ -136,6 +136,15 @@ pub struct RustFacts {
     pub ignore_line: Option<u32>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub should_panic: bool,
+    /// Of `required_features`, those the package's default features enable:
+    /// a job building with default features runs the test without naming them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_enabled: Vec<String>,
+    /// The Cargo workspace the test belongs to: its root directory relative
+    /// to the project root, `/`-separated (empty for the root workspace).
+    /// Its `cargo` commands run in that directory.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub workspace: String,
 }
 
 /// One collected test.

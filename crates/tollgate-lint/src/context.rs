@@ -14,12 +14,18 @@ use tollgate_inventory::{Language, MarkSource, Marker, TestItem};
 use crate::registrations::PytestMarkers;
 use crate::QuarantineInput;
 
+/// Marks `tollgate run` gives a meaning to: a per-test timeout in seconds
+/// and pytest-rerunfailures' retries.
+pub(crate) const RUNNER_MARKERS: &[&str] = &["timeout", "flaky"];
+
 /// The taxonomy, the tests grouped by function, and pytest's registrations.
 pub(crate) struct Context<'a> {
     pub config: &'a Config,
     pub tests: &'a [TestItem],
     pub pytest: Option<&'a PytestMarkers>,
     pub quarantine: Option<&'a QuarantineInput>,
+    /// What discovery could not read or parse (set by [`crate::lint`]).
+    pub diagnostics: &'a [tollgate_inventory::Diagnostic],
     /// Alias → canonical marker (chains followed).
     canonical: FastMap<&'a str, &'a str>,
     /// Canonical marker → bit mask of its categories (bit i: `categories[i]`).
@@ -99,11 +105,18 @@ impl<'a> Context<'a> {
             tests,
             pytest,
             quarantine,
+            diagnostics: &[],
             canonical,
             marker_categories,
             categories,
             registered,
-            builtin: PYTEST_BUILTIN_MARKERS.iter().map(|&m| (m, ())).collect(),
+            // pytest's own marks, and the marks `tollgate run` reads
+            // (`timeout(N)`, `flaky(reruns=N)`): never unknown to tollgate.
+            builtin: PYTEST_BUILTIN_MARKERS
+                .iter()
+                .chain(RUNNER_MARKERS)
+                .map(|&m| (m, ()))
+                .collect(),
             functions,
             resolved,
         }

@@ -24,6 +24,7 @@
 //! | TG401 | `integration-not-feature-gated` | error    |     | a Rust `tests/*.rs` target not behind the integration feature |
 //! | TG402 | `ignore-without-reason`         | warning  |     | `#[ignore]` without a reason (with `[lint] require_ignore_reason`) |
 //! | TG501 | `dynamic-markers`               | warning  |     | a test whose markers cannot be verified statically, with the reason |
+//! | TG502 | `broken-test-file`              | error    |     | a test file discovery cannot parse, read, or that is over its size limit: its tests are unknown |
 //! | TG601 | `never-run`                     | error    |     | a test that no job of any pipeline selects |
 //! | TG701 | `quarantine-expired`            | error    |     | a quarantine entry past its `expires` date (or with an unreadable date) |
 //! | TG702 | `quarantine-unmatched`          | warning  |     | a quarantine entry that matches no collected test |
@@ -120,12 +121,13 @@ impl QuarantineInput {
 /// Runs every enabled rule and returns the findings sorted by file, line
 /// and code.
 pub fn lint(input: &LintInput<'_>) -> Vec<Finding> {
-    let ctx = context::Context::new(
+    let mut ctx = context::Context::new(
         input.config,
         &input.inventory.tests,
         input.pytest,
         input.quarantine,
     );
+    ctx.diagnostics = &input.inventory.diagnostics;
     let mut findings = rules::run(&ctx);
     sort_findings(&mut findings);
     findings

@@ -103,7 +103,7 @@ fn github_annotations_one_per_finding() {
 fn human_colours_only_when_asked() {
     let findings = mistakes();
     assert!(!human(&findings, false).contains('\x1b'));
-    assert!(human(&findings, true).contains("\x1b[31mTG101\x1b[0m"));
+    assert!(human(&findings, true).contains("\x1b[31merror TG101\x1b[0m"));
     assert_eq!(human(&[], false), "All checks passed!\n");
     assert_eq!(
         render(Format::Human, &findings, false),

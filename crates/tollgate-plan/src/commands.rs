@@ -8,6 +8,8 @@
 use tollgate_config::{CargoOptions, IgnoredTests};
 use tollgate_inventory::TestItem;
 
+use crate::filterset::{self, RustUniverse, MAX_FILTERSET_ARG};
+use crate::model::ArgsFile;
 use crate::vars::Variables;
 
 /// What to fill the placeholders with, for one job (or one shard of it).
@@ -26,6 +28,13 @@ pub(crate) struct CommandContext<'a> {
     pub rust_tests: &'a [&'a TestItem],
     pub cargo: &'a CargoOptions,
     pub variables: &'a Variables,
+    /// Every Rust test of the inventory, for compact filtersets.
+    pub universe: &'a RustUniverse<'a>,
+    /// Files this job's commands read are named after this stem
+    /// (`.tollgate/plan/<pipeline>/<job>`).
+    pub files_stem: &'a str,
+    /// `{nextest_filter}` as already decided for one workspace.
+    pub nextest_filter: Option<&'a str>,
 }
 
 /// Which runner a command template drives.
@@ -57,9 +66,18 @@ fn kind_of(template: &str) -> CommandKind {
     }
 }
 
-/// Renders the job's commands; the second value lists notes for the plan.
-pub(crate) fn render(templates: &[String], ctx: &CommandContext<'_>) -> (Vec<String>, Vec<String>) {
+/// A job's rendered commands, notes for the plan, and files its commands read.
+pub(crate) struct Rendered {
+    pub commands: Vec<String>,
+    pub notes: Vec<String>,
+    pub files: Vec<ArgsFile>,
+}
+
+/// Renders the job's commands. A Rust command becomes one command per Cargo
+/// workspace its tests live in, each run in that workspace's directory.
+pub(crate) fn render(templates: &[String], ctx: &CommandContext<'_>) -> Rendered {
     let mut notes = Vec::new();
+    let mut files = Vec::new();
     let derived;
     let templates: &[String] = if templates.is_empty() {
         derived = derived_templates(ctx);
@@ -93,12 +111,54 @@ pub(crate) fn render(templates: &[String], ctx: &CommandContext<'_>) -> (Vec<Str
             }
             _ => template.clone(),
         };
+        if kind == CommandKind::Rust {
+            for (workspace, tests) in by_workspace(ctx.rust_tests) {
+                let filter;
+                let mut sub = CommandContext {
+                    rust_tests: &tests,
+                    ..*ctx
+                };
+                if template.contains("{nextest_filter}") {
+                    filter = nextest_filter(&sub, workspace, &mut files, &mut notes);
+                    sub.nextest_filter = Some(&filter);
+                }
+                let command = collapse_spaces(&fill(&template, &sub));
+                if command.is_empty() {
+                    continue;
+                }
+                commands.push(if workspace.is_empty() {
+                    command
+                } else {
+                    format!("cd {} && {command}", shell_quote(workspace))
+                });
+            }
+            continue;
+        }
         let command = collapse_spaces(&fill(&template, ctx));
         if !command.is_empty() {
             commands.push(command);
         }
     }
-    (commands, notes)
+    Rendered {
+        commands,
+        notes,
+        files,
+    }
+}
+
+/// Rust tests by Cargo workspace, the root workspace first, then the others
+/// in the order they first appear.
+fn by_workspace<'t>(tests: &[&'t TestItem]) -> Vec<(&'t str, Vec<&'t TestItem>)> {
+    let mut groups: Vec<(&str, Vec<&TestItem>)> = Vec::new();
+    for t in tests {
+        let ws = t.rust.as_ref().map_or("", |f| f.workspace.as_str());
+        match groups.iter_mut().find(|(w, _)| *w == ws) {
+            Some((_, group)) => group.push(t),
+            None => groups.push((ws, vec![t])),
+        }
+    }
+    groups.sort_by_key(|(ws, _)| !ws.is_empty());
+    groups
 }
 
 fn derived_templates(ctx: &CommandContext<'_>) -> Vec<String> {
@@ -245,7 +305,13 @@ enum Value {
 fn value(name: &str, ctx: &CommandContext<'_>) -> Option<Value> {
     Some(match name {
         "markexpr_quoted" => Value::Shell(shell_quote(ctx.markexpr.unwrap_or_default())),
-        "nextest_filter" => Value::Shell(nextest_filter(ctx)),
+        "nextest_filter" => Value::Shell(match ctx.nextest_filter {
+            Some(decided) => decided.to_string(),
+            None => {
+                let filterset = filterset::compact(ctx.rust_tests, ctx.universe, ctx.cargo.ignored);
+                format!("{}-E {}", ignored_flag(ctx.cargo), shell_quote(&filterset))
+            }
+        }),
         "cargo_features" => Value::Shell(cargo_features(ctx.cargo)),
         "markexpr" => Value::Data(ctx.markexpr.unwrap_or_default().to_string()),
         "framework" => Value::Data(ctx.framework.unwrap_or_default().to_string()),
@@ -262,27 +328,73 @@ fn value(name: &str, ctx: &CommandContext<'_>) -> Option<Value> {
 }
 
 fn cargo_features(cargo: &CargoOptions) -> String {
-    if cargo.all_features {
-        "--all-features".to_string()
-    } else if cargo.features.is_empty() {
-        String::new()
-    } else {
-        format!("--features {}", shell_quote(&cargo.features.join(",")))
+    let mut flags = Vec::new();
+    if cargo.no_default_features {
+        flags.push("--no-default-features".to_string());
     }
+    if cargo.all_features {
+        flags.push("--all-features".to_string());
+    } else if !cargo.features.is_empty() {
+        flags.push(format!(
+            "--features {}",
+            shell_quote(&cargo.features.join(","))
+        ));
+    }
+    flags.join(" ")
 }
 
-fn nextest_filter(ctx: &CommandContext<'_>) -> String {
-    let filterset = tollgate_discover_rust::nextest_filterset(ctx.rust_tests);
-    let ignored = match ctx.cargo.ignored {
+fn ignored_flag(cargo: &CargoOptions) -> &'static str {
+    match cargo.ignored {
         IgnoredTests::Exclude => "",
         IgnoredTests::Include => "--run-ignored all ",
         IgnoredTests::Only => "--run-ignored only ",
+    }
+}
+
+/// `{nextest_filter}` for one workspace's tests: `-E '<filterset>'` when it
+/// fits in one argument, else a nextest config file whose `tollgate`
+/// profile has the filterset as its `default-filter` (written next to the
+/// plan's other files; the path is relative to the workspace directory).
+fn nextest_filter(
+    ctx: &CommandContext<'_>,
+    workspace: &str,
+    files: &mut Vec<ArgsFile>,
+    notes: &mut Vec<String>,
+) -> String {
+    let filterset = filterset::compact(ctx.rust_tests, ctx.universe, ctx.cargo.ignored);
+    let ignored = ignored_flag(ctx.cargo);
+    let quoted = shell_quote(&filterset);
+    if quoted.len() <= MAX_FILTERSET_ARG {
+        return format!("{ignored}-E {quoted}");
+    }
+    let suffix = if workspace.is_empty() {
+        String::new()
+    } else {
+        format!(".{}", workspace.replace(['/', '\\'], "-"))
     };
-    format!("{ignored}-E {}", shell_quote(&filterset))
+    let path = format!("{}{suffix}.nextest.toml", ctx.files_stem);
+    let up = "../".repeat(workspace.split('/').filter(|s| !s.is_empty()).count());
+    notes.push(format!(
+        "job `{}`: its Rust selection ({} tests, a {} KiB filterset) is too long for a command line; \
+         nextest reads it from `{path}` (profile `{}`, nextest >= 0.9.76)",
+        ctx.job,
+        ctx.rust_tests.len(),
+        quoted.len() / 1024,
+        filterset::PROFILE
+    ));
+    files.push(ArgsFile {
+        path: path.clone(),
+        contents: filterset::config_file(&filterset),
+    });
+    format!(
+        "{ignored}--config-file {} --profile {}",
+        shell_quote(&format!("{up}{path}")),
+        filterset::PROFILE
+    )
 }
 
 /// POSIX shell single-quoting (only when needed, so commands stay readable).
-pub(crate) fn shell_quote(s: &str) -> String {
+pub fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars().all(|c| {
             c.is_ascii_alphanumeric()
@@ -347,6 +459,7 @@ mod tests {
         rust: &'a [&'a TestItem],
         markexpr: Option<&'a str>,
     ) -> CommandContext<'a> {
+        static EMPTY: std::sync::OnceLock<RustUniverse<'static>> = std::sync::OnceLock::new();
         CommandContext {
             pipeline: "pr",
             job: "unit",
@@ -359,7 +472,15 @@ mod tests {
             rust_tests: rust,
             cargo,
             variables: vars,
+            universe: EMPTY.get_or_init(RustUniverse::default),
+            files_stem: ".tollgate/plan/pr/unit",
+            nextest_filter: None,
         }
+    }
+
+    fn render_pair(templates: &[String], c: &CommandContext<'_>) -> (Vec<String>, Vec<String>) {
+        let r = render(templates, c);
+        (r.commands, r.notes)
     }
 
     #[test]
@@ -377,7 +498,7 @@ mod tests {
             "pytest -m \"{markexpr}\"".to_string(),
             "./build.sh --framework {framework} # {{literal}} {pipeline}/{job}@{stage}".to_string(),
         ];
-        let (commands, notes) = render(&templates, &c);
+        let (commands, notes) = render_pair(&templates, &c);
         assert_eq!(
             commands,
             [
@@ -398,7 +519,7 @@ mod tests {
             "cargo nextest run {nextest_filter}".to_string(),
             "pytest -m \"{markexpr}\"".to_string(),
         ];
-        let (commands, _) = render(&templates, &c);
+        let (commands, _) = render_pair(&templates, &c);
         assert_eq!(commands, ["pytest -m \"unit\""]);
     }
 
@@ -412,7 +533,7 @@ mod tests {
             "cargo test --workspace".to_string(),
             "cargo llvm-cov nextest --workspace".to_string(),
         ];
-        let (commands, _) = render(&templates, &c);
+        let (commands, _) = render_pair(&templates, &c);
         assert_eq!(commands, ["cargo build --workspace --all-targets"]);
     }
 
@@ -426,7 +547,7 @@ mod tests {
             "python -m pytest -m {markexpr}".to_string(),
             "pytest -m=\"{markexpr}\"".to_string(),
         ];
-        let (commands, notes) = render(&templates, &c);
+        let (commands, notes) = render_pair(&templates, &c);
         assert_eq!(
             commands,
             [
@@ -450,7 +571,7 @@ mod tests {
         let t = rust_test("llm", "it's");
         let rust = [&t];
         let c = ctx(&vars, &cargo, &rust, Some("unit and not slow"));
-        let (commands, _) = render(&[], &c);
+        let (commands, _) = render_pair(&[], &c);
         assert_eq!(
             commands,
             [

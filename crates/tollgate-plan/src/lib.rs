@@ -17,10 +17,12 @@
 //! outside world.
 
 mod changes;
+pub mod ci;
 mod commands;
 pub mod emit;
 mod error;
 mod explain;
+mod filterset;
 pub mod git;
 mod model;
 mod planner;
@@ -36,12 +38,16 @@ pub use changes::{
     analyze, analyze_for_pipeline, parse_changed_files, ChangeAnalysis, ChangeScope, ChangedFile,
     Claim, ProjectGraph,
 };
+pub use commands::shell_quote;
 pub use error::PlanError;
 pub use explain::explain;
-pub use model::{ArgsFile, DroppedJob, Plan, PlannedJob, RunnerNeeds, Shard, UnrunnableTest};
+pub use filterset::{MAX_COMMAND, MAX_FILTERSET_ARG};
+pub use model::{
+    ArgsFile, DroppedJob, Plan, PlannedJob, RunnerNeeds, Shard, UncoveredTest, UnrunnableTest,
+};
 pub use planner::{find_pipeline, plan, pytest_arg_problem, PlanInput, ARGS_DIR};
 pub use py_imports::{extract_imports, Import, ImportGraph};
 pub use rust_graph::RustGraph;
 pub use strategy::{strategy_checks, Finding};
 pub use vars::{ResolvedVar, VarSource, Variables};
-pub use write::{check_output_target, write_atomically};
+pub use write::{check_output_target, new_temp_file, write_atomically};

@@ -28,6 +28,10 @@ pub struct Plan {
     /// Tests a job's expression selects but its runner cannot host:
     /// reported, never run into a failure.
     pub unrunnable: Vec<UnrunnableTest>,
+    /// Tests the pipeline's lifecycle stage covers that no job of the plan
+    /// runs, each with why: nothing planned runs nowhere unannounced.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<UncoveredTest>,
     pub variables: Variables,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<ChangeAnalysis>,
@@ -37,6 +41,36 @@ pub struct Plan {
     pub args_files: Vec<ArgsFile>,
     /// Things a reader of the plan should know (e.g. a command rewritten).
     pub notes: Vec<String>,
+    /// The `tollgate plan` invocation that made this plan (without
+    /// `--format`/`--output`); CI emitters run it with `--job NAME` inside a
+    /// job to recreate the files its commands read. `None`: `tollgate plan
+    /// --pipeline <pipeline>`.
+    #[serde(skip)]
+    pub replan: Option<String>,
+}
+
+impl Plan {
+    /// Whether `commands` read files the plan writes (node-id files, nextest
+    /// configs), which exist only where `tollgate plan` ran.
+    pub fn reads_plan_files(commands: &[String]) -> bool {
+        commands
+            .iter()
+            .any(|c| c.contains(crate::planner::ARGS_DIR))
+    }
+
+    /// The command that recreates `job`'s files in a CI job.
+    pub fn replan_job(&self, job: &str) -> String {
+        let base = self.replan.clone().unwrap_or_else(|| {
+            format!(
+                "tollgate plan --pipeline {}",
+                crate::commands::shell_quote(&self.pipeline)
+            )
+        });
+        format!(
+            "{base} --job {} > /dev/null",
+            crate::commands::shell_quote(job)
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -112,6 +146,13 @@ pub struct DroppedJob {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UnrunnableTest {
     pub job: String,
+    pub test: String,
+    pub reason: String,
+}
+
+/// A test the pipeline's lifecycle covers that no job of the plan runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UncoveredTest {
     pub test: String,
     pub reason: String,
 }

@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use rayon::prelude::*;
 
-use tollgate_config::{Config, FrameworkMode, Job, Pipeline, VarValue};
+use tollgate_config::{Config, FrameworkMode, FrameworkRule, Job, Pipeline, VarValue};
 use tollgate_inventory::{Inventory, Language, TestItem};
 use tollgate_markexpr::Expression;
 use tollgate_select::{Selector, Verdict};
@@ -26,7 +26,9 @@ use tollgate_select::{Selector, Verdict};
 use crate::changes::{ChangeAnalysis, ChangeScope};
 use crate::commands::{self, CommandContext};
 use crate::error::{closest, PlanError};
-use crate::model::{ArgsFile, DroppedJob, Plan, PlannedJob, RunnerNeeds, Shard, UnrunnableTest};
+use crate::model::{
+    ArgsFile, DroppedJob, Plan, PlannedJob, RunnerNeeds, Shard, UncoveredTest, UnrunnableTest,
+};
 use crate::pytest_expr::{self, FrameworkFilter, Spellings};
 use crate::shards::{self, ShardItem};
 use crate::vars::{VarSource, Variables};
@@ -95,6 +97,10 @@ pub(crate) struct Context<'a> {
     pub variables: Variables,
     pub framework: Option<String>,
     pub framework_source: Option<&'static str>,
+    /// When the pipeline tests several frameworks (`frameworks = "all"` or a
+    /// list): those frameworks; its `framework = "selected"` jobs run once
+    /// per framework, plus a `[common]` instance for framework-free tests.
+    pub expanded: Option<Vec<String>>,
     /// Canonical framework markers → framework name.
     framework_markers: HashMap<String, String>,
     spellings: Spellings,
@@ -107,7 +113,26 @@ impl<'a> Context<'a> {
         let config = input.config;
         let pipeline = find_pipeline(config, input.pipeline)?;
         let mut variables = input.variables.clone();
-        let (framework, framework_source) = choose_framework(input, pipeline, &variables);
+        let explicit_framework = config
+            .changes
+            .framework_variable
+            .as_deref()
+            .and_then(|var| variables.resolved(var))
+            .is_some_and(|r| matches!(r.source, VarSource::Flag | VarSource::Environment));
+        let expanded = if config.frameworks.is_empty() || explicit_framework {
+            None
+        } else {
+            match pipeline.framework_rule() {
+                FrameworkRule::ChangedOrDefault => None,
+                FrameworkRule::All => Some(config.frameworks.keys().map(str::to_string).collect()),
+                FrameworkRule::List(names) => Some(names),
+            }
+        };
+        let (framework, framework_source) = if expanded.is_some() {
+            (None, Some("pipeline"))
+        } else {
+            choose_framework(input, pipeline, &variables)
+        };
         if let (Some(fw), Some(var)) = (&framework, &config.changes.framework_variable) {
             let explicit = variables
                 .resolved(var)
@@ -140,6 +165,7 @@ impl<'a> Context<'a> {
             variables,
             framework,
             framework_source,
+            expanded,
             framework_markers,
             spellings: Spellings::new(&config.taxonomy),
             stages,
@@ -176,6 +202,10 @@ impl<'a> Context<'a> {
                     framework: None,
                     filter: FrameworkFilter::Any,
                 }),
+                FrameworkMode::Selected if self.expanded.is_some() => {
+                    let names = self.expanded.as_deref().unwrap_or_default();
+                    self.push_per_framework(&mut out, job_name, job, names, &all_markers);
+                }
                 FrameworkMode::Selected => {
                     let filter = match &self.framework {
                         Some(fw) => {
@@ -203,40 +233,59 @@ impl<'a> Context<'a> {
                     });
                 }
                 FrameworkMode::Each => {
-                    for (fw_name, fw) in config.frameworks.iter() {
-                        out.push(Instance {
-                            name: format!("{job_name}[{fw_name}]"),
-                            job_name,
-                            job,
-                            framework: Some(fw_name.to_string()),
-                            filter: FrameworkFilter::Only {
-                                marker: fw.marker_or(fw_name).to_string(),
-                            },
-                        });
-                    }
-                    if self.job_expr(job_name, job).is_some() || config.frameworks.is_empty() {
-                        out.push(Instance {
-                            name: if config.frameworks.is_empty() {
-                                job_name.to_string()
-                            } else {
-                                format!("{job_name}[common]")
-                            },
-                            job_name,
-                            job,
-                            framework: None,
-                            filter: if config.frameworks.is_empty() {
-                                FrameworkFilter::Any
-                            } else {
-                                FrameworkFilter::Free {
-                                    all: all_markers.clone(),
-                                }
-                            },
-                        });
-                    }
+                    let names: Vec<String> = config.frameworks.keys().map(str::to_string).collect();
+                    self.push_per_framework(&mut out, job_name, job, &names, &all_markers);
                 }
             }
         }
         out
+    }
+
+    /// One instance of `job` per framework of `names`, and (for a test job)
+    /// a `[common]` one for framework-free tests.
+    fn push_per_framework(
+        &self,
+        out: &mut Vec<Instance<'a>>,
+        job_name: &'a str,
+        job: &'a Job,
+        names: &[String],
+        all_markers: &[String],
+    ) {
+        let config = self.config();
+        for fw_name in names {
+            let marker = config
+                .frameworks
+                .get(fw_name)
+                .map_or(fw_name.as_str(), |fw| fw.marker_or(fw_name));
+            out.push(Instance {
+                name: format!("{job_name}[{fw_name}]"),
+                job_name,
+                job,
+                framework: Some(fw_name.clone()),
+                filter: FrameworkFilter::Only {
+                    marker: marker.to_string(),
+                },
+            });
+        }
+        if self.job_expr(job_name, job).is_some() || config.frameworks.is_empty() {
+            out.push(Instance {
+                name: if config.frameworks.is_empty() {
+                    job_name.to_string()
+                } else {
+                    format!("{job_name}[common]")
+                },
+                job_name,
+                job,
+                framework: None,
+                filter: if config.frameworks.is_empty() {
+                    FrameworkFilter::Any
+                } else {
+                    FrameworkFilter::Free {
+                        all: all_markers.to_vec(),
+                    }
+                },
+            });
+        }
     }
 
     pub(crate) fn job_expr(&self, job_name: &str, job: &'a Job) -> Option<&'a str> {
@@ -385,6 +434,8 @@ impl<'a> Context<'a> {
             })
             .collect();
 
+        let all_instances = instances.clone();
+        let universe = crate::filterset::RustUniverse::new(&inventory.tests);
         for (inst, selection) in instances.into_iter().zip(selections) {
             if let Some(reason) = self.job_skipped(&inst) {
                 dropped.push(DroppedJob {
@@ -415,11 +466,19 @@ impl<'a> Context<'a> {
                 .as_deref()
                 .and_then(|fw| config.frameworks.get(fw))
                 .and_then(|fw| fw.container.clone());
+            let labels = if runner.labels.is_empty() {
+                config
+                    .runner_labels_for(runner.gpus, inst.framework.as_deref())
+                    .map(<[String]>::to_vec)
+                    .unwrap_or_default()
+            } else {
+                runner.labels.clone()
+            };
             let needs = RunnerNeeds {
                 gpus: runner.gpus,
                 provides: runner.provides.clone(),
                 arch: runner.arch.clone(),
-                labels: runner.labels.clone(),
+                labels,
                 container,
             };
 
@@ -506,6 +565,9 @@ impl<'a> Context<'a> {
                 rust_tests: &rust,
                 cargo,
                 variables: &self.variables,
+                universe: &universe,
+                files_stem: &args_stem,
+                nextest_filter: None,
             };
 
             let mut shard_list = Vec::new();
@@ -526,7 +588,8 @@ impl<'a> Context<'a> {
                         .copied()
                         .filter(|t| t.language == Language::Rust)
                         .collect();
-                    let path = format!("{args_stem}.shard-{index}.args");
+                    let stem = format!("{args_stem}.shard-{index}");
+                    let path = format!("{stem}.args");
                     if !py.is_empty() {
                         args_files.push(args_file(&path, &py));
                     }
@@ -536,11 +599,14 @@ impl<'a> Context<'a> {
                         args_file: Some(&path),
                         python_tests: py.len(),
                         rust_tests: &rs,
+                        files_stem: &stem,
                         ..base
                     };
-                    let (commands, shard_notes) = commands::render(templates, &ctx);
+                    let rendered = commands::render(templates, &ctx);
+                    let commands = rendered.commands;
+                    args_files.extend(rendered.files);
                     if index == 1 {
-                        notes.extend(shard_notes);
+                        notes.extend(rendered.notes);
                     }
                     shard_list.push(Shard {
                         index,
@@ -561,9 +627,10 @@ impl<'a> Context<'a> {
                     args_file: needs_file.then_some(path.as_str()),
                     ..base
                 };
-                let (commands, command_notes) = commands::render(templates, &ctx);
-                notes.extend(command_notes);
-                commands
+                let rendered = commands::render(templates, &ctx);
+                notes.extend(rendered.notes);
+                args_files.extend(rendered.files);
+                rendered.commands
             };
 
             jobs.push(PlannedJob {
@@ -583,6 +650,7 @@ impl<'a> Context<'a> {
             });
         }
 
+        let not_run = self.not_run(&jobs, &all_instances, &frameworks);
         jobs.sort_by_key(|j| j.stage);
         let stages: Vec<u32> = jobs
             .iter()
@@ -613,11 +681,87 @@ impl<'a> Context<'a> {
             jobs,
             dropped,
             unrunnable,
+            not_run,
             variables: self.variables.clone(),
             changes: self.input.changes.cloned(),
             args_files,
             notes,
+            replan: None,
         }
+    }
+
+    /// Every test the pipeline's lifecycle covers that no planned job runs,
+    /// with the most telling reason any job instance gives.
+    fn not_run(
+        &self,
+        jobs: &[PlannedJob],
+        instances: &[Instance<'a>],
+        frameworks: &[Vec<&str>],
+    ) -> Vec<UncoveredTest> {
+        let run: std::collections::HashSet<&str> = jobs
+            .iter()
+            .flat_map(|j| j.tests.iter().map(String::as_str))
+            .collect();
+        let skipped: Vec<Option<String>> = instances.iter().map(|i| self.job_skipped(i)).collect();
+        self.input
+            .inventory
+            .tests
+            .par_iter()
+            .zip(frameworks.par_iter())
+            .filter(|(t, _)| {
+                !run.contains(t.id.as_str()) && self.selector.stage_covers(self.input.pipeline, t)
+            })
+            .map(|(test, fws)| UncoveredTest {
+                test: test.id.clone(),
+                reason: self.why_not_run(instances, &skipped, test, fws),
+            })
+            .collect()
+    }
+
+    fn why_not_run(
+        &self,
+        instances: &[Instance<'a>],
+        skipped: &[Option<String>],
+        test: &TestItem,
+        frameworks: &[&str],
+    ) -> String {
+        let mut best: Option<(u8, String)> = None;
+        let mut consider = |rank: u8, text: String| {
+            if best.as_ref().is_none_or(|(r, _)| rank > *r) {
+                best = Some((rank, text));
+            }
+        };
+        for (inst, skip) in instances.iter().zip(skipped) {
+            let outcome = self.outcome(inst, test, frameworks);
+            match (outcome, skip) {
+                (Outcome::Selected | Outcome::Unrunnable(_), Some(why)) => {
+                    consider(3, format!("job `{}` does not run: {why}", inst.name));
+                }
+                (Outcome::Selected, None) => {
+                    consider(1, format!("job `{}` was dropped", inst.name));
+                }
+                (Outcome::Unrunnable(why), None) => {
+                    consider(5, format!("job `{}` would select it, but {why}", inst.name));
+                }
+                (Outcome::Rejected(Rejection::Framework(why)), _) => {
+                    consider(4, format!("{why} (job `{}`)", inst.name));
+                }
+                (Outcome::Rejected(Rejection::NotAffected), _) => {
+                    consider(4, "the changes do not affect it".to_string());
+                }
+                (Outcome::Rejected(Rejection::Selection(v)), _) => {
+                    if matches!(
+                        v,
+                        Verdict::FeaturesOff(_) | Verdict::IgnoredExcluded | Verdict::NotIgnored
+                    ) {
+                        // A verdict is the job's, whatever the instance.
+                        consider(2, format!("job `{}`: {v}", inst.job_name));
+                    }
+                }
+            }
+        }
+        best.map(|(_, why)| why)
+            .unwrap_or_else(|| "no job of this pipeline matches its markers".to_string())
     }
 
     /// The tests `job`'s expression, lifecycle, runner and cargo options
@@ -746,12 +890,18 @@ pub fn find_pipeline<'c>(config: &'c Config, name: &str) -> Result<&'c Pipeline,
 fn framework_rejects(inst: &Instance<'_>, frameworks: &[&str]) -> Option<String> {
     match &inst.filter {
         FrameworkFilter::Any => None,
+        // A test marked for several frameworks runs wherever one of them is
+        // under test.
         FrameworkFilter::Selected { .. } => {
             let fw = inst.framework.as_deref()?;
-            frameworks
-                .iter()
-                .find(|f| **f != fw)
-                .map(|f| format!("it is a `{f}` test and this run tests `{fw}`"))
+            if frameworks.is_empty() || frameworks.contains(&fw) {
+                None
+            } else {
+                Some(format!(
+                    "it is a `{}` test and this run tests `{fw}`",
+                    frameworks.join("`, `")
+                ))
+            }
         }
         FrameworkFilter::Only { .. } => {
             let fw = inst.framework.as_deref()?;

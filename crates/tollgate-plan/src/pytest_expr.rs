@@ -21,8 +21,9 @@ use tollgate_markexpr::Expression;
 pub(crate) enum FrameworkFilter {
     /// Not framework-specific.
     Any,
-    /// The framework under test's tests and framework-free ones
-    /// (`framework = "selected"`): `not (other or ...)`.
+    /// The framework under test's tests (those marked for several frameworks
+    /// included) and framework-free ones (`framework = "selected"`):
+    /// `(fw or not (other or ...))`.
     Selected { marker: String, others: Vec<String> },
     /// One framework's tests only (`framework = "each"`).
     Only { marker: String },
@@ -103,9 +104,13 @@ pub(crate) fn build(
     match framework {
         FrameworkFilter::Any => {}
         FrameworkFilter::Selected { others, .. } if others.is_empty() => {}
-        FrameworkFilter::Selected { others, .. } => {
-            clauses.push(format!("not {}", spellings.any_of(taxonomy, others)))
-        }
+        // A test marked for several frameworks runs wherever one of them is
+        // under test: `(vllm or not (trtllm or sglang))`.
+        FrameworkFilter::Selected { marker, others } => clauses.push(format!(
+            "({} or not {})",
+            spellings.term(taxonomy, marker),
+            spellings.any_of(taxonomy, others)
+        )),
         FrameworkFilter::Only { marker } => clauses.push(spellings.term(taxonomy, marker)),
         FrameworkFilter::Free { all } if all.is_empty() => {}
         FrameworkFilter::Free { all } => {
@@ -178,7 +183,7 @@ gpus_needed_1 = "gpu_1"
         .unwrap();
         assert_eq!(
             expr,
-            "(e2e and  (gpu_1 or gpus_needed_1)) and (pre_commit or (pre_merge or premerge)) and not trtllm"
+            "(e2e and  (gpu_1 or gpus_needed_1)) and (pre_commit or (pre_merge or premerge)) and (vllm or not trtllm)"
         );
         let expr = build(
             &t,

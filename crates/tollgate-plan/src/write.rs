@@ -52,11 +52,25 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), PlanError> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(io_err)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err)?;
+    let mut tmp = new_temp_file(dir).map_err(io_err)?;
     tmp.write_all(contents).map_err(io_err)?;
     tmp.as_file().sync_all().map_err(io_err)?;
     tmp.persist(path).map_err(|e| io_err(e.error))?;
     Ok(())
+}
+
+/// A temporary file in `dir` created with mode 0666 less the umask, as any
+/// file the user's shell would create (tempfile's own default is 0600,
+/// which would make plan files unreadable to a CI's other users).
+pub fn new_temp_file(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tollgate-tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
 }
 
 #[cfg(test)]
@@ -98,5 +112,23 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
         assert!(check_output_target(&dir.path().join("new.json")).is_ok());
         assert!(check_output_target(&victim).is_ok());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn files_get_the_mode_the_umask_allows() {
+        use std::os::unix::fs::PermissionsExt;
+        // The process umask, read without changing it.
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .map(|v| u32::from_str_radix(v.trim(), 8).unwrap())
+            .expect("Umask line in /proc/self/status");
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("plan.json");
+        write_atomically(&target, b"{}").unwrap();
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !umask, "umask {umask:o}");
     }
 }

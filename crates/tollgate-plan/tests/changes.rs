@@ -59,6 +59,7 @@ fn docs_only_changes_run_lint_only() {
         [
             "build",
             "unit",
+            "unit_1",
             "integration_0",
             "integration_1",
             "e2e_0",

@@ -133,11 +133,15 @@ fn the_example_strategy_is_sound_except_for_ignored_rust_tests() {
         !findings.iter().any(|f| f.code == "unknown-marker"),
         "{findings:?}"
     );
-    // integration_8 and e2e_8 select nothing in the example: no 4/8-GPU test exists.
+    // The GPU unit jobs, integration_8 and e2e_8 select nothing in the
+    // example: no unit test needs a GPU and no test needs 4 or 8.
     let empty: Vec<&str> = findings
         .iter()
         .filter(|f| f.code == "job-selects-nothing")
         .filter_map(|f| f.job.as_deref())
         .collect();
-    assert_eq!(empty, ["integration_8", "e2e_8"]);
+    assert_eq!(
+        empty,
+        ["unit_1", "unit_2", "unit_8", "integration_8", "e2e_8"]
+    );
 }

@@ -15,8 +15,8 @@ use crate::process::{run_logged, StepContext, TestEvent};
 use crate::quarantine::{Date, Quarantine};
 use crate::redact::Redactor;
 use crate::report::{
-    count, job_status, run_status, BudgetReport, JobReport, JobStatus, RunReport, TestOverrun,
-    TestReport,
+    count, job_status, run_status, BudgetReport, JobReport, JobStatus, RunReport, RunStatus,
+    TestOverrun, TestReport,
 };
 use crate::signals;
 use crate::spec::{JobSpec, RunSpec, Step};
@@ -111,10 +111,12 @@ pub fn run(spec: &RunSpec, opts: &EngineOptions<'_>) -> RunReport {
         reports.extend(stage_reports);
     }
     let interrupted = signals::interrupted();
+    let status = run_status(&reports, interrupted);
     RunReport {
         pipeline: spec.pipeline.clone(),
-        complete: !interrupted,
-        status: run_status(&reports, interrupted),
+        // An incomplete run (a gating job not run here) is no baseline either.
+        complete: !matches!(status, RunStatus::Interrupted | RunStatus::Incomplete),
+        status,
         wall_secs: started.elapsed().as_secs_f64(),
         jobs: reports,
     }
@@ -132,7 +134,9 @@ fn not_started(
         status,
         reason: opts.redactor.redact_owned(reason.clone()),
     });
-    JobReport::not_started(&job.name, job.stage, job.gating, status, reason)
+    let mut report = JobReport::not_started(&job.name, job.stage, job.gating, status, reason);
+    report.optional = job.optional;
+    report
 }
 
 /// Fail-fast within a stage: the first gating failure cancels the others.
@@ -189,6 +193,12 @@ fn run_stage(
                         cancel.cancelled.store(true, Ordering::SeqCst);
                     }
                     (opts.progress)(&RunEvent::job_finished(&report));
+                    if let Some(text) = crate::failures::job_details(&report, &Default::default()) {
+                        (opts.progress)(&RunEvent::JobFailures {
+                            job: report.name.clone(),
+                            text,
+                        });
+                    }
                     report
                 };
                 if let Some(slot) = slots.get(i) {
@@ -370,6 +380,7 @@ fn run_job(
         name: job.name.clone(),
         stage: job.stage,
         gating: job.gating,
+        optional: job.optional,
         status,
         reason: reason.map(|r| opts.redactor.redact_owned(r)),
         counts,
@@ -441,7 +452,7 @@ fn run_shell(command: &str, index: usize, ctx: &StepContext<'_>) -> StepResult {
                     )))
                 }
                 (None, exit) => Some(StepFailure::CommandFailed(format!(
-                    "`{}` failed ({exit:?})\n{}",
+                    "`{}` failed ({exit})\n{}",
                     ctx.redactor.redact(command),
                     ran.record.log_tail
                 ))),
@@ -501,7 +512,6 @@ pub fn plain_argv(command: &str) -> Option<Vec<String>> {
 mod tests {
     use super::*;
     use crate::outcome::{AttemptOutcome, FinalOutcome};
-    use crate::report::RunStatus;
     use crate::spec::TestBudget;
 
     fn shell_job(name: &str, stage: u32, command: &str) -> JobSpec {

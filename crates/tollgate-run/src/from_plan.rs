@@ -172,6 +172,7 @@ pub fn from_plan(
             });
         }
     }
+    let broken = broken_python_files(inventory);
     let budgets = applicable_budgets(config, &plan.pipeline)?;
     let python = python_interpreter(config, root);
     let default_timeout = config.run.timeout.as_ref().map(|t| t.duration);
@@ -258,10 +259,20 @@ pub fn from_plan(
             let (rust_ids, python_ids): (Vec<&String>, Vec<&String>) =
                 tests.iter().partition(|id| is_rust(id));
             if !python_ids.is_empty() {
+                let mut tests: Vec<TestSpec> = python_ids.into_iter().map(spec_for).collect();
+                let mut extra_args = Vec::new();
+                // A test file discovery could not read or parse has tests no
+                // one knows: pytest gets the file itself, so its own error
+                // fails the job (once, in shard 1), and the other tests still
+                // run.
+                if shard.is_none_or(|(k, _)| k == 1) && !broken.is_empty() {
+                    tests.extend(broken.iter().map(|f| TestSpec::new(f.clone())));
+                    extra_args.push("--continue-on-collection-errors".to_string());
+                }
                 job.steps.push(Step::Pytest(PytestStep {
                     python: python.clone(),
-                    tests: python_ids.into_iter().map(spec_for).collect(),
-                    extra_args: Vec::new(),
+                    tests,
+                    extra_args,
                 }));
             }
             if !rust_ids.is_empty() {
@@ -283,6 +294,22 @@ pub fn from_plan(
         machine_gpus: machine.gpus.or_else(detect_gpus).unwrap_or(0),
         machine_provides: machine.provides.clone(),
     })
+}
+
+/// Python test files discovery could not parse, read, or that are over its
+/// size limit: none of their tests is in the inventory (pure).
+pub fn broken_python_files(inventory: &Inventory) -> Vec<String> {
+    let mut files: Vec<String> = inventory
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == tollgate_inventory::Severity::Error)
+        .filter(|d| matches!(d.code.as_str(), "parse-error" | "unreadable" | "too-large"))
+        .filter(|d| d.file.ends_with(".py"))
+        .map(|d| d.file.clone())
+        .collect();
+    files.sort();
+    files.dedup();
+    files
 }
 
 /// The job's tests for shard K/N: the plan's shard when it made one, else

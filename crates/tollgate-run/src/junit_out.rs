@@ -16,7 +16,7 @@ use std::io;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
-use crate::outcome::{Attempt, FinalOutcome};
+use crate::outcome::{Attempt, AttemptOutcome, FinalOutcome};
 use crate::report::{JobStatus, RunReport, TestReport};
 
 /// `path::Class::test[p]` → (`path::Class`, `test[p]`); `bin name` → (`bin`, `name`).
@@ -76,7 +76,7 @@ pub fn write_junit(report: &RunReport) -> io::Result<Vec<u8>> {
             w.write_event(Event::Start(BytesStart::new("properties")))?;
             let mut p = BytesStart::new("property");
             p.push_attribute(("name", "tollgate.job_status"));
-            p.push_attribute(("value", format!("{:?}", job.status).as_str()));
+            p.push_attribute(("value", job_status_name(job.status)));
             w.write_event(Event::Empty(p))?;
             if let Some(reason) = &job.reason {
                 let mut p = BytesStart::new("property");
@@ -124,11 +124,14 @@ fn write_case(w: &mut Writer<Vec<u8>>, t: &TestReport) -> io::Result<()> {
                 attempt_element(w, "flakyFailure", a)?;
             }
         }
-        FinalOutcome::Failed => {
+        FinalOutcome::Failed | FinalOutcome::TimedOut => {
             attempt_element(w, "failure", last)?;
             for a in earlier {
                 attempt_element(w, "rerunFailure", a)?;
             }
+        }
+        FinalOutcome::NotRun => {
+            element(w, "skipped", Some("not run: the test build failed"), None)?
         }
         FinalOutcome::Quarantined => {
             let reason = format!(
@@ -147,17 +150,29 @@ fn write_case(w: &mut Writer<Vec<u8>>, t: &TestReport) -> io::Result<()> {
     w.write_event(Event::End(BytesEnd::new("testcase")))
 }
 
+fn job_status_name(s: JobStatus) -> &'static str {
+    match s {
+        JobStatus::Passed => "passed",
+        JobStatus::Failed => "failed",
+        JobStatus::PassedWithFlakes => "passed_with_flakes",
+        JobStatus::Skipped => "skipped",
+        JobStatus::NotRunnable => "not_runnable",
+        JobStatus::InfrastructureError => "infrastructure_error",
+        JobStatus::Incomplete => "incomplete",
+        JobStatus::Cancelled => "cancelled",
+    }
+}
+
+/// The `message` attribute: what went wrong in one line (the assertion, the
+/// panic message), as CI dashboards show it.
 fn attempt_element(w: &mut Writer<Vec<u8>>, tag: &str, a: &Attempt) -> io::Result<()> {
-    let message = format!(
-        "attempt {}: {:?}{}",
-        a.number,
-        a.outcome,
-        a.message
-            .as_deref()
-            .and_then(|m| m.lines().next())
-            .map(|l| format!(": {l}"))
-            .unwrap_or_default()
-    );
+    let headline = a.message.as_deref().and_then(crate::failures::headline);
+    let message = match (a.outcome, headline) {
+        (AttemptOutcome::Timeout, Some(h)) => format!("timed out: {h}"),
+        (AttemptOutcome::Timeout, None) => "timed out".to_string(),
+        (_, Some(h)) => h,
+        (o, None) => o.as_str().to_string(),
+    };
     let body = match (&a.message, &a.output) {
         (Some(m), Some(o)) => Some(format!("{m}\n{o}")),
         (m, o) => m.clone().or_else(|| o.clone()),

@@ -9,7 +9,9 @@
 //! [`ResultSink`].
 
 pub mod engine;
+pub mod failures;
 pub mod from_plan;
+pub mod github;
 pub mod junit_out;
 pub mod live;
 pub mod outcome;
@@ -30,6 +32,7 @@ pub mod store;
 pub mod supervise;
 
 pub use engine::{run, unfit_reason, EngineOptions};
+pub use failures::FailureOutput;
 pub use from_plan::{detect_gpus, from_plan, parse_shard, FromPlanError, MachineOptions};
 pub use junit_out::write_junit;
 pub use live::{plain_line, progress_mode, JobProgress, ProgressMode, RunEvent};

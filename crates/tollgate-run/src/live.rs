@@ -41,6 +41,9 @@ pub enum RunEvent {
         status: JobStatus,
         reason: String,
     },
+    /// Right after a [`RunEvent::JobFinished`] with failures: their details
+    /// (see [`crate::failures`]), for `--failure-output immediate`.
+    JobFailures { job: String, text: String },
 }
 
 impl RunEvent {
@@ -70,7 +73,8 @@ impl RunEvent {
             | RunEvent::TestStarted { job, .. }
             | RunEvent::TestFinished { job, .. }
             | RunEvent::JobFinished { job, .. }
-            | RunEvent::JobNotStarted { job, .. } => job,
+            | RunEvent::JobNotStarted { job, .. }
+            | RunEvent::JobFailures { job, .. } => job,
         }
     }
 }
@@ -132,6 +136,7 @@ fn outcome_label(o: AttemptOutcome) -> &'static str {
         AttemptOutcome::Skipped => "skipped",
         AttemptOutcome::Timeout => "TIMEOUT",
         AttemptOutcome::Missing => "MISSING",
+        AttemptOutcome::NotRun => "NOT RUN",
     }
 }
 
@@ -142,7 +147,7 @@ pub fn plain_line(event: &RunEvent) -> Option<String> {
     let line = match event {
         RunEvent::JobStarted { job, tests: 0 } => format!("[{job}] started"),
         RunEvent::JobStarted { job, tests } => format!("[{job}] started: {tests} test(s)"),
-        RunEvent::TestStarted { .. } => return None,
+        RunEvent::TestStarted { .. } | RunEvent::JobFailures { .. } => return None,
         RunEvent::TestFinished {
             job,
             id,
@@ -175,6 +180,12 @@ pub fn plain_line(event: &RunEvent) -> Option<String> {
                 c.skipped,
                 c.quarantined
             );
+            if c.timed_out > 0 {
+                line.push_str(&format!(", {} timed out", c.timed_out));
+            }
+            if c.not_run > 0 {
+                line.push_str(&format!(", {} not run (build failed)", c.not_run));
+            }
             if let Some((used, limit)) = over_budget {
                 line.push_str(&format!(
                     ", over its budget ({used:.1}s, limit {limit:.0}s)"
@@ -237,6 +248,7 @@ impl JobProgress {
                 }
             }
             RunEvent::JobFinished { .. } | RunEvent::JobNotStarted { .. } => self.current = None,
+            RunEvent::JobFailures { .. } => {}
         }
     }
 
@@ -328,6 +340,7 @@ mod tests {
                     flaky: 1,
                     skipped: 1,
                     quarantined: 0,
+                    ..Counts::default()
                 },
                 wall_secs: 17.25,
                 over_budget: Some((17.25, 15.0)),

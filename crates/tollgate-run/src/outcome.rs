@@ -19,9 +19,24 @@ pub enum AttemptOutcome {
     Timeout,
     /// The runner never reported it (crash, collection error, deselected).
     Missing,
+    /// Never started: the build it needed failed.
+    NotRun,
 }
 
 impl AttemptOutcome {
+    /// The outcome as a person reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Passed => "passed",
+            AttemptOutcome::Failed => "failed",
+            AttemptOutcome::Error => "error",
+            AttemptOutcome::Skipped => "skipped",
+            AttemptOutcome::Timeout => "timed out",
+            AttemptOutcome::Missing => "not reported",
+            AttemptOutcome::NotRun => "not run",
+        }
+    }
+
     pub fn is_failure(self) -> bool {
         matches!(
             self,
@@ -58,6 +73,11 @@ pub enum FinalOutcome {
     Skipped,
     /// Failed (or flaky) but quarantined: reported, cannot fail the run.
     Quarantined,
+    /// Its last attempt ran past its timeout and was killed (a failure).
+    TimedOut,
+    /// Never ran: the build it needed failed. Not a test failure of its own;
+    /// the job fails for its build.
+    NotRun,
 }
 
 impl FinalOutcome {
@@ -68,6 +88,8 @@ impl FinalOutcome {
             FinalOutcome::Flaky => "flaky",
             FinalOutcome::Skipped => "skipped",
             FinalOutcome::Quarantined => "quarantined",
+            FinalOutcome::TimedOut => "timed out",
+            FinalOutcome::NotRun => "not run (build failed)",
         }
     }
 }
@@ -90,10 +112,14 @@ pub fn final_outcome(attempts: &[Attempt], quarantined: bool) -> FinalOutcome {
         AttemptOutcome::Passed => FinalOutcome::Passed,
         AttemptOutcome::Skipped if any_failure => FinalOutcome::Failed,
         AttemptOutcome::Skipped => FinalOutcome::Skipped,
+        AttemptOutcome::NotRun if !any_failure => FinalOutcome::NotRun,
+        AttemptOutcome::Timeout => FinalOutcome::TimedOut,
         _ => FinalOutcome::Failed,
     };
     match verdict {
-        FinalOutcome::Failed | FinalOutcome::Flaky if quarantined => FinalOutcome::Quarantined,
+        FinalOutcome::Failed | FinalOutcome::Flaky | FinalOutcome::TimedOut if quarantined => {
+            FinalOutcome::Quarantined
+        }
         v => v,
     }
 }
@@ -160,6 +186,31 @@ mod tests {
             final_outcome(&[a(1, AttemptOutcome::Skipped)], false),
             FinalOutcome::Skipped
         );
+    }
+
+    #[test]
+    fn timeouts_and_tests_of_a_failed_build_have_their_own_verdicts() {
+        assert_eq!(
+            final_outcome(&[a(1, AttemptOutcome::Timeout)], false),
+            FinalOutcome::TimedOut
+        );
+        assert_eq!(
+            final_outcome(
+                &[a(1, AttemptOutcome::Failed), a(2, AttemptOutcome::Timeout)],
+                false
+            ),
+            FinalOutcome::TimedOut
+        );
+        assert_eq!(
+            final_outcome(&[a(1, AttemptOutcome::Timeout)], true),
+            FinalOutcome::Quarantined
+        );
+        assert_eq!(
+            final_outcome(&[a(1, AttemptOutcome::NotRun)], false),
+            FinalOutcome::NotRun
+        );
+        assert!(!AttemptOutcome::NotRun.is_failure());
+        assert!(!wants_retry(&[a(1, AttemptOutcome::NotRun)], 3));
     }
 
     #[test]

@@ -313,7 +313,7 @@ fn no_results_message(
         );
     }
     format!(
-        "pytest produced no results (exit {exit:?}) with {}\n{}",
+        "pytest produced no results ({exit}) with {}\n{}",
         python.display(),
         last_lines(log, 15)
     )

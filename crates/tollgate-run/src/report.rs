@@ -31,16 +31,33 @@ pub enum RunStatus {
     InfrastructureError,
     /// Stopped by SIGINT/SIGTERM; results are partial.
     Interrupted,
+    /// Nothing failed, but a gating job did not run here (it needs a GPU or
+    /// runner this machine lacks) and was not declared optional: the
+    /// pipeline is not judged.
+    Incomplete,
 }
 
 impl RunStatus {
     /// 0 pass, 1 tests failed, 3 infrastructure error (interrupted runs
-    /// count as infrastructure: the results are not a verdict).
+    /// count as infrastructure: the results are not a verdict), 4 incomplete
+    /// (a gating job could not run here).
     pub fn exit_code(self) -> u8 {
         match self {
             RunStatus::Passed => 0,
             RunStatus::Failed => 1,
             RunStatus::InfrastructureError | RunStatus::Interrupted => 3,
+            RunStatus::Incomplete => 4,
+        }
+    }
+
+    /// How the verdict is written for a person.
+    pub fn label(self) -> &'static str {
+        match self {
+            RunStatus::Passed => "passed",
+            RunStatus::Failed => "FAILED",
+            RunStatus::InfrastructureError => "INFRASTRUCTURE ERROR",
+            RunStatus::Interrupted => "INTERRUPTED (partial results)",
+            RunStatus::Incomplete => "INCOMPLETE",
         }
     }
 }
@@ -71,6 +88,9 @@ pub struct Counts {
     pub flaky: usize,
     pub skipped: usize,
     pub quarantined: usize,
+    pub timed_out: usize,
+    /// Never ran because their build failed.
+    pub not_run: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,6 +116,10 @@ pub struct JobReport {
     pub name: String,
     pub stage: u32,
     pub gating: bool,
+    /// Declared optional on this runner (`run --optional`): not running it
+    /// does not make the pipeline incomplete.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
     pub status: JobStatus,
     /// Why it was skipped, not runnable, incomplete or broken.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,6 +156,7 @@ impl JobReport {
             name: name.to_string(),
             stage,
             gating,
+            optional: false,
             status,
             reason: Some(reason),
             counts: Counts::default(),
@@ -141,6 +166,12 @@ impl JobReport {
             tests: Vec::new(),
             processes: Vec::new(),
         }
+    }
+
+    /// A gating job that did not run on this machine and was not declared
+    /// optional: the pipeline cannot be judged without it.
+    pub fn gating_not_run(&self) -> bool {
+        self.gating && !self.optional && self.status == JobStatus::NotRunnable
     }
 
     /// Failed in a way that stops later stages when the job gates.
@@ -161,6 +192,8 @@ pub fn count(tests: &[TestReport]) -> Counts {
             FinalOutcome::Flaky => c.flaky += 1,
             FinalOutcome::Skipped => c.skipped += 1,
             FinalOutcome::Quarantined => c.quarantined += 1,
+            FinalOutcome::TimedOut => c.timed_out += 1,
+            FinalOutcome::NotRun => c.not_run += 1,
         }
     }
     c
@@ -173,7 +206,9 @@ pub fn job_status(counts: &Counts, failure: Option<&StepFailure>) -> (JobStatus,
         Some(StepFailure::Interrupted) => (JobStatus::Incomplete, Some("interrupted".to_string())),
         Some(StepFailure::Deadline) => (JobStatus::Incomplete, Some("job timeout".to_string())),
         Some(StepFailure::CommandFailed(m)) => (JobStatus::Failed, Some(m.clone())),
-        None if counts.failed > 0 => (JobStatus::Failed, None),
+        None if counts.failed > 0 || counts.timed_out > 0 || counts.not_run > 0 => {
+            (JobStatus::Failed, None)
+        }
         None if counts.flaky > 0 => (JobStatus::PassedWithFlakes, None),
         None => (JobStatus::Passed, None),
     }
@@ -190,6 +225,8 @@ pub fn run_status(jobs: &[JobReport], interrupted: bool) -> RunStatus {
         RunStatus::InfrastructureError
     } else if jobs.iter().any(JobReport::is_failure) {
         RunStatus::Failed
+    } else if jobs.iter().any(JobReport::gating_not_run) {
+        RunStatus::Incomplete
     } else {
         RunStatus::Passed
     }
@@ -214,7 +251,8 @@ struct TestIndexEntry<'a> {
 
 fn severity(o: FinalOutcome) -> u8 {
     match o {
-        FinalOutcome::Failed => 4,
+        FinalOutcome::Failed | FinalOutcome::TimedOut => 5,
+        FinalOutcome::NotRun => 4,
         FinalOutcome::Flaky => 3,
         FinalOutcome::Quarantined => 2,
         FinalOutcome::Passed => 1,
@@ -280,7 +318,8 @@ fn rss(kib: u64) -> String {
 /// The final table, one row per job (pure).
 pub fn summary_table(report: &RunReport) -> String {
     let header = [
-        "job", "status", "pass", "fail", "flaky", "skip", "quar", "time", "peak rss", "budget",
+        "job", "status", "pass", "fail", "t/o", "flaky", "skip", "quar", "not run", "time",
+        "peak rss", "budget",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for j in &report.jobs {
@@ -292,14 +331,20 @@ pub fn summary_table(report: &RunReport) -> String {
             }
             Some(b) => format!("ok {}/{}", secs(b.used_secs), secs(b.limit_secs)),
         };
+        let mut status = job_status_label(j.status).to_string();
+        if j.optional && j.status == JobStatus::NotRunnable {
+            status.push_str(" (optional)");
+        }
         rows.push(vec![
             j.name.clone(),
-            job_status_label(j.status).to_string(),
+            status,
             j.counts.passed.to_string(),
             j.counts.failed.to_string(),
+            j.counts.timed_out.to_string(),
             j.counts.flaky.to_string(),
             j.counts.skipped.to_string(),
             j.counts.quarantined.to_string(),
+            j.counts.not_run.to_string(),
             format!("{:.1}s", j.resources.wall_secs),
             rss(j.resources.max_rss_kib),
             budget,
@@ -320,7 +365,8 @@ pub fn summary_table(report: &RunReport) -> String {
     for j in &report.jobs {
         if let Some(reason) = &j.reason {
             // An infrastructure error is the user's to fix: all of it, with
-            // the fix, is shown; other reasons (a build log) keep to one line.
+            // the fix, is shown; other reasons (a build log) keep to one line
+            // here (the failure details above show the rest).
             let mut lines = reason.lines();
             let _ = writeln!(out, "{}: {}", j.name, lines.next().unwrap_or_default());
             if j.status == JobStatus::InfrastructureError {
@@ -348,30 +394,51 @@ pub fn summary_table(report: &RunReport) -> String {
                 secs(o.limit_secs)
             );
         }
-        for t in j
-            .tests
-            .iter()
-            .filter(|t| t.outcome != FinalOutcome::Passed && t.outcome != FinalOutcome::Skipped)
-        {
+        for t in j.tests.iter().filter(|t| {
+            !matches!(
+                t.outcome,
+                FinalOutcome::Passed | FinalOutcome::Skipped | FinalOutcome::NotRun
+            )
+        }) {
+            let attempts = match t.attempts.len() {
+                0 | 1 => String::new(),
+                n => format!(" ({n} attempts)"),
+            };
             let _ = writeln!(
                 out,
-                "  {} {} ({} attempts)",
-                t.outcome.as_str(),
-                t.id,
-                t.attempts.len()
+                "  {} {}{attempts}",
+                t.outcome.as_str().to_uppercase(),
+                t.id
+            );
+        }
+        if j.counts.not_run > 0 {
+            let _ = writeln!(
+                out,
+                "  {} test(s) not run: their build failed",
+                j.counts.not_run
             );
         }
     }
-    let verdict = match report.status {
-        RunStatus::Passed => "passed",
-        RunStatus::Failed => "FAILED",
-        RunStatus::InfrastructureError => "INFRASTRUCTURE ERROR",
-        RunStatus::Interrupted => "INTERRUPTED (partial results)",
-    };
+    let gating_not_run: Vec<&str> = report
+        .jobs
+        .iter()
+        .filter(|j| j.gating_not_run())
+        .map(|j| j.name.as_str())
+        .collect();
+    if report.status == RunStatus::Incomplete {
+        let _ = writeln!(
+            out,
+            "gating job(s) not run here: {}; run them on a runner that has what they need, \
+             or declare them optional for this runner with `--optional JOB`",
+            gating_not_run.join(", ")
+        );
+    }
     let _ = writeln!(
         out,
-        "pipeline {}: {verdict} in {:.1}s",
-        report.pipeline, report.wall_secs
+        "pipeline {}: {} in {:.1}s",
+        report.pipeline,
+        report.status.label(),
+        report.wall_secs
     );
     out
 }
@@ -403,6 +470,7 @@ mod tests {
             name: name.to_string(),
             stage: 2,
             gating: true,
+            optional: false,
             status,
             reason,
             counts,
@@ -450,6 +518,79 @@ mod tests {
         );
         assert_eq!(run_status(&[flaky], true), RunStatus::Interrupted);
         assert_eq!(RunStatus::Failed.exit_code(), 1);
+    }
+
+    #[test]
+    fn a_gating_job_not_run_here_makes_the_run_incomplete_unless_optional() {
+        let passed = job("unit", vec![test("a", FinalOutcome::Passed)], None);
+        let mut gpu = JobReport::not_started(
+            "e2e_1",
+            2,
+            true,
+            JobStatus::NotRunnable,
+            "needs 1 GPU(s), this machine has 0".into(),
+        );
+        assert_eq!(
+            run_status(&[passed.clone(), gpu.clone()], false),
+            RunStatus::Incomplete
+        );
+        assert_eq!(RunStatus::Incomplete.exit_code(), 4);
+        let failed = job("f", vec![test("a", FinalOutcome::Failed)], None);
+        assert_eq!(
+            run_status(&[failed, gpu.clone()], false),
+            RunStatus::Failed,
+            "a failure is the stronger verdict"
+        );
+        let mut not_gating = gpu.clone();
+        not_gating.gating = false;
+        assert_eq!(
+            run_status(&[passed.clone(), not_gating], false),
+            RunStatus::Passed
+        );
+        gpu.optional = true;
+        let report = RunReport {
+            pipeline: "pr".into(),
+            complete: true,
+            status: run_status(&[passed.clone(), gpu.clone()], false),
+            wall_secs: 1.0,
+            jobs: vec![passed, gpu],
+        };
+        assert_eq!(report.status, RunStatus::Passed);
+        assert!(summary_table(&report).contains("not runnable here (optional)"));
+    }
+
+    #[test]
+    fn timed_out_and_not_run_tests_are_counted_apart_from_failures() {
+        let timed_out = job("t", vec![test("a", FinalOutcome::TimedOut)], None);
+        assert_eq!(timed_out.counts.timed_out, 1);
+        assert_eq!(timed_out.counts.failed, 0);
+        assert_eq!(timed_out.status, JobStatus::Failed);
+        let build = job(
+            "b",
+            vec![
+                test("x", FinalOutcome::NotRun),
+                test("y", FinalOutcome::NotRun),
+            ],
+            Some(StepFailure::CommandFailed(
+                "the Rust test build failed".into(),
+            )),
+        );
+        assert_eq!(build.counts.not_run, 2);
+        assert_eq!(build.counts.failed, 0);
+        let report = RunReport {
+            pipeline: "pr".into(),
+            complete: true,
+            status: run_status(&[timed_out.clone(), build.clone()], false),
+            wall_secs: 1.0,
+            jobs: vec![timed_out, build],
+        };
+        let table = summary_table(&report);
+        assert!(table.contains("  TIMED OUT a\n"), "{table}");
+        assert!(
+            table.contains("  2 test(s) not run: their build failed"),
+            "{table}"
+        );
+        assert!(!table.contains("FAILED x"), "{table}");
     }
 
     #[test]

@@ -249,10 +249,11 @@ fn run_nextest(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
             return result;
         }
         if exit == Exit::Code(NEXTEST_BUILD_FAILED) {
-            mark_missing(&mut result, &step.tests, "the test build failed");
+            mark_not_run(&mut result, &step.tests);
+            let errors = crate::failures::compiler_errors(&log_tail, 60)
+                .unwrap_or_else(|| last_lines(&log_tail, 20));
             result.failure = Some(StepFailure::CommandFailed(format!(
-                "the Rust test build failed\n{}",
-                last_lines(&log_tail, 20)
+                "the Rust test build failed\n{errors}"
             )));
             let _ = std::fs::remove_file(&junit);
             return result;
@@ -335,6 +336,24 @@ fn run_nextest(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
 fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Tests of a build that failed: not run, not failed.
+fn mark_not_run(result: &mut StepResult, tests: &[TestSpec]) {
+    for t in tests {
+        if !result.attempts.contains_key(&t.id) {
+            result.push_attempt(
+                &t.id,
+                Attempt {
+                    number: 0,
+                    outcome: AttemptOutcome::NotRun,
+                    duration: 0.0,
+                    message: Some("not run: the test build failed".to_string()),
+                    output: None,
+                },
+            );
+        }
+    }
 }
 
 fn mark_missing(result: &mut StepResult, tests: &[TestSpec], why: &str) {
@@ -556,6 +575,17 @@ fn run_cargo_test(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
             }
             let stopped = ran.finished.stopped.clone();
             result.push_process(ran.record);
+            if stopped.is_none() && by_name.is_empty() && full.contains("error: could not compile")
+            {
+                // The build failed: nothing ran.
+                mark_not_run(&mut result, &remaining);
+                let errors = crate::failures::compiler_errors(&full, 60)
+                    .unwrap_or_else(|| last_lines(&full, 20));
+                result.failure = Some(StepFailure::CommandFailed(format!(
+                    "the Rust test build failed\n{errors}"
+                )));
+                return result;
+            }
             let mut timed_out: Option<String> = None;
             for t in &remaining {
                 let name = split_id(&t.id).map_or(t.id.as_str(), |(_, n)| n);

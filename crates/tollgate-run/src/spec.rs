@@ -32,6 +32,10 @@ pub struct JobSpec {
     pub name: String,
     pub stage: u32,
     pub gating: bool,
+    /// Declared optional on this runner: when it cannot run here, the
+    /// pipeline is still judged (not "incomplete").
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
     /// GPUs the job's runner needs.
     pub gpus: u32,
     /// Runner capabilities the job needs (`k8s`, `h100`, ...).
@@ -125,6 +129,7 @@ impl JobSpec {
             name: name.into(),
             stage,
             gating: true,
+            optional: false,
             gpus: 0,
             provides: Vec::new(),
             env: Vec::new(),

@@ -58,6 +58,7 @@ pub fn fold_attempts(parts: Vec<Attempt>) -> Option<Attempt> {
         AttemptOutcome::Missing => 3,
         AttemptOutcome::Passed => 4,
         AttemptOutcome::Skipped => 5,
+        AttemptOutcome::NotRun => 6,
     };
     let duration = parts.iter().map(|a| a.duration).sum();
     let mut parts = parts;

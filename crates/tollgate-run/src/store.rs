@@ -27,7 +27,7 @@ pub fn job_batch(job: &JobReport) -> (JobMeta, Vec<TestResult>) {
                 AttemptOutcome::Passed => Outcome::Passed,
                 AttemptOutcome::Failed | AttemptOutcome::Timeout => Outcome::Failed,
                 AttemptOutcome::Error | AttemptOutcome::Missing => Outcome::Error,
-                AttemptOutcome::Skipped => Outcome::Skipped,
+                AttemptOutcome::Skipped | AttemptOutcome::NotRun => Outcome::Skipped,
             };
             let message = match (a.outcome, &a.message) {
                 (AttemptOutcome::Timeout, m) => {

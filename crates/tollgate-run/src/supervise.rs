@@ -41,6 +41,16 @@ impl Exit {
     }
 }
 
+/// `exit code 1`, `killed by signal 9`: how a person reads it.
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Code(c) => write!(f, "exit code {c}"),
+            Exit::Signal(s) => write!(f, "killed by signal {s}"),
+        }
+    }
+}
+
 /// Resources one process (and the descendants it waited for) used.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Resources {

@@ -328,7 +328,7 @@ fn a_hung_test_is_killed_by_its_timeout_and_the_rest_continue() {
         started.elapsed()
     );
     let hung = outcome(&report, "tests/test_hang.py::test_hangs");
-    assert_eq!(hung.outcome, FinalOutcome::Failed);
+    assert_eq!(hung.outcome, FinalOutcome::TimedOut);
     assert_eq!(hung.attempts[0].outcome, AttemptOutcome::Timeout);
     assert_eq!(
         outcome(&report, "tests/test_hang.py::test_after_the_hang").outcome,
@@ -369,7 +369,7 @@ fn nextest_enforces_rust_timeouts_and_reports_failures() {
         FinalOutcome::Passed
     );
     let sleeps = outcome(&report, "runfix tests::sleeps");
-    assert_eq!(sleeps.outcome, FinalOutcome::Failed);
+    assert_eq!(sleeps.outcome, FinalOutcome::TimedOut);
     assert_eq!(
         sleeps.attempts[0].outcome,
         AttemptOutcome::Timeout,
@@ -501,7 +501,7 @@ fn the_cargo_test_fallback_enforces_timeouts_and_matches_inventory_ids() {
         job.processes.iter().map(|p| &p.command).collect::<Vec<_>>()
     );
     let sleeps = outcome(&report, "runfix tests::sleeps");
-    assert_eq!(sleeps.outcome, FinalOutcome::Failed);
+    assert_eq!(sleeps.outcome, FinalOutcome::TimedOut);
     assert_eq!(sleeps.attempts.len(), 1);
     assert_eq!(
         sleeps.attempts[0].outcome,
@@ -710,4 +710,42 @@ fn sigterm_mid_run_stops_children_and_writes_partial_results() {
 extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+#[test]
+fn tests_of_a_failed_rust_build_are_not_run_and_the_compiler_error_is_shown() {
+    let (tmp, root) = fixture("rustproj");
+    let target = tmp.path().join("target");
+    let mut nextest = rust_job("unit", vec![test("runfix tests::adds", 0, None)], &target);
+    let mut fallback = rust_job(
+        "unit_cargo_test",
+        vec![test("runfix tests::adds", 0, None)],
+        &target,
+    );
+    for (job, force) in [(&mut nextest, false), (&mut fallback, true)] {
+        // Not gating: neither may cancel the other.
+        job.gating = false;
+        job.steps = vec![Step::Rust(RustStep {
+            tests: vec![test("runfix tests::adds", 0, None)],
+            cargo_args: vec!["--features".into(), "broken".into()],
+            force_cargo_test: force,
+        })];
+    }
+    let report = run_plain(&spec(&root, vec![nextest, fallback]));
+    assert_eq!(report.status, RunStatus::Failed);
+    for job in &report.jobs {
+        assert_eq!(job.status, JobStatus::Failed, "{job:#?}");
+        let t = &job.tests[0];
+        assert_eq!(t.outcome, FinalOutcome::NotRun, "{}: {t:#?}", job.name);
+        assert_eq!(job.counts.not_run, 1);
+        assert_eq!(job.counts.failed, 0);
+        let reason = job.reason.as_deref().unwrap_or_default();
+        assert!(
+            reason.starts_with("the Rust test build failed\n"),
+            "{reason}"
+        );
+        assert!(reason.contains("does not build, by design"), "{reason}");
+        let details = tollgate_run::failures::job_details(job, &Default::default()).unwrap();
+        assert!(details.contains("does not build, by design"), "{details}");
+    }
 }

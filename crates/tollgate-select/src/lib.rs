@@ -174,6 +174,20 @@ impl<'c> Selector<'c> {
         })
     }
 
+    /// Whether `pipeline`'s lifecycle stage covers `test` (its earliest
+    /// lifecycle marker is that stage or an earlier one); every test when the
+    /// taxonomy has no lifecycle. False for an unknown pipeline.
+    pub fn stage_covers(&self, pipeline: &str, test: &TestItem) -> bool {
+        let Some(pipeline) = self.pipeline(pipeline) else {
+            return false;
+        };
+        match pipeline.stage {
+            None => true,
+            Some(None) => false,
+            Some(Some(stage)) => self.earliest_stage(test).is_some_and(|e| e <= stage),
+        }
+    }
+
     /// Whether some job of some pipeline selects `test`.
     pub fn any_pipeline_selects(&self, test: &TestItem) -> bool {
         self.pipelines.iter().any(|p| {
@@ -216,7 +230,11 @@ impl<'c> Selector<'c> {
             let missing: Vec<String> = facts
                 .required_features
                 .iter()
-                .filter(|f| !feature_enabled(job.cargo, &facts.package, f))
+                .filter(|f| {
+                    let by_default =
+                        !job.cargo.no_default_features && facts.default_enabled.contains(f);
+                    !by_default && !feature_enabled(job.cargo, &facts.package, f)
+                })
                 .cloned()
                 .collect();
             if !missing.is_empty() {

@@ -111,6 +111,7 @@ fn rust(markers: &[&str], features: &[&str], ignored: bool) -> TestItem {
             ignored: ignored.then(String::new),
             ignore_line: None,
             should_panic: false,
+            ..RustFacts::default()
         }),
         ..python(markers)
     }
@@ -288,4 +289,34 @@ jobs = ["unit"]
     if let Ok(config) = config {
         assert!(pipeline_selects(&config, "ci", &python(&["unit"])));
     }
+}
+
+#[test]
+fn features_a_crate_enables_by_default_need_no_flag() {
+    let config = Config::from_str(
+        "[jobs.unit]\nexpr = \"unit\"\n[jobs.bare]\nexpr = \"unit\"\ncargo = { no_default_features = true }\n\
+         [pipelines.pr]\nstage = \"pre_merge\"\non = \"pull_request\"\njobs = [\"unit\", \"bare\"]\n\
+         [taxonomy.categories.lifecycle]\nordered = true\nmarkers = { pre_merge = \"\" }\n\
+         [taxonomy.categories.type]\nmarkers = { unit = \"\" }\n",
+        "tollgate.toml",
+    )
+    .unwrap();
+    let mut test = rust(&["unit", "pre_merge"], &["block-manager"], false);
+    let selector = Selector::new(&config);
+    assert_eq!(
+        selector.job_verdict("pr", "unit", &test),
+        Some(Verdict::FeaturesOff(vec!["block-manager".into()]))
+    );
+    if let Some(facts) = test.rust.as_mut() {
+        facts.default_enabled = vec!["block-manager".into()];
+    }
+    assert_eq!(
+        selector.job_verdict("pr", "unit", &test),
+        Some(Verdict::Selected)
+    );
+    // A job that turns default features off does not get them.
+    assert_eq!(
+        selector.job_verdict("pr", "bare", &test),
+        Some(Verdict::FeaturesOff(vec!["block-manager".into()]))
+    );
 }

@@ -13,6 +13,10 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The message carries the cause; it is not also a `source`, so that a
+    /// chain printer does not say it twice.
+    #[error("cannot lock {path} to open the store: {cause}")]
+    Lock { path: String, cause: std::io::Error },
     #[error("the store's schema is at version {found}, newer than this tollgate understands ({supported}); upgrade tollgate")]
     SchemaTooNew { found: u32, supported: u32 },
     #[error("no run {0:?} in the store")]

@@ -23,10 +23,13 @@ mod error;
 mod lines;
 mod migrate;
 mod model;
+mod notify;
 mod postgres;
 mod queries;
+mod reporting;
 pub mod sql;
 mod sqlite;
+mod upkeep;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -39,9 +42,12 @@ pub use model::{
     FlakyReport, FlakyTest, IngestSummary, JobMeta, RollupBy, RunCounts, RunFailures, RunInfo,
     RunMeta, StoredCoverage, TestDuration, TestHistoryEntry, TestTime, Verdict,
 };
+pub use notify::{AlertRow, FailedAttempt};
 pub use postgres::PgStore;
+pub use reporting::{AttemptRecord, JobRecord, StoreStamp, TestRunRow};
 pub use sqlite::SqliteStore;
 use tollgate_results::{BenchSample, TestResult};
+pub use upkeep::{MigrationStatus, PruneSummary, StoreStats};
 
 use crate::sql::Sql;
 
@@ -75,6 +81,41 @@ impl Store {
         }
         let path = location.strip_prefix("sqlite://").unwrap_or(location);
         Ok(Store::Sqlite(SqliteStore::open_read(Path::new(path))?))
+    }
+
+    /// The schema version of the store at `location` and what this build
+    /// would apply, without creating or migrating anything (`tollgate store
+    /// migrate --check`). A SQLite file that does not exist is at version 0.
+    pub fn migration_status(location: &str) -> Result<MigrationStatus, StoreError> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            return PgStore::migration_status(location);
+        }
+        let path = location.strip_prefix("sqlite://").unwrap_or(location);
+        SqliteStore::migration_status(Path::new(path))
+    }
+
+    /// Rows, size on disk and time span.
+    pub fn stats(&mut self) -> Result<StoreStats, StoreError> {
+        let version = self.schema_version()?;
+        let mut stats = upkeep::counts(self.sql())?;
+        stats.backend = self.backend();
+        stats.schema_version = version;
+        stats.size_bytes = match self {
+            Store::Sqlite(s) => s.size_bytes()?,
+            Store::Postgres(p) => p.size_bytes()?,
+        };
+        Ok(stats)
+    }
+
+    /// Drops the raw results (test attempts, coverage by file) of runs
+    /// started before `before_ms`, in one transaction, and test ids no
+    /// attempt refers to any more. The runs stay, with their jobs (status,
+    /// times, first-attempt counts), benchmark samples and gate verdicts.
+    pub fn prune(&mut self, before_ms: i64) -> Result<PruneSummary, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.prune(before_ms),
+            Store::Postgres(p) => p.prune(before_ms),
+        }
     }
 
     /// `postgres` or `sqlite`.
@@ -230,6 +271,56 @@ impl Store {
     /// the pipeline on the base branch within the window (see [`BenchWindow`]).
     pub fn bench_window(&mut self, window: &BenchWindow) -> Result<Vec<BenchSample>, StoreError> {
         queries::bench_window(self.sql(), window)
+    }
+
+    /// The first failed attempt of every failing test of a run, with its
+    /// message and whether a retry passed (for triage).
+    pub fn failed_attempts(&mut self, run_key: &str) -> Result<Vec<FailedAttempt>, StoreError> {
+        notify::failed_attempts(self.sql(), run_key)
+    }
+
+    /// Earlier runs of `pipeline` on `branch` than `run`, newest first.
+    pub fn runs_before(&mut self, run: &RunInfo, limit: u32) -> Result<Vec<RunInfo>, StoreError> {
+        notify::runs_before(
+            self.sql(),
+            &run.pipeline,
+            &run.branch,
+            run.started_at_ms,
+            run.id,
+            limit,
+        )
+    }
+
+    /// Claims `(channel, run_key, claim)` for sending; `true` for exactly one
+    /// of any number of concurrent callers (a uniqueness constraint decides).
+    pub fn notify_claim(
+        &mut self,
+        channel: &str,
+        run_key: &str,
+        claim: &str,
+        at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        notify::claim(self.sql(), channel, run_key, claim, at_ms)
+    }
+
+    /// Releases a claim whose delivery failed.
+    pub fn notify_release(
+        &mut self,
+        channel: &str,
+        run_key: &str,
+        claim: &str,
+    ) -> Result<(), StoreError> {
+        notify::release(self.sql(), channel, run_key, claim)
+    }
+
+    /// Every alert state of a channel.
+    pub fn notify_alerts(&mut self, channel: &str) -> Result<Vec<AlertRow>, StoreError> {
+        notify::alerts(self.sql(), channel)
+    }
+
+    /// Records what was sent for an alert.
+    pub fn notify_record(&mut self, row: &AlertRow) -> Result<(), StoreError> {
+        notify::record_alert(self.sql(), row)
     }
 
     /// Time per test and job of one run, for time budgets.

@@ -9,8 +9,7 @@
 //! Migrations hold a transaction-scoped advisory lock so that eight runners
 //! opening a fresh database at once apply them exactly once.
 
-use std::collections::HashMap;
-
+use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{IsNull, ToSql, Type};
 use postgres::{Client, NoTls};
 
@@ -19,6 +18,8 @@ use crate::lines::{clean_text, decode_lines, encode_lines, language_of, merge_co
 use crate::migrate::{pending, CREATE_VERSION_TABLE, LATEST_VERSION};
 use crate::model::{Batch, IngestSummary, Verdict};
 use crate::sql::{to_postgres, Row, Sql, Value};
+use crate::upkeep::{self, MigrationStatus, PruneSummary};
+use tollgate_results::TestResult;
 
 /// How long connecting (and migrating) may take without `connect_timeout`.
 pub const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -44,6 +45,40 @@ pub fn connection_config(url: &str) -> Result<postgres::Config, StoreError> {
     Ok(config)
 }
 
+/// One connection attempt, bounded by the config's connect timeout.
+fn connect_within(config: &postgres::Config) -> Result<Client, StoreError> {
+    let attempt = config.clone();
+    within(config, move || {
+        attempt.connect(NoTls).map_err(StoreError::from)
+    })
+}
+
+/// Runs `work` (talking to the server) on a thread and waits for it at most
+/// the config's connect timeout. postgres' own connect timeout covers the
+/// TCP connect only: a server that accepts and never answers would hang the
+/// start-up exchange forever. A thread stuck on such a server is abandoned
+/// (it ends with the process).
+fn within<T: Send + 'static>(
+    config: &postgres::Config,
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let timeout = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = send.send(work());
+    });
+    match receive.recv_timeout(timeout) {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::Timeout {
+            server: server_of(config),
+            seconds: timeout.as_secs().max(1),
+        }),
+    }
+}
+
 /// `host:port` of the first host, for messages.
 fn server_of(config: &postgres::Config) -> String {
     let host = match config.get_hosts().first() {
@@ -60,6 +95,17 @@ const CHUNK: usize = 20_000;
 /// `pg_advisory_xact_lock` key for migrations ("tollgate" in ASCII, truncated).
 const MIGRATION_LOCK: i64 = 0x746f_6c6c_6761_7465;
 
+/// How long a connection refused for being one too many is retried.
+const CONNECT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// "too many clients" and "the database system is starting up".
+fn is_transient_connect_error(e: &postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        *c == postgres::error::SqlState::TOO_MANY_CONNECTIONS
+            || *c == postgres::error::SqlState::CANNOT_CONNECT_NOW
+    })
+}
+
 pub struct PgStore {
     client: Client,
 }
@@ -68,42 +114,36 @@ impl PgStore {
     /// Connects to a `postgres://` URL and migrates. A schema can be chosen
     /// with libpq's `options`, e.g. `?options=-csearch_path%3Dci`.
     ///
-    /// Nothing waits forever: connecting, the start-up exchange and the
-    /// migration must finish within `connect_timeout` from the URL (default
-    /// [`DEFAULT_CONNECT_TIMEOUT`]); every statement is bounded by the
-    /// server's `statement_timeout` (from `options=-c statement_timeout=...`
-    /// in the URL, default [`DEFAULT_STATEMENT_TIMEOUT_MS`]); TCP keepalives
-    /// notice a peer that vanished.
+    /// Nothing waits forever: each connection attempt (the TCP connect, the
+    /// start-up exchange and the migration) must finish within
+    /// `connect_timeout` from the URL (default [`DEFAULT_CONNECT_TIMEOUT`]);
+    /// every statement is bounded by the server's `statement_timeout` (from
+    /// `options=-c statement_timeout=...` in the URL, default
+    /// [`DEFAULT_STATEMENT_TIMEOUT_MS`]); TCP keepalives notice a peer that
+    /// vanished. A server that is full ("too many clients", every CI runner
+    /// connecting at once) or starting up is retried for
+    /// [`CONNECT_PATIENCE`] before the error is returned.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let config = connection_config(url)?;
-        let timeout = config
-            .get_connect_timeout()
-            .copied()
-            .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-        let server = server_of(&config);
-        let (send, receive) = std::sync::mpsc::channel();
-        // postgres' connect timeout covers the TCP connect only: a server that
-        // accepts and never answers would hang the start-up exchange. The
-        // exchange runs here, waited for with a deadline; a thread stuck on
-        // such a server is abandoned (it ends with the process).
-        std::thread::spawn(move || {
-            let result = config
-                .connect(NoTls)
-                .map_err(StoreError::from)
-                .and_then(|client| {
-                    let mut store = PgStore { client };
-                    store.migrate()?;
-                    Ok(store)
-                });
-            let _ = send.send(result);
-        });
-        match receive.recv_timeout(timeout) {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::Timeout {
-                server,
-                seconds: timeout.as_secs().max(1),
-            }),
-        }
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(50);
+        let client = loop {
+            match connect_within(&config) {
+                Ok(client) => break client,
+                Err(StoreError::Postgres(e))
+                    if is_transient_connect_error(&e) && started.elapsed() < CONNECT_PATIENCE =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_secs(1));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let mut store = PgStore { client };
+        within(&config, move || {
+            store.migrate()?;
+            Ok(store)
+        })
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
@@ -129,6 +169,51 @@ impl PgStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The schema version without migrating anything.
+    pub fn migration_status(url: &str) -> Result<MigrationStatus, StoreError> {
+        let config = connection_config(url)?;
+        let mut client = connect_within(&config)?;
+        let has_table: bool = client
+            .query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[])?
+            .get(0);
+        if !has_table {
+            return Ok(upkeep::status(0));
+        }
+        let current: i64 = client
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?
+            .get(0);
+        Ok(upkeep::status(u32::try_from(current).unwrap_or(u32::MAX)))
+    }
+
+    /// The tables of the store's schema with their indexes and TOAST.
+    pub fn size_bytes(&mut self) -> Result<u64, StoreError> {
+        let bytes: i64 = self
+            .client
+            .query_one(
+                "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) \
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+                &[],
+            )?
+            .get(0);
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
+    pub fn prune(&mut self, before_ms: i64) -> Result<PruneSummary, StoreError> {
+        let mut tx = self.client.transaction()?;
+        let attempts = tx.execute(&to_postgres(upkeep::PRUNE_ATTEMPTS), &[&before_ms])?;
+        let coverage_files = tx.execute(&to_postgres(upkeep::PRUNE_COVERAGE), &[&before_ms])?;
+        let runs = tx.execute(&to_postgres(upkeep::PRUNE_MARK_RUNS), &[&before_ms])?;
+        let tests = tx.execute(upkeep::PRUNE_TESTS, &[])?;
+        tx.commit()?;
+        Ok(PruneSummary {
+            runs,
+            attempts,
+            coverage_files,
+            tests,
+        })
     }
 
     pub fn schema_version(&mut self) -> Result<u32, StoreError> {
@@ -182,52 +267,106 @@ impl PgStore {
             )?
             .get(0);
 
+        // Test names are interned in one statement (new names inserted in
+        // sorted order, so concurrent shards never wait on each other in a
+        // cycle) and their ids read back in the same order; the attempts then
+        // go straight into their table by binary COPY. COPY cannot upsert, so
+        // a job that already has attempts (a re-ingest) first loses the ones
+        // this batch replaces; shards of one run are serialised on the run
+        // row, so nothing can slip in between.
         let attempts = crate::dedupe_attempts(batch.tests);
-        let mut names: Vec<String> = attempts
-            .iter()
-            .map(|r| clean_text(&r.id).into_owned())
-            .collect();
-        names.sort();
-        names.dedup();
-        let mut ids: HashMap<String, i64> = HashMap::with_capacity(names.len());
-        for chunk in names.chunks(CHUNK) {
-            tx.execute(
-                "INSERT INTO tests (name) SELECT n FROM unnest($1::text[]) AS u(n) ORDER BY n ON CONFLICT (name) DO NOTHING",
-                &[&chunk],
-            )?;
-            for row in tx.query("SELECT id, name FROM tests WHERE name = ANY($1)", &[&chunk])? {
-                ids.insert(row.get(1), row.get(0));
-            }
-        }
-        for chunk in attempts.chunks(CHUNK) {
-            let mut test_ids = Vec::with_capacity(chunk.len());
-            for r in chunk {
-                let id = ids
-                    .get(clean_text(&r.id).as_ref())
-                    .copied()
-                    .ok_or_else(|| {
-                        StoreError::Invalid(format!("test id {:?} was not interned", r.id))
-                    })?;
-                test_ids.push(id);
-            }
-            let attempt_nos: Vec<i64> = chunk.iter().map(|r| i64::from(r.attempt)).collect();
-            let outcomes: Vec<&str> = chunk.iter().map(|r| r.outcome.as_str()).collect();
-            let durations: Vec<f64> = chunk.iter().map(|r| r.duration).collect();
-            let messages: Vec<Option<String>> = chunk
+        if !attempts.is_empty() {
+            let mut names: Vec<String> = attempts
                 .iter()
-                .map(|r| r.message.as_deref().map(|m| clean_text(m).into_owned()))
+                .map(|r| clean_text(&r.id).into_owned())
                 .collect();
+            names.sort_unstable();
+            names.dedup();
             tx.execute(
-                "INSERT INTO test_attempts (run_id, job_id, test_id, attempt, outcome, duration_s, message) \
-                 SELECT $1, $2, u.t, u.a, u.o, u.d, u.m \
-                 FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::float8[], $7::text[]) AS u(t, a, o, d, m) \
-                 ON CONFLICT (run_id, job_id, test_id, attempt) DO UPDATE SET \
-                   outcome = excluded.outcome, duration_s = excluded.duration_s, message = excluded.message",
-                &[&run_id, &job_id, &test_ids, &attempt_nos, &outcomes, &durations, &messages],
+                "INSERT INTO tests (name) SELECT u.n FROM unnest($1::text[]) AS u(n) \
+                 WHERE NOT EXISTS (SELECT 1 FROM tests t WHERE t.name = u.n) \
+                 ORDER BY u.n ON CONFLICT (name) DO NOTHING",
+                &[&names],
             )?;
-        }
+            let ids: Vec<i64> = tx
+                .query(
+                    "SELECT t.id FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) \
+                     JOIN tests t ON t.name = u.n ORDER BY u.i",
+                    &[&names],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            if ids.len() != names.len() {
+                return Err(StoreError::Invalid(format!(
+                    "{} of {} test ids were not interned",
+                    names.len() - ids.len(),
+                    names.len()
+                )));
+            }
+            let id_of = |r: &TestResult| -> i64 {
+                let name = clean_text(&r.id);
+                // Every name is in `names` (built from these attempts).
+                names
+                    .binary_search_by(|n| n.as_str().cmp(name.as_ref()))
+                    .map_or(0, |i| ids[i])
+            };
+            let test_ids: Vec<i64> = attempts.iter().map(|r| id_of(r)).collect();
 
-        tx.execute(&to_postgres(crate::RECOUNT_JOB), &[&job_id, &run_id])?;
+            let job_has_attempts: bool = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM test_attempts WHERE run_id = $1 AND job_id = $2)",
+                    &[&run_id, &job_id],
+                )?
+                .get(0);
+            if job_has_attempts {
+                let attempt_nos: Vec<i64> = attempts.iter().map(|r| i64::from(r.attempt)).collect();
+                tx.execute(
+                    "DELETE FROM test_attempts a USING unnest($3::bigint[], $4::bigint[]) AS u(t, n) \
+                     WHERE a.run_id = $1 AND a.job_id = $2 AND a.test_id = u.t AND a.attempt = u.n",
+                    &[&run_id, &job_id, &test_ids, &attempt_nos],
+                )?;
+            }
+            let sink = tx.copy_in(
+                "COPY test_attempts (run_id, job_id, test_id, attempt, outcome, duration_s, message) \
+                 FROM STDIN (FORMAT binary)",
+            )?;
+            let mut writer = BinaryCopyInWriter::new(
+                sink,
+                &[
+                    Type::INT8,
+                    Type::INT8,
+                    Type::INT8,
+                    Type::INT8,
+                    Type::TEXT,
+                    Type::FLOAT8,
+                    Type::TEXT,
+                ],
+            );
+            for (r, test_id) in attempts.iter().zip(&test_ids) {
+                let message = r.message.as_deref().map(clean_text);
+                writer.write(&[
+                    &run_id,
+                    &job_id,
+                    test_id,
+                    &i64::from(r.attempt),
+                    &r.outcome.as_str(),
+                    &r.duration,
+                    &message.as_deref(),
+                ])?;
+            }
+            writer.finish()?;
+            if job_has_attempts {
+                tx.execute(&to_postgres(crate::RECOUNT_JOB), &[&job_id, &run_id])?;
+            } else {
+                let first: Vec<_> = attempts.iter().filter(|r| r.attempt == 1).collect();
+                let failures = first.iter().filter(|r| r.outcome.is_failure()).count();
+                tx.execute(
+                    "UPDATE jobs SET first_attempts = $2, first_failures = $3 WHERE id = $1",
+                    &[&job_id, &(first.len() as i64), &(failures as i64)],
+                )?;
+            }
+        }
 
         let existing_stmt = tx.prepare(
             "SELECT covered_lines, uncovered_lines FROM coverage_files WHERE run_id = $1 AND path = $2",

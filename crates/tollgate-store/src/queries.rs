@@ -174,7 +174,7 @@ pub fn test_history(
 const GOOD_RUNS: &str = "\
     window_runs AS ( \
         SELECT r.id, r.commit_sha FROM runs r \
-        WHERE r.started_at >= ?1 AND (CAST(?2 AS TEXT) IS NULL OR r.pipeline = ?2) \
+        WHERE r.started_at >= ?1 AND NOT r.pruned AND (CAST(?2 AS TEXT) IS NULL OR r.pipeline = ?2) \
     ), \
     run_health AS ( \
         SELECT j.run_id, SUM(j.first_attempts) AS total, SUM(j.first_failures) AS failed \

@@ -13,13 +13,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::error::StoreError;
 use crate::lines::{clean_text, decode_lines, encode_lines, language_of, merge_coverage};
 use crate::migrate::{pending, CREATE_VERSION_TABLE, LATEST_VERSION};
 use crate::model::{Batch, IngestSummary, Verdict};
 use crate::sql::{Row, Sql, Value};
+use crate::upkeep::{self, MigrationStatus, PruneSummary};
 
 /// How long a writer waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -31,6 +32,14 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the store at `path`.
+    ///
+    /// Opening is serialised across processes by an exclusive lock on a
+    /// sidecar file (`PATH.lock`): several CI shards creating one new store
+    /// at once would otherwise race to switch it to WAL, and SQLite answers
+    /// that race (two connections each holding a read lock and asking for
+    /// the exclusive one) with an immediate "database is locked" that no busy
+    /// timeout waits out. Once open, writers wait on each other through the
+    /// busy timeout; the lock is held only while opening.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
@@ -38,10 +47,9 @@ impl SqliteStore {
                 source,
             })?;
         }
+        let _open_lock = OpenLock::acquire(path)?;
         let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        // Switching to WAL needs a moment of exclusive access; with several
-        // processes opening a new store at once, wait like any other writer.
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
         let mut store = SqliteStore {
@@ -125,6 +133,56 @@ impl SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The schema version without creating or migrating anything.
+    pub fn migration_status(path: &Path) -> Result<MigrationStatus, StoreError> {
+        if !path.exists() {
+            return Ok(upkeep::status(0));
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let has_table: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version')",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_table {
+            return Ok(upkeep::status(0));
+        }
+        let current: u32 = conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(upkeep::status(current))
+    }
+
+    /// The database file and its write-ahead log.
+    pub fn size_bytes(&mut self) -> Result<u64, StoreError> {
+        let pages: i64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let page_size: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let mut wal = self.path.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal = std::fs::metadata(PathBuf::from(wal)).map_or(0, |m| m.len());
+        Ok(u64::try_from(pages * page_size).unwrap_or(0) + wal)
+    }
+
+    pub fn prune(&mut self, before_ms: i64) -> Result<PruneSummary, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let attempts = tx.execute(upkeep::PRUNE_ATTEMPTS, [before_ms])?;
+        let coverage_files = tx.execute(upkeep::PRUNE_COVERAGE, [before_ms])?;
+        let runs = tx.execute(upkeep::PRUNE_MARK_RUNS, [before_ms])?;
+        let tests = tx.execute(upkeep::PRUNE_TESTS, [])?;
+        tx.commit()?;
+        Ok(PruneSummary {
+            runs: runs as u64,
+            attempts: attempts as u64,
+            coverage_files: coverage_files as u64,
+            tests: tests as u64,
+        })
     }
 
     pub fn schema_version(&mut self) -> Result<u32, StoreError> {
@@ -313,6 +371,36 @@ impl SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+/// The exclusive lock on `PATH.lock` held while a store is opened and
+/// migrated; released when dropped (and by the OS if the process dies).
+struct OpenLock(std::fs::File);
+
+impl OpenLock {
+    fn acquire(db: &Path) -> Result<Self, StoreError> {
+        let mut name = db.as_os_str().to_owned();
+        name.push(".lock");
+        let lock_path = PathBuf::from(name);
+        let lock_err = |cause| StoreError::Lock {
+            path: lock_path.display().to_string(),
+            cause,
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(lock_err)?;
+        file.lock().map_err(lock_err)?;
+        Ok(OpenLock(file))
+    }
+}
+
+impl Drop for OpenLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
     }
 }
 

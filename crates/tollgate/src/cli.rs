@@ -53,16 +53,53 @@ pub enum Command {
     Flaky(crate::commands::flaky::FlakyArgs),
     /// Recent runs, one test's history, recorded durations.
     History(crate::commands::history::HistoryArgs),
+    /// The test health of a run as one self-contained HTML file and/or a
+    /// size-bounded Markdown summary for a pull request.
+    #[command(after_help = crate::commands::report::EXAMPLES)]
+    Report(crate::commands::report::ReportArgs),
+    /// A read-only web dashboard over the history store, with Prometheus
+    /// metrics at /metrics.
+    #[command(after_help = crate::commands::serve::EXAMPLES)]
+    Serve(crate::commands::serve::ServeArgs),
+    /// Prometheus metrics (OpenMetrics text) from the history store, for
+    /// node_exporter's textfile collector.
+    #[command(after_help = crate::commands::metrics::EXAMPLES)]
+    Metrics(crate::commands::metrics::MetricsArgs),
+    /// Print a Grafana dashboard (JSON) over tollgate's Prometheus metrics.
+    #[command(after_help = crate::commands::grafana_dashboard::EXAMPLES)]
+    GrafanaDashboard(crate::commands::grafana_dashboard::GrafanaArgs),
     /// Manage the quarantine file: tests that run but cannot fail the run.
     Quarantine(crate::commands::quarantine::QuarantineArgs),
-    /// Write a commented tollgate.toml from a preset.
+    /// Write a commented tollgate.toml from a preset, or from the CI the repository
+    /// has today (--from-ci).
+    #[command(after_help = INIT_EXAMPLES)]
     Init(InitArgs),
     /// Check tollgate.toml.
     Config(ConfigArgs),
     /// List the taxonomy's markers like `pytest --markers`, print the block to
     /// register them with pytest, or check that pytest's registrations agree.
     Markers(MarkersArgs),
+    /// Who owns a test, a path, a component or a CI area, and why
+    /// ([owners], component paths and markers, CODEOWNERS).
+    #[command(after_help = crate::commands::owners::OWNERS_EXAMPLES)]
+    Owners(crate::commands::owners::OwnersArgs),
+    /// A stored run's failures clustered by root cause, with owner, class,
+    /// first sighting, pre-existing and flaky flags, and a redacted excerpt.
+    #[command(after_help = crate::commands::triage::TRIAGE_EXAMPLES)]
+    Triage(crate::commands::triage::TriageArgs),
+    /// Send a stored run's alerts to [notify]'s channels (webhook, e-mail,
+    /// GitHub issues), grouped per owner and de-duplicated through the store.
+    #[command(after_help = crate::commands::notify::NOTIFY_EXAMPLES)]
+    Notify(crate::commands::notify::NotifyArgs),
+    /// Compare today's CI with tollgate's plans (`tollgate ci diff`).
+    Ci(crate::commands::ci::CiArgs),
 }
+
+const INIT_EXAMPLES: &str = "Examples:
+  tollgate init --preset dynamo             the seeds' strategy for Dynamo
+  tollgate init --from-ci                   reproduce the CI this repository has today
+  tollgate init --from-ci --ci gitlab .     ... from .gitlab-ci.yml
+  tollgate init --from-ci && tollgate ci diff";
 
 const COLLECT_EXAMPLES: &str = "Examples:
   tollgate collect                          every test below the current directory

@@ -6,9 +6,13 @@
 //! 0 success, 1 findings (`--strict` diagnostics, lint errors, failed tests),
 //! 2 usage or configuration errors, 3 infrastructure errors.
 
+mod ci_source;
 mod cli;
 mod commands;
+mod delivery;
 mod exit;
+mod failures;
+mod health;
 mod project;
 
 use std::process::ExitCode;

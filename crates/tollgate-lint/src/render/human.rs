@@ -1,7 +1,7 @@
 //! ruff-style terminal output:
 //!
 //! ```text
-//! tests/test_x.py:3:1: TG104 [*] `premerge` is an alias of `pre_merge`
+//! tests/test_x.py:3:1: warning TG104 [*] `premerge` is an alias of `pre_merge`
 //!   help: write `pre_merge`
 //! ```
 
@@ -31,16 +31,16 @@ pub fn human(findings: &[Finding], color: bool) -> String {
         } else {
             format!("{}:{}:{}", f.file, f.line, f.column.max(1))
         };
-        let code_color = match f.severity {
-            Severity::Error => RED,
-            Severity::Warning => YELLOW,
+        let (code_color, severity) = match f.severity {
+            Severity::Error => (RED, "error"),
+            Severity::Warning => (YELLOW, "warning"),
         };
         let fixable = if f.fixable { " [*]" } else { "" };
         let _ = writeln!(
             out,
             "{}: {}{fixable} {}",
             paint(BOLD, &place),
-            paint(code_color, f.code),
+            paint(code_color, &format!("{severity} {}", f.code)),
             f.message
         );
         if let Some(help) = &f.help {

@@ -8,7 +8,7 @@ mod sarif;
 use std::fmt;
 use std::str::FromStr;
 
-pub use github::github;
+pub use github::{github, github_capped, github_summary, DEFAULT_MAX_ANNOTATIONS};
 pub use human::human;
 pub use json::json;
 pub use sarif::sarif;

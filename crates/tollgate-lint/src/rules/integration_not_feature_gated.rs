@@ -92,7 +92,10 @@ mod tests {
             integration_test("tests/b.rs", &["it"]),
             integration_test("tests/c.rs", &[]),
         ];
-        assert_eq!(flagged("", &tests), ["tests/b.rs", "tests/c.rs"]);
+        // Off unless configured: a Dynamo convention, set by its preset.
+        assert!(flagged("", &tests).is_empty());
+        let dynamo = "[lint]\nintegration_feature = \"integration\"\n";
+        assert_eq!(flagged(dynamo, &tests), ["tests/b.rs", "tests/c.rs"]);
         let custom = "[lint]\nintegration_feature = \"it\"\n";
         assert_eq!(flagged(custom, &tests), ["tests/a.rs", "tests/c.rs"]);
         assert!(flagged("[lint]\nintegration_feature = \"\"\n", &tests).is_empty());

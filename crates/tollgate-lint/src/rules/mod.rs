@@ -4,6 +4,7 @@
 //! code is never reused.
 
 mod alias_in_use;
+mod broken_test_file;
 mod dynamic_markers;
 mod exclusive_category_conflict;
 mod file_name;
@@ -83,6 +84,7 @@ const RULES: &[(RuleInfo, Check)] = &[
     ),
     (ignore_without_reason::INFO, ignore_without_reason::check),
     (dynamic_markers::INFO, dynamic_markers::check),
+    (broken_test_file::INFO, broken_test_file::check),
     (never_run::INFO, never_run::check),
     (quarantine_expired::INFO, quarantine_expired::check),
     (quarantine_unmatched::INFO, quarantine_unmatched::check),

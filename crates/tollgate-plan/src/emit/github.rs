@@ -53,10 +53,14 @@ struct Entry<'a> {
 pub fn github(plan: &Plan) -> GithubOutput {
     let mut include = Vec::new();
     for job in &plan.jobs {
-        let runs_on = if job.runner.labels.is_empty() {
-            json!("ubuntu-latest")
-        } else {
+        // Labels from the job or `[[runner_labels]]`; a GPU job without any
+        // asks for a self-hosted GPU runner rather than a hosted CPU one.
+        let runs_on = if !job.runner.labels.is_empty() {
             json!(job.runner.labels)
+        } else if job.runner.gpus > 0 {
+            json!(["self-hosted", format!("gpu-{}", job.runner.gpus)])
+        } else {
+            json!("ubuntu-latest")
         };
         let entry =
             |name: String, shard: u32, shards: u32, tests: usize, commands: &[String]| Entry {
@@ -71,7 +75,7 @@ pub fn github(plan: &Plan) -> GithubOutput {
                 shard,
                 shards,
                 tests,
-                script: script(commands),
+                script: job_script(plan, &job.name, commands),
             };
         if job.shards.is_empty() {
             include.push(entry(
@@ -92,6 +96,18 @@ pub fn github(plan: &Plan) -> GithubOutput {
     GithubOutput {
         matrix,
         summary: summary(plan),
+    }
+}
+
+/// The job's commands, preceded by `tollgate plan ... --job NAME` when they
+/// read files that only the planning machine has.
+pub(crate) fn job_script(plan: &Plan, job: &str, commands: &[String]) -> String {
+    if Plan::reads_plan_files(commands) {
+        let mut all = vec![plan.replan_job(job)];
+        all.extend(commands.iter().cloned());
+        script(&all)
+    } else {
+        script(commands)
     }
 }
 
@@ -139,6 +155,26 @@ fn summary(plan: &Plan) -> String {
                 md(&u.reason)
             );
         }
+    }
+    let unlabelled: Vec<&str> = plan
+        .jobs
+        .iter()
+        .filter(|j| j.runner.gpus > 0 && j.runner.labels.is_empty())
+        .map(|j| j.name.as_str())
+        .collect();
+    if !unlabelled.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n> GPU job(s) without runner labels run on `[self-hosted, gpu-N]`: {}; set `runner.labels` or `[[runner_labels]]` in tollgate.toml",
+            md(&unlabelled.join(", "))
+        );
+    }
+    if !plan.not_run.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n**{} test(s) of this stage run by no job** (`tollgate plan --format json` lists them with reasons)",
+            plan.not_run.len()
+        );
     }
     for note in &plan.notes {
         let _ = writeln!(out, "\n> {}", md(note));

@@ -131,6 +131,10 @@ pub fn gitlab(plan: &Plan) -> String {
             if commands.is_empty() {
                 let _ = writeln!(out, "    - \"true\"");
             }
+            // Files the commands read exist only where the plan was made.
+            if Plan::reads_plan_files(commands) {
+                let _ = writeln!(out, "    - {}", q(&plan.replan_job(&job.name)));
+            }
             for command in commands {
                 let _ = writeln!(out, "    - {}", q(command));
             }

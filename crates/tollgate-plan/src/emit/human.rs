@@ -16,6 +16,9 @@ pub fn human(plan: &Plan) -> String {
             plan.framework_source.as_deref().unwrap_or("default")
         );
     }
+    if plan.framework.is_none() && plan.framework_source.as_deref() == Some("pipeline") {
+        header.push_str(", every framework in its own job instance");
+    }
     let _ = writeln!(out, "{header}");
     if let Some(changes) = &plan.changes {
         let scope = match &changes.scope {
@@ -131,6 +134,32 @@ pub fn human(plan: &Plan) -> String {
         let _ = writeln!(out, "not run (the runner cannot host them):");
         for u in &plan.unrunnable {
             let _ = writeln!(out, "  {}  in {}: {}", u.test, u.job, u.reason);
+        }
+    }
+    if !plan.not_run.is_empty() {
+        // Grouped by reason: a narrowed PR plan leaves thousands of tests
+        // out for the same reason.
+        let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+        for u in &plan.not_run {
+            match by_reason.iter_mut().find(|(r, _)| *r == u.reason) {
+                Some((_, tests)) => tests.push(&u.test),
+                None => by_reason.push((&u.reason, vec![&u.test])),
+            }
+        }
+        let _ = writeln!(
+            out,
+            "not run by any job ({} test(s) of stage `{}` or earlier; `--format json` lists them all):",
+            plan.not_run.len(),
+            plan.stage
+        );
+        for (reason, tests) in &by_reason {
+            let _ = writeln!(out, "  {} test(s): {reason}", tests.len());
+            for test in tests.iter().take(3) {
+                let _ = writeln!(out, "    {test}");
+            }
+            if tests.len() > 3 {
+                let _ = writeln!(out, "    ...");
+            }
         }
     }
     for note in &plan.notes {

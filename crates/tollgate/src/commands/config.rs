@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use tollgate_config::{presets, CONFIG_FILE};
 use tollgate_discover_python as py;
 
+use crate::ci_source::{self, CiKind};
 use crate::exit::{usage, Status};
 use crate::project::ConfigLocation;
 
@@ -33,9 +34,22 @@ pub struct InitArgs {
     /// Overwrite an existing tollgate.toml.
     #[arg(long)]
     pub force: bool,
+    /// Import the CI the repository has today instead of a preset: pipelines from its
+    /// triggers, jobs from its `pytest -m` selections and `cargo test` steps (and the
+    /// shell scripts they call), runner labels, pytest's registered markers, the Cargo
+    /// workspaces and CODEOWNERS. What cannot be translated is listed at the end.
+    #[arg(long, conflicts_with = "preset")]
+    pub from_ci: bool,
+    /// Which CI to import with --from-ci [default: GitHub when .github/workflows exists,
+    /// else GitLab].
+    #[arg(long, value_enum, requires = "from_ci")]
+    pub ci: Option<CiKind>,
 }
 
 pub fn init(args: &InitArgs) -> anyhow::Result<Status> {
+    if args.from_ci {
+        return init_from_ci(args);
+    }
     let name = match args.preset {
         Preset::Dynamo => "dynamo",
         Preset::Minimal => "minimal",
@@ -53,6 +67,85 @@ pub fn init(args: &InitArgs) -> anyhow::Result<Status> {
     Ok(Status::Success)
 }
 
+/// `tollgate init --from-ci`: today's CI as a tollgate.toml.
+fn init_from_ci(args: &InitArgs) -> anyhow::Result<Status> {
+    let root = std::fs::canonicalize(&args.dir)
+        .map_err(|e| usage(format!("cannot open {}: {e}", args.dir.display())))?;
+    let path = root.join(CONFIG_FILE);
+    if path.exists() && !args.force {
+        return Err(usage(format!(
+            "{} already exists; pass --force to overwrite it",
+            path.display()
+        )));
+    }
+    let (kind, import) = ci_source::read(&root, args.ci)?;
+    let python = py::collect(&py::CollectOptions {
+        invocation_dir: root.clone(),
+        args: Vec::new(),
+        rootdir: None,
+        config_file: None,
+    })
+    .map_err(|e| usage(e.to_string()))?;
+    let relative = |p: &Path| {
+        let rel = p
+            .strip_prefix(&root)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.is_empty() {
+            ".".to_string()
+        } else {
+            rel
+        }
+    };
+    let workspaces: Vec<String> = tollgate_discover_rust::workspace::discover(&[root.clone()])
+        .workspaces
+        .iter()
+        .map(|w| relative(&w.root))
+        .collect();
+    let codeowners = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"]
+        .into_iter()
+        .find(|c| root.join(c).is_file())
+        .map(str::to_string);
+    let facts = tollgate_plan::ci::ProjectFacts {
+        name: root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        registered: python.registered_markers,
+        registered_in: python.inifile.as_deref().map(relative),
+        workspaces,
+        codeowners,
+        command: format!("tollgate init --from-ci --ci {}", kind.name()),
+    };
+    let text = tollgate_plan::ci::render_config(&import, &facts);
+    // What we write must load: a failure here is tollgate's bug, said plainly.
+    if let Err(e) = tollgate_config::Config::from_str(&text, CONFIG_FILE) {
+        anyhow::bail!(
+            "the imported configuration does not validate (a tollgate bug; please report it):\n{}",
+            e.render()
+        );
+    }
+    write_atomically(&path, &text)?;
+    let pipelines: Vec<String> = import
+        .pipelines
+        .iter()
+        .map(|p| format!("{} ({} job(s))", p.name, p.jobs.len()))
+        .collect();
+    eprintln!(
+        "wrote {} from {}: pipelines {}; {} item(s) not translated, listed at the end of the file",
+        path.display(),
+        kind.name(),
+        if pipelines.is_empty() {
+            "none".to_string()
+        } else {
+            pipelines.join(", ")
+        },
+        import.untranslated.len()
+    );
+    Ok(Status::Success)
+}
+
 /// Writes through a temporary file in the same directory and a rename, so a
 /// crash never leaves a half-written file behind.
 fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -60,7 +153,7 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    let mut tmp = tollgate_plan::new_temp_file(dir)
         .with_context(|| format!("cannot create a file in {}", dir.display()))?;
     tmp.write_all(text.as_bytes())?;
     tmp.persist(path)
@@ -94,16 +187,91 @@ pub fn config(args: &ConfigArgs) -> anyhow::Result<Status> {
                 .values()
                 .map(|c| c.markers.len())
                 .sum();
-            println!(
-                "{}: ok ({} categories, {markers} markers, {} pipelines, {} jobs)",
-                path.display(),
+            let summary = format!(
+                "{} categories, {markers} markers, {} pipelines, {} jobs",
                 config.taxonomy.categories.len(),
                 config.pipelines.len(),
                 config.jobs.len()
             );
-            Ok(Status::Success)
+            let problems = project_problems(&project)?;
+            if problems.is_empty() {
+                println!("{}: ok ({summary})", path.display());
+                return Ok(Status::Success);
+            }
+            for p in &problems {
+                println!("{p}");
+            }
+            println!(
+                "{}: valid ({summary}), but {} problem(s) with the project above",
+                path.display(),
+                problems.len()
+            );
+            Ok(Status::Findings)
         }
     }
+}
+
+/// What a valid config gets wrong about the project it sits in: markers
+/// registered with pytest that the taxonomy lacks (and the reverse), and
+/// path globs that match no file.
+fn project_problems(project: &crate::project::Project) -> anyhow::Result<Vec<String>> {
+    let config = &project.config;
+    let file = project.config_path.display().to_string();
+    let mut problems = Vec::new();
+    let python = py::collect(&py::CollectOptions {
+        invocation_dir: project.root.clone(),
+        args: Vec::new(),
+        rootdir: None,
+        config_file: None,
+    })
+    .map_err(|e| usage(e.to_string()))?;
+    if let Some(ini) = &python.inifile {
+        let ini = project.relative(ini);
+        for d in tollgate_config::marker_drift(config, &python.registered_markers) {
+            problems.push(format!("{ini}: {d} (`tollgate markers --check`)"));
+        }
+    }
+    let globs = config.path_globs();
+    if !globs.is_empty() {
+        let compiled: Vec<Option<globset::GlobMatcher>> = globs
+            .iter()
+            .map(|g| {
+                globset::GlobBuilder::new(&g.glob)
+                    .literal_separator(true)
+                    .build()
+                    .ok()
+                    .map(|g| g.compile_matcher())
+            })
+            .collect();
+        let mut matched = vec![false; globs.len()];
+        let walker = ignore::WalkBuilder::new(&project.root)
+            .hidden(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build();
+        for entry in walker.flatten() {
+            let rel = project.relative(entry.path());
+            if rel.is_empty() {
+                continue;
+            }
+            for (i, m) in compiled.iter().enumerate() {
+                if !matched[i] && m.as_ref().is_some_and(|m| m.is_match(&rel)) {
+                    matched[i] = true;
+                }
+            }
+            if matched.iter().all(|m| *m) {
+                break;
+            }
+        }
+        for (g, hit) in globs.iter().zip(&matched) {
+            if !hit {
+                problems.push(format!(
+                    "{file}: `{}` in {} matches no file of the project",
+                    g.glob, g.at
+                ));
+            }
+        }
+    }
+    Ok(problems)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -89,6 +89,10 @@ pub struct GateArgs {
     /// At most this many base-branch runs (the latest) form the benchmark history.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub perf_runs: u32,
+
+    /// Do not send the run's alerts even though `[notify]` is configured.
+    #[arg(long)]
+    pub no_notify: bool,
 }
 
 pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
@@ -244,10 +248,34 @@ pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
     for alert in verdict.alerts() {
         eprintln!("alert: {}: {}", alert.name, alert.detail);
     }
-    Ok(match verdict.verdict {
+    let status = match verdict.verdict {
         Outcome::Pass => Status::Success,
         Outcome::Blocked => Status::Findings,
-    })
+    };
+    // Alerts go out after the verdict is written: a notify failure never
+    // loses it, and changes the exit status only with `[notify] fatal`.
+    if crate::delivery::configured(&config.notify) && !args.no_notify {
+        let tests = inventory.as_ref().map(|i| i.tests.as_slice());
+        let sent =
+            crate::failures::triage_run(&project, &mut store, &run, &args.base_branch, tests)
+                .and_then(|t| crate::delivery::deliver(&project, &mut store, &t, now_ms(), false));
+        let errors = match sent {
+            Ok(outcome) => {
+                for line in &outcome.lines {
+                    eprintln!("notify: {line}");
+                }
+                outcome.errors
+            }
+            Err(e) => vec![format!("{e:#}")],
+        };
+        for e in &errors {
+            eprintln!("notify error: {e}");
+        }
+        if !errors.is_empty() && config.notify.fatal {
+            return Ok(Status::Infrastructure);
+        }
+    }
+    Ok(status)
 }
 
 /// The pipeline's `gate = ...`, else a gate named like the pipeline.

@@ -47,6 +47,12 @@ pub struct LintArgs {
     #[arg(long)]
     pub fix: bool,
 
+    /// With --format github: emit at most N annotations (errors first; GitHub shows 10
+    /// per step and drops the rest), then a notice with the counts. The full list goes
+    /// to $GITHUB_STEP_SUMMARY when it is set.
+    #[arg(long, value_name = "N", default_value_t = tollgate_lint::render::DEFAULT_MAX_ANNOTATIONS)]
+    pub max_annotations: usize,
+
     #[command(flatten)]
     pub location: ConfigLocation,
 }
@@ -119,7 +125,27 @@ pub fn run(args: &LintArgs) -> anyhow::Result<Status> {
     let color = args.format == LintFormat::Human
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
-    print!("{}", render::render(format, &findings, color));
+    if format == render::Format::Github {
+        let mut summary_written = false;
+        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+            use std::io::Write as _;
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .with_context(|| {
+                    format!("cannot write the step summary {}", path.to_string_lossy())
+                })?;
+            file.write_all(render::github_summary(&findings).as_bytes())?;
+            summary_written = true;
+        }
+        print!(
+            "{}",
+            render::github_capped(&findings, args.max_annotations, summary_written)
+        );
+    } else {
+        print!("{}", render::render(format, &findings, color));
+    }
     Ok(if has_errors(&findings) {
         Status::Findings
     } else {

@@ -60,6 +60,13 @@ pub struct PlanArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Only this job (its name as the plan prints it, e.g. `unit` or `e2e_1[vllm]`, or its
+    /// `[jobs.NAME]`): print it and write only the files its commands read. CI jobs run
+    /// this to recreate those files where they run, instead of copying them from the
+    /// planning job.
+    #[arg(long, value_name = "NAME")]
+    pub job: Option<String>,
+
     /// Explain why TEST (an id as `tollgate collect` prints it) is in or out of each job.
     #[arg(long, value_name = "TEST")]
     pub explain: Option<String>,
@@ -128,6 +135,10 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
     }
 
     let mut plan = planner::plan(&input).map_err(plan_usage)?;
+    plan.replan = Some(replan_command(args));
+    if let Some(name) = &args.job {
+        keep_only_job(&mut plan, name)?;
+    }
     if let Some(note) = recorded.note {
         if plan.jobs.iter().any(|j| !j.shards.is_empty()) {
             plan.notes.insert(0, note);
@@ -157,6 +168,63 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
         let _ = writeln!(stderr, "{diag}");
     }
     Ok(Status::Success)
+}
+
+/// `tollgate plan` as invoked, without the options that only shape its
+/// output: what a CI job runs with `--job NAME` to get the same plan.
+fn replan_command(args: &PlanArgs) -> String {
+    use tollgate_plan::shell_quote;
+    let mut words = vec![
+        "tollgate plan --pipeline".to_string(),
+        shell_quote(&args.pipeline),
+    ];
+    if let Some(base) = &args.base {
+        words.push(format!("--base {}", shell_quote(base)));
+    }
+    for var in &args.vars {
+        words.push(format!("--var {}", shell_quote(var)));
+    }
+    if let Some(n) = args.shards {
+        words.push(format!("--shards {n}"));
+    }
+    if let Some(config) = &args.location.config {
+        words.push(format!(
+            "--config {}",
+            shell_quote(&config.to_string_lossy())
+        ));
+    }
+    words.join(" ")
+}
+
+/// Keeps the job called `name` (or every instance of `[jobs.NAME]`) and the
+/// files its commands read.
+fn keep_only_job(plan: &mut tollgate_plan::Plan, name: &str) -> anyhow::Result<()> {
+    let matches = |j: &tollgate_plan::PlannedJob| j.name == name || j.job == name;
+    if !plan.jobs.iter().any(matches) {
+        let known: Vec<&str> = plan.jobs.iter().map(|j| j.name.as_str()).collect();
+        return Err(usage(format!(
+            "pipeline `{}` plans no job `{name}` (it plans: {})",
+            plan.pipeline,
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )));
+    }
+    plan.jobs.retain(matches);
+    let commands: Vec<&String> = plan
+        .jobs
+        .iter()
+        .flat_map(|j| {
+            j.commands
+                .iter()
+                .chain(j.shards.iter().flat_map(|s| s.commands.iter()))
+        })
+        .collect();
+    plan.args_files
+        .retain(|f| commands.iter().any(|c| c.contains(&f.path)));
+    Ok(())
 }
 
 /// How far back recorded durations count for shard balancing.

@@ -1,0 +1,295 @@
+//! Read-only queries for reports, the dashboard and metrics (`tollgate
+//! report`, `tollgate serve`, `tollgate metrics`). Written once for both
+//! backends, like [`crate::queries`]; nothing here writes.
+//!
+//! Test names are interned in the store, and a report over 100,000 tests
+//! and 30 runs reads millions of per-test rows: the per-run query returns
+//! the interned test id (an integer) and names are fetched once, for the
+//! tests the report shows.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::error::StoreError;
+use crate::model::{RunInfo, Verdict};
+use crate::queries::run_id;
+use crate::sql::{Row, Value};
+use crate::Store;
+
+/// A job of a run with its recorded resources.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRecord {
+    pub name: String,
+    pub status: String,
+    pub wall_ms: Option<i64>,
+    pub cpu_ms: Option<i64>,
+    pub peak_rss_kb: Option<i64>,
+    pub first_attempts: u64,
+    pub first_failures: u64,
+}
+
+/// One test in one job of a run, all its attempts folded.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TestRunRow {
+    /// The store's interned id of the test (see [`Store::test_names`]).
+    pub test: i64,
+    /// Index into the run's jobs as returned by [`Store::run_jobs`].
+    pub job: usize,
+    pub attempts: u32,
+    pub passed: u32,
+    /// `failed` and `error` attempts.
+    pub failed: u32,
+    pub skipped: u32,
+    /// Whether the last attempt failed (or errored).
+    pub last_failed: bool,
+    /// All attempts together, seconds.
+    pub duration_s: f64,
+}
+
+/// One attempt with its message (the redacted output `tollgate run` stored).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttemptRecord {
+    pub job: String,
+    pub test_id: String,
+    pub attempt: u32,
+    pub outcome: String,
+    pub duration_s: f64,
+    pub message: Option<String>,
+}
+
+/// Identifies the store's content: it changes whenever something is ingested
+/// or recorded, so a cache keyed by it is never stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct StoreStamp {
+    pub runs: i64,
+    pub attempts: i64,
+    pub verdicts: i64,
+    pub finished: i64,
+}
+
+fn col(row: &Row, i: usize) -> Value {
+    row.get(i).cloned().unwrap_or(Value::Null)
+}
+
+fn count(v: &Value) -> u64 {
+    v.int().max(0) as u64
+}
+
+impl Store {
+    /// The jobs of a run, by name.
+    pub fn run_jobs(&mut self, run_key: &str) -> Result<Vec<JobRecord>, StoreError> {
+        let sql = self.sql();
+        let id = run_id(sql, run_key)?;
+        let rows = sql.query(
+            "SELECT name, status, wall_ms, cpu_ms, peak_rss_kb, first_attempts, first_failures \
+             FROM jobs WHERE run_id = ?1 ORDER BY name",
+            &[id.into()],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| JobRecord {
+                name: col(r, 0).text(),
+                status: col(r, 1).text(),
+                wall_ms: col(r, 2).opt_int(),
+                cpu_ms: col(r, 3).opt_int(),
+                peak_rss_kb: col(r, 4).opt_int(),
+                first_attempts: count(&col(r, 5)),
+                first_failures: count(&col(r, 6)),
+            })
+            .collect())
+    }
+
+    /// Every test of a run per job with its attempts folded; `jobs` is the
+    /// run's [`Store::run_jobs`] (rows point into it).
+    pub fn run_test_rows(
+        &mut self,
+        run: &RunInfo,
+        jobs: &[JobRecord],
+    ) -> Result<Vec<TestRunRow>, StoreError> {
+        let sql = self.sql();
+        let job_ids = sql.query(
+            "SELECT id, name FROM jobs WHERE run_id = ?1",
+            &[run.id.into()],
+        )?;
+        let index: HashMap<i64, usize> = job_ids
+            .iter()
+            .filter_map(|r| {
+                let name = col(r, 1).text();
+                jobs.iter()
+                    .position(|j| j.name == name)
+                    .map(|i| (col(r, 0).int(), i))
+            })
+            .collect();
+        let rows = sql.query(
+            "SELECT a.job_id, a.test_id, CAST(COUNT(*) AS BIGINT), \
+                CAST(SUM(CASE WHEN a.outcome = 'passed' THEN 1 ELSE 0 END) AS BIGINT), \
+                CAST(SUM(CASE WHEN a.outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS BIGINT), \
+                CAST(SUM(CASE WHEN a.outcome = 'skipped' THEN 1 ELSE 0 END) AS BIGINT), \
+                CAST(MAX(a.attempt) AS BIGINT), \
+                CAST(MAX(CASE WHEN a.outcome IN ('failed', 'error') THEN a.attempt ELSE 0 END) AS BIGINT), \
+                SUM(a.duration_s) \
+             FROM test_attempts a WHERE a.run_id = ?1 GROUP BY a.job_id, a.test_id",
+            &[run.id.into()],
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let job = *index.get(&col(r, 0).int())?;
+                let last = col(r, 6).int();
+                Some(TestRunRow {
+                    test: col(r, 1).int(),
+                    job,
+                    attempts: u32::try_from(col(r, 2).int()).unwrap_or(0),
+                    passed: u32::try_from(col(r, 3).int()).unwrap_or(0),
+                    failed: u32::try_from(col(r, 4).int()).unwrap_or(0),
+                    skipped: u32::try_from(col(r, 5).int()).unwrap_or(0),
+                    last_failed: last > 0 && col(r, 7).int() == last,
+                    duration_s: col(r, 8).real(),
+                })
+            })
+            .collect())
+    }
+
+    /// Per test of a run, over all its jobs: `(test, state, seconds)` where
+    /// state is `P` passed, `F` failed, `K` flaky (passed and failed), `S`
+    /// skipped; for the history strips of older runs.
+    pub fn run_test_summary(&mut self, run_id: i64) -> Result<Vec<(i64, u8, f64)>, StoreError> {
+        let rows = self.sql().query(
+            "SELECT test_id, \
+                CAST(SUM(CASE WHEN outcome = 'passed' THEN 1 ELSE 0 END) AS BIGINT), \
+                CAST(SUM(CASE WHEN outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS BIGINT), \
+                SUM(duration_s) \
+             FROM test_attempts WHERE run_id = ?1 GROUP BY test_id",
+            &[run_id.into()],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let passed = col(r, 1).int() > 0;
+                let failed = col(r, 2).int() > 0;
+                let state = match (passed, failed) {
+                    (true, true) => b'K',
+                    (false, true) => b'F',
+                    (true, false) => b'P',
+                    (false, false) => b'S',
+                };
+                (col(r, 0).int(), state, col(r, 3).real())
+            })
+            .collect())
+    }
+
+    /// Names of interned test ids (unknown ids are left out).
+    pub fn test_names(&mut self, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
+        let mut names = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let rows = self.sql().query(
+                &format!("SELECT id, name FROM tests WHERE id IN ({list})"),
+                &[],
+            )?;
+            names.extend(rows.iter().map(|r| (col(r, 0).int(), col(r, 1).text())));
+        }
+        Ok(names)
+    }
+
+    /// Every attempt, with its message, of the tests that failed at least
+    /// once in the run (failures and flaky tests), by job, test, attempt.
+    pub fn run_failed_attempts(&mut self, run_key: &str) -> Result<Vec<AttemptRecord>, StoreError> {
+        let sql = self.sql();
+        let id = run_id(sql, run_key)?;
+        let rows = sql.query(
+            "SELECT j.name, t.name, a.attempt, a.outcome, a.duration_s, a.message \
+             FROM test_attempts a JOIN tests t ON t.id = a.test_id JOIN jobs j ON j.id = a.job_id \
+             WHERE a.run_id = ?1 AND EXISTS (SELECT 1 FROM test_attempts f \
+                 WHERE f.run_id = a.run_id AND f.job_id = a.job_id AND f.test_id = a.test_id \
+                 AND f.outcome IN ('failed', 'error')) \
+             ORDER BY j.name, t.name, a.attempt",
+            &[id.into()],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| AttemptRecord {
+                job: col(r, 0).text(),
+                test_id: col(r, 1).text(),
+                attempt: u32::try_from(col(r, 2).int()).unwrap_or(0),
+                outcome: col(r, 3).text(),
+                duration_s: col(r, 4).real(),
+                message: col(r, 5).opt_text(),
+            })
+            .collect())
+    }
+
+    /// The gate verdicts recorded for a run, in the order recorded (a gate
+    /// run twice records twice: the last recording of a check wins).
+    pub fn run_verdicts(&mut self, run_key: &str) -> Result<Vec<Verdict>, StoreError> {
+        let sql = self.sql();
+        let id = run_id(sql, run_key)?;
+        let rows = sql.query(
+            "SELECT check_name, status, measured, threshold, detail FROM gate_verdicts \
+             WHERE run_id = ?1 ORDER BY recorded_at, id",
+            &[id.into()],
+        )?;
+        let mut verdicts: Vec<Verdict> = Vec::new();
+        for r in &rows {
+            let v = Verdict {
+                check: col(r, 0).text(),
+                status: col(r, 1).text(),
+                measured: match col(r, 2) {
+                    Value::Null => None,
+                    v => Some(v.real()),
+                },
+                threshold: match col(r, 3) {
+                    Value::Null => None,
+                    v => Some(v.real()),
+                },
+                detail: col(r, 4).text(),
+            };
+            verdicts.retain(|old| old.check != v.check);
+            verdicts.push(v);
+        }
+        Ok(verdicts)
+    }
+
+    /// Distinct pipelines with at least one run.
+    pub fn pipelines(&mut self) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .sql()
+            .query("SELECT DISTINCT pipeline FROM runs ORDER BY pipeline", &[])?;
+        Ok(rows.iter().map(|r| col(r, 0).text()).collect())
+    }
+
+    /// Number of runs per pipeline.
+    pub fn run_counts_by_pipeline(&mut self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = self.sql().query(
+            "SELECT pipeline, COUNT(*) FROM runs GROUP BY pipeline ORDER BY pipeline",
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| (col(r, 0).text(), count(&col(r, 1))))
+            .collect())
+    }
+
+    /// See [`StoreStamp`].
+    pub fn stamp(&mut self) -> Result<StoreStamp, StoreError> {
+        let rows = self.sql().query(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM runs), \
+                    (SELECT COALESCE(MAX(id), 0) FROM test_attempts), \
+                    (SELECT COALESCE(MAX(id), 0) FROM gate_verdicts), \
+                    (SELECT COALESCE(SUM(CASE WHEN finished_at IS NULL THEN 0 ELSE 1 END), 0) FROM runs)",
+            &[],
+        )?;
+        let r = rows.first().cloned().unwrap_or_default();
+        Ok(StoreStamp {
+            runs: col(&r, 0).int(),
+            attempts: col(&r, 1).int(),
+            verdicts: col(&r, 2).int(),
+            finished: col(&r, 3).int(),
+        })
+    }
+}
