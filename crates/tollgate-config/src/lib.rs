@@ -93,8 +93,10 @@ impl Config {
     }
 
     /// Reads and validates the file at `path`.
+    /// Only a regular file of at most [`MAX_CONFIG_BYTES`] is read
+    /// (`/dev/zero` or a FIFO is refused, not read forever).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        let src = read_config_file(path).map_err(|source| ConfigError::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -108,6 +110,43 @@ impl Config {
             .map(|dir| dir.join(CONFIG_FILE))
             .find(|candidate| candidate.is_file())
     }
+}
+
+/// The largest `tollgate.toml` read (far beyond any real configuration).
+pub const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Reads a regular file of at most [`MAX_CONFIG_BYTES`] as UTF-8.
+fn read_config_file(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let not_regular = || {
+        Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, device or directory)",
+        )
+    };
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    let too_large = || {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("larger than {} MiB", MAX_CONFIG_BYTES / (1024 * 1024)),
+        )
+    };
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(too_large());
+    }
+    let mut src = String::new();
+    file.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut src)?;
+    if src.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_large());
+    }
+    Ok(src)
 }
 
 /// A syntax or type error from the `toml` crate, with a did-you-mean for

@@ -119,6 +119,19 @@ pub enum QuarantineError {
     },
 }
 
+/// Why pattern `id` is too broad to quarantine, if it is: made only of
+/// wildcards (`*`, `?`) and separators (`:`, `/`, `.`, `[`, `]`, blanks) —
+/// `*`, `*::*`, `*/*` — it matches every test, or nearly.
+pub fn too_broad(id: &str) -> Option<&'static str> {
+    let literal = id
+        .chars()
+        .filter(|c| !matches!(c, '*' | '?' | ':' | '/' | '.' | '[' | ']') && !c.is_whitespace())
+        .count();
+    (literal == 0).then_some(
+        "matches (nearly) every test: it would make every failure pass; name the tests it is for",
+    )
+}
+
 /// Why an entry needs attention.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryProblem {
@@ -173,11 +186,25 @@ pub fn expired_entries(quarantine: &Quarantine, today: Date) -> Vec<ExpiredEntry
 }
 
 impl Quarantine {
+    /// Parses the file; a pattern that matches (nearly) every test
+    /// ([`too_broad`]) is refused with its line: it would make every failure
+    /// pass.
     pub fn parse(text: &str, path: &Path) -> Result<Quarantine, QuarantineError> {
-        toml::from_str(text).map_err(|e| QuarantineError::Parse {
+        let quarantine: Quarantine = toml::from_str(text).map_err(|e| QuarantineError::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
-        })
+        })?;
+        let lines = Quarantine::entry_lines(text);
+        for (i, entry) in quarantine.entries.iter().enumerate() {
+            if let Some(problem) = too_broad(&entry.id) {
+                let line = lines.get(i).copied().unwrap_or(1);
+                return Err(QuarantineError::Parse {
+                    path: path.to_path_buf(),
+                    message: format!("line {line}: quarantine entry `{}` {problem}", entry.id),
+                });
+            }
+        }
+        Ok(quarantine)
     }
 
     /// The 1-based line where each entry starts, in file order, for
@@ -388,6 +415,18 @@ mod tests {
         let mut back = back;
         assert!(back.remove("t2"));
         assert!(!back.remove("t2"));
+    }
+
+    #[test]
+    fn patterns_matching_every_test_are_refused() {
+        for id in ["*", "**", "*::*", "*/*", " ? "] {
+            let text = format!("[[quarantine]]\nid = {id:?}\nreason = \"r\"\n");
+            let err = Quarantine::parse(&text, Path::new("q.toml")).unwrap_err();
+            assert!(err.to_string().contains("every test"), "{id}: {err}");
+            assert!(too_broad(id).is_some());
+        }
+        assert!(too_broad("tests/test_a.py::*").is_none());
+        assert!(too_broad("t1").is_none());
     }
 
     #[test]

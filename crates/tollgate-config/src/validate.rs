@@ -123,6 +123,16 @@ impl Validator<'_> {
 
     /// Parses a marker expression and checks every marker it names.
     fn check_expr(&mut self, at: Vec<Seg>, expr: &str, what: &str) {
+        if expr.trim().is_empty() {
+            // pytest reads `-m ''` as "no selection" and `-m ' '` as
+            // "nothing": either way not what a job or budget means.
+            self.push(
+                Location::value(at),
+                format!("empty marker expression in {what}"),
+                Some("write the markers it selects, e.g. `unit and not slow`".into()),
+            );
+            return;
+        }
         match Expression::parse(expr) {
             Err(err) => {
                 let start = char_column_to_byte(expr, err.column);
@@ -624,6 +634,18 @@ impl Validator<'_> {
             if let Some(gate) = &pipeline.gate {
                 self.check_gate_ref(Location::value(at("gate")), gate);
             }
+            if let Some(schedule) = &pipeline.schedule {
+                if let Err(problem) = check_cron(schedule) {
+                    self.push(
+                        Location::value(at("schedule")),
+                        format!("pipeline `{name}`: invalid cron schedule `{schedule}`: {problem}"),
+                        Some(
+                            "five fields: minute hour day-of-month month day-of-week, e.g. `0 2 * * *`"
+                                .into(),
+                        ),
+                    );
+                }
+            }
             if let Some(FrameworkRule::List(names)) = &pipeline.frameworks {
                 for (i, fw) in names.iter().enumerate() {
                     if !self.config.frameworks.contains_key(fw) {
@@ -1101,5 +1123,99 @@ jobs = ["j", "k", "j"]
         assert_eq!(char_column_to_byte("ab", 1), 0);
         assert_eq!(char_column_to_byte("éb", 2), 2);
         assert_eq!(char_column_to_byte("ab", 9), 2);
+    }
+}
+
+/// Checks a cron schedule as GitHub Actions and GitLab read it: five fields
+/// (minute, hour, day of month, month, day of week), each `*` or a list of
+/// values and ranges with an optional `/step`; months and days may be
+/// named (`JAN`, `MON`).
+pub(crate) fn check_cron(schedule: &str) -> Result<(), String> {
+    const MONTHS: [&str; 12] = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
+    const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+    let fields: Vec<&str> = schedule.split_whitespace().collect();
+    if fields.len() != 5 {
+        return Err(format!("{} field(s), expected 5", fields.len()));
+    }
+    let specs: [(&str, u32, u32, &[&str], u32); 5] = [
+        ("minute", 0, 59, &[], 0),
+        ("hour", 0, 23, &[], 0),
+        ("day of month", 1, 31, &[], 0),
+        ("month", 1, 12, &MONTHS, 1),
+        ("day of week", 0, 7, &DAYS, 0),
+    ];
+    for (field, (what, min, max, names, first)) in fields.iter().zip(specs) {
+        let value = |text: &str| -> Result<u32, String> {
+            if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(text)) {
+                return Ok(i as u32 + first);
+            }
+            let n: u32 = text
+                .parse()
+                .map_err(|_| format!("`{text}` is not a {what}"))?;
+            if n < min || n > max {
+                return Err(format!("{what} {n} is outside {min}-{max}"));
+            }
+            Ok(n)
+        };
+        for part in field.split(',') {
+            let (range, step) = match part.split_once('/') {
+                Some((r, s)) => (r, Some(s)),
+                None => (part, None),
+            };
+            if let Some(step) = step {
+                match step.parse::<u32>() {
+                    Ok(n) if n > 0 => {}
+                    _ => return Err(format!("`{step}` is not a step in the {what} field")),
+                }
+            }
+            if range == "*" {
+                continue;
+            }
+            match range.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (value(a)?, value(b)?);
+                    if a > b {
+                        return Err(format!("{what} range {a}-{b} is backwards"));
+                    }
+                }
+                None => {
+                    value(range)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod cron_tests {
+    use super::check_cron;
+
+    #[test]
+    fn cron_schedules_are_checked() {
+        for good in [
+            "0 2 * * *",
+            "0 4 * * 6",
+            "*/15 0-6,22 1 JAN-MAR mon-fri",
+            "5 4 * * 7",
+        ] {
+            assert_eq!(check_cron(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "not a cron",
+            "",
+            "0 2 * *",
+            "60 * * * *",
+            "* 24 * * *",
+            "* * 0 * *",
+            "* * * 13 *",
+            "*/0 * * * *",
+            "5-1 * * * *",
+            "0 2 * * * *",
+        ] {
+            assert!(check_cron(bad).is_err(), "{bad}");
+        }
     }
 }

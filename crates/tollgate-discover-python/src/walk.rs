@@ -297,6 +297,23 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// The target of symlink `path` when it resolves outside the rootdir
+    /// (`/proc`, `/`, another checkout): never walked, so a hostile link
+    /// cannot make collection read the whole machine.
+    fn link_out_of_root(&self, path: &Path) -> Option<PathBuf> {
+        let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            return None;
+        }
+        let target = path.canonicalize().ok()?;
+        let root = self
+            .opts
+            .rootdir
+            .canonicalize()
+            .unwrap_or_else(|_| self.opts.rootdir.clone());
+        (!target.starts_with(&root)).then_some(target)
+    }
+
     fn walk_dir(&mut self, dir: &Path, stack: &mut Vec<PathBuf>) {
         let canonical = match dir.canonicalize() {
             Ok(c) => c,
@@ -347,6 +364,17 @@ impl<'a> Walker<'a> {
             };
             if meta.is_dir() {
                 if !self.initial_with_parents.contains(&path) && self.ignored(&path, true) {
+                    continue;
+                }
+                if let Some(target) = self.link_out_of_root(&path) {
+                    self.diag(
+                        &path,
+                        "symlink-outside",
+                        format!(
+                            "not collected: a symlink to {}, outside the repository",
+                            target.display()
+                        ),
+                    );
                     continue;
                 }
                 self.walk_dir(&path, stack);

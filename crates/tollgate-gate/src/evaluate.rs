@@ -371,10 +371,6 @@ fn patch_coverage(check: &PatchCoverageCheck, measured: &Measurements) -> CheckR
     )
 }
 
-fn mean(xs: &[f64]) -> f64 {
-    xs.iter().sum::<f64>() / xs.len() as f64
-}
-
 /// A regression must be both significant (one-sided test at `alpha`) and
 /// larger than `max_percent` as a change of the mean: significance alone
 /// would block on tiny real changes, size alone would block on noise.
@@ -394,6 +390,23 @@ fn perf_regression(check: &PerfRegressionCheck, series: &BenchSeries) -> CheckRe
             ),
         };
     }
+    // A sample that is not a finite number (or a mean that overflows) cannot
+    // be judged; passing it would fail open ("pass NaN%"): it fails instead.
+    let finite = |xs: &[f64]| xs.iter().all(|v| v.is_finite());
+    let base = stats::mean(&series.history);
+    let now = stats::mean(&series.current);
+    if !finite(&series.current) || !finite(&series.history) || !base.is_finite() || !now.is_finite()
+    {
+        return result(
+            name,
+            true,
+            check.action,
+            None,
+            threshold,
+            "refused: a sample is not a finite number (NaN, infinite, or too large to average)"
+                .into(),
+        );
+    }
     // Turn "better is higher" into "worse is higher" so one test serves both.
     let sign = if series.higher_is_better { -1.0 } else { 1.0 };
     let current: Vec<f64> = series.current.iter().map(|v| sign * v).collect();
@@ -402,12 +415,28 @@ fn perf_regression(check: &PerfRegressionCheck, series: &BenchSeries) -> CheckRe
         StatTest::Welch => stats::welch_greater(&current, &history),
         StatTest::MannWhitney => stats::mann_whitney_greater(&current, &history),
     };
-    let base = mean(&series.history);
     let change_percent = if base == 0.0 {
         0.0
     } else {
-        100.0 * sign * (mean(&series.current) - base) / base.abs()
+        // (now - base) can exceed f64::MAX for finite means far apart:
+        // then divide first (the result is refused below if still infinite).
+        let diff = now - base;
+        if diff.is_finite() {
+            100.0 * sign * diff / base.abs()
+        } else {
+            100.0 * sign * (now / base.abs() - base / base.abs())
+        }
     };
+    if !change_percent.is_finite() {
+        return result(
+            name,
+            true,
+            check.action,
+            None,
+            threshold,
+            "refused: the change of the mean is not a finite number".into(),
+        );
+    }
     let significant = p_value.is_some_and(|p| p < check.alpha);
     result(
         name,
@@ -467,12 +496,13 @@ fn limits(limit: &LimitCheck, measured: &Measurements) -> Result<Vec<CheckResult
     }
     let mut out = Vec::new();
     for series in matching {
-        let value = mean(&series.current);
+        // A mean that is not a finite number fails the limit, never passes it.
+        let value = stats::mean(&series.current);
         let name = format!("limit.{}.{}", series.name, limit.metric);
         if let Some(max) = limit.max {
             out.push(result(
                 name.clone(),
-                value > max,
+                !value.is_finite() || value > max,
                 limit.action,
                 Some(value),
                 Some(max),
@@ -482,7 +512,7 @@ fn limits(limit: &LimitCheck, measured: &Measurements) -> Result<Vec<CheckResult
         if let Some(min) = limit.min {
             out.push(result(
                 name,
-                value < min,
+                !value.is_finite() || value < min,
                 limit.action,
                 Some(value),
                 Some(min),
@@ -926,6 +956,38 @@ mod tests {
                 "{test:?}: 10% shift flagged in {flagged}/1000"
             );
         }
+    }
+
+    #[test]
+    fn non_finite_and_overflowing_samples_fail_closed() {
+        let history: Vec<f64> = [100.0, 101.0, 99.0, 100.5, 99.5].to_vec();
+        for current in [
+            vec![f64::NAN],
+            vec![f64::INFINITY],
+            vec![f64::MAX, f64::MAX],
+            vec![-f64::MAX],
+        ] {
+            for test in [StatTest::Welch, StatTest::MannWhitney] {
+                let m = Measurements {
+                    bench: vec![series(current.clone(), history.clone())],
+                    ..Measurements::default()
+                };
+                let checks = only(&perf_gate(test), &m, &Baseline::default());
+                assert_ne!(
+                    checks[0].status,
+                    Status::Pass,
+                    "{current:?} {test:?}: {checks:?}"
+                );
+                assert!(checks[0].detail.contains("refused"), "{checks:?}");
+            }
+        }
+        // History with an overflowing mean is refused too.
+        let m = Measurements {
+            bench: vec![series(vec![1.0], vec![f64::MAX, f64::MAX, 1.0, 2.0, 3.0])],
+            ..Measurements::default()
+        };
+        let checks = only(&perf_gate(StatTest::Welch), &m, &Baseline::default());
+        assert_ne!(checks[0].status, Status::Pass, "{checks:?}");
     }
 
     #[test]

@@ -36,8 +36,17 @@ pub fn fix(findings: &[Finding], root: &Path) -> io::Result<FixReport> {
         by_file.entry(fix.file.as_str()).or_default().push(fix);
     }
     let mut report = FixReport::default();
+    let real_root = root.canonicalize()?;
     for (file, fixes) in by_file {
         let path = root.join(file);
+        // Only a regular file of the repository is rewritten: a symlink (to
+        // a file outside it, or anywhere) is left alone.
+        if let Some(reason) = not_rewritable(&path, &real_root) {
+            for fix in fixes {
+                report.skipped.push((fix.clone(), reason.clone()));
+            }
+            continue;
+        }
         let text = std::fs::read_to_string(&path)?;
         let outcome = apply(&text, &fixes);
         for fix in outcome.unmatched {
@@ -53,6 +62,35 @@ pub fn fix(findings: &[Finding], root: &Path) -> io::Result<FixReport> {
         }
     }
     Ok(report)
+}
+
+/// Why `path` must not be rewritten, if it must not: it is a symlink, not
+/// a regular file, or resolves outside `real_root` (through a symlinked
+/// directory).
+fn not_rewritable(path: &Path, real_root: &Path) -> Option<String> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) => return Some(format!("cannot read {}: {e}", path.display())),
+    };
+    if meta.file_type().is_symlink() {
+        return Some(format!(
+            "{} is a symbolic link: not rewritten",
+            path.display()
+        ));
+    }
+    if !meta.is_file() {
+        return Some(format!(
+            "{} is not a regular file: not rewritten",
+            path.display()
+        ));
+    }
+    match path.canonicalize() {
+        Ok(real) if real.starts_with(real_root) => None,
+        _ => Some(format!(
+            "{} resolves outside the repository: not rewritten",
+            path.display()
+        )),
+    }
 }
 
 /// The result of applying fixes to one file's text.

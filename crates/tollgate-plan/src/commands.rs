@@ -189,10 +189,18 @@ fn use_args_file(template: &str, file: &str) -> (String, bool) {
 
 /// Fills `{placeholder}`s; `{{` and `}}` are literal braces. An unknown
 /// placeholder (validation rejects them) is left as written.
+///
+/// Commands are shell command lines, so a value is pasted as data, never as
+/// shell syntax: outside quotes it becomes one POSIX-quoted word, inside
+/// `'...'` or `"..."` the characters that would end the quotes or expand
+/// (`'`; `"`, `$`, backquote, `\`) are escaped. `MODEL='x; touch pwned'`
+/// renders as the single argument `x; touch pwned`.
 fn fill(template: &str, ctx: &CommandContext<'_>) -> String {
     let mut out = String::with_capacity(template.len() + 64);
     let mut rest = template;
+    let mut quoting = Quoting::default();
     while let Some(pos) = rest.find(['{', '}']) {
+        quoting.scan(&rest[..pos]);
         out.push_str(&rest[..pos]);
         let tail = &rest[pos..];
         if tail.starts_with("{{") || tail.starts_with("}}") {
@@ -204,13 +212,18 @@ fn fill(template: &str, ctx: &CommandContext<'_>) -> String {
             if let Some(end) = tail.find('}') {
                 let name = &tail[1..end];
                 match value(name, ctx) {
-                    Some(v) => out.push_str(&v),
+                    Some(Value::Shell(v)) => {
+                        quoting.scan(&v);
+                        out.push_str(&v);
+                    }
+                    Some(Value::Data(v)) => out.push_str(&quoting.quote(&v)),
                     None => out.push_str(&tail[..=end]),
                 }
                 rest = &tail[end + 1..];
                 continue;
             }
         }
+        quoting.scan(&tail[..1]);
         out.push_str(&tail[..1]);
         rest = &tail[1..];
     }
@@ -218,28 +231,99 @@ fn fill(template: &str, ctx: &CommandContext<'_>) -> String {
     out
 }
 
-fn value(name: &str, ctx: &CommandContext<'_>) -> Option<String> {
+/// Where a position of a command line is, for POSIX `sh`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    #[default]
+    Bare,
+    Single,
+    Double,
+    /// After a backslash outside single quotes (inside double quotes when
+    /// the flag is set).
+    Escaped(bool),
+}
+
+impl Quoting {
+    fn scan(&mut self, text: &str) {
+        for c in text.chars() {
+            *self = match (*self, c) {
+                (Quoting::Escaped(true), _) => Quoting::Double,
+                (Quoting::Escaped(false), _) => Quoting::Bare,
+                (Quoting::Bare, '\\') => Quoting::Escaped(false),
+                (Quoting::Bare, '\'') => Quoting::Single,
+                (Quoting::Bare, '"') => Quoting::Double,
+                (Quoting::Single, '\'') => Quoting::Bare,
+                (Quoting::Double, '\\') => Quoting::Escaped(true),
+                (Quoting::Double, '"') => Quoting::Bare,
+                (state, _) => state,
+            };
+        }
+    }
+
+    /// `value` as literal text at this position.
+    fn quote(self, value: &str) -> String {
+        match self {
+            // Empty stays empty (an unset variable drops out of the line).
+            Quoting::Bare if value.is_empty() => String::new(),
+            Quoting::Bare => shell_quote(value),
+            Quoting::Single => value.replace('\'', "'\\''"),
+            Quoting::Double => {
+                let mut out = String::with_capacity(value.len());
+                for c in value.chars() {
+                    if matches!(c, '"' | '$' | '`' | '\\') {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out
+            }
+            // `\{x}`: the backslash takes the first character as it is
+            // (a newline: a line continuation, dropped); the rest is quoted.
+            Quoting::Escaped(inside) => {
+                let after = if inside {
+                    Quoting::Double
+                } else {
+                    Quoting::Bare
+                };
+                let mut chars = value.chars();
+                match chars.next() {
+                    Some(first) => format!("{first}{}", after.quote(chars.as_str())),
+                    None => String::new(),
+                }
+            }
+        }
+    }
+}
+
+/// A placeholder's text: shell syntax tollgate generated (already quoted),
+/// or data from the configuration, the environment or a flag.
+enum Value {
+    Shell(String),
+    Data(String),
+}
+
+fn value(name: &str, ctx: &CommandContext<'_>) -> Option<Value> {
     Some(match name {
-        "markexpr" => ctx.markexpr.unwrap_or_default().to_string(),
-        "markexpr_quoted" => shell_quote(ctx.markexpr.unwrap_or_default()),
-        "nextest_filter" => match ctx.nextest_filter {
+        "markexpr_quoted" => Value::Shell(shell_quote(ctx.markexpr.unwrap_or_default())),
+        "nextest_filter" => Value::Shell(match ctx.nextest_filter {
             Some(decided) => decided.to_string(),
             None => {
                 let filterset = filterset::compact(ctx.rust_tests, ctx.universe, ctx.cargo.ignored);
                 format!("{}-E {}", ignored_flag(ctx.cargo), shell_quote(&filterset))
             }
-        },
-        "cargo_features" => cargo_features(ctx.cargo),
-        "framework" => ctx.framework.unwrap_or_default().to_string(),
-        "pipeline" => ctx.pipeline.to_string(),
-        "job" => ctx.job.to_string(),
-        "stage" => ctx.stage.to_string(),
-        "shard" => ctx.shard.map_or(1, |(i, _)| i).to_string(),
-        "shards" => ctx.shard.map_or(1, |(_, n)| n).to_string(),
-        var => ctx.variables.text(var).or_else(|| {
+        }),
+        "cargo_features" => Value::Shell(cargo_features(ctx.cargo)),
+        "markexpr" => Value::Data(ctx.markexpr.unwrap_or_default().to_string()),
+        "framework" => Value::Data(ctx.framework.unwrap_or_default().to_string()),
+        "pipeline" => Value::Data(ctx.pipeline.to_string()),
+        "job" => Value::Data(ctx.job.to_string()),
+        "stage" => Value::Data(ctx.stage.to_string()),
+        "shard" => Value::Data(ctx.shard.map_or(1, |(i, _)| i).to_string()),
+        "shards" => Value::Data(ctx.shard.map_or(1, |(_, n)| n).to_string()),
+        var => Value::Data(ctx.variables.text(var).or_else(|| {
             // A declared but unset variable renders empty; anything else stays.
             ctx.variables.is_declared(var).then(String::new)
-        })?,
+        })?),
     })
 }
 

@@ -57,6 +57,9 @@ pub enum PlanError {
         #[source]
         source: std::io::Error,
     },
+
+    #[error("cannot write {}: it is {what}, not a regular file; refusing to replace it", path.display())]
+    NotARegularFile { path: PathBuf, what: &'static str },
 }
 
 fn hint(suggestion: Option<&str>, known: &[String]) -> String {

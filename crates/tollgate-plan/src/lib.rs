@@ -45,9 +45,9 @@ pub use filterset::{MAX_COMMAND, MAX_FILTERSET_ARG};
 pub use model::{
     ArgsFile, DroppedJob, Plan, PlannedJob, RunnerNeeds, Shard, UncoveredTest, UnrunnableTest,
 };
-pub use planner::{find_pipeline, plan, PlanInput, ARGS_DIR};
+pub use planner::{find_pipeline, plan, pytest_arg_problem, PlanInput, ARGS_DIR};
 pub use py_imports::{extract_imports, Import, ImportGraph};
 pub use rust_graph::RustGraph;
 pub use strategy::{strategy_checks, Finding};
 pub use vars::{ResolvedVar, VarSource, Variables};
-pub use write::{new_temp_file, write_atomically};
+pub use write::{check_output_target, new_temp_file, write_atomically};

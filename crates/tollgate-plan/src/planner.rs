@@ -534,6 +534,15 @@ impl<'a> Context<'a> {
                 .copied()
                 .filter(|t| t.language == Language::Python)
                 .collect();
+            for t in &python {
+                if let Some(problem) = pytest_arg_problem(&t.id) {
+                    unrunnable.push(UnrunnableTest {
+                        job: inst.name.clone(),
+                        test: t.id.clone(),
+                        reason: format!("its id cannot be passed to pytest safely: {problem}"),
+                    });
+                }
+            }
             let rust: Vec<&TestItem> = selected
                 .iter()
                 .copied()
@@ -984,9 +993,12 @@ fn choose_framework(
     )
 }
 
+/// The node ids, one per line. An id pytest would misread from such a file
+/// (a line break in it, a leading `-` or `@`: see [`pytest_arg_problem`]) is
+/// left out: it would inject arguments, not select a test.
 fn args_file(path: &str, tests: &[&TestItem]) -> ArgsFile {
     let mut contents = String::new();
-    for t in tests {
+    for t in tests.iter().filter(|t| pytest_arg_problem(&t.id).is_none()) {
         contents.push_str(&t.id);
         contents.push('\n');
     }
@@ -1093,6 +1105,28 @@ fn split_into_shards<'t>(
         assumed: estimates.assumed,
         split_files: split.split_groups,
         recorded: durations.is_some(),
+    }
+}
+
+/// Why `id` cannot be one line of a pytest args file (`pytest @file`), if it
+/// cannot. argparse reads such a file with Python's `str.splitlines` (which
+/// also breaks at `\r`, `\v`, `\f`, `\x1c`-`\x1e`, `\x85`, U+2028 and
+/// U+2029), takes a line starting with `-` as an option and one starting
+/// with `@` as another file to read.
+pub fn pytest_arg_problem(id: &str) -> Option<&'static str> {
+    const LINE_BREAKS: &[char] = &[
+        '\n', '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\u{85}', '\u{2028}', '\u{2029}',
+    ];
+    if id.is_empty() {
+        Some("it is empty")
+    } else if id.contains(LINE_BREAKS) {
+        Some("it contains a line break")
+    } else if id.starts_with('-') {
+        Some("it starts with `-` (pytest would read an option)")
+    } else if id.starts_with('@') {
+        Some("it starts with `@` (pytest would read another args file)")
+    } else {
+        None
     }
 }
 

@@ -7,9 +7,42 @@ use std::path::Path;
 
 use crate::error::PlanError;
 
+/// Refuses an output path that exists and is not a regular file: a
+/// directory, a symlink (it may point anywhere), a FIFO, a socket or a
+/// device (`/dev/full`) must never be replaced by a report. Call it before
+/// any work whose result would then be lost.
+pub fn check_output_target(path: &Path) -> Result<(), PlanError> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    let kind = meta.file_type();
+    let what = if kind.is_file() {
+        return Ok(());
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else {
+        "not a file"
+    };
+    Err(PlanError::NotARegularFile {
+        path: path.to_path_buf(),
+        what,
+    })
+}
+
 /// Writes `contents` to `path` atomically (same-directory temp file + rename).
-/// Missing parent directories are created.
+/// Missing parent directories are created. A target that is not a regular
+/// file is refused ([`check_output_target`]).
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), PlanError> {
+    check_output_target(path)?;
     let io_err = |source| PlanError::Io {
         path: path.to_path_buf(),
         source,
@@ -53,6 +86,32 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "two");
         let entries: Vec<_> = std::fs::read_dir(dir.path().join("out")).unwrap().collect();
         assert_eq!(entries.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn special_files_and_links_are_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let fifo = dir.path().join("fifo.json");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for target in [&link, &fifo, &dir.path().to_path_buf(), &"/dev/full".into()] {
+            let err = write_atomically(target, b"x").unwrap_err();
+            assert!(err.to_string().contains("not a regular file"), "{err}");
+        }
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert!(check_output_target(&dir.path().join("new.json")).is_ok());
+        assert!(check_output_target(&victim).is_ok());
     }
 
     #[cfg(target_os = "linux")]

@@ -123,8 +123,8 @@ pub fn criterion_name(path: &Path, limits: &Limits) -> String {
 }
 
 fn head(path: &Path) -> Result<Vec<u8>, Error> {
-    let mut file =
-        std::fs::File::open(path).map_err(|e| Error::new(ErrorKind::Io(e), None).in_file(path))?;
+    let mut file = crate::input::open_regular(path)
+        .map_err(|e| Error::new(ErrorKind::Io(e), None).in_file(path))?;
     let mut buf = vec![0u8; 64 * 1024];
     let mut filled = 0;
     while filled < buf.len() {

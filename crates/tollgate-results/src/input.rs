@@ -99,7 +99,7 @@ pub(crate) fn io_error_kind(err: io::Error) -> ErrorKind {
 /// still limits the read in case it grows while being read.
 pub fn open(path: &Path, limits: &Limits) -> Result<impl BufRead, Error> {
     let fail = |kind| Error::new(kind, None).in_file(path);
-    let file = File::open(path).map_err(|e| fail(ErrorKind::Io(e)))?;
+    let file = open_regular(path).map_err(|e| fail(ErrorKind::Io(e)))?;
     let size = file.metadata().map_err(|e| fail(ErrorKind::Io(e)))?.len();
     if size > limits.max_input_bytes {
         return Err(fail(ErrorKind::TooLarge {
@@ -111,6 +111,26 @@ pub fn open(path: &Path, limits: &Limits) -> Result<impl BufRead, Error> {
         64 * 1024,
         LimitedReader::new(file, limits.max_input_bytes),
     ))
+}
+
+/// Opens `path` only if it is a regular file (after symlinks): a FIFO with no
+/// writer would block the open forever, a device (`/dev/zero`) would never
+/// end. The type is checked before opening and again on the open file.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let not_regular = || {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, socket, device or directory cannot be read as a report)",
+        )
+    };
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    Ok(file)
 }
 
 /// 1-based line and column of a byte offset in a file (columns count bytes).

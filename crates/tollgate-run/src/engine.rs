@@ -240,8 +240,17 @@ fn run_job(
         job: job.name.clone(),
         tests: job.tests().count(),
     });
-    let work = match tempfile::Builder::new().prefix("tollgate-job-").tempdir() {
-        Ok(dir) => dir,
+    // Private (0700: raw logs may hold secrets), and removed by the reaper
+    // if tollgate dies before it removes it itself.
+    let work = match tempfile::Builder::new()
+        .prefix("tollgate-job-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir()
+    {
+        Ok(dir) => {
+            crate::reaper::watch_dir(dir.path());
+            ScratchDir(dir)
+        }
         Err(e) => {
             return JobReport::not_started(
                 &job.name,
@@ -278,7 +287,7 @@ fn run_job(
     };
     let ctx = StepContext {
         root: &spec.root,
-        work_dir: work.path(),
+        work_dir: work.0.path(),
         env: &job.env,
         deadline: job.wall_timeout.map(|d| started + d),
         redactor: opts.redactor,
@@ -354,7 +363,19 @@ fn run_job(
             used_secs: test_secs,
             exceeded: test_secs > b.limit.as_secs_f64(),
         });
-    let over_budget_tests = test_overruns(job, &tests);
+    let mut over_budget_tests = test_overruns(job, &tests);
+    // Ids are reported (printed, stored, written) only redacted: a token in
+    // a parametrize id must not reach the store or a report file.
+    let tests: Vec<TestReport> = tests
+        .into_iter()
+        .map(|t| TestReport {
+            id: opts.redactor.redact_owned(t.id),
+            ..t
+        })
+        .collect();
+    for overrun in &mut over_budget_tests {
+        overrun.id = opts.redactor.redact_owned(std::mem::take(&mut overrun.id));
+    }
     JobReport {
         name: job.name.clone(),
         stage: job.stage,
@@ -368,6 +389,18 @@ fn run_job(
         over_budget_tests,
         tests,
         processes,
+    }
+}
+
+/// A job's scratch directory: removed when dropped, then no longer the
+/// reaper's to remove.
+struct ScratchDir(tempfile::TempDir);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let path = self.0.path().to_path_buf();
+        let _ = std::fs::remove_dir_all(&path);
+        crate::reaper::forget_dir(&path);
     }
 }
 
@@ -403,8 +436,7 @@ fn test_overruns(job: &JobSpec, tests: &[TestReport]) -> Vec<TestOverrun> {
 fn run_shell(command: &str, index: usize, ctx: &StepContext<'_>) -> StepResult {
     let mut result = StepResult::default();
     let log = ctx.work_dir.join(format!("step-{index}.log"));
-    let mut cmd = std::process::Command::new("sh");
-    cmd.arg("-c").arg(command);
+    let cmd = shell_or_argv(command);
     match run_logged(ctx, cmd, command.to_string(), &log, |_| None) {
         Ok(ran) => {
             let _ = std::fs::remove_file(&log);
@@ -428,10 +460,52 @@ fn run_shell(command: &str, index: usize, ctx: &StepContext<'_>) -> StepResult {
             result.push_process(ran.record);
         }
         Err(e) => {
-            result.failure = Some(StepFailure::Infrastructure(format!("cannot run sh: {e}")));
+            result.failure = Some(StepFailure::Infrastructure(
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    format!("command not found: `{}`", ctx.redactor.redact(command))
+                } else {
+                    format!("cannot run `{}`: {e}", ctx.redactor.redact(command))
+                },
+            ));
         }
     }
     result
+}
+
+/// Characters that make a command line shell syntax (operators, expansions,
+/// globs, comments, redirections).
+const SHELL_SYNTAX: &[char] = &[
+    '|', '&', ';', '<', '>', '(', ')', '$', '`', '*', '?', '[', ']', '#', '~', '{', '}', '!', '\n',
+];
+
+/// The process for a job command: a plain command line (words, quotes, no
+/// shell syntax) runs as an argument vector; only a command the user wrote
+/// with shell syntax (`a && b`, `> file`, `$VAR`, globs) goes to `sh -c`.
+/// Values tollgate pasted into a command were POSIX-quoted by the planner,
+/// so they are one word either way.
+pub fn shell_or_argv(command: &str) -> std::process::Command {
+    if let Some(argv) = plain_argv(command) {
+        let mut cmd = std::process::Command::new(&argv[0]);
+        cmd.args(&argv[1..]);
+        return cmd;
+    }
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c").arg(command);
+    cmd
+}
+
+/// The words of `command` when it needs no shell (pure).
+pub fn plain_argv(command: &str) -> Option<Vec<String>> {
+    if command.contains(SHELL_SYNTAX) {
+        return None;
+    }
+    let words = shell_words::split(command).ok()?;
+    // `NAME=value cmd` is an assignment, a shell feature.
+    let first = words.first()?;
+    if first.contains('=') {
+        return None;
+    }
+    Some(words)
 }
 
 #[cfg(test)]

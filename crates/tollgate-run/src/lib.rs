@@ -19,6 +19,7 @@ pub mod process;
 pub mod progress;
 pub mod pytest;
 pub mod quarantine;
+pub mod reaper;
 pub mod redact;
 pub mod report;
 pub mod rust;

@@ -65,7 +65,26 @@ pub fn run(step: &PytestStep, ctx: &StepContext<'_>) -> StepResult {
         return result;
     }
     let specs: HashMap<&str, &TestSpec> = step.tests.iter().map(|t| (t.id.as_str(), t)).collect();
-    let mut to_run: Vec<String> = step.tests.iter().map(|t| t.id.clone()).collect();
+    // An id pytest would misread from the args file (a line break, a leading
+    // `-` or `@`) would inject arguments: it is an error, never a line.
+    let mut to_run: Vec<String> = Vec::new();
+    for t in &step.tests {
+        match tollgate_plan::pytest_arg_problem(&t.id) {
+            None => to_run.push(t.id.clone()),
+            Some(problem) => result.push_attempt(
+                &t.id,
+                Attempt {
+                    number: 0,
+                    outcome: AttemptOutcome::Error,
+                    duration: 0.0,
+                    message: Some(format!(
+                        "not run: the test id cannot be passed to pytest safely: {problem}"
+                    )),
+                    output: None,
+                },
+            ),
+        }
+    }
     let mut invocation = 0u32;
     while !to_run.is_empty() {
         // One round: every test in `to_run` once, across as many processes as
@@ -136,6 +155,7 @@ pub fn run(step: &PytestStep, ctx: &StepContext<'_>) -> StepResult {
         to_run = step
             .tests
             .iter()
+            .filter(|t| tollgate_plan::pytest_arg_problem(&t.id).is_none())
             .filter(|t| {
                 wants_retry(
                     result.attempts.get(&t.id).map_or(&[][..], Vec::as_slice),

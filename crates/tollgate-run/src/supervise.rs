@@ -82,7 +82,9 @@ pub struct Finished {
 /// Spawns `command` as the leader of a new process group.
 pub fn spawn_in_group(command: &mut Command) -> io::Result<Child> {
     use std::os::unix::process::CommandExt;
-    command.process_group(0).spawn()
+    let child = command.process_group(0).spawn()?;
+    crate::reaper::watch_process(child.id());
+    Ok(child)
 }
 
 /// Waits for `child`, asking `should_stop` between polls; when it answers,
@@ -92,6 +94,18 @@ pub fn supervise(
     child: Child,
     grace: Duration,
     mut should_stop: impl FnMut(Instant) -> Option<StopReason>,
+) -> io::Result<Finished> {
+    let id = child.id();
+    let finished = supervise_group(child, grace, &mut should_stop);
+    // Whatever happened, the group is gone now.
+    crate::reaper::forget_process(id);
+    finished
+}
+
+fn supervise_group(
+    child: Child,
+    grace: Duration,
+    should_stop: &mut impl FnMut(Instant) -> Option<StopReason>,
 ) -> io::Result<Finished> {
     let started = Instant::now();
     let pid = child.id() as libc::pid_t;

@@ -23,6 +23,16 @@ pub enum StoreError {
     UnknownRun(String),
     #[error("cannot store: {0}")]
     Invalid(String),
+    /// The store's location cannot be understood (a bad port in a URL, say):
+    /// the user's input, not the server's fault.
+    #[error("invalid store location: {0}")]
+    BadLocation(String),
+    /// A read command asked for a store that is not there.
+    #[error("no history store at {0} (record a run first, or check the path)")]
+    Missing(String),
+    /// The server did not answer in time.
+    #[error("PostgreSQL: no answer from {server} within {seconds} s (set `connect_timeout` in the URL to wait longer)")]
+    Timeout { server: String, seconds: u64 },
 }
 
 /// `postgres::Error`'s own `Display` says only "db error"; the server's

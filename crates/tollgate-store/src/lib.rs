@@ -72,6 +72,17 @@ impl Store {
         Ok(Store::Sqlite(SqliteStore::open(Path::new(path))?))
     }
 
+    /// Opens `location` for commands that only read (`history`, `flaky`):
+    /// a SQLite store must exist already (no empty store is created at a
+    /// mistyped path) and may be read-only.
+    pub fn open_read(location: &str) -> Result<Store, StoreError> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            return Ok(Store::Postgres(PgStore::connect(location)?));
+        }
+        let path = location.strip_prefix("sqlite://").unwrap_or(location);
+        Ok(Store::Sqlite(SqliteStore::open_read(Path::new(path))?))
+    }
+
     /// The schema version of the store at `location` and what this build
     /// would apply, without creating or migrating anything (`tollgate store
     /// migrate --check`). A SQLite file that does not exist is at version 0.
@@ -462,5 +473,113 @@ mod tests {
                 ("a", 2, Outcome::Passed)
             ]
         );
+    }
+}
+
+/// `location` fit for messages: the password of a `postgres://` URL, in its
+/// user part or its query string (`?password=...`), is hidden.
+pub fn display_location(location: &str) -> String {
+    let Some(scheme_end) = location.find("://") else {
+        return location.to_string();
+    };
+    let (scheme, rest) = location.split_at(scheme_end + 3);
+    let (authority_and_path, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (rest, None),
+    };
+    let authority_end = authority_and_path
+        .find('/')
+        .unwrap_or(authority_and_path.len());
+    let (authority, path) = authority_and_path.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
+            format!("{user}:…@{host}")
+        }
+        None => authority.to_string(),
+    };
+    let mut out = format!("{scheme}{authority}{path}");
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if key.to_ascii_lowercase().contains("password") => {
+                    format!("{key}=…")
+                }
+                _ => param.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod location_tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden_in_user_info_and_query() {
+        assert_eq!(
+            display_location(
+                "postgres://u:hunter2@db:5432/x?password=s3cret&sslmode=disable&sslpassword=p"
+            ),
+            "postgres://u:…@db:5432/x?password=…&sslmode=disable&sslpassword=…"
+        );
+        assert_eq!(
+            display_location("postgres://db/x?user=u"),
+            "postgres://db/x?user=u"
+        );
+        assert_eq!(
+            display_location(".tollgate/history.db"),
+            ".tollgate/history.db"
+        );
+    }
+}
+
+/// The run key every shard of one CI run shares, whichever command records
+/// it (`tollgate run` or `tollgate ingest`): `TOLLGATE_RUN_KEY` as given,
+/// else `gitlab-<CI_PIPELINE_ID>`, else `github-<GITHUB_RUN_ID>-<attempt>`;
+/// `None` outside CI. `env` looks a variable up (empty counts as unset).
+pub fn ci_run_key(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let get = |name: &str| env(name).filter(|v| !v.is_empty());
+    if let Some(key) = get("TOLLGATE_RUN_KEY") {
+        return Some(key);
+    }
+    if let Some(id) = get("CI_PIPELINE_ID") {
+        return Some(format!("gitlab-{id}"));
+    }
+    let id = get("GITHUB_RUN_ID")?;
+    let attempt = get("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into());
+    Some(format!("github-{id}-{attempt}"))
+}
+
+#[cfg(test)]
+mod run_key_tests {
+    use super::*;
+
+    #[test]
+    fn one_ci_run_has_one_key() {
+        let key = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            ci_run_key(&|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        };
+        assert_eq!(
+            key(&[("CI_PIPELINE_ID", "777123")]).as_deref(),
+            Some("gitlab-777123")
+        );
+        assert_eq!(
+            key(&[("GITHUB_RUN_ID", "9"), ("GITHUB_RUN_ATTEMPT", "2")]).as_deref(),
+            Some("github-9-2")
+        );
+        assert_eq!(
+            key(&[("TOLLGATE_RUN_KEY", "k"), ("CI_PIPELINE_ID", "1")]).as_deref(),
+            Some("k")
+        );
+        assert_eq!(key(&[("CI_PIPELINE_ID", "")]), None);
     }
 }

@@ -21,6 +21,75 @@ use crate::sql::{to_postgres, Row, Sql, Value};
 use crate::upkeep::{self, MigrationStatus, PruneSummary};
 use tollgate_results::TestResult;
 
+/// How long connecting (and migrating) may take without `connect_timeout`.
+pub const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// `statement_timeout` (ms) set unless the URL's `options` set one.
+pub const DEFAULT_STATEMENT_TIMEOUT_MS: u64 = 300_000;
+
+/// The URL parsed, with tollgate's defaults for what it leaves unset: a
+/// malformed URL (a bad port, say) is [`StoreError::BadLocation`].
+pub fn connection_config(url: &str) -> Result<postgres::Config, StoreError> {
+    let mut config: postgres::Config = url
+        .parse()
+        .map_err(|e: postgres::Error| StoreError::BadLocation(format!("{e}")))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+    }
+    let options = config.get_options().unwrap_or_default().to_string();
+    if !options.contains("statement_timeout") {
+        let joined = format!("{options} -c statement_timeout={DEFAULT_STATEMENT_TIMEOUT_MS}");
+        config.options(joined.trim());
+    }
+    config.keepalives(true);
+    config.keepalives_idle(std::time::Duration::from_secs(30));
+    Ok(config)
+}
+
+/// One connection attempt, bounded by the config's connect timeout.
+fn connect_within(config: &postgres::Config) -> Result<Client, StoreError> {
+    let attempt = config.clone();
+    within(config, move || {
+        attempt.connect(NoTls).map_err(StoreError::from)
+    })
+}
+
+/// Runs `work` (talking to the server) on a thread and waits for it at most
+/// the config's connect timeout. postgres' own connect timeout covers the
+/// TCP connect only: a server that accepts and never answers would hang the
+/// start-up exchange forever. A thread stuck on such a server is abandoned
+/// (it ends with the process).
+fn within<T: Send + 'static>(
+    config: &postgres::Config,
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let timeout = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = send.send(work());
+    });
+    match receive.recv_timeout(timeout) {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::Timeout {
+            server: server_of(config),
+            seconds: timeout.as_secs().max(1),
+        }),
+    }
+}
+
+/// `host:port` of the first host, for messages.
+fn server_of(config: &postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}")
+}
+
 /// Rows per array round trip.
 const CHUNK: usize = 20_000;
 /// `pg_advisory_xact_lock` key for migrations ("tollgate" in ASCII, truncated).
@@ -45,22 +114,29 @@ impl PgStore {
     /// Connects to a `postgres://` URL and migrates. A schema can be chosen
     /// with libpq's `options`, e.g. `?options=-csearch_path%3Dci`.
     ///
-    /// A server that is full ("too many clients", every CI runner connecting
-    /// at once) or starting up is retried for [`CONNECT_PATIENCE`] before the
-    /// error is returned.
+    /// Nothing waits forever: each connection attempt (the TCP connect, the
+    /// start-up exchange and the migration) must finish within
+    /// `connect_timeout` from the URL (default [`DEFAULT_CONNECT_TIMEOUT`]);
+    /// every statement is bounded by the server's `statement_timeout` (from
+    /// `options=-c statement_timeout=...` in the URL, default
+    /// [`DEFAULT_STATEMENT_TIMEOUT_MS`]); TCP keepalives notice a peer that
+    /// vanished. A server that is full ("too many clients", every CI runner
+    /// connecting at once) or starting up is retried for
+    /// [`CONNECT_PATIENCE`] before the error is returned.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let config = connection_config(url)?;
         let started = std::time::Instant::now();
         let mut pause = std::time::Duration::from_millis(50);
         let mut client = loop {
-            match Client::connect(url, NoTls) {
+            match connect_within(&config) {
                 Ok(client) => break client,
-                Err(e)
+                Err(StoreError::Postgres(e))
                     if is_transient_connect_error(&e) && started.elapsed() < CONNECT_PATIENCE =>
                 {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(std::time::Duration::from_secs(1));
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         };
         // JIT compilation costs a second or more per query whose estimate
@@ -68,8 +144,10 @@ impl PgStore {
         // enough) and never pays off for these index-driven queries.
         client.batch_execute("SET jit = off")?;
         let mut store = PgStore { client };
-        store.migrate()?;
-        Ok(store)
+        within(&config, move || {
+            store.migrate()?;
+            Ok(store)
+        })
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
@@ -99,7 +177,8 @@ impl PgStore {
 
     /// The schema version without migrating anything.
     pub fn migration_status(url: &str) -> Result<MigrationStatus, StoreError> {
-        let mut client = Client::connect(url, NoTls)?;
+        let config = connection_config(url)?;
+        let mut client = connect_within(&config)?;
         let has_table: bool = client
             .query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[])?
             .get(0);

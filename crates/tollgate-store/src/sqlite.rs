@@ -60,6 +60,50 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Opens an existing store for reading only: nothing is created at a
+    /// mistyped path ([`StoreError::Missing`]), nothing is migrated, and a
+    /// file (or directory) without write permission is read all the same.
+    pub fn open_read(path: &Path) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Missing(path.display().to_string()));
+        }
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let usable = |conn: Connection| -> Result<Connection, rusqlite::Error> {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))?;
+            Ok(conn)
+        };
+        let conn = match Connection::open_with_flags(path, flags).and_then(usable) {
+            Ok(conn) => conn,
+            // A WAL database in a directory we cannot write: SQLite cannot
+            // create its shared-memory file; read it as an immutable file.
+            Err(_) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .and_then(usable)?
+            }
+        };
+        let mut store = SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+        };
+        let version = store.schema_version().unwrap_or(0);
+        if version > LATEST_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found: version,
+                supported: LATEST_VERSION,
+            });
+        }
+        if version < LATEST_VERSION {
+            return Err(StoreError::Invalid(format!(
+                "{} is not a tollgate store at the current schema (version {version}); open it once with a writing command to migrate it",
+                path.display()
+            )));
+        }
+        Ok(store)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -394,4 +438,18 @@ impl Sql for SqliteStore {
         }
         Ok(out)
     }
+}
+
+/// `path` percent-encoded for a `file:` URI.
+fn uri_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

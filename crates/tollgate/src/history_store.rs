@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use tollgate_store::Store;
 
 use crate::project::Project;
@@ -37,19 +36,43 @@ pub(crate) fn store_location(project: &Project, flag: Option<&str>) -> StoreLoca
 
 /// Opens (creating a SQLite file if needed) the store [`store_location`] finds.
 pub(crate) fn open_store(project: &Project, flag: Option<&str>) -> anyhow::Result<Store> {
-    let location = match store_location(project, flag) {
-        StoreLocation::Postgres(url) => url,
-        StoreLocation::Sqlite(path) => path.display().to_string(),
-    };
-    Store::open(&location).with_context(|| format!("cannot open the store {}", redact(&location)))
+    let location = location_text(project, flag);
+    store_result(&location, Store::open(&location))
 }
 
-/// Hides a password in a postgres URL.
-pub(crate) fn redact(location: &str) -> String {
-    match (location.find("://"), location.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://…@{}", &location[..scheme], &location[at + 1..])
-        }
-        _ => location.to_string(),
+/// Opens the store [`store_location`] finds for reading only: a store that
+/// does not exist is an error (exit 2), not a new empty store; a read-only
+/// one can be read.
+pub(crate) fn open_store_read(project: &Project, flag: Option<&str>) -> anyhow::Result<Store> {
+    let location = location_text(project, flag);
+    store_result(&location, Store::open_read(&location))
+}
+
+fn location_text(project: &Project, flag: Option<&str>) -> String {
+    match store_location(project, flag) {
+        StoreLocation::Postgres(url) => url,
+        StoreLocation::Sqlite(path) => path.display().to_string(),
     }
+}
+
+/// A store error with its location (password hidden); the user's mistakes
+/// (a malformed URL, a missing store) are usage errors.
+fn store_result(
+    location: &str,
+    result: Result<Store, tollgate_store::StoreError>,
+) -> anyhow::Result<Store> {
+    use tollgate_store::StoreError;
+    let shown = redact(location);
+    match result {
+        Ok(store) => Ok(store),
+        Err(e @ (StoreError::BadLocation(_) | StoreError::Missing(_))) => Err(crate::exit::usage(
+            format!("cannot open the store {shown}: {e}"),
+        )),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot open the store {shown}"))),
+    }
+}
+
+/// Hides a password in a postgres URL, in its user part and its query string.
+pub(crate) fn redact(location: &str) -> String {
+    tollgate_store::display_location(location)
 }

@@ -21,6 +21,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // `tollgate run`'s reaper (see `tollgate_run::reaper`): not a command.
+    if std::env::args_os().nth(1).as_deref()
+        == Some(std::ffi::OsStr::new(tollgate_run::reaper::ARG))
+    {
+        tollgate_run::reaper::main();
+    }
     let cli = cli::Cli::parse();
     match commands::dispatch(cli) {
         Ok(code) => code.into(),

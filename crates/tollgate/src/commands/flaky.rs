@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use tollgate_config::{compile_globs, Config};
 use tollgate_store::{FlakyQuery, FlakyTest, TestHistoryEntry};
 
-use super::gate::{now_ms, open_store, window_ms, write_stdout};
+use super::gate::{now_ms, open_store_read, window_ms, write_stdout};
 use crate::exit::{usage, Status};
 use crate::project::ConfigLocation;
 
@@ -84,7 +84,7 @@ pub fn run(args: &FlakyArgs) -> anyhow::Result<Status> {
         }
     }
     let components = ComponentMatcher::new(&project.config)?;
-    let mut store = open_store(&project, args.store.as_deref())?;
+    let mut store = open_store_read(&project, args.store.as_deref())?;
     let report = store.flaky_tests(&FlakyQuery {
         since_ms: now_ms().saturating_sub(window_ms(&args.window)?),
         pipeline: args.pipeline.clone(),

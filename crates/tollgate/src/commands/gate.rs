@@ -303,7 +303,7 @@ fn gate_for_pipeline(config: &Config, pipeline: &str) -> anyhow::Result<String> 
     )))
 }
 
-pub(crate) use crate::history_store::{open_store, store_location, StoreLocation};
+pub(crate) use crate::history_store::{open_store, open_store_read, store_location, StoreLocation};
 
 /// Writes a command's output; a closed pipe (`tollgate flaky | head`) is not an error.
 pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {

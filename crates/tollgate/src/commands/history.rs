@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::gate::{now_ms, open_store, window_ms, write_stdout};
+use super::gate::{now_ms, open_store_read, window_ms, write_stdout};
 use crate::exit::Status;
 use crate::project::ConfigLocation;
 
@@ -54,7 +54,7 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<Status> {
             return Err(crate::exit::unknown_name("pipeline", name, known));
         }
     }
-    let mut store = open_store(&project, args.store.as_deref())?;
+    let mut store = open_store_read(&project, args.store.as_deref())?;
     let json = args.format == HistoryFormat::Json;
     let mut out = String::new();
 

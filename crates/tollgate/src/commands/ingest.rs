@@ -160,8 +160,19 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<Status> {
         .clone()
         .or_else(|| first_env(&["TOLLGATE_STORE"]))
         .unwrap_or_else(|| cwd.join(DEFAULT_SQLITE_PATH).display().to_string());
-    let mut store = Store::open(&location)
-        .with_context(|| format!("cannot open the store {}", redact(&location)))?;
+    let mut store = match Store::open(&location) {
+        Ok(store) => store,
+        Err(e @ tollgate_store::StoreError::BadLocation(_)) => {
+            return Err(usage(format!(
+                "cannot open the store {}: {e}",
+                redact(&location)
+            )))
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("cannot open the store {}", redact(&location))))
+        }
+    };
     let summary = store
         .ingest(&Batch {
             run: &meta,
@@ -188,16 +199,24 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<Status> {
     Ok(Status::Success)
 }
 
-/// A file that cannot be ingested. Bad content or a wrong path (missing, a
-/// directory, not readable) is the caller's to fix (exit 2); any other I/O
-/// error reading a file that is there is the machine's (exit 3). Either way
-/// nothing has been written yet.
+/// A file that cannot be ingested. Bad content (text that is not UTF-8
+/// included) or a wrong path (missing, a directory, a FIFO or device, not
+/// readable) is the caller's to fix (exit 2); any other I/O error reading a
+/// file that is there is the machine's (exit 3). Either way nothing has been
+/// written yet.
 fn input_error(e: tollgate_results::Error) -> anyhow::Error {
     use std::io::ErrorKind as Io;
     let machine = matches!(
         &e.kind,
         tollgate_results::ErrorKind::Io(io)
-            if !matches!(io.kind(), Io::NotFound | Io::PermissionDenied | Io::IsADirectory)
+            if !matches!(
+                io.kind(),
+                Io::NotFound
+                    | Io::PermissionDenied
+                    | Io::IsADirectory
+                    | Io::InvalidInput
+                    | Io::InvalidData
+            )
     );
     let message = format!("{e}; nothing was ingested");
     if machine {
@@ -213,14 +232,10 @@ fn first_env(names: &[&str]) -> Option<String> {
         .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
 }
 
-/// The CI system's id for the whole pipeline, which every shard shares.
+/// The CI system's id for the whole pipeline, which every shard shares (the
+/// same key `tollgate run` records under).
 fn ci_run_key() -> Option<String> {
-    if let Some(id) = first_env(&["CI_PIPELINE_ID"]) {
-        return Some(format!("gitlab-{id}"));
-    }
-    let id = first_env(&["GITHUB_RUN_ID"])?;
-    let attempt = first_env(&["GITHUB_RUN_ATTEMPT"]).unwrap_or_else(|| "1".into());
-    Some(format!("github-{id}-{attempt}"))
+    tollgate_store::ci_run_key(&|name| std::env::var(name).ok())
 }
 
 fn local_run_key() -> String {
@@ -233,30 +248,7 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// A store URL without its password, for messages.
+/// A store URL without its password (user part or query string), for messages.
 fn redact(location: &str) -> String {
-    match (location.find("://"), location.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &location[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => {
-                    format!("{}{user}:***{}", &location[..scheme + 3], &location[at..])
-                }
-                None => location.to_string(),
-            }
-        }
-        _ => location.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_passwords_only() {
-        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact(".tollgate/history.db"), ".tollgate/history.db");
-    }
+    tollgate_store::display_location(location)
 }

@@ -128,9 +128,16 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
         shards: args.shards,
     };
 
+    // Every format passes through the run's redaction: a secret a variable
+    // took from the environment (or a test id holds) is never printed.
+    let redactor = tollgate_run::Redactor::from_process_env(
+        &config.run.redact.env,
+        &config.run.redact.patterns,
+    )
+    .map_err(|e| usage(format!("[run.redact]: {e}")))?;
     if let Some(test) = &args.explain {
         let text = planner::explain(&input, test).map_err(plan_usage)?;
-        emit(args, &text)?;
+        emit(args, &redactor.redact_owned(text))?;
         return Ok(Status::Success);
     }
 
@@ -151,11 +158,12 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
         PlanFormat::Github => {
             let out = planner::emit::github(&plan);
             if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-                append(Path::new(&summary), &out.summary)?;
+                append(Path::new(&summary), &redactor.redact(&out.summary))?;
             }
             out.matrix + "\n"
         }
     };
+    let rendered = redactor.redact_owned(rendered);
     // The commands read these node-id files: written (before the plan) only
     // when asked, so that planning leaves the work tree alone.
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
@@ -170,7 +178,8 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create {}", parent.display()))?;
             }
-            planner::write_atomically(&target, file.contents.as_bytes())
+            let contents = redactor.redact(&file.contents);
+            planner::write_atomically(&target, contents.as_bytes())
                 .with_context(|| format!("cannot write {}", target.display()))?;
         }
     }

@@ -77,6 +77,9 @@ pub fn run(args: &QuarantineArgs) -> anyhow::Result<Status> {
             issue,
             expires,
         } => {
+            if let Some(problem) = tollgate_config::quarantine::too_broad(id) {
+                return Err(usage(format!("{id:?} {problem}")));
+            }
             if let Some(text) = expires {
                 if Date::parse(text).is_none() {
                     return Err(usage(format!("--expires {text:?}: expected YYYY-MM-DD")));

@@ -39,6 +39,13 @@ Verdicts: a test killed at its timeout is \"timed out\"; tests whose build faile
 (build failed)\", not failed; a gating job this machine cannot run (it needs a GPU, say) makes
 the pipeline INCOMPLETE unless declared optional here with --optional JOB.
 
+How commands run: pytest and nextest run as argument vectors (node ids in an args file). A job
+without tests runs its `commands`: as an argument vector when a command has no shell syntax,
+through `sh -c` only when it does (`&&`, `|`, `>`, `$VAR`...). Placeholders such as {MODEL} or
+{job} are filled in POSIX-quoted, so a variable's value is always data. Secret values (HF_TOKEN,
+*_TOKEN, *_KEY, ...) are redacted from everything printed, stored or written. If tollgate is
+killed, a reaper process stops the run's processes and removes its scratch directories.
+
 Exit codes: 0 passed (flaky tests and quarantined failures allowed), 1 tests or a gating job
 failed, 2 usage or configuration error, 3 infrastructure error (pytest not installed,
 say) or interrupted (partial results are written, marked incomplete), 4 incomplete: nothing
@@ -114,7 +121,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     let project = args.location.load()?;
     let (config, root) = (&project.config, &project.root);
 
-    // Every input is checked before anything runs.
+    // Every input is checked before anything runs: an output that could not
+    // be written at the end would lose the whole run's results.
+    for path in [&args.json, &args.junit].into_iter().flatten() {
+        planner::check_output_target(&cwd.join(path)).map_err(|e| usage(e.to_string()))?;
+    }
     let pipeline =
         planner::find_pipeline(config, &args.pipeline).map_err(|e| usage(e.to_string()))?;
     let env = |name: &str| std::env::var(name).ok();
@@ -217,6 +228,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
 
     runner::signals::install_handlers();
     runner::supervise::adopt_orphans();
+    // If tollgate is killed (SIGKILL: no handler runs), the reaper stops what
+    // it started and removes its scratch directories.
+    if let Ok(exe) = std::env::current_exe() {
+        if !runner::reaper::start(&exe) {
+            eprintln!("warning: cannot start the reaper: if tollgate is killed, its test processes may outlive it");
+        }
+    }
     STARTED_MS.get_or_init(now_ms);
     let mode = runner::progress_mode(
         io::stderr().is_terminal(),
@@ -232,20 +250,29 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     runner::supervise::kill_adopted_orphans();
     display.finish();
 
+    // The store first: its record never depends on a report file.
+    if !args.no_store {
+        record(&project, args.store.as_deref(), &plan, &report, &redactor);
+    }
     // Partial results are written too: `complete: false` says they are partial.
+    let mut file_error: Option<anyhow::Error> = None;
     if let Some(path) = &args.json {
         let text = redactor.redact_owned(runner::to_json(&report));
-        planner::write_atomically(&cwd.join(path), text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        if let Err(e) = planner::write_atomically(&cwd.join(path), text.as_bytes()) {
+            file_error.get_or_insert(anyhow::Error::new(e));
+        }
     }
     if let Some(path) = &args.junit {
-        let xml = runner::write_junit(&report).with_context(|| "cannot render the JUnit report")?;
-        let xml = redactor.redact_owned(String::from_utf8_lossy(&xml).into_owned());
-        planner::write_atomically(&cwd.join(path), xml.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if !args.no_store {
-        record(&project, args.store.as_deref(), &plan, &report);
+        let written = runner::write_junit(&report)
+            .with_context(|| "cannot render the JUnit report")
+            .and_then(|xml| {
+                let xml = redactor.redact_owned(String::from_utf8_lossy(&xml).into_owned());
+                planner::write_atomically(&cwd.join(path), xml.as_bytes())
+                    .map_err(anyhow::Error::new)
+            });
+        if let Err(e) = written {
+            file_error.get_or_insert(e);
+        }
     }
     let mut summary = String::new();
     if args.failure_output == FailureOutputArg::Final {
@@ -264,6 +291,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     }
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         github_actions(&report, &redactor);
+    }
+    if let Some(e) = file_error {
+        return Err(e);
     }
     Ok(match report.status {
         RunStatus::Passed => Status::Success,
@@ -335,7 +365,13 @@ fn now_ms() -> i64 {
 /// Records the run in the history store (located like `tollgate gate` does:
 /// `--store`, else `[store]`). A store problem is reported, never turned into
 /// a failed run: the tests' verdict stands on its own.
-fn record(project: &Project, flag: Option<&str>, plan: &planner::Plan, report: &runner::RunReport) {
+fn record(
+    project: &Project,
+    flag: Option<&str>,
+    plan: &planner::Plan,
+    report: &runner::RunReport,
+    redactor: &Redactor,
+) {
     let root = &project.root;
     let git = |args: &[&str]| {
         std::process::Command::new("git")
@@ -348,9 +384,9 @@ fn record(project: &Project, flag: Option<&str>, plan: &planner::Plan, report: &
             .unwrap_or_default()
     };
     let started_at_ms = *STARTED_MS.get_or_init(now_ms);
-    let run_key = ["TOLLGATE_RUN_KEY", "CI_PIPELINE_ID", "GITHUB_RUN_ID"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    // The key `tollgate ingest` uses for the same CI run, so shards recorded
+    // either way merge.
+    let run_key = tollgate_store::ci_run_key(&|name| std::env::var(name).ok())
         .unwrap_or_else(|| format!("local-{}-{started_at_ms}", plan.pipeline));
     let run = tollgate_store::RunMeta {
         run_key,
@@ -360,7 +396,7 @@ fn record(project: &Project, flag: Option<&str>, plan: &planner::Plan, report: &
         variables: plan
             .variables
             .iter()
-            .map(|(k, v)| (k.to_string(), v.value.to_string()))
+            .map(|(k, v)| (k.to_string(), redactor.redact_owned(v.value.to_string())))
             .collect(),
         runner: std::env::var("RUNNER_NAME").unwrap_or_else(|_| "local".to_string()),
         started_at_ms,

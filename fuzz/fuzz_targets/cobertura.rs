@@ -1,0 +1,7 @@
+//! Cobertura XML coverage.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = tollgate_results::coverage::parse_cobertura(data, &tollgate_results::Limits::default());
+});
