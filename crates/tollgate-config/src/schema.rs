@@ -219,7 +219,7 @@ pub const TARGET_KINDS: &[&str] = &["lib", "bin", "test", "bench", "example", "p
 // ---------------------------------------------------------------- lint
 
 /// Settings for `tollgate lint` beyond what the taxonomy implies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lint {
     /// Rule codes that are not reported.
@@ -241,16 +241,6 @@ pub struct Lint {
 /// gate": the value the dynamo preset gives `[lint] integration_feature`.
 pub const DEFAULT_INTEGRATION_FEATURE: &str = "integration";
 
-impl Default for Lint {
-    fn default() -> Self {
-        Lint {
-            disable: Vec::new(),
-            require_ignore_reason: false,
-            integration_feature: String::new(),
-            file_name: None,
-        }
-    }
-}
 
 /// A file-name pattern such as `test_{component}_{flow}.py` (seed 003).
 /// `{component}` and `{framework}` stand for a declared component or framework
