@@ -241,7 +241,6 @@ pub struct Lint {
 /// gate": the value the dynamo preset gives `[lint] integration_feature`.
 pub const DEFAULT_INTEGRATION_FEATURE: &str = "integration";
 
-
 /// A file-name pattern such as `test_{component}_{flow}.py` (seed 003).
 /// `{component}` and `{framework}` stand for a declared component or framework
 /// name, `{flow}` and `{name}` for any `[a-z0-9_]+`.
