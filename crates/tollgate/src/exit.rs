@@ -79,6 +79,14 @@ pub fn render_error(err: &anyhow::Error) -> String {
     }
 }
 
+pub fn code_for(err: &anyhow::Error) -> Status {
+    if err.downcast_ref::<UsageError>().is_some() {
+        Status::Usage
+    } else {
+        Status::Infrastructure
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,13 +108,5 @@ mod tests {
             render_error(&config),
             "error: unknown key `jbos`\n --> tollgate.toml:3:1"
         );
-    }
-}
-
-pub fn code_for(err: &anyhow::Error) -> Status {
-    if err.downcast_ref::<UsageError>().is_some() {
-        Status::Usage
-    } else {
-        Status::Infrastructure
     }
 }

@@ -132,11 +132,12 @@ fn init_from_ci(args: &InitArgs) -> anyhow::Result<Status> {
             rel
         }
     };
-    let workspaces: Vec<String> = tollgate_discover_rust::workspace::discover(&[root.clone()])
-        .workspaces
-        .iter()
-        .map(|w| relative(&w.root))
-        .collect();
+    let workspaces: Vec<String> =
+        tollgate_discover_rust::workspace::discover(std::slice::from_ref(&root))
+            .workspaces
+            .iter()
+            .map(|w| relative(&w.root))
+            .collect();
     let codeowners = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"]
         .into_iter()
         .find(|c| root.join(c).is_file())
