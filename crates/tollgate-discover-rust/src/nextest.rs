@@ -112,8 +112,9 @@ pub fn nextest_filterset(tests: &[&TestItem]) -> String {
         .join(" | ")
 }
 
-/// Escapes the characters that end or split a filterset matcher.
-fn escape(text: &str) -> String {
+/// Escapes the characters that end or split a filterset matcher
+/// (`\`, `)`, `,`), for names written into `test(=...)` or `binary_id(=...)`.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '\\' | ')' | ',') {

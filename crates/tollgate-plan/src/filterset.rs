@@ -17,6 +17,7 @@
 //! puts it in a nextest config file as a profile's `default-filter`.
 
 use std::collections::{BTreeMap, HashMap};
+use tollgate_discover_rust::nextest::escape;
 
 use tollgate_config::IgnoredTests;
 use tollgate_inventory::TestItem;
@@ -207,18 +208,6 @@ pub(crate) fn config_file(filterset: &str) -> String {
 
 /// The name of the profile [`config_file`] defines.
 pub(crate) const PROFILE: &str = "tollgate";
-
-/// Escapes the characters that end or split a filterset matcher.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\\' | ')' | ',') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {
