@@ -20,25 +20,55 @@ fi
 export TOLLGATE_PYTHON="$PWD/.venv/bin/python"
 
 # PostgreSQL tests are #[ignore]d (a machine without the server reports them
-# skipped, not passed). Run them -- today the only ignored tests -- when the
-# server answers, and always under CI, where an unreachable server fails them.
+# skipped, not passed). They run when the server answers, and always under CI,
+# where an unreachable server fails them.
 PG_URL="${TOLLGATE_TEST_PG:-postgres://postgres@127.0.0.1:5432/test}"
 PG_HOST="$(printf '%s' "$PG_URL" | sed -E 's#^[a-z]+://([^@/]*@)?([^:/?]+).*#\2#')"
 PG_PORT="$(printf '%s' "$PG_URL" | sed -nE 's#^[a-z]+://([^@/]*@)?[^:/?]+:([0-9]+).*#\2#p')"
 PG_PORT="${PG_PORT:-5432}"
-IGNORED=()
+HAVE_PG=""
 if [ -n "${CI:-}" ] || timeout 5 bash -c "exec 3<>/dev/tcp/$PG_HOST/$PG_PORT" 2>/dev/null; then
-    IGNORED=(--run-ignored all)
+    HAVE_PG=1
 else
-    echo "==> PostgreSQL at $PG_HOST:$PG_PORT does not answer: its tests are reported SKIPPED (set CI=1 to fail them)" >&2
+    echo "==> PostgreSQL at $PG_HOST:$PG_PORT does not answer: its tests are left out (set CI=1 to fail them)" >&2
 fi
 
-if cargo nextest --version >/dev/null 2>&1; then
-    exec cargo nextest run --workspace --no-fail-fast "${IGNORED[@]}" "$@"
-else
+if ! cargo nextest --version >/dev/null 2>&1; then
     echo "==> cargo-nextest not found; falling back to cargo test" >&2
-    if [ ${#IGNORED[@]} -gt 0 ]; then
+    if [ -n "$HAVE_PG" ]; then
         exec cargo test --workspace --no-fail-fast "$@" -- --include-ignored
     fi
     exec cargo test --workspace --no-fail-fast "$@"
 fi
+
+# Arguments go to nextest directly: `scripts/test.sh -p tollgate-store`.
+if [ $# -gt 0 ]; then
+    IGNORED=()
+    [ -n "$HAVE_PG" ] && IGNORED=(--run-ignored all)
+    exec cargo nextest run --workspace --no-fail-fast "${IGNORED[@]}" "$@"
+fi
+
+# Without arguments tollgate runs its own suite (dogfood): the `ci` pipeline of
+# ./tollgate.toml through `tollgate run` (jobs unit, integration, postgres),
+# recorded in target/tollgate-history.db, judged by `tollgate gate`, and
+# reported as HTML and Markdown in target/tollgate-report/.
+echo "==> building tollgate (debug) to run its own suite" >&2
+cargo build -p tollgate
+TOLLGATE="$PWD/target/debug/tollgate"
+REPORT_DIR="target/tollgate-report"
+mkdir -p "$REPORT_DIR"
+RUN_ARGS=(--pipeline ci --json "$REPORT_DIR/tollgate-run.json" --junit "$REPORT_DIR/tollgate-junit.xml")
+if [ -n "$HAVE_PG" ]; then
+    RUN_ARGS+=(--provides postgres)
+else
+    RUN_ARGS+=(--optional postgres)
+fi
+status=0
+"$TOLLGATE" run "${RUN_ARGS[@]}" || status=$?
+"$TOLLGATE" report --pipeline ci --html "$REPORT_DIR/tollgate.html" \
+    --markdown-file "$REPORT_DIR/tollgate.md" || status=$((status ? status : $?))
+echo "==> report: $REPORT_DIR/tollgate.html, summary: $REPORT_DIR/tollgate.md" >&2
+gate=0
+"$TOLLGATE" gate --pipeline ci || gate=$?
+if [ "$status" -eq 0 ]; then status=$gate; fi
+exit "$status"

@@ -110,6 +110,21 @@ fn has_marker_or_category(test: &TestItem, name: &str, taxonomy: &Taxonomy) -> b
 }
 
 impl Config {
+    /// Drops the tests and diagnostics of files `[discovery] exclude` names
+    /// (fixtures, vendored code): they are not the project's tests, so no
+    /// command should list, plan, run or judge them. Paths are relative to
+    /// the project root, as discovery reports them.
+    pub fn drop_excluded(&self, inv: &mut Inventory) -> Result<(), globset::Error> {
+        if self.discovery.exclude.is_empty() {
+            return Ok(());
+        }
+        let globs = compile_globs(&self.discovery.exclude)?;
+        inv.tests.retain(|t| !globs.is_match(&t.file));
+        inv.diagnostics
+            .retain(|d| d.file.is_empty() || !globs.is_match(&d.file));
+        Ok(())
+    }
+
     /// Adds the markers of every matching rule, in rule order, to every test.
     /// Each added [`Marker`] has [`MarkSource::ConfigRule`] and an origin
     /// pointing at the rule's `[[rules]]` line in this file.
@@ -242,6 +257,48 @@ markers = ["kvbm"]
 
     fn names(test: &TestItem) -> Vec<&str> {
         test.markers.iter().map(|m| m.name.as_str()).collect()
+    }
+
+    #[test]
+    fn excluded_files_leave_tests_and_diagnostics() {
+        let src = r#"
+[discovery]
+exclude = ["crates/*/tests/fixtures/**", "vendor/**"]
+"#;
+        let config = Config::from_str(src, "tollgate.toml").unwrap();
+        let diagnostic = |file: &str| tollgate_inventory::Diagnostic {
+            severity: tollgate_inventory::Severity::Warning,
+            code: "parse-error".into(),
+            file: file.into(),
+            line: 1,
+            column: 1,
+            message: "m".into(),
+        };
+        let mut inv = Inventory {
+            tests: vec![
+                python("crates/a/tests/fixtures/p/tests/test_x.py", &[]),
+                python("crates/a/tests/test_real.py", &[]),
+                python("vendor/lib/test_v.py", &[]),
+                // `*` stays within one directory.
+                python("crates/a/b/tests/fixtures/test_deep.py", &[]),
+            ],
+            diagnostics: vec![
+                diagnostic("vendor/x.py"),
+                diagnostic("src/y.py"),
+                diagnostic(""),
+            ],
+        };
+        config.drop_excluded(&mut inv).unwrap();
+        let files: Vec<&str> = inv.tests.iter().map(|t| t.file.as_str()).collect();
+        assert_eq!(
+            files,
+            [
+                "crates/a/tests/test_real.py",
+                "crates/a/b/tests/fixtures/test_deep.py"
+            ]
+        );
+        let diag_files: Vec<&str> = inv.diagnostics.iter().map(|d| d.file.as_str()).collect();
+        assert_eq!(diag_files, ["src/y.py", ""]);
     }
 
     #[test]

@@ -61,9 +61,25 @@ pub struct Config {
     pub notify: Notify,
     #[serde(default)]
     pub triage: Triage,
+    #[serde(default)]
+    pub discovery: Discovery,
     /// File name that rule origins point at (`tollgate.toml`); set by the loader.
     #[serde(skip)]
     pub origin_file: String,
+}
+
+/// What discovery leaves out of the project's inventory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Discovery {
+    /// Globs, relative to the project root (`*` stays within a directory,
+    /// `**` crosses them), of files whose tests are not the project's own:
+    /// test fixtures that contain test files, vendored code, nested example
+    /// projects (`"crates/*/tests/fixtures/**"`). Their tests and diagnostics
+    /// are dropped from every command's inventory, so no job runs them and
+    /// lint does not judge them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -47,6 +47,7 @@ pub(crate) fn validate(config: &Config) -> Vec<Issue> {
     v.lint();
     v.frameworks_and_components();
     v.changes();
+    v.discovery();
     v.variables();
     v.jobs();
     v.pipelines();
@@ -430,6 +431,11 @@ impl Validator<'_> {
         self.check_globs(key_path!["changes", "widen"], &changes.widen);
         self.check_globs(key_path!["changes", "docs"], &changes.docs);
         self.check_globs(key_path!["changes", "ignore"], &changes.ignore);
+    }
+
+    fn discovery(&mut self) {
+        let exclude = &self.config.discovery.exclude;
+        self.check_globs(key_path!["discovery", "exclude"], exclude);
     }
 
     fn check_variable_ref(&mut self, location: Location, name: &str, want: Option<VariableType>) {

@@ -131,6 +131,11 @@ fn bad_glob() {
 }
 
 #[test]
+fn bad_discovery_exclude() {
+    rejects("bad_discovery_exclude", 5, 27);
+}
+
+#[test]
 fn rule_adds_alias_or_unknown_marker() {
     rejects("rule_unknown_marker", 9, 12);
 }

@@ -104,6 +104,10 @@ fn nextest_list_exactly(dir: &Path, extra: &[&str]) -> Vec<String> {
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir)
         .env_remove("RUSTFLAGS")
+        // nextest tells the tests it runs which profile runs them; a nested
+        // `cargo nextest list` would take it as its own (`tollgate:run`, a
+        // tool profile, when this suite runs under `tollgate run`).
+        .env_remove("NEXTEST_PROFILE")
         .output()
         .expect("run cargo nextest");
     assert!(

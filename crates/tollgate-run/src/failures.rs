@@ -130,6 +130,7 @@ fn test_details(out: &mut String, job: &str, t: &TestReport, limits: &Limits) {
                 let _ = writeln!(out, "    (same message as the attempt before)");
             }
             Some(m) => {
+                let m = message_beside_output(m, a.output.as_deref());
                 let lines: Vec<&str> = m.lines().collect();
                 excerpt(out, &lines, limits.message_lines, 4, limits.line_chars);
             }
@@ -147,6 +148,26 @@ fn test_details(out: &mut String, job: &str, t: &TestReport, limits: &Limits) {
                 let _ = writeln!(out, "    {}", clip(line, limits.line_chars));
             }
         }
+    }
+}
+
+/// What of an attempt's message to show above its captured output. A Rust
+/// test's message is the panic with its backtrace, which libtest also wrote
+/// to the captured stderr shown below: then only its first line (`thread …
+/// panicked at file:line`) is kept, so the panic appears once, as nextest
+/// shows it. A message the output does not hold (pytest's longrepr) is kept
+/// whole.
+fn message_beside_output<'m>(message: &'m str, output: Option<&str>) -> &'m str {
+    let Some(output) = output else {
+        return message;
+    };
+    let message = message.trim_end();
+    let (first, rest) = message.split_once('\n').unwrap_or((message, ""));
+    let rest = rest.trim();
+    if !rest.is_empty() && output.contains(rest) {
+        first
+    } else {
+        message
     }
 }
 
@@ -382,6 +403,42 @@ mod tests {
         );
         assert!(text.contains("TIMED OUT [unit] t.py::test_hangs"), "{text}");
         assert!(!text.contains("t.py::ok"), "{text}");
+    }
+
+    #[test]
+    fn a_panic_also_in_the_captured_output_is_shown_once() {
+        let panic = "thread 't' (7) panicked at src/lib.rs:3:5:\nassertion `left == right` failed\n  left: 1\n right: 2\nstack backtrace:\n   0: rust_begin_unwind";
+        let output = format!(
+            "running 1 test\ntest t ... FAILED\n{panic}\nnote: run with `RUST_BACKTRACE=full`"
+        );
+        let tests = vec![test(
+            "crate t",
+            FinalOutcome::Failed,
+            vec![Attempt {
+                output: Some(output),
+                ..attempt(
+                    1,
+                    AttemptOutcome::Failed,
+                    Some(&format!(
+                        "thread 't' (7) panicked at src/lib.rs:3:5\n\n{panic}"
+                    )),
+                )
+            }],
+        )];
+        let text = job_details(&job(tests, None), &Limits::default()).unwrap();
+        assert_eq!(
+            text.matches("assertion `left == right` failed").count(),
+            1,
+            "{text}"
+        );
+        assert_eq!(text.matches("stack backtrace").count(), 1, "{text}");
+        assert!(
+            text.contains("    thread 't' (7) panicked at src/lib.rs:3:5\n"),
+            "{text}"
+        );
+        // A message the output does not hold is shown whole.
+        assert_eq!(message_beside_output("a\nb", Some("c")), "a\nb");
+        assert_eq!(message_beside_output("a\nb", None), "a\nb");
     }
 
     #[test]

@@ -130,6 +130,9 @@ impl Project {
         if let Some(rust) = rust {
             inventory.extend(rust.map_err(|e| usage(e.to_string()))?.inventory);
         }
+        self.config
+            .drop_excluded(&mut inventory)
+            .map_err(|e| usage(format!("[discovery] exclude: {e}")))?;
         apply_rules_in_parallel(&self.config, &mut inventory);
         Ok(ProjectInventory {
             inventory,

@@ -415,10 +415,10 @@ fn tool(name: &str) -> Option<std::path::PathBuf> {
     if found.is_none() {
         if std::env::var_os("CI").is_some() {
             panic!(
-                "`{name}` is not installed and CI is set (.ci/run installs Debian's prometheus)"
+                "`{name}` is not installed and CI is set (.ci/run installs Debian's prometheus, chromium and chromium-driver)"
             );
         }
-        eprintln!("\n!!!!!!!! SKIPPED: `{name}` is not installed (apt-get install prometheus); set CI=1 to make this a failure !!!!!!!!\n");
+        eprintln!("\n!!!!!!!! SKIPPED: `{name}` is not installed (apt-get install prometheus chromium chromium-driver); set CI=1 to make this a failure !!!!!!!!\n");
     }
     found
 }

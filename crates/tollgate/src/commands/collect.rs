@@ -47,6 +47,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
     let mut selected_python = Vec::new();
     if let Some(mut collection) = python?.flatten() {
         if let Some(config) = &config {
+            drop_excluded(config, &mut collection.inventory)?;
             config.apply_rules(&mut collection.inventory);
         }
         // pytest applies a `-m` from the ini's addopts unless the command line
@@ -69,6 +70,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
     let python_count = inventory.tests.len();
     if let Some(mut inv) = rust? {
         if let Some(config) = &config {
+            drop_excluded(config, &mut inv)?;
             config.apply_rules(&mut inv);
         }
         let inv = filter_ignored(inv, args.run_ignored);
@@ -124,6 +126,13 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
     } else {
         Status::Success
     })
+}
+
+/// `[discovery] exclude`: what `plan` never sees, `collect` does not list.
+fn drop_excluded(config: &tollgate_config::Config, inv: &mut Inventory) -> anyhow::Result<()> {
+    config
+        .drop_excluded(inv)
+        .map_err(|e| usage(format!("[discovery] exclude: {e}")))
 }
 
 /// The tollgate.toml governing `cwd`, if any (`collect` works without one).
