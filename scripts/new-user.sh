@@ -3,7 +3,9 @@
 #
 #   1. for each preset: `init`, `lint`, `plan --pipeline pr` (which writes
 #      nothing), `run --pipeline pr` passes, with and without pre-commit on
-#      PATH;
+#      PATH; the dynamo preset on a project with Dynamo's own tools
+#      (.pre-commit-config.yaml, container/build.sh) keeps their jobs, and a
+#      runner without pre-commit makes the run an infrastructure error;
 #   2. then (minimal preset) one failing, one flaky and one timed-out test and
 #      a test file with a syntax error: the assertion text and the timeout are
 #      on the console, the syntax error fails lint and the run, the verdicts
@@ -13,7 +15,8 @@
 #   4. a gating job this machine cannot run (a GPU job): the run is
 #      INCOMPLETE (exit 4) unless the job is declared optional;
 #   5. usage errors: a path that does not exist, `collect -m` selecting
-#      nothing (exit 5);
+#      nothing (exit 5), a quarantine entry already expired; a quarantine
+#      pattern matching no test is warned about;
 #   6. no Rust Debug dump (`Name { .. }`, `Code(1)`) in any output.
 #
 # Run by CI (.ci/run). Needs python3 and cargo (cargo-nextest when present);
@@ -162,20 +165,42 @@ for preset in minimal dynamo; do
     run_tg "lint-$preset" 0 lint
     run_tg "plan-$preset" 0 plan --pipeline pr
     [ ! -e "$project/.tollgate/plan" ] || fail "plan wrote files into the work tree"
+    PATH="$no_precommit_path" run_tg "run-$preset-without-pre-commit" 0 run --pipeline pr --no-store
+    PATH="$work/stub-bin:$PATH" run_tg "run-$preset-with-pre-commit" 0 run --pipeline pr --no-store
+    expect_in "run-$preset-with-pre-commit" "pipeline pr: passed"
+    grep -qE '^lint +passed' "$outputs/run-$preset-with-pre-commit.txt" \
+        || fail "the lint job did not pass with the $preset preset"
     if [ "$preset" = dynamo ]; then
-        # KNOWN GAP (the dynamo preset is Dynamo's CI: its lint job is
-        # `pre-commit run --all-files`, its build job Dynamo's
-        # ./container/build.sh): on a project that is not Dynamo the run is
-        # an infrastructure error (exit 3) that names the missing command.
-        PATH="$no_precommit_path" run_tg "run-$preset-without-pre-commit" 3 run --pipeline pr --no-store
-        expect_in "run-$preset-without-pre-commit" "command not found: \`pre-commit run --all-files\`"
-        PATH="$work/stub-bin:$PATH" run_tg "run-$preset-with-pre-commit" 3 run --pipeline pr --no-store
-        expect_in "run-$preset-with-pre-commit" "command not found: \`./container/build.sh"
-    else
-        PATH="$no_precommit_path" run_tg "run-$preset-without-pre-commit" 0 run --pipeline pr --no-store
-        PATH="$work/stub-bin:$PATH" run_tg "run-$preset-with-pre-commit" 0 run --pipeline pr --no-store
+        # Dynamo's own tools are not in a new project: init says what it
+        # adapted, and the lint job runs tollgate's checks.
+        expect_in "init-$preset" "no .pre-commit-config.yaml here"
+        expect_in "init-$preset" "no container/build.sh here"
+        grep -qE '^build' "$outputs/run-$preset-with-pre-commit.txt" \
+            && fail "the dynamo preset ran a container build the project does not have"
     fi
 done
+
+echo "==> 1b. the dynamo preset on a project with Dynamo's tools" >&2
+# With .pre-commit-config.yaml and container/build.sh the preset keeps the
+# seeds' jobs; a runner without pre-commit cannot run the gating lint job,
+# and the run says so (infrastructure error, exit 3): never a silent pass.
+new_project tools-dynamo dynamo
+printf 'repos: []\n' >"$project/.pre-commit-config.yaml"
+mkdir -p "$project/container"
+printf '#!/bin/sh\necho "building the $2 container"\n' >"$project/container/build.sh"
+chmod +x "$project/container/build.sh"
+PATH="$no_precommit_path" run_tg init-tools-dynamo 0 init --preset dynamo
+expect_in init-tools-dynamo "pre-commit is not on PATH"
+grep -qF 'commands = ["pre-commit run --all-files"]' "$project/tollgate.toml" \
+    || fail "init dropped pre-commit although the project has .pre-commit-config.yaml"
+grep -qF '[jobs.build]' "$project/tollgate.toml" \
+    || fail "init dropped the build job although the project has container/build.sh"
+PATH="$work/stub-bin:$PATH" run_tg run-tools-dynamo 0 run --pipeline pr --no-store
+expect_in run-tools-dynamo "pipeline pr: passed"
+grep -qE '^build +passed' "$outputs/run-tools-dynamo.txt" \
+    || fail "the build job did not run on a project with container/build.sh"
+PATH="$no_precommit_path" run_tg run-tools-dynamo-without-pre-commit 3 run --pipeline pr --no-store
+expect_in run-tools-dynamo-without-pre-commit "command not found: \`pre-commit run --all-files\`"
 
 echo "==> 2. a failing, a flaky and a timed-out test, and a syntax error" >&2
 new_project trouble minimal
@@ -299,6 +324,19 @@ expect_in lint-missing-path "not found: no/such/dir"
 run_tg collect-nothing 5 collect -m "e2e and not e2e"
 run_tg collect-unit 0 collect -m unit --lang rust
 expect_in collect-unit "demo tests::adds"
+
+run_tg quarantine-expired 2 quarantine add "components/demo/tests/test_demo_math.py::test_add" \
+    --reason "races" --expires 2020-01-31
+expect_in quarantine-expired "already past"
+run_tg quarantine-typo 0 quarantine add "components/demo/tests/test_demo_mth.py::*" \
+    --reason "races" --expires 2099-01-31
+expect_in quarantine-typo "matches none of the"
+run_tg quarantine-ok 0 quarantine add "components/demo/tests/test_demo_math.py::*" \
+    --reason "races" --expires 2099-01-31
+if grep -q "warning" "$outputs/quarantine-ok.txt"; then
+    cat "$outputs/quarantine-ok.txt" >&2
+    fail "quarantine add warned about a pattern that matches a test"
+fi
 
 echo "==> 6. no Debug dumps in any output" >&2
 if grep -nE '[A-Z][A-Za-z]+ \{ [a-z_]+: |Code\([0-9-]+\)|Signal\([0-9]+\)|Some\(' "$outputs"/*.txt \

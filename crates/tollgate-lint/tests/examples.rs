@@ -78,7 +78,7 @@ fn the_expected_list_follows_mistakes_md() {
 
 #[test]
 fn the_mistakes_example_has_exactly_its_mistakes() {
-    let findings = common::lint_dir(&common::workspace_root().join("examples/monorepo-mistakes"));
+    let findings = common::lint_dir(common::mistakes_example().path());
     let found: BTreeSet<(&str, &str, u32, Option<&str>)> = findings
         .iter()
         .map(|f| (f.code, f.file.as_str(), f.line, f.test.as_deref()))

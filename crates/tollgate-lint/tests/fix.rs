@@ -69,10 +69,9 @@ class TestGroup:\n    pytestmark = pytest.mark.gpu_1\n\n    def test_alias_in_cl
 
 #[test]
 fn fix_on_the_mistakes_example_changes_only_fixable_lines() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = common::mistakes_example();
     let root = dir.path();
     let example = common::workspace_root().join("examples/monorepo-mistakes");
-    copy_dir(&example, root);
     let before_ids = ids(root);
     let before = common::lint_dir(root);
 

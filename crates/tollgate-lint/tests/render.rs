@@ -8,7 +8,7 @@ use tollgate_lint::render::{github, human, json, render, sarif, Format};
 use tollgate_lint::Finding;
 
 fn mistakes() -> Vec<Finding> {
-    common::lint_dir(&common::workspace_root().join("examples/monorepo-mistakes"))
+    common::lint_dir(common::mistakes_example().path())
 }
 
 fn sarif_schema() -> serde_json::Value {

@@ -202,6 +202,18 @@ impl Store {
         queries::baseline_run(self.sql(), pipeline, branch)
     }
 
+    /// The baseline a gate compares `judged` against: the latest complete
+    /// run of its pipeline on `branch` that started before it. Never the
+    /// judged run itself (a complete run on the base branch would otherwise
+    /// be its own baseline).
+    pub fn baseline_for(
+        &mut self,
+        judged: &RunInfo,
+        branch: &str,
+    ) -> Result<Option<RunInfo>, StoreError> {
+        queries::baseline_for(self.sql(), judged, branch)
+    }
+
     pub fn run_counts(&mut self, run_key: &str) -> Result<RunCounts, StoreError> {
         queries::run_counts(self.sql(), run_key)
     }

@@ -82,6 +82,30 @@ pub fn baseline_run(
     Ok(rows.first().map(run_from_row))
 }
 
+/// The baseline of `judged`: the latest complete run of its pipeline on
+/// `branch` that started before it (never `judged` itself, nor a later run).
+pub fn baseline_for(
+    sql: &mut dyn Sql,
+    judged: &RunInfo,
+    branch: &str,
+) -> Result<Option<RunInfo>, StoreError> {
+    let rows = sql.query(
+        &format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE pipeline = ?1 AND branch = ?2 AND complete = ?3 \
+               AND id <> ?4 AND (started_at < ?5 OR (started_at = ?5 AND id < ?4)) \
+             ORDER BY started_at DESC, id DESC LIMIT 1"
+        ),
+        &[
+            judged.pipeline.as_str().into(),
+            branch.into(),
+            true.into(),
+            judged.id.into(),
+            judged.started_at_ms.into(),
+        ],
+    )?;
+    Ok(rows.first().map(run_from_row))
+}
+
 pub fn run_counts(sql: &mut dyn Sql, run_key: &str) -> Result<RunCounts, StoreError> {
     let id = run_id(sql, run_key)?;
     let count = |sql: &mut dyn Sql, q: &str| -> Result<u64, StoreError> {

@@ -200,13 +200,11 @@ pub fn triage_run(
         let prints = f.iter().map(|f| triager.triage(f).fingerprint).collect();
         seen.push((r, prints));
     }
-    let baseline: BTreeSet<String> = match store.baseline_run(&run.pipeline, base_branch)? {
-        Some(b) if b.run_key != run.run_key => {
-            failures_of(store, &b.run_key, &HashMap::new(), &redactor)?
-                .iter()
-                .map(|f| triager.triage(f).fingerprint)
-                .collect()
-        }
+    let baseline: BTreeSet<String> = match store.baseline_for(run, base_branch)? {
+        Some(b) => failures_of(store, &b.run_key, &HashMap::new(), &redactor)?
+            .iter()
+            .map(|f| triager.triage(f).fingerprint)
+            .collect(),
         _ => BTreeSet::new(),
     };
     let clusters = clusters

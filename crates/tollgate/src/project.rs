@@ -13,6 +13,7 @@ use tollgate_discover_rust as rs;
 use tollgate_inventory::{Inventory, TestItem};
 
 use crate::exit::usage;
+use crate::progress::Progress;
 
 /// Where to find `tollgate.toml`: `--config`, else the nearest one walking up
 /// from the current directory.
@@ -86,30 +87,51 @@ impl Project {
     /// jobs does not pay for Python discovery (and the other way round).
     pub fn collect_languages(&self, languages: Languages) -> anyhow::Result<ProjectInventory> {
         let root = &self.root;
+        // A spinner on a terminal (nothing in a log): a large tree takes a while.
+        let progress = Progress::spinner("collecting tests");
+        progress.message(match (languages.python, languages.rust) {
+            (true, true) => "Python and Rust",
+            (true, false) => "Python",
+            _ => "Rust",
+        });
+        let (on_python, on_rust) = (progress.handle(), progress.handle());
         let (python, rust) = rayon::join(
             || {
                 languages.python.then(|| {
-                    py::collect(&py::CollectOptions {
+                    let found = py::collect(&py::CollectOptions {
                         invocation_dir: root.clone(),
                         args: Vec::new(),
                         rootdir: None,
                         config_file: None,
-                    })
+                    });
+                    if let Ok(found) = &found {
+                        on_python.message(format!(
+                            "Python: {} tests found",
+                            found.inventory.tests.len()
+                        ));
+                    }
+                    found
                 })
             },
             || {
                 languages.rust.then(|| {
-                    rs::collect(&rs::CollectOptions {
+                    let found = rs::collect(&rs::CollectOptions {
                         paths: vec![root.clone()],
                         features: rs::FeatureSelection {
                             features: Vec::new(),
                             all_features: true,
                             no_default_features: false,
                         },
-                    })
+                    });
+                    if let Ok(found) = &found {
+                        on_rust
+                            .message(format!("Rust: {} tests found", found.inventory.tests.len()));
+                    }
+                    found
                 })
             },
         );
+        progress.message("applying the rules of tollgate.toml");
         let python = python.transpose().map_err(|e| usage(e.to_string()))?;
         let mut inventory = Inventory::default();
         let setup = match python {

@@ -11,6 +11,7 @@
 //! interpreter (default: `<repo>/.venv/bin/python`, then `python3`).
 
 mod agreement;
+mod common;
 
 /// One `#[test]` per fixture project, so a failure names its fixture.
 macro_rules! fixture_tests {

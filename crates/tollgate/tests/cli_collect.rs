@@ -296,3 +296,50 @@ fn collect_applies_the_config_rules_like_plan() {
     let planned: Vec<String> = planned.into_iter().collect();
     assert_eq!(collected, planned);
 }
+
+/// Discovery's progress is for a terminal only: with stderr a pipe (a CI
+/// log) `collect` writes no spinner, no escape code, no carriage return.
+#[test]
+fn no_progress_is_drawn_when_stderr_is_not_a_terminal() {
+    let root = common::example_root();
+    let out = tollgate(&root)
+        .args(["collect", "--format", "ids"])
+        .env("TERM", "xterm-256color")
+        .output()
+        .expect("tollgate runs");
+    assert!(out.status.success(), "{}", common::describe(&out));
+    let stderr = common::text(&out.stderr);
+    assert!(!stderr.contains("collecting tests"), "{stderr:?}");
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains('\r'),
+        "{stderr:?}"
+    );
+}
+
+/// The check every scenario test's tollgate output goes through
+/// (`common::tollgate(..).output()`) catches the dumps issue 13 found.
+#[test]
+fn the_debug_dump_check_catches_struct_and_variant_dumps() {
+    use std::os::unix::process::ExitStatusExt;
+    let output = |stderr: &str| std::process::Output {
+        status: std::process::ExitStatus::from_raw(0),
+        stdout: b"ok\n".to_vec(),
+        stderr: stderr.as_bytes().to_vec(),
+    };
+    for leak in [
+        "quarantine entry Expired { expires: Date { year: 2020, month: 1, day: 1 } }",
+        "job lint failed (Code(1))",
+        "cannot open: Os { code: 2, kind: NotFound, message: \"No such file\" }",
+        "base run Some(\"r1\")",
+    ] {
+        let caught = std::panic::catch_unwind(|| {
+            common::assert_no_debug_dump("test", &output(leak));
+        });
+        assert!(caught.is_err(), "not caught: {leak}");
+    }
+    // Plain messages pass.
+    common::assert_no_debug_dump(
+        "test",
+        &output("failed (exit code 1)\nassert (2 * 3) == 7\n{\"a\": 1}\n"),
+    );
+}

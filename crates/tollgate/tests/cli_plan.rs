@@ -289,3 +289,44 @@ fn every_format_renders() {
         "{text}"
     );
 }
+
+/// `tollgate init --preset dynamo` on a new project without Dynamo's tools:
+/// the lint job runs `tollgate lint`, the container build jobs are left out
+/// (init says both), and `plan --pipeline pr` plans neither pre-commit nor
+/// ./container/build.sh. With the tools the preset is written as it is.
+#[test]
+fn init_dynamo_fits_the_preset_to_the_tools_the_project_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let out = common::tollgate(root)
+        .args(["init", "--preset", "dynamo"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::describe(&out));
+    let said = common::text(&out.stderr);
+    assert!(said.contains("no .pre-commit-config.yaml here"), "{said}");
+    assert!(said.contains("no container/build.sh here"), "{said}");
+    let written = std::fs::read_to_string(root.join("tollgate.toml")).unwrap();
+    assert!(!written.contains("[jobs.build]"), "{written}");
+    let plan = common::tollgate(root)
+        .args(["plan", "--pipeline", "pr", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(plan.status.success(), "{}", common::describe(&plan));
+    let plan = common::text(&plan.stdout);
+    assert!(plan.contains("tollgate lint"), "{plan}");
+    assert!(!plan.contains("pre-commit run"), "{plan}");
+    assert!(!plan.contains("container/build.sh"), "{plan}");
+
+    // The same project with Dynamo's tools: the preset as it is.
+    std::fs::write(root.join(".pre-commit-config.yaml"), "repos: []\n").unwrap();
+    std::fs::create_dir_all(root.join("container")).unwrap();
+    std::fs::write(root.join("container/build.sh"), "#!/bin/sh\n").unwrap();
+    let out = common::tollgate(root)
+        .args(["init", "--preset", "dynamo", "--force"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::describe(&out));
+    let written = std::fs::read_to_string(root.join("tollgate.toml")).unwrap();
+    assert_eq!(written, tollgate_config::presets::DYNAMO);
+}

@@ -371,8 +371,84 @@ fn a_coverage_drop_over_two_points_blocks(loc: &Location) {
     assert!(close(&drop["measured"], 2.0), "{drop}");
 }
 
+/// The baseline is the latest complete run on the base branch that started
+/// before the judged run: a complete run on `main` is never its own
+/// baseline, nor is a later run the baseline of an earlier one.
+fn the_baseline_is_an_earlier_run_never_the_judged_one(loc: &Location) {
+    let project = project();
+    let dir = project.path();
+    let cov = common::lcov(dir, "cov.lcov", "app/core.py", 90);
+    ingest_with(dir, loc, "coverage", &cov, "first", "main", &["--complete"]);
+    let (verdict, _) = gate(dir, loc, "first", 0);
+    assert_eq!(verdict["run"]["key"], "first", "{verdict}");
+    assert_eq!(
+        verdict["baseline"],
+        Value::Null,
+        "{}: {verdict}",
+        loc.name()
+    );
+    // The table says so in words.
+    let table = tollgate(dir)
+        .args([
+            "gate",
+            "--pipeline",
+            "pr",
+            "--run",
+            "first",
+            "--store",
+            &loc.url(),
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("no baseline: no earlier complete run of `pr` on `main`"),
+        "{table}"
+    );
+    assert!(!table.contains("baseline run first"), "{table}");
+
+    ingest_with(
+        dir,
+        loc,
+        "coverage",
+        &cov,
+        "second",
+        "main",
+        &["--complete"],
+    );
+    let (verdict, _) = gate(dir, loc, "second", 0);
+    assert_eq!(
+        verdict["baseline"]["key"],
+        "first",
+        "{}: {verdict}",
+        loc.name()
+    );
+    // A later run is not the baseline of an earlier one.
+    let (verdict, _) = gate(dir, loc, "first", 0);
+    assert_eq!(
+        verdict["baseline"],
+        Value::Null,
+        "{}: {verdict}",
+        loc.name()
+    );
+    // An incomplete run on main is no baseline either.
+    ingest(dir, loc, "coverage", &cov, "third", "main");
+    let (verdict, _) = gate(dir, loc, "third", 0);
+    assert_eq!(
+        verdict["baseline"]["key"],
+        "second",
+        "{}: {verdict}",
+        loc.name()
+    );
+}
+
 /// Every test above on a fresh SQLite file.
 mod sqlite {
+    #[test]
+    fn the_baseline_is_an_earlier_run_never_the_judged_one() {
+        super::the_baseline_is_an_earlier_run_never_the_judged_one(&crate::common::stores::sqlite());
+    }
+
     #[test]
     fn a_ten_percent_slowdown_blocks_and_noise_passes() {
         super::a_ten_percent_slowdown_blocks_and_noise_passes(&crate::common::stores::sqlite());
@@ -413,6 +489,13 @@ mod sqlite {
 /// runs them (`--run-ignored all`) when the server answers or `CI` is set, and
 /// then an unreachable server fails them.
 mod postgres {
+    #[test]
+    #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
+    fn the_baseline_is_an_earlier_run_never_the_judged_one() {
+        super::the_baseline_is_an_earlier_run_never_the_judged_one(
+            &crate::common::stores::postgres(),
+        );
+    }
     #[test]
     #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
     fn a_ten_percent_slowdown_blocks_and_noise_passes() {

@@ -994,6 +994,81 @@ fn a_quarantine_entry_matching_everything_is_refused_and_linted() {
 }
 
 #[test]
+fn quarantine_add_refuses_an_expired_entry_and_warns_about_a_pattern_matching_nothing() {
+    let jobs = "[jobs.ok]\nstage = 1\ncommands = [\"true\"]\n";
+    let dir = project(None, jobs, &["ok"], "");
+    write(
+        dir.path(),
+        "tests/test_app.py",
+        "import pytest\n\n\n@pytest.mark.unit\ndef test_one():\n    pass\n",
+    );
+    let file = dir.path().join(".tollgate/quarantine.toml");
+    let id = "tests/test_app.py::test_one";
+
+    // Already past: refused, nothing written.
+    let out = tollgate(
+        dir.path(),
+        &[
+            "quarantine",
+            "add",
+            id,
+            "--reason",
+            "races",
+            "--expires",
+            "2020-01-31",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("--expires 2020-01-31: that day is already past"),
+        "{}",
+        describe(&out)
+    );
+    assert!(!file.exists(), "an expired entry was written");
+
+    // A pattern matching no collected test: kept, with a warning.
+    let typo = "tests/test_ap.py::*";
+    let out = tollgate(
+        dir.path(),
+        &[
+            "quarantine",
+            "add",
+            typo,
+            "--reason",
+            "races",
+            "--expires",
+            "2099-12-31",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains(&format!("warning: {typo} matches none of the 1 tests")),
+        "{}",
+        describe(&out)
+    );
+    assert!(std::fs::read_to_string(&file).unwrap().contains(typo));
+
+    // A pattern that matches: no warning.
+    let out = tollgate(
+        dir.path(),
+        &[
+            "quarantine",
+            "add",
+            id,
+            "--reason",
+            "races",
+            "--expires",
+            "2099-12-31",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(!text(&out.stderr).contains("warning"), "{}", describe(&out));
+}
+
+#[test]
 fn a_bad_cron_schedule_and_an_empty_expression_fail_config_check() {
     for (extra, needle) in [
         ("[pipelines.nightly]\nstage = \"pre_merge\"\non = \"schedule\"\nschedule = \"not a cron\"\njobs = [\"ok\"]\n", "cron"),

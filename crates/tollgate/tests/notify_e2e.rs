@@ -5,6 +5,8 @@
 //! `CI` is set). Results reach the store through `tollgate ingest junit`;
 //! alerts go out through `tollgate notify` and `tollgate gate`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -423,7 +425,9 @@ fn tollgate(p: &Project, args: &[&str]) -> Command {
     cmd
 }
 
+/// `out` of tollgate, which must exit with `code` and show no `Debug` dump.
 fn ok(out: Output, what: &str, code: i32) -> Output {
+    common::assert_no_debug_dump(what, &out);
     assert_eq!(
         out.status.code(),
         Some(code),

@@ -90,7 +90,7 @@ fn fill(loc: &Location) {
     store.finish_run("head", now - 3_000_000, true).unwrap();
 }
 
-fn report_cmd(dir: &Path, loc: &Location) -> assert_cmd::Command {
+fn report_cmd(dir: &Path, loc: &Location) -> common::Tg {
     let mut cmd = tollgate(dir);
     cmd.env("DEPLOY_TOKEN", ENV_SECRET)
         .args(["report", "--store", &loc.url()]);

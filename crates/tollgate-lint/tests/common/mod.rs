@@ -31,6 +31,26 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The mistakes example, assembled in a fresh temporary directory by
+/// `scripts/mistakes-example.sh` (the clean example with
+/// `examples/monorepo-mistakes` laid over it): the one way it is built.
+pub fn mistakes_example() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = workspace_root().join("scripts/mistakes-example.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(dir.path())
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }

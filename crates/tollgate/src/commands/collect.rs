@@ -12,6 +12,7 @@ use tollgate_markexpr::Expression;
 
 use crate::cli::{CollectArgs, CollectFormat, Lang, RunIgnored};
 use crate::exit::{usage, Status};
+use crate::progress::Progress;
 
 pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
     let started = Instant::now();
@@ -36,10 +37,13 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
 
     let want_python = args.lang != Lang::Rust;
     let want_rust = args.lang != Lang::Python;
+    // A spinner on a terminal (nothing in a log): a large tree takes a while.
+    let progress = Progress::spinner("collecting tests");
     let (python, rust) = rayon::join(
         || want_python.then(|| collect_python(args, &cwd)).transpose(),
         || want_rust.then(|| collect_rust(args, &cwd)).transpose(),
     );
+    drop(progress);
     // One inventory for every command: the rules and annotations of the
     // project's tollgate.toml (when there is one) apply here as in `plan`.
     let config = project_config(&cwd)?;

@@ -17,7 +17,9 @@ use crate::project::ConfigLocation;
 pub enum Preset {
     /// The Dynamo testing strategy (seeds 003/004): lifecycle, type, hardware,
     /// framework, component taxonomy; pre-commit, pr, push, nightly, weekly,
-    /// release pipelines; owners, budgets and gates.
+    /// release pipelines; owners, budgets and gates. Without .pre-commit-config.yaml
+    /// its lint job runs `tollgate lint`; without container/build.sh its container
+    /// build jobs are left out (init says so).
     Dynamo,
     /// A small generic taxonomy for any project.
     Minimal,
@@ -54,7 +56,16 @@ pub fn init(args: &InitArgs) -> anyhow::Result<Status> {
         Preset::Dynamo => "dynamo",
         Preset::Minimal => "minimal",
     };
-    let text = presets::preset(name).ok_or_else(|| usage(format!("unknown preset {name}")))?;
+    // A preset job that calls a tool or script the project lacks (Dynamo's
+    // pre-commit hooks, its container build) is adapted or left out here,
+    // and said so: otherwise every run would fail on it.
+    let facts = presets::ProjectFacts {
+        pre_commit_config: args.dir.join(".pre-commit-config.yaml").is_file(),
+        container_build: args.dir.join("container/build.sh").is_file(),
+    };
+    let adapted = presets::for_project(name, &facts)
+        .ok_or_else(|| usage(format!("unknown preset {name}")))?;
+    let text = adapted.text.as_str();
     let path = args.dir.join(CONFIG_FILE);
     if path.exists() && !args.force {
         return Err(usage(format!(
@@ -64,8 +75,24 @@ pub fn init(args: &InitArgs) -> anyhow::Result<Status> {
     }
     write_atomically(&path, text)?;
     eprintln!("wrote {} (preset {name})", path.display());
+    for note in &adapted.notes {
+        eprintln!("  {note}");
+    }
+    if facts.pre_commit_config && name == "dynamo" && !on_path("pre-commit") {
+        eprintln!(
+            "  note: the lint job runs `pre-commit run --all-files` (this project has \
+             .pre-commit-config.yaml) but pre-commit is not on PATH: install it on every runner, \
+             or the lint job fails (exit 3)"
+        );
+    }
     ignore_local_state(&args.dir)?;
     Ok(Status::Success)
+}
+
+/// Whether `program` is an executable file in a directory of `PATH`.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// Writes or extends `dir/.gitignore` for tollgate's local state, and says

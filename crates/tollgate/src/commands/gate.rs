@@ -126,7 +126,9 @@ pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
         .into_iter()
         .map(file_coverage)
         .collect();
-    let baseline = match store.baseline_run(&args.pipeline, &args.base_branch)? {
+    // The baseline is an earlier run, never the judged run itself.
+    let baseline_run = store.baseline_for(&run, &args.base_branch)?;
+    let baseline = match &baseline_run {
         Some(base) => Some(
             store
                 .coverage_files(&base.run_key)?
@@ -235,7 +237,6 @@ pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
         "tollgate gate `{gate_name}` — pipeline {}, run {}",
         args.pipeline, run.run_key
     );
-    let baseline_run = store.baseline_run(&args.pipeline, &args.base_branch)?;
     let critical = measurements.critical_failures.clone().unwrap_or_default();
     let context = GateContext {
         gate: &gate_name,
@@ -411,7 +412,7 @@ impl GateContext<'_> {
                 b.branch
             ),
             None => format!(
-                "no baseline: no complete run of `{}` on `{}` yet",
+                "no baseline: no earlier complete run of `{}` on `{}`",
                 self.pipeline, self.base_branch
             ),
         }

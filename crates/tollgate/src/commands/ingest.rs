@@ -16,6 +16,7 @@ use tollgate_results::Limits;
 use tollgate_store::{Batch, CoverageEntry, JobMeta, RunMeta, Store, DEFAULT_SQLITE_PATH};
 
 use crate::exit::{usage, Status};
+use crate::progress::Progress;
 
 /// What the files hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -97,7 +98,16 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<Status> {
     let mut coverage = Vec::new();
     let mut bench = Vec::new();
     let mut skipped = Vec::new();
-    for file in &args.files {
+    // A bar over the files' bytes on a terminal (nothing in a log): a large
+    // JUnit or coverage file takes a while to parse and store.
+    let sizes: Vec<u64> = args
+        .files
+        .iter()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .collect();
+    let progress = Progress::bytes("ingest", sizes.iter().sum());
+    for (file, size) in args.files.iter().zip(&sizes) {
+        progress.message(format!("parsing {}", file.display()));
         match args.kind {
             IngestKind::Junit => {
                 let options = JunitOptions {
@@ -125,6 +135,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<Status> {
                 bench.extend(bench_file(file, None, &limits).map_err(input_error)?)
             }
         }
+        progress.inc(*size);
     }
 
     let run_key = args
@@ -173,6 +184,12 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<Status> {
                 .context(format!("cannot open the store {}", redact(&location))))
         }
     };
+    progress.message(format!(
+        "writing {} test attempts, {} coverage files, {} benchmark samples to the store",
+        tests.len(),
+        coverage.len(),
+        bench.len()
+    ));
     let summary = store
         .ingest(&Batch {
             run: &meta,
@@ -185,6 +202,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<Status> {
     if args.complete {
         store.finish_run(&run_key, now_ms(), true)?;
     }
+    drop(progress);
     for path in &skipped {
         eprintln!("note: coverage of {path} skipped: outside the repository");
     }

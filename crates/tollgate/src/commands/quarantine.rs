@@ -25,6 +25,7 @@ pub struct QuarantineArgs {
 #[derive(Debug, Subcommand)]
 pub enum QuarantineAction {
     /// Quarantine a test id, or a pattern with `*` and `?` (replaces an entry with the same id).
+    /// Warns when it matches no test collected in the project.
     #[command(after_help = "Example:
   tollgate quarantine add 'tests/test_x.py::test_y' --reason 'races the cache' --owner @ana \\
       --issue https://github.com/org/repo/issues/12 --expires 2026-12-31")]
@@ -37,7 +38,7 @@ pub enum QuarantineAction {
         /// Link to the issue tracking the fix.
         #[arg(long)]
         issue: Option<String>,
-        /// Last day the entry applies (YYYY-MM-DD).
+        /// Last day the entry applies (YYYY-MM-DD, UTC); a day already past is refused.
         #[arg(long, value_name = "DATE")]
         expires: Option<String>,
     },
@@ -81,8 +82,17 @@ pub fn run(args: &QuarantineArgs) -> anyhow::Result<Status> {
                 return Err(usage(format!("{id:?} {problem}")));
             }
             if let Some(text) = expires {
-                if Date::parse(text).is_none() {
+                let Some(day) = Date::parse(text) else {
                     return Err(usage(format!("--expires {text:?}: expected YYYY-MM-DD")));
+                };
+                // An entry past its last day never applies (and lint reports
+                // it): writing one is always a mistake.
+                if day < today {
+                    return Err(usage(format!(
+                        "--expires {text}: that day is already past (today is {today}, UTC), \
+                         so the entry would never apply; give the last day the quarantine \
+                         should still hold"
+                    )));
                 }
             }
             if config.quarantine.require_issue && issue.is_none() {
@@ -104,6 +114,7 @@ pub fn run(args: &QuarantineArgs) -> anyhow::Result<Status> {
             });
             quarantine.save(&path)?;
             eprintln!("quarantined {id} in {}", path.display());
+            warn_if_unmatched(id, &config_path, &root, &config);
         }
         QuarantineAction::Remove { id } => {
             if !quarantine.remove(id) {
@@ -140,4 +151,32 @@ pub fn run(args: &QuarantineArgs) -> anyhow::Result<Status> {
         }
     }
     Ok(Status::Success)
+}
+
+/// Warns (on stderr; the entry stays) when `pattern` matches no test that
+/// tollgate collects in the project: a typo in an id would otherwise
+/// quarantine nothing without a word. A test not collectable here (another
+/// language's, one added later) is why this is a warning, not an error.
+fn warn_if_unmatched(pattern: &str, config_path: &Path, root: &Path, config: &Config) {
+    let project = crate::project::Project {
+        config_path: config_path.to_path_buf(),
+        root: root.to_path_buf(),
+        config: config.clone(),
+    };
+    match project.collect() {
+        Ok(found) => {
+            let tests = &found.inventory.tests;
+            if !tests
+                .iter()
+                .any(|t| tollgate_config::quarantine::id_matches(pattern, &t.id))
+            {
+                eprintln!(
+                    "warning: {pattern} matches none of the {} tests collected here \
+                     (check the id with `tollgate collect --format ids`); the entry is kept",
+                    tests.len()
+                );
+            }
+        }
+        Err(e) => eprintln!("warning: cannot check which tests {pattern} matches: {e:#}"),
+    }
 }

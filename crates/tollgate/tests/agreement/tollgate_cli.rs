@@ -33,8 +33,7 @@ pub fn collect_json(
     invocation: &Invocation,
     extra: &[&str],
 ) -> Result<TollgateRun, String> {
-    let output = command(project, invocation, "json", extra)
-        .output()
+    let output = crate::common::checked_output(&mut command(project, invocation, "json", extra))
         .map_err(|e| format!("cannot run tollgate: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     Ok(TollgateRun {
@@ -47,8 +46,7 @@ pub fn collect_json(
 
 /// Runs `tollgate collect --lang python --format ids`: one node id a line.
 pub fn collect_ids(project: &Path, invocation: &Invocation) -> Result<Vec<String>, String> {
-    let output = command(project, invocation, "ids", &[])
-        .output()
+    let output = crate::common::checked_output(&mut command(project, invocation, "ids", &[]))
         .map_err(|e| format!("cannot run tollgate: {e}"))?;
     if !output.status.success() {
         return Err(format!(

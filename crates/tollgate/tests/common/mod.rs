@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -67,9 +68,119 @@ pub fn tollgate_std(dir: &Path) -> std::process::Command {
     cmd
 }
 
-/// [`tollgate_std`] as an `assert_cmd` command (`.assert()`, `.timeout()`).
-pub fn tollgate(dir: &Path) -> assert_cmd::Command {
-    assert_cmd::Command::from_std(tollgate_std(dir))
+/// [`tollgate_std`] as a [`Tg`]: an `assert_cmd` command whose every
+/// `output()` / `assert()` also checks that no Rust `Debug` dump reached the
+/// user ([`assert_no_debug_dump`]).
+pub fn tollgate(dir: &Path) -> Tg {
+    Tg {
+        cmd: assert_cmd::Command::from_std(tollgate_std(dir)),
+        args: Vec::new(),
+    }
+}
+
+/// The tollgate binary as the scenario tests run it: the builder methods of
+/// `assert_cmd::Command` they use, and `output()` / `assert()` that fail the
+/// test when stdout or stderr holds a `Debug` dump. There is no way around
+/// the check: every scenario test that runs tollgate through [`tollgate`]
+/// (or [`checked_output`] for a `std` command) gets it.
+pub struct Tg {
+    cmd: assert_cmd::Command,
+    /// The arguments, for the failure message.
+    args: Vec<String>,
+}
+
+impl Tg {
+    pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Self {
+        self.args.push(arg.as_ref().to_string_lossy().into_owned());
+        self.cmd.arg(arg);
+        self
+    }
+
+    pub fn args<I, S>(&mut self, args: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        for arg in args {
+            self.arg(arg);
+        }
+        self
+    }
+
+    pub fn env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> &mut Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    pub fn timeout(&mut self, timeout: std::time::Duration) -> &mut Self {
+        self.cmd.timeout(timeout);
+        self
+    }
+
+    pub fn write_stdin(&mut self, buffer: impl Into<Vec<u8>>) -> &mut Self {
+        self.cmd.write_stdin(buffer);
+        self
+    }
+
+    /// Runs it to completion; its output must hold no `Debug` dump.
+    pub fn output(&mut self) -> std::io::Result<Output> {
+        let out = self.cmd.output()?;
+        assert_no_debug_dump(&format!("tollgate {}", self.args.join(" ")), &out);
+        Ok(out)
+    }
+
+    /// [`Tg::output`] as an `assert_cmd` assertion.
+    pub fn assert(&mut self) -> assert_cmd::assert::Assert {
+        use assert_cmd::assert::OutputAssertExt;
+        self.output().expect("tollgate runs").assert()
+    }
+}
+
+/// `cmd` (a `std` command running tollgate) to completion; its output must
+/// hold no `Debug` dump.
+pub fn checked_output(cmd: &mut std::process::Command) -> std::io::Result<Output> {
+    let out = cmd.output()?;
+    assert_no_debug_dump(&format!("{cmd:?}"), &out);
+    Ok(out)
+}
+
+/// Rust `Debug` formatting that must never reach a user: a struct dump
+/// (`Expired { expires: .. }`, `Os { code: 2, .. }`), a tuple variant or
+/// `Option` (`Code(1)`, `Signal(9)`, `Some(..)`), a `PathBuf` or string
+/// dump of an error (`Error { kind: .. }`, `Custom { .. }`).
+fn debug_dump() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"\b[A-Z][A-Za-z0-9_]* \{ [a-z_][a-z0-9_]*: |\bOs \{ code|\b(Code|Signal|Some|Ok|Err)\([^)]*\)|\bkind: [A-Z][a-z]+",
+        )
+        .expect("valid regex")
+    })
+}
+
+/// Fails the test when stdout or stderr of `what` holds a `Debug` dump
+/// (see [`debug_dump`]), naming the line.
+#[track_caller]
+pub fn assert_no_debug_dump(what: &str, out: &Output) {
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let text = String::from_utf8_lossy(bytes);
+        if let Some(line) = text.lines().find(|l| debug_dump().is_match(l)) {
+            panic!(
+                "{what}: Debug formatting in its {stream}: {line:?}\n{}",
+                describe(out)
+            );
+        }
+    }
 }
 
 /// The interpreter with pytest: `TOLLGATE_PYTHON` (set by scripts/test.sh),
@@ -163,14 +274,7 @@ pub fn check<'a>(verdict: &'a Value, name: &str) -> &'a Value {
 
 /// `tollgate ingest KIND FILE --run RUN --pipeline pr --branch BRANCH
 /// --commit RUN-sha --repo-root DIR --store STORE` in `dir`, not started.
-pub fn ingest(
-    dir: &Path,
-    kind: &str,
-    file: &Path,
-    run: &str,
-    branch: &str,
-    store: &str,
-) -> assert_cmd::Command {
+pub fn ingest(dir: &Path, kind: &str, file: &Path, run: &str, branch: &str, store: &str) -> Tg {
     let mut cmd = tollgate(dir);
     cmd.args(["ingest", kind])
         .arg(file)

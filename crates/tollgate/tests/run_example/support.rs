@@ -133,10 +133,13 @@ impl Example {
     }
 
     pub fn run_cmd(&self, cmd: Command, limit: Duration) -> Output {
-        assert_cmd::Command::from_std(cmd)
+        let what = format!("{cmd:?}");
+        let out = assert_cmd::Command::from_std(cmd)
             .timeout(limit)
             .output()
-            .unwrap_or_else(|e| panic!("tollgate did not finish within {limit:?}: {e}"))
+            .unwrap_or_else(|e| panic!("tollgate did not finish within {limit:?}: {e}"));
+        crate::common::assert_no_debug_dump(&what, &out);
+        out
     }
 
     /// The `--json` results written to `out/NAME`.

@@ -1,1 +1,0 @@
-"""Pieces shared by every Dynamo component: token hashing, GPU discovery, logging."""
