@@ -24,7 +24,9 @@ Runs, in DIR, `cargo nextest list --workspace --message-format oneline FLAGS`
 - warm: then --runs repetitions, interleaved (nextest, tollgate, nextest, ...)
   on the built workspace; the median of each and the median of the
   per-repetition ratios nextest / tollgate: the "no slower than
-  `cargo nextest list` on a built workspace" bar (ratio ≥ 1).
+  `cargo nextest list` on a built workspace" bar (ratio ≥ 1); and the CPU
+  time (user + sys of each tool and its child processes), which a loaded
+  machine does not skew the way it skews wall time.
 
 The load average (`/proc/loadavg`) is printed before and after: the machine
 may be shared. Stdlib only. Exit 0 (report only), 2 when a tool fails.
@@ -37,6 +39,7 @@ import collections
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,10 +50,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
+CPU = []  # CPU seconds (user + sys, children included) of each timed() call
+
+
 def timed(cmd, cwd, env=None):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    return time.perf_counter() - started, proc
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+    return wall, proc
 
 
 def loadavg() -> str:
@@ -71,6 +81,8 @@ def main() -> int:
                         "(default: the project's own target/)")
     parser.add_argument("--clean", action="store_true", help="first time nextest's build + list "
                         "from an empty target directory (deletes it!)")
+    parser.add_argument("--no-warmup", action="store_true", help="without --clean, the first "
+                        "nextest run (which builds what is missing) is not timed unless this is given")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--toolchain", help="rustup toolchain for cargo (e.g. nightly when the "
                         "workspace needs a newer rustc than the default)")
@@ -101,7 +113,14 @@ def main() -> int:
             print(proc.stderr, file=sys.stderr)
             return 2
 
+    elif not args.no_warmup:
+        proc = subprocess.run(nextest_cmd, cwd=project, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(proc.stderr, file=sys.stderr)
+            return 2
+
     nextest_times, tollgate_times, ratios = [], [], []
+    nextest_cpu, tollgate_cpu = [], []
     nextest_out = tollgate_out = None
     for _ in range(max(1, args.runs)):
         t_n, proc = timed(nextest_cmd, project, env)
@@ -109,12 +128,14 @@ def main() -> int:
             print(proc.stderr, file=sys.stderr)
             return 2
         nextest_times.append(t_n)
+        nextest_cpu.append(CPU[-1])
         nextest_out = proc.stdout
         t_t, proc = timed(tollgate_cmd, project, env)
         if proc.returncode not in (0, 1):
             print(proc.stderr, file=sys.stderr)
             return 2
         tollgate_times.append(t_t)
+        tollgate_cpu.append(CPU[-1])
         ratios.append(t_n / max(t_t, 1e-9))
         tollgate_out = proc.stdout
 
@@ -165,6 +186,9 @@ def main() -> int:
     print(f"warm (interleaved, {len(ratios)} runs): cargo nextest list median {n_med:.3f}s, "
           f"tollgate median {t_med:.3f}s, median ratio {statistics.median(ratios):.2f}x "
           f"(per run: {', '.join(f'{r:.2f}' for r in ratios)})")
+    n_cpu, t_cpu = statistics.median(nextest_cpu), statistics.median(tollgate_cpu)
+    print(f"warm CPU (user+sys, load-independent): cargo nextest list median {n_cpu:.3f}s, "
+          f"tollgate median {t_cpu:.3f}s, ratio {n_cpu / max(t_cpu, 1e-9):.2f}x")
     return 0
 
 

@@ -209,6 +209,7 @@ pub fn scan_source(text: &str) -> Result<FileScan, ParseError> {
         }
     })?;
     check_depth(&tokens)?;
+    let tokens = strip_fn_bodies(tokens);
     let file = syn::parse2::<syn::File>(tokens).map_err(|e| {
         let start = e.span().start();
         ParseError {
@@ -224,6 +225,77 @@ pub fn scan_source(text: &str) -> Result<FileScan, ParseError> {
         inner_attrs: convert_attrs(&file.attrs),
         items: ctx.scan_items(&file.items),
     })
+}
+
+/// Empties the body of every function at item level (the file, and the
+/// bodies of inline `mod`s, `impl`s and `trait`s, recursively): nothing in a
+/// function body is a test the harness lists, and parsing bodies is most of
+/// syn's work. Macro invocations and definitions (`name! { .. }`,
+/// `macro_rules! name { .. }`) are left whole: their tokens are matched
+/// literally later. Spans are kept, so positions do not change.
+///
+/// Hand-written on tokens because syn has no mode that skips blocks.
+pub fn strip_fn_bodies(tokens: TokenStream) -> TokenStream {
+    let mut out: Vec<TokenTree> = Vec::new();
+    // Since the last item boundary: a `fn` keyword, a container keyword,
+    // and whether a `!` (macro call, `macro_rules!`, `-> !`) came last.
+    let mut saw_fn = false;
+    let mut container = false;
+    let mut bang = false;
+    for tt in tokens {
+        match &tt {
+            TokenTree::Ident(ident) => {
+                if !bang {
+                    if ident == "fn" {
+                        saw_fn = true;
+                    } else if ident == "mod" || ident == "impl" || ident == "trait" {
+                        container = true;
+                    }
+                }
+                out.push(tt);
+            }
+            TokenTree::Punct(p) => {
+                match p.as_char() {
+                    ';' => {
+                        saw_fn = false;
+                        container = false;
+                        bang = false;
+                    }
+                    '!' => bang = true,
+                    _ => {}
+                }
+                out.push(tt);
+            }
+            TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
+                let replaced = if bang {
+                    tt.clone()
+                } else if saw_fn {
+                    let mut empty = proc_macro2::Group::new(g.delimiter(), TokenStream::new());
+                    empty.set_span(g.span());
+                    TokenTree::Group(empty)
+                } else if container {
+                    let mut inner =
+                        proc_macro2::Group::new(g.delimiter(), strip_fn_bodies(g.stream()));
+                    inner.set_span(g.span());
+                    TokenTree::Group(inner)
+                } else {
+                    tt.clone()
+                };
+                out.push(replaced);
+                saw_fn = false;
+                container = false;
+                bang = false;
+            }
+            TokenTree::Group(_) => {
+                // `name!(..)`/`name![..]` calls end with their group; `#![..]`
+                // and `#[..]` attributes too (`#` resets nothing).
+                bang = false;
+                out.push(tt);
+            }
+            TokenTree::Literal(_) => out.push(tt),
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// Deepest nesting of generic angle brackets (`Option<Option<..>>`) or
@@ -994,6 +1066,18 @@ fn helper() {}
             .attrs
             .iter()
             .any(|a| a.kind == AttrKind::Ignore(String::new())));
+    }
+
+    #[test]
+    fn function_bodies_are_emptied_but_macros_and_modules_kept() {
+        let tokens: TokenStream = "fn a() { let x = { 1 }; }\nmod m { fn b() -> impl Fn() { || () } #[test] fn t() { x } }\nimpl S { fn c(&self) { 2 } }\nm! { fn d() { 3 } }\nmacro_rules! r { (fn $n:ident { $b:tt }) => { fn $n() { $b } } }\nstruct P { f: fn() }\nfn e() -> ! { loop {} }\n"
+            .parse()
+            .unwrap();
+        let out = strip_fn_bodies(tokens).to_string();
+        assert_eq!(
+            out,
+            "fn a () { } mod m { fn b () -> impl Fn () { } # [test] fn t () { } } impl S { fn c (& self) { } } m ! { fn d () { 3 } } macro_rules ! r { (fn $ n : ident { $ b : tt }) => { fn $ n () { $ b } } } struct P { f : fn () } fn e () -> ! { loop { } }"
+        );
     }
 
     #[test]
