@@ -30,6 +30,7 @@ pub mod rstest;
 pub mod scan;
 pub mod source;
 pub mod targets;
+pub mod test_case;
 pub mod workspace;
 
 use std::collections::BTreeSet;
@@ -202,6 +203,7 @@ pub fn collect_packages(
                             required_features: &job.target.required_features,
                             proc_macro: job.target.kind == targets::TargetKind::ProcMacro,
                             display_root: &display_root,
+                            test_case_numbered: plan.test_case_numbered,
                         },
                         &cache,
                     )
@@ -253,6 +255,8 @@ struct WorkspacePlan {
     /// Each member's features with no feature flags given (defaults only).
     default_features: Vec<BTreeSet<String>>,
     jobs: Vec<TargetPlan>,
+    /// Whether the locked test-case numbers its tests (3.4 and later).
+    test_case_numbered: bool,
     /// `harness = false` targets: their tests are whatever their `main`
     /// prints for `--list`, unknowable statically.
     custom_harness: Vec<TargetPlan>,
@@ -396,10 +400,12 @@ fn plan_workspace(
             }
         }
     }
+    let lock = std::fs::read_to_string(ws.root.join("Cargo.lock")).ok();
     WorkspacePlan {
         features,
         default_features,
         jobs,
+        test_case_numbered: test_case::lock_numbers_cases(lock.as_deref()),
         custom_harness,
     }
 }

@@ -11,7 +11,13 @@
 pub enum TestAttribute {
     /// The function is one test with its own name.
     Test,
+    /// test-case's `#[test_case(..)]`: a module named like the function
+    /// with one test per case ([`crate::test_case`]).
+    TestCase,
+    /// test-case's `#[test_matrix(..)]`: the same, one test per combination.
+    TestMatrix,
     /// It generates tests whose names tollgate does not model: reported.
+    #[allow(dead_code)]
     Unsupported,
 }
 
@@ -23,12 +29,14 @@ const TEST_ATTRIBUTES: &[(&str, TestAttribute)] = &[
     // test-strategy: `#[proptest] fn prop(#[strategy(..)] x: u8)`.
     ("proptest", TestAttribute::Test),
     ("test_strategy::proptest", TestAttribute::Test),
-    // test-case: one module per function with a test per case; the case
-    // names come from the arguments' tokens (not modelled yet).
-    ("test_case", TestAttribute::Unsupported),
-    ("test_case::test_case", TestAttribute::Unsupported),
-    ("test_matrix", TestAttribute::Unsupported),
-    ("test_case::test_matrix", TestAttribute::Unsupported),
+    // test-case: one module per function with a test per case, named from
+    // the case's comment or its arguments' tokens. (A bare `#[case(..)]`
+    // beside a `#[test_case]` is one more case; alone it is rstest's.)
+    ("test_case", TestAttribute::TestCase),
+    ("test_case::test_case", TestAttribute::TestCase),
+    ("test_case::case", TestAttribute::TestCase),
+    ("test_matrix", TestAttribute::TestMatrix),
+    ("test_case::test_matrix", TestAttribute::TestMatrix),
 ];
 
 pub fn test_attribute(path: &str) -> Option<TestAttribute> {
@@ -47,6 +55,9 @@ pub enum ItemMacro {
     /// `quickcheck! { fn name(x: u8) -> bool {..} .. }`: every function is
     /// a test of its name (with the attributes written on it).
     EveryFn,
+    /// `cfg_if! { if #[cfg(..)] { .. } else .. }`: the items of the first
+    /// branch whose `cfg` holds (walked like any other items).
+    CfgIf,
 }
 
 /// Macro paths (as written) → model.
@@ -55,6 +66,8 @@ const ITEM_MACROS: &[(&str, ItemMacro)] = &[
     ("proptest::proptest", ItemMacro::TestFns),
     ("quickcheck", ItemMacro::EveryFn),
     ("quickcheck::quickcheck", ItemMacro::EveryFn),
+    ("cfg_if", ItemMacro::CfgIf),
+    ("cfg_if::cfg_if", ItemMacro::CfgIf),
 ];
 
 pub fn item_macro(path: &str) -> Option<ItemMacro> {

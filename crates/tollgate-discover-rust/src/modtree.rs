@@ -41,6 +41,9 @@ pub struct TargetJob<'a> {
     pub proc_macro: bool,
     /// Paths in the output are relative to this directory.
     pub display_root: &'a Path,
+    /// test-case names its tests `test_case_{n}_{name}` (3.4 and later, as
+    /// locked in the workspace's `Cargo.lock`).
+    pub test_case_numbered: bool,
 }
 
 #[derive(Debug, Default)]
@@ -328,6 +331,20 @@ impl Walker<'_> {
                             .insert(def.name.clone(), Rc::clone(&scoped));
                     }
                     self.macros.scope.push(scoped);
+                }
+                ScanItem::CfgIf(cfg_if) => {
+                    let mut child = ctx.clone();
+                    if !self.cfg_holds(&cfg_if.attrs, &ctx.file, &mut child.required) {
+                        continue;
+                    }
+                    // The first branch whose cfg holds; the others are off.
+                    for branch in &cfg_if.branches {
+                        let mut inner = child.clone();
+                        if self.cfg_holds(&branch.cfg, &ctx.file, &mut inner.required) {
+                            self.walk_items(&branch.items, &inner);
+                            break;
+                        }
+                    }
                 }
                 ScanItem::MacroCall(call) => {
                     let mut child = ctx.clone();
@@ -653,14 +670,19 @@ impl Walker<'_> {
             return;
         }
         let is_rstest = active.iter().any(|a| a.kind == AttrKind::Rstest);
+        let is_test_case = !is_rstest
+            && active
+                .iter()
+                .any(|a| matches!(a.kind, AttrKind::TestCase(_)));
         let test_path = active.iter().find_map(|a| match &a.kind {
             AttrKind::Test(p) => Some(p.clone()),
             _ => None,
         });
-        let test_attribute = match (is_rstest, test_path) {
-            (true, _) => "rstest".to_string(),
-            (false, Some(p)) => p,
-            (false, None) => return,
+        let test_attribute = match (is_rstest, is_test_case, test_path) {
+            (true, _, _) => "rstest".to_string(),
+            (false, true, _) => "test_case".to_string(),
+            (false, false, Some(p)) => p,
+            (false, false, None) => return,
         };
         let file_rel = self.rel(&ctx.file);
         let mut markers = ctx.markers.clone();
@@ -677,11 +699,13 @@ impl Walker<'_> {
         // ones after the last case apply to all.
         let mut case_attrs: Vec<(Option<String>, Vec<&Attr>)> = Vec::new();
         let mut buffer: Vec<&Attr> = Vec::new();
+        // test-case: every case with what its `=> ..` adds.
+        let mut test_cases: Vec<crate::test_case::CaseSpec> = Vec::new();
         if is_rstest {
             for attr in &active {
                 match &attr.kind {
                     AttrKind::Rstest => {}
-                    AttrKind::Case { description } => {
+                    AttrKind::Case { description, .. } => {
                         case_attrs.push((description.clone(), std::mem::take(&mut buffer)))
                     }
                     _ => buffer.push(attr),
@@ -699,6 +723,36 @@ impl Walker<'_> {
                 );
                 return;
             }
+        } else if is_test_case {
+            for attr in &active {
+                let cases = match &attr.kind {
+                    AttrKind::TestCase(cases)
+                    | AttrKind::Case {
+                        test_case: Some(cases),
+                        ..
+                    } => cases,
+                    _ => {
+                        buffer.push(attr);
+                        continue;
+                    }
+                };
+                match cases {
+                    Ok(cases) => test_cases.extend(cases.iter().cloned()),
+                    Err(why) => {
+                        let (line, column) = (attr.line, attr.column);
+                        self.count_unexpanded(&ctx.file, line);
+                        self.diagnose(
+                            Severity::Warning,
+                            "unsupported-test-attribute",
+                            &ctx.file.clone(),
+                            line,
+                            column,
+                            format!("the cases of `{base_name}` (test-case) cannot be named statically ({why}); skipped"),
+                        );
+                        return;
+                    }
+                }
+            }
         } else {
             buffer = active.clone();
         }
@@ -712,26 +766,44 @@ impl Walker<'_> {
                 .map(|v| (v.arg.clone(), v.descriptions.clone()))
                 .collect();
             rstest::expand(&descriptions, &lists)
+        } else if is_test_case {
+            test_cases
+                .iter()
+                .enumerate()
+                .map(|(i, c)| rstest::RstestCase {
+                    suffix: Some(if self.job.test_case_numbered {
+                        crate::test_case::numbered_name(i + 1, &c.name)
+                    } else {
+                        c.name.clone()
+                    }),
+                    case_index: None,
+                })
+                .collect()
         } else {
             vec![rstest::RstestCase {
                 suffix: None,
                 case_index: None,
             }]
         };
-        for expansion in expansions {
+        for (index, expansion) in expansions.into_iter().enumerate() {
             let mut attrs: Vec<&Attr> = Vec::new();
             if let Some((_, own)) = expansion.case_index.and_then(|i| case_attrs.get(i)) {
                 attrs.extend(own.iter().copied());
             }
             attrs.extend(shared.iter().copied());
-            let (ignored, ignore_line) = attrs
-                .iter()
-                .find_map(|a| match &a.kind {
-                    AttrKind::Ignore(reason) => Some((Some(reason.clone()), Some(a.line))),
-                    _ => None,
-                })
-                .unwrap_or_default();
-            let should_panic = attrs.iter().any(|a| a.kind == AttrKind::ShouldPanic);
+            let mut found_ignore = attrs.iter().find_map(|a| match &a.kind {
+                AttrKind::Ignore(reason) => Some((Some(reason.clone()), Some(a.line))),
+                _ => None,
+            });
+            let mut should_panic = attrs.iter().any(|a| a.kind == AttrKind::ShouldPanic);
+            if let Some(case) = test_cases.get(index).filter(|_| is_test_case) {
+                // The case's own `=> ignore`/`=> panics` come first.
+                if let Some(reason) = &case.ignore {
+                    found_ignore = Some((Some(reason.clone()), Some(t.line)));
+                }
+                should_panic |= case.should_panic;
+            }
+            let (ignored, ignore_line) = found_ignore.unwrap_or_default();
             let name = match &expansion.suffix {
                 Some(s) => format!("{base_name}::{s}"),
                 None => base_name.clone(),

@@ -42,6 +42,23 @@ pub enum ScanItem {
     /// `some_macro! { .. }` at item level (other than the modelled external
     /// macros): expanded during the walk, where the macro scope is known.
     MacroCall(MacroCallItem),
+    /// `cfg_if! { if #[cfg(..)] { .. } else if .. else { .. } }` (the
+    /// cfg-if crate): the items of the first branch whose `cfg` holds.
+    CfgIf(CfgIfItem),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CfgIfItem {
+    /// Attributes on the call (`#[cfg]` applies to every branch).
+    pub attrs: Vec<Attr>,
+    pub branches: Vec<CfgIfBranch>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CfgIfBranch {
+    /// The branch's `#[cfg(..)]` (none for the final `else`).
+    pub cfg: Vec<Attr>,
+    pub items: Vec<ScanItem>,
 }
 
 /// A `macro_rules!` definition. The body is kept as text: token streams
@@ -112,6 +129,9 @@ pub struct ValueList {
     pub descriptions: Vec<String>,
 }
 
+/// The tests one test-case attribute makes, or why they cannot be named.
+pub type TestCases = Result<Vec<crate::test_case::CaseSpec>, String>;
+
 /// An outer or inner attribute, with the `cfg_attr` conditions it sits under.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attr {
@@ -132,7 +152,13 @@ pub enum AttrKind {
     /// rstest `#[case(...)]` / `#[case::description(...)]`.
     Case {
         description: Option<String>,
+        /// The same arguments read as a test-case `#[case(..)]` (an alias
+        /// of `#[test_case]`), used when the function has a `#[test_case]`.
+        test_case: Option<TestCases>,
     },
+    /// test-case `#[test_case(..)]`/`#[test_matrix(..)]`: the tests it
+    /// makes, or why they cannot be named.
+    TestCase(TestCases),
     /// `Some(reason)`; an empty reason for a bare `#[ignore]`.
     Ignore(String),
     ShouldPanic,
@@ -183,6 +209,7 @@ pub fn scan_source(text: &str) -> Result<FileScan, ParseError> {
         }
     })?;
     check_depth(&tokens)?;
+    let tokens = strip_fn_bodies(tokens);
     let file = syn::parse2::<syn::File>(tokens).map_err(|e| {
         let start = e.span().start();
         ParseError {
@@ -198,6 +225,77 @@ pub fn scan_source(text: &str) -> Result<FileScan, ParseError> {
         inner_attrs: convert_attrs(&file.attrs),
         items: ctx.scan_items(&file.items),
     })
+}
+
+/// Empties the body of every function at item level (the file, and the
+/// bodies of inline `mod`s, `impl`s and `trait`s, recursively): nothing in a
+/// function body is a test the harness lists, and parsing bodies is most of
+/// syn's work. Macro invocations and definitions (`name! { .. }`,
+/// `macro_rules! name { .. }`) are left whole: their tokens are matched
+/// literally later. Spans are kept, so positions do not change.
+///
+/// Hand-written on tokens because syn has no mode that skips blocks.
+pub fn strip_fn_bodies(tokens: TokenStream) -> TokenStream {
+    let mut out: Vec<TokenTree> = Vec::new();
+    // Since the last item boundary: a `fn` keyword, a container keyword,
+    // and whether a `!` (macro call, `macro_rules!`, `-> !`) came last.
+    let mut saw_fn = false;
+    let mut container = false;
+    let mut bang = false;
+    for tt in tokens {
+        match &tt {
+            TokenTree::Ident(ident) => {
+                if !bang {
+                    if ident == "fn" {
+                        saw_fn = true;
+                    } else if ident == "mod" || ident == "impl" || ident == "trait" {
+                        container = true;
+                    }
+                }
+                out.push(tt);
+            }
+            TokenTree::Punct(p) => {
+                match p.as_char() {
+                    ';' => {
+                        saw_fn = false;
+                        container = false;
+                        bang = false;
+                    }
+                    '!' => bang = true,
+                    _ => {}
+                }
+                out.push(tt);
+            }
+            TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
+                let replaced = if bang {
+                    tt.clone()
+                } else if saw_fn {
+                    let mut empty = proc_macro2::Group::new(g.delimiter(), TokenStream::new());
+                    empty.set_span(g.span());
+                    TokenTree::Group(empty)
+                } else if container {
+                    let mut inner =
+                        proc_macro2::Group::new(g.delimiter(), strip_fn_bodies(g.stream()));
+                    inner.set_span(g.span());
+                    TokenTree::Group(inner)
+                } else {
+                    tt.clone()
+                };
+                out.push(replaced);
+                saw_fn = false;
+                container = false;
+                bang = false;
+            }
+            TokenTree::Group(_) => {
+                // `name!(..)`/`name![..]` calls end with their group; `#![..]`
+                // and `#[..]` attributes too (`#` resets nothing).
+                bang = false;
+                out.push(tt);
+            }
+            TokenTree::Literal(_) => out.push(tt),
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// Deepest nesting of generic angle brackets (`Option<Option<..>>`) or
@@ -322,6 +420,13 @@ fn relocate(items: &mut [ScanItem], line: u32, column: u32) {
                 c.column = column;
                 attrs(&mut c.attrs, line, column);
             }
+            ScanItem::CfgIf(c) => {
+                attrs(&mut c.attrs, line, column);
+                for branch in &mut c.branches {
+                    attrs(&mut branch.cfg, line, column);
+                    relocate(&mut branch.items, line, column);
+                }
+            }
         }
     }
 }
@@ -343,6 +448,7 @@ impl ScanContext<'_> {
                             AttrKind::Test(_)
                                 | AttrKind::Rstest
                                 | AttrKind::UnsupportedTest(_)
+                                | AttrKind::TestCase(_)
                                 | AttrKind::Apply(_)
                         )
                     });
@@ -400,10 +506,19 @@ impl ScanContext<'_> {
                         }
                         continue;
                     }
-                    if let Some(model) = models::item_macro(&name) {
+                    let model = models::item_macro(&name);
+                    if model == Some(models::ItemMacro::CfgIf) {
+                        if let Some(branches) = self.cfg_if_branches(&m.mac.tokens) {
+                            out.push(ScanItem::CfgIf(CfgIfItem { attrs, branches }));
+                            continue;
+                        }
+                    }
+                    if let Some(model) = model.filter(|m| *m != models::ItemMacro::CfgIf) {
                         let tests = match model {
                             models::ItemMacro::TestFns => proptest_functions(&m.mac.tokens, false),
-                            models::ItemMacro::EveryFn => proptest_functions(&m.mac.tokens, true),
+                            models::ItemMacro::EveryFn | models::ItemMacro::CfgIf => {
+                                proptest_functions(&m.mac.tokens, true)
+                            }
                         };
                         out.extend(tests.into_iter().map(|mut t| {
                             // `#[cfg]` on the call applies to what it makes.
@@ -427,6 +542,59 @@ impl ScanContext<'_> {
             }
         }
         out
+    }
+
+    /// `if #[cfg(p)] { items } (else if #[cfg(p)] { items })* (else { items })?`;
+    /// `None` when the input has another shape (then it is an ordinary
+    /// macro call, reported if it may hold tests).
+    fn cfg_if_branches(&self, tokens: &TokenStream) -> Option<Vec<CfgIfBranch>> {
+        let tokens: Vec<TokenTree> = tokens.clone().into_iter().collect();
+        let mut branches = Vec::new();
+        let mut i = 0;
+        let is_ident = |tt: Option<&TokenTree>, word: &str| matches!(tt, Some(TokenTree::Ident(x)) if x == word);
+        loop {
+            let mut cfg = Vec::new();
+            if branches.is_empty() || is_ident(tokens.get(i), "if") {
+                if !is_ident(tokens.get(i), "if") {
+                    return None;
+                }
+                let (Some(TokenTree::Punct(pound)), Some(TokenTree::Group(attr))) =
+                    (tokens.get(i + 1), tokens.get(i + 2))
+                else {
+                    return None;
+                };
+                if pound.as_char() != '#' || attr.delimiter() != proc_macro2::Delimiter::Bracket {
+                    return None;
+                }
+                let meta = syn::parse2::<Meta>(attr.stream()).ok()?;
+                if path_text(meta.path()) != "cfg" {
+                    return None;
+                }
+                let (line, column) = position(pound.span());
+                convert_meta(&meta, &[], line, column, &mut cfg);
+                i += 3;
+            }
+            let Some(TokenTree::Group(body)) = tokens.get(i) else {
+                return None;
+            };
+            if body.delimiter() != proc_macro2::Delimiter::Brace {
+                return None;
+            }
+            let file = syn::parse2::<syn::File>(body.stream()).ok()?;
+            let last = cfg.is_empty();
+            branches.push(CfgIfBranch {
+                cfg,
+                items: self.scan_items(&file.items),
+            });
+            i += 1;
+            if i == tokens.len() {
+                return Some(branches);
+            }
+            if last || !is_ident(tokens.get(i), "else") {
+                return None;
+            }
+            i += 1;
+        }
     }
 
     fn with_notes(&self, mut t: TestFn) -> TestFn {
@@ -615,6 +783,20 @@ fn attr_kind(path: &str, meta: &Meta) -> AttrKind {
     }
     match models::test_attribute(path) {
         Some(models::TestAttribute::Test) => return AttrKind::Test(path.to_string()),
+        Some(models::TestAttribute::TestCase) => {
+            return AttrKind::TestCase(match meta {
+                Meta::List(list) => {
+                    crate::test_case::parse_test_case(list.tokens.clone()).map(|c| vec![c])
+                }
+                _ => Err("no arguments".to_string()),
+            })
+        }
+        Some(models::TestAttribute::TestMatrix) => {
+            return AttrKind::TestCase(match meta {
+                Meta::List(list) => crate::test_case::parse_test_matrix(list.tokens.clone()),
+                _ => Err("no arguments".to_string()),
+            })
+        }
         Some(models::TestAttribute::Unsupported) => {
             return AttrKind::UnsupportedTest(path.to_string())
         }
@@ -622,7 +804,16 @@ fn attr_kind(path: &str, meta: &Meta) -> AttrKind {
     }
     if path == "case" || path.starts_with("case::") {
         let description = path.strip_prefix("case::").map(str::to_string);
-        return AttrKind::Case { description };
+        let test_case = match (meta, &description) {
+            (Meta::List(list), None) => {
+                Some(crate::test_case::parse_test_case(list.tokens.clone()).map(|c| vec![c]))
+            }
+            _ => None,
+        };
+        return AttrKind::Case {
+            description,
+            test_case,
+        };
     }
     if last == "test" {
         return AttrKind::Test(path.to_string());
@@ -781,7 +972,7 @@ fn helper() {}
             .attrs
             .iter()
             .filter_map(|a| match &a.kind {
-                AttrKind::Case { description } => Some(description.clone()),
+                AttrKind::Case { description, .. } => Some(description.clone()),
                 _ => None,
             })
             .collect();
@@ -875,6 +1066,18 @@ fn helper() {}
             .attrs
             .iter()
             .any(|a| a.kind == AttrKind::Ignore(String::new())));
+    }
+
+    #[test]
+    fn function_bodies_are_emptied_but_macros_and_modules_kept() {
+        let tokens: TokenStream = "fn a() { let x = { 1 }; }\nmod m { fn b() -> impl Fn() { || () } #[test] fn t() { x } }\nimpl S { fn c(&self) { 2 } }\nm! { fn d() { 3 } }\nmacro_rules! r { (fn $n:ident { $b:tt }) => { fn $n() { $b } } }\nstruct P { f: fn() }\nfn e() -> ! { loop {} }\n"
+            .parse()
+            .unwrap();
+        let out = strip_fn_bodies(tokens).to_string();
+        assert_eq!(
+            out,
+            "fn a () { } mod m { fn b () -> impl Fn () { } # [test] fn t () { } } impl S { fn c (& self) { } } m ! { fn d () { 3 } } macro_rules ! r { (fn $ n : ident { $ b : tt }) => { fn $ n () { $ b } } } struct P { f : fn () } fn e () -> ! { loop { } }"
+        );
     }
 
     #[test]

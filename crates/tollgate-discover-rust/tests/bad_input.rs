@@ -155,7 +155,7 @@ fn macro_generated_and_unsupported_tests_are_reported() {
     write(
         root,
         "src/lib.rs",
-        b"#[cfg(test)]\nmod tests {\n    make_tests! { #[test] fn generated() {} }\n\n    #[test_case(1)]\n    fn tc(_n: u8) {}\n\n    #[test]\n    fn visible() {}\n}\n",
+        b"#[cfg(test)]\nmod tests {\n    make_tests! { #[test] fn generated() {} }\n\n    #[test_case(1 => is gt 0)]\n    fn tc(_n: u8) {}\n\n    #[test]\n    fn visible() {}\n}\n",
     );
     let (ids, diagnostics) = run(root);
     assert_eq!(ids, vec!["mac tests::visible"]);
