@@ -133,6 +133,7 @@ impl Config {
                             file: self.origin_file.clone(),
                             line: compiled.rule.line,
                             source: MarkSource::ConfigRule,
+                            learned: None,
                         },
                     ));
                 }
@@ -209,6 +210,7 @@ markers = ["kvbm"]
                             file: file.into(),
                             line: 1,
                             source: MarkSource::FunctionDecorator,
+                            learned: None,
                         },
                     )
                 })
@@ -281,6 +283,7 @@ markers = ["kvbm"]
                 file: "lib/dynamo-runtime/src/lib.rs".into(),
                 line: 2,
                 source: MarkSource::Annotation,
+                learned: None,
             },
         ));
         let mut inv = Inventory {
