@@ -7,6 +7,9 @@
 use crate::error::StoreError;
 use crate::sql::{Sql, Value};
 
+/// The schema version that added `learned_files`.
+pub(crate) const SINCE_VERSION: u32 = 5;
+
 /// One test file as pytest collected it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LearnedRow {

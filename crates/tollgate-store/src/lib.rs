@@ -332,8 +332,12 @@ impl Store {
     }
 
     /// The learned rows whose content key is among `keys` (each key is a
-    /// hash that names its file's path as well as its content).
+    /// hash that names its file's path as well as its content). A store
+    /// opened read-only at an older schema has learned nothing: no rows.
     pub fn learned_by_keys(&mut self, keys: &[&str]) -> Result<Vec<LearnedRow>, StoreError> {
+        if self.schema_version()? < learned::SINCE_VERSION {
+            return Ok(Vec::new());
+        }
         learned::by_keys(self.sql(), keys)
     }
 
