@@ -306,8 +306,30 @@ markers = ["pre_merge"]
     );
 }
 
+/// A path pytest refuses is a usage error (2), and nothing is stored.
+fn learn_passes_pytests_refusal_on(loc: &Location) {
+    let Some(py) = python() else { return };
+    let dir = project();
+    let store = loc.url();
+    let py_arg = py.display().to_string();
+    let out = tollgate(
+        dir.path(),
+        &with_store(&["learn", "--python", &py_arg, "no/such/dir"], &store),
+        2,
+    );
+    assert!(out.is_empty(), "{out}");
+    if matches!(loc, Location::Sqlite { .. }) {
+        assert!(!Path::new(&store).exists(), "no store for a refused learn");
+    }
+}
+
 mod sqlite {
     use super::common::stores;
+
+    #[test]
+    fn learn_passes_pytests_refusal_on() {
+        super::learn_passes_pytests_refusal_on(&stores::sqlite());
+    }
 
     #[test]
     fn learned_generated_modules_are_exact_until_edited() {

@@ -93,6 +93,14 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<Status> {
         ))
     })?;
     let pytest_took = started.elapsed();
+    if output.status.code() == Some(4) {
+        // pytest's own usage error (a path that does not exist, a bad option):
+        // what it reports is not the project's collection.
+        return Err(usage(format!(
+            "pytest refused the arguments:\n{}",
+            tail(&output.stdout, &output.stderr)
+        )));
+    }
     let text = match std::fs::read_to_string(&report_path) {
         Ok(text) => text,
         Err(_) => {
