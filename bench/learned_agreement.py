@@ -100,8 +100,20 @@ def main(argv: list[str]) -> int:
         learn_cmd = [args.tollgate, "learn", "--python", args.python, "--store", store,
                      *args.rest]
         plain_env = env_for({})
+        # The pytest invocation learn makes, without tollgate around it: what
+        # the plugin itself costs.
+        (tmp / "tollgate_learn.py").write_text(
+            (REPO / "crates/tollgate-discover-python/src/learn_plugin.py").read_text(
+                encoding="utf-8"), encoding="utf-8")
+        plugin_cmd = [args.python, "-m", "pytest", "--collect-only", "-qq",
+                      "-p", "tollgate_learn", *args.rest]
+        plugin_env = env_for({"PYTHONPATH": str(tmp),
+                              "TOLLGATE_LEARN_FILE": str(tmp / "plugin-report.json")})
+        plugin_cpu = []
         pytest_times, learn_times, pytest_cpu, learn_cpu = [], [], [], []
         for _ in range(args.rounds):
+            _, c, _ = timed(plugin_cmd, project, plugin_env)
+            plugin_cpu.append(c)
             t, c, proc = timed(pytest_cmd, project, plain_env)
             if "::" not in proc.stdout:
                 sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
@@ -163,7 +175,9 @@ def main(argv: list[str]) -> int:
           f"learn {', '.join(f'{t:.2f}' for t in learn_times)})")
     pc, lc = statistics.median(pytest_cpu), statistics.median(learn_cpu)
     print(f"CPU time (user + system, median of {args.rounds}; robust to a busy machine): "
-          f"pytest {pc:.2f}s, tollgate learn {lc:.2f}s, ratio {lc / pc:.3f}")
+          f"pytest {pc:.2f}s, tollgate learn {lc:.2f}s, ratio {lc / pc:.3f}; "
+          f"the same pytest -qq with the learn plugin alone {statistics.median(plugin_cpu):.2f}s "
+          f"(ratio {statistics.median(plugin_cpu) / pc:.3f})")
     if learn_note:
         print(f"learn: {learn_note[0]}")
     if args.show > 0:

@@ -55,6 +55,16 @@ def pytest_collectreport(report):
         _errors.append(report.nodeid.split("::")[0])
 
 
+def _line(item):
+    """The 1-based line of the test function (0 when unknown). Read from the
+    code object: ``item.location`` would compute a report location per item,
+    which costs more than the rest of the plugin."""
+    obj = getattr(item, "function", None) or getattr(item, "obj", None)
+    obj = getattr(obj, "__func__", obj)
+    code = getattr(obj, "__code__", None)
+    return code.co_firstlineno if code is not None else 0
+
+
 def _rel(config, arg):
     """The rootdir-relative file an argument with a `::` selection names."""
     path = arg.split("::")[0]
@@ -85,8 +95,7 @@ def pytest_collection_finish(session):
     items.sort(key=lambda item: _order.get(id(item), last))
     records = []
     for item in items:
-        location = getattr(item, "location", None) or ("", None, "")
-        line = location[1] + 1 if isinstance(location[1], int) else 0
+        line = _line(item)
         marks = []
         for mark in item.iter_markers():
             marks.append(
