@@ -148,6 +148,7 @@ impl Config {
                             file: self.origin_file.clone(),
                             line: compiled.rule.line,
                             source: MarkSource::ConfigRule,
+                            learned: None,
                         },
                     ));
                 }
@@ -224,6 +225,7 @@ markers = ["kvbm"]
                             file: file.into(),
                             line: 1,
                             source: MarkSource::FunctionDecorator,
+                            learned: None,
                         },
                     )
                 })
@@ -338,6 +340,7 @@ exclude = ["crates/*/tests/fixtures/**", "vendor/**"]
                 file: "lib/dynamo-runtime/src/lib.rs".into(),
                 line: 2,
                 source: MarkSource::Annotation,
+                learned: None,
             },
         ));
         let mut inv = Inventory {

@@ -234,6 +234,7 @@ impl<'a> Collector<'a> {
                         file: self.ctx.file.to_string(),
                         line,
                         source: MarkSource::FunctionDecorator,
+                        learned: None,
                     },
                 ));
             }
@@ -674,6 +675,7 @@ impl<'a> Collector<'a> {
                     file: f.file.to_string(),
                     line: f.line,
                     source: MarkSource::FunctionDecorator,
+                    learned: None,
                 },
             ));
         }
@@ -951,6 +953,7 @@ fn to_marker(m: &PlacedMark) -> Marker {
             file: m.file.to_string(),
             line: m.line,
             source: m.source,
+            learned: None,
         },
     }
 }

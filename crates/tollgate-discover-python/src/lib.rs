@@ -20,6 +20,7 @@ mod hooks;
 mod ids;
 mod iniconfig;
 mod interp;
+pub mod learned;
 mod model;
 mod parametrize;
 mod resolve;
@@ -618,6 +619,7 @@ mod tests {
                     file: "t.py".into(),
                     line: 1,
                     source: tollgate_inventory::MarkSource::FunctionDecorator,
+                    learned: None,
                 },
             )],
             dynamic: None,

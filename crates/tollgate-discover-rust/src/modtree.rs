@@ -855,6 +855,7 @@ fn annotation_markers(annotations: &[crate::annotation::Annotation], file: &str)
                         file: file.to_string(),
                         line: a.line,
                         source: MarkSource::Annotation,
+                        learned: None,
                     },
                 )
             })

@@ -1198,6 +1198,7 @@ mod tests {
             file: "tests/test_perf.py".into(),
             line: 1,
             source: tollgate_inventory::MarkSource::FunctionDecorator,
+            learned: None,
         };
         tollgate_inventory::TestItem {
             id: id.into(),

@@ -73,6 +73,9 @@ pub enum MarkSource {
     Annotation,
     /// A declarative rule from `tollgate.toml`.
     ConfigRule,
+    /// What real pytest reported (`tollgate learn`, or a pytest job of
+    /// `tollgate run`); [`MarkOrigin::learned`] says which.
+    Learned,
 }
 
 /// Where a marker was written (or which rule added it).
@@ -83,6 +86,21 @@ pub struct MarkOrigin {
     /// 1-based line.
     pub line: u32,
     pub source: MarkSource,
+    /// For [`MarkSource::Learned`]: the learn id or run key whose pytest
+    /// collection reported the mark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned: Option<String>,
+}
+
+impl MarkOrigin {
+    /// Where the mark comes from, for people: `file:line`, or
+    /// `learned (<learn id or run key>)`.
+    pub fn describe(&self) -> String {
+        match &self.learned {
+            Some(from) => format!("learned ({from})"),
+            None => format!("{}:{}", self.file, self.line),
+        }
+    }
 }
 
 /// One marker on a test, with its arguments as written.
@@ -259,6 +277,7 @@ mod tests {
             file: "tests/test_a.py".into(),
             line: 3,
             source: MarkSource::FunctionDecorator,
+            learned: None,
         }
     }
 

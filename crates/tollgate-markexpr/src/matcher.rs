@@ -52,6 +52,7 @@ mod tests {
             file: "test_x.py".into(),
             line: 1,
             source: MarkSource::FunctionDecorator,
+            learned: None,
         };
         let mut m = Marker::new(name, origin);
         m.kwargs = kwargs

@@ -345,6 +345,7 @@ fn kwargs_must_all_match_one_mark_of_the_item() {
                 file: "t.py".into(),
                 line: 1,
                 source: MarkSource::FunctionDecorator,
+                learned: None,
             },
         );
         m.kwargs = kwargs

@@ -119,6 +119,7 @@ fn marker(name: &str, kwargs: &[(&str, MarkValue)]) -> Marker {
             file: "test_x.py".into(),
             line: 1,
             source: MarkSource::FunctionDecorator,
+            learned: None,
         },
     );
     m.kwargs = kwargs

@@ -72,6 +72,7 @@ fn marks() -> impl Strategy<Value = Vec<Marker>> {
                 file: "t.py".into(),
                 line: 1,
                 source: MarkSource::FunctionDecorator,
+                learned: None,
             },
         );
         m.kwargs = kwargs

@@ -42,6 +42,7 @@ fn marker(name: &str, arg: Option<&str>) -> Marker {
             file: "tests/a.py".into(),
             line: 2,
             source: MarkSource::FunctionDecorator,
+            learned: None,
         },
     );
     if let Some(a) = arg {

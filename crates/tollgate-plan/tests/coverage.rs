@@ -126,6 +126,7 @@ fn make_test(
         file: file.clone(),
         line: 1,
         source: MarkSource::FunctionDecorator,
+        learned: None,
     };
     let mut names: Vec<&str> = lifecycle
         .iter()

@@ -37,6 +37,7 @@ fn inventory(unit: impl Fn(usize, usize) -> bool) -> Inventory {
         file: "lib/big/src/lib.rs".into(),
         line: 1,
         source: MarkSource::ConfigRule,
+        learned: None,
     };
     let mut tests = Vec::new();
     for binary in 0..4 {

@@ -80,6 +80,7 @@ fn test_item() -> impl Strategy<Value = TestItem> {
                 file: file.clone(),
                 line: 1,
                 source: MarkSource::FunctionDecorator,
+                learned: None,
             };
             TestItem {
                 id: if rust {

@@ -13,6 +13,7 @@ fn test(id: &str, markers: &[&str]) -> TestItem {
         file: file.clone(),
         line: 1,
         source: MarkSource::FunctionDecorator,
+        learned: None,
     };
     TestItem {
         id: id.into(),

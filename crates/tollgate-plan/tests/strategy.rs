@@ -44,6 +44,7 @@ fn test(id: &str, markers: &[&str]) -> TestItem {
         file: "tests/test_a.py".into(),
         line: 3,
         source: MarkSource::FunctionDecorator,
+        learned: None,
     };
     TestItem {
         id: id.into(),

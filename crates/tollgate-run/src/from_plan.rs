@@ -273,6 +273,8 @@ pub fn from_plan(
                     python: python.clone(),
                     tests,
                     extra_args,
+                    plugins: Vec::new(),
+                    env: Vec::new(),
                 }));
             }
             if !rust_ids.is_empty() {
@@ -413,6 +415,7 @@ mod tests {
                 file: "t.py".into(),
                 line: 1,
                 source: MarkSource::FunctionDecorator,
+                learned: None,
             },
         )
     }

@@ -42,6 +42,10 @@ pub fn pytest_argv(step: &PytestStep, args_file: &Path) -> Vec<String> {
         "-p".to_string(),
         PLUGIN_MODULE.to_string(),
     ];
+    for plugin in &step.plugins {
+        argv.push("-p".to_string());
+        argv.push(plugin.module.clone());
+    }
     argv.extend(step.extra_args.iter().cloned());
     argv.push(format!("@{}", args_file.display()));
     argv
@@ -55,7 +59,14 @@ pub fn run(step: &PytestStep, ctx: &StepContext<'_>) -> StepResult {
         std::fs::write(
             plugin_dir.join(format!("{PLUGIN_MODULE}.py")),
             WATCHDOG_PLUGIN,
-        )
+        )?;
+        for plugin in &step.plugins {
+            std::fs::write(
+                plugin_dir.join(format!("{}.py", plugin.module)),
+                &plugin.source,
+            )?;
+        }
+        Ok(())
     });
     if let Err(e) = written {
         result.failure = Some(StepFailure::Infrastructure(format!(
@@ -209,6 +220,7 @@ fn run_segment(
     };
     command.env("PYTHONPATH", pythonpath);
     command.env("TOLLGATE_PROGRESS_FILE", &progress);
+    command.envs(step.env.iter().map(|(k, v)| (k, v)));
 
     let selected: HashSet<String> = ids.iter().cloned().collect();
     let mut tail = ProgressTail::new(&progress);
@@ -457,6 +469,8 @@ mod tests {
             python: PathBuf::from("/venv/bin/python"),
             tests: vec![TestSpec::new("t.py::a")],
             extra_args: vec!["-x".into()],
+            plugins: Vec::new(),
+            env: Vec::new(),
         };
         let argv = pytest_argv(&step, Path::new("/w/ids"));
         assert_eq!(

@@ -89,6 +89,21 @@ pub struct PytestStep {
     pub tests: Vec<TestSpec>,
     /// Extra pytest arguments placed before the node ids.
     pub extra_args: Vec<String>,
+    /// More plugins to load with `-p` (written next to the watchdog plugin).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<PluginFile>,
+    /// Environment variables for the pytest processes (what those plugins read).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<(String, String)>,
+}
+
+/// A pytest plugin shipped as source: written as `<module>.py` into the
+/// step's private plugin directory, loaded with `-p <module>`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginFile {
+    pub module: String,
+    #[serde(skip)]
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

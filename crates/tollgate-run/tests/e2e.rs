@@ -65,6 +65,8 @@ fn pytest_job(name: &str, tests: Vec<TestSpec>, env: Vec<(String, String)>) -> J
         python: PathBuf::from(PYTHON),
         tests,
         extra_args: vec![],
+        plugins: vec![],
+        env: vec![],
     })];
     job
 }

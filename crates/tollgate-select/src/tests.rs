@@ -81,6 +81,7 @@ fn marker(name: &str) -> Marker {
             file: "t.py".into(),
             line: 1,
             source: MarkSource::FunctionDecorator,
+            learned: None,
         },
     )
 }

@@ -20,6 +20,7 @@
 //!   serialises shards of one run on its row.
 
 mod error;
+mod learned;
 mod lines;
 mod migrate;
 mod model;
@@ -35,6 +36,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use error::StoreError;
+pub use learned::LearnedRow;
 pub use lines::{decode_lines, encode_lines, language_of};
 pub use migrate::LATEST_VERSION;
 pub use model::{
@@ -333,6 +335,22 @@ impl Store {
     /// Records what was sent for an alert.
     pub fn notify_record(&mut self, row: &AlertRow) -> Result<(), StoreError> {
         notify::record_alert(self.sql(), row)
+    }
+
+    /// Records what pytest collected from test files (one row per file and
+    /// content key; a row for the same key replaces the old one).
+    pub fn record_learned(&mut self, rows: &[LearnedRow]) -> Result<(), StoreError> {
+        learned::record(self.sql(), rows)
+    }
+
+    /// The learned rows whose content key is among `keys` (each key is a
+    /// hash that names its file's path as well as its content). A store
+    /// opened read-only at an older schema has learned nothing: no rows.
+    pub fn learned_by_keys(&mut self, keys: &[&str]) -> Result<Vec<LearnedRow>, StoreError> {
+        if self.schema_version()? < learned::SINCE_VERSION {
+            return Ok(Vec::new());
+        }
+        learned::by_keys(self.sql(), keys)
     }
 
     /// Time per test and job of one run, for time budgets.

@@ -31,10 +31,15 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_notify.sql"),
         postgres: include_str!("../migrations/postgres/0004_notify.sql"),
     },
+    Migration {
+        version: 5,
+        sqlite: include_str!("../migrations/sqlite/0005_learned.sql"),
+        postgres: include_str!("../migrations/postgres/0005_learned.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const LATEST_VERSION: u32 = 4;
+pub const LATEST_VERSION: u32 = 5;
 
 pub(crate) const CREATE_VERSION_TABLE: &str =
     "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";

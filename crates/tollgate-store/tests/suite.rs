@@ -781,7 +781,7 @@ fn a_version_1_store_is_upgraded_in_place(loc: &Location) {
     let indexes = raw(
         loc,
         "DROP INDEX bench_samples_run; ALTER TABLE runs DROP COLUMN pruned; \
-         DROP TABLE notify_claims; DROP TABLE notify_alerts; \
+         DROP TABLE notify_claims; DROP TABLE notify_alerts; DROP TABLE learned_files; \
          DELETE FROM schema_version WHERE version >= 2;",
     );
     assert!(
@@ -1102,6 +1102,50 @@ fn migration_status_reads_without_creating(loc: &Location) {
     assert!(status.pending().is_empty() && !status.too_new());
 }
 
+fn learned_files_upsert_by_path_and_key(loc: &Location) {
+    use tollgate_store::LearnedRow;
+    let mut store = loc.open();
+    let row = |path: &str, key: &str, source: &str, items: &str| LearnedRow {
+        path: path.into(),
+        key_hash: key.into(),
+        source: source.into(),
+        recorded_at_ms: 1_000,
+        items: items.into(),
+    };
+    // More rows than one statement holds, to cross a chunk boundary.
+    let many: Vec<LearnedRow> = (0..450)
+        .map(|i| {
+            row(
+                &format!("tests/test_{i}.py"),
+                &format!("k{i}"),
+                "learn-1",
+                "[]",
+            )
+        })
+        .collect();
+    store.record_learned(&many).unwrap();
+    store
+        .record_learned(&[row(
+            "tests/test_7.py",
+            "k7",
+            "run-9",
+            "[{\"id\":\"x ' é\"}]",
+        )])
+        .unwrap();
+    let got = store.learned_by_keys(&["k7", "k449", "absent"]).unwrap();
+    assert_eq!(got.len(), 2, "{}", loc.name());
+    assert_eq!(got[0].path, "tests/test_449.py");
+    assert_eq!(
+        got[1],
+        row("tests/test_7.py", "k7", "run-9", "[{\"id\":\"x ' é\"}]"),
+        "{}: a row for the same key is replaced",
+        loc.name()
+    );
+    let keys: Vec<String> = (0..450).map(|i| format!("k{i}")).collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    assert_eq!(store.learned_by_keys(&refs).unwrap().len(), 450);
+}
+
 /// Every test above on a fresh SQLite file.
 mod sqlite {
     #[test]
@@ -1200,6 +1244,11 @@ mod sqlite {
     #[test]
     fn migration_status_reads_without_creating() {
         super::migration_status_reads_without_creating(&crate::common::sqlite());
+    }
+
+    #[test]
+    fn learned_files_upsert_by_path_and_key() {
+        super::learned_files_upsert_by_path_and_key(&crate::common::sqlite());
     }
 }
 
@@ -1322,5 +1371,11 @@ mod postgres {
     #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
     fn migration_status_reads_without_creating() {
         super::migration_status_reads_without_creating(&crate::common::postgres());
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
+    fn learned_files_upsert_by_path_and_key() {
+        super::learned_files_upsert_by_path_and_key(&crate::common::postgres());
     }
 }

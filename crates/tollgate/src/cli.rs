@@ -33,6 +33,11 @@ pub enum Command {
     /// `cargo nextest list` would, without importing or compiling anything.
     #[command(after_help = COLLECT_EXAMPLES)]
     Collect(CollectArgs),
+    /// Run real `pytest --collect-only` in the project's environment and record every item's
+    /// node id and marks in the history store, so that entries static discovery flags dynamic
+    /// are known exactly while their files are unchanged.
+    #[command(after_help = crate::commands::learn::EXAMPLES)]
+    Learn(crate::commands::learn::LearnArgs),
     /// Check every test against the taxonomy in tollgate.toml: required
     /// categories, exclusive markers, unknown and alias markers, pytest
     /// registration, location, file names, Rust feature gates, tests no
@@ -288,4 +293,20 @@ pub struct CollectArgs {
     /// Rust: which tests to list with respect to `#[ignore]`, as nextest's `--run-ignored`.
     #[arg(long, value_enum, default_value_t = RunIgnored::Default)]
     pub run_ignored: RunIgnored,
+
+    /// Do not use what `tollgate learn` or `tollgate run` recorded of pytest's own collection:
+    /// list exactly what static discovery finds.
+    #[arg(long)]
+    pub no_learned: bool,
+
+    /// Compare static discovery with what pytest collected (learned items whose files are
+    /// unchanged): print node ids found on one side only and marker differences; exit 1
+    /// when they disagree.
+    #[arg(long, conflicts_with_all = ["no_learned", "marker_expr"])]
+    pub verify: bool,
+
+    /// History store holding learned items: a SQLite path or a postgres:// URL
+    /// [default: `[store]` in tollgate.toml, else .tollgate/history.db; never created].
+    #[arg(long, value_name = "URL|PATH")]
+    pub store: Option<String>,
 }

@@ -14,6 +14,7 @@ mod exit;
 mod failures;
 mod health;
 mod history_store;
+mod learned;
 mod progress;
 mod project;
 

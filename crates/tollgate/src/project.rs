@@ -83,9 +83,33 @@ impl Project {
         self.collect_languages(Languages::BOTH)
     }
 
+    /// [`Project::collect`] with learned items used as `learned` says
+    /// (`--no-learned`, `--store`).
+    pub fn collect_learned(
+        &self,
+        learned: crate::learned::Use<'_>,
+    ) -> anyhow::Result<ProjectInventory> {
+        self.collect_with(Languages::BOTH, learned)
+    }
+
     /// Collects only the languages asked for: `tollgate run` of Rust-only
     /// jobs does not pay for Python discovery (and the other way round).
     pub fn collect_languages(&self, languages: Languages) -> anyhow::Result<ProjectInventory> {
+        let learned = crate::learned::Use {
+            enabled: true,
+            store: None,
+        };
+        self.collect_with(languages, learned)
+    }
+
+    /// Collects the languages asked for; Python files with entries flagged
+    /// dynamic take pytest's own items where they were learned and are
+    /// unchanged since (see [`crate::learned`]).
+    pub fn collect_with(
+        &self,
+        languages: Languages,
+        learned: crate::learned::Use<'_>,
+    ) -> anyhow::Result<ProjectInventory> {
         let root = &self.root;
         // A spinner on a terminal (nothing in a log): a large tree takes a while.
         let progress = Progress::spinner("collecting tests");
@@ -135,7 +159,14 @@ impl Project {
         let python = python.transpose().map_err(|e| usage(e.to_string()))?;
         let mut inventory = Inventory::default();
         let setup = match python {
-            Some(python) => {
+            Some(mut python) => {
+                crate::learned::apply(
+                    self,
+                    learned,
+                    &python.rootdir,
+                    python.inifile.as_deref(),
+                    &mut python.inventory,
+                );
                 inventory = python.inventory;
                 PythonSetup {
                     inifile: python.inifile,

@@ -71,7 +71,10 @@ fn in_category<'c>(
 fn specificity(source: MarkSource) -> u8 {
     match source {
         MarkSource::Param => 0,
-        MarkSource::FunctionDecorator | MarkSource::RustAttribute | MarkSource::Annotation => 1,
+        MarkSource::FunctionDecorator
+        | MarkSource::RustAttribute
+        | MarkSource::Annotation
+        | MarkSource::Learned => 1,
         MarkSource::ClassDecorator | MarkSource::ClassPytestmark => 2,
         MarkSource::InheritedClass => 3,
         MarkSource::ModulePytestmark => 4,

@@ -50,6 +50,22 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
     let mut inventory = Inventory::default();
     let mut selected_python = Vec::new();
     if let Some(mut collection) = python?.flatten() {
+        if args.verify {
+            return verify(args, &cwd, &collection);
+        }
+        if !args.no_learned {
+            let project = crate::learned::project_or_default(&cwd)?;
+            crate::learned::apply(
+                &project,
+                crate::learned::Use {
+                    enabled: true,
+                    store: args.store.as_deref(),
+                },
+                &collection.rootdir,
+                collection.inifile.as_deref(),
+                &mut collection.inventory,
+            );
+        }
         if let Some(config) = &config {
             drop_excluded(config, &mut collection.inventory)?;
             config.apply_rules(&mut collection.inventory);
@@ -137,6 +153,47 @@ fn drop_excluded(config: &tollgate_config::Config, inv: &mut Inventory) -> anyho
     config
         .drop_excluded(inv)
         .map_err(|e| usage(format!("[discovery] exclude: {e}")))
+}
+
+/// `collect --verify`: static discovery against what pytest collected, for
+/// every file with learned items that still match it.
+fn verify(args: &CollectArgs, cwd: &Path, collection: &py::Collection) -> anyhow::Result<Status> {
+    let project = crate::learned::project_or_default(cwd)?;
+    let files = crate::learned::python_files(&collection.inventory.tests);
+    let table = match crate::learned::open_existing(&project, args.store.as_deref()) {
+        Some(mut store) => crate::learned::current(
+            &mut store,
+            &collection.rootdir,
+            collection.inifile.as_deref(),
+            &files,
+        )
+        .context("cannot read learned items")?,
+        None => Default::default(),
+    };
+    let found = py::learned::verify(&collection.inventory.tests, &table);
+    let mut out = String::new();
+    for d in &found {
+        out.push_str(&d.to_string());
+        out.push('\n');
+    }
+    let mut stdout = io::stdout().lock();
+    if let Err(e) = stdout.write_all(out.as_bytes()) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(e).context("cannot write to stdout");
+        }
+    }
+    let learned_items: usize = table.values().map(|f| f.items.len()).sum();
+    eprintln!(
+        "{} disagreements over {} files with learned items ({learned_items} items); {} files without",
+        found.len(),
+        table.len(),
+        files.len().saturating_sub(table.len())
+    );
+    Ok(if found.is_empty() {
+        Status::Success
+    } else {
+        Status::Findings
+    })
 }
 
 /// The tollgate.toml governing `cwd`, if any (`collect` works without one).
@@ -370,6 +427,7 @@ mod tests {
                             file: file.clone(),
                             line: 2,
                             source: MarkSource::FunctionDecorator,
+                            learned: None,
                         },
                     )
                 })

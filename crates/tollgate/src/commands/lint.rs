@@ -58,6 +58,16 @@ pub struct LintArgs {
     #[arg(long, value_name = "N", default_value_t = tollgate_lint::render::DEFAULT_MAX_ANNOTATIONS)]
     pub max_annotations: usize,
 
+    /// Do not use what `tollgate learn` or `tollgate run` recorded of pytest's own collection
+    /// for entries static discovery flags dynamic.
+    #[arg(long)]
+    pub no_learned: bool,
+
+    /// History store holding learned items: a SQLite path or a postgres:// URL
+    /// [default: `[store]` in tollgate.toml; never created].
+    #[arg(long, value_name = "URL|PATH")]
+    pub store: Option<String>,
+
     #[command(flatten)]
     pub location: ConfigLocation,
 }
@@ -80,7 +90,10 @@ pub fn run(args: &LintArgs) -> anyhow::Result<Status> {
 
     let quarantine = read_quarantine(&project)?;
     let lint_once = || -> anyhow::Result<Vec<tollgate_lint::Finding>> {
-        let collected = project.collect()?;
+        let collected = project.collect_learned(crate::learned::Use {
+            enabled: !args.no_learned,
+            store: args.store.as_deref(),
+        })?;
         let pytest = collected.python.inifile.as_ref().map(|ini| {
             PytestMarkers::read(
                 &project.root,

@@ -9,6 +9,7 @@ pub mod gate;
 pub mod grafana_dashboard;
 pub mod history;
 pub mod ingest;
+pub mod learn;
 pub mod lint;
 pub mod metrics;
 pub mod notify;
@@ -30,6 +31,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Status> {
         Command::Init(args) => config::init(&args),
         Command::Lint(args) => lint::run(&args),
         Command::Ingest(args) => ingest::run(&args),
+        Command::Learn(args) => learn::run(&args),
         Command::Gate(args) => gate::run(&args),
         Command::Flaky(args) => flaky::run(&args),
         Command::History(args) => history::run(&args),

@@ -33,6 +33,11 @@ pub enum PlanFormat {
 /// Plan a pipeline: its jobs, runners, exact commands and tests.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// Do not use what `tollgate learn` or `tollgate run` recorded of pytest's own collection
+    /// for entries static discovery flags dynamic.
+    #[arg(long)]
+    pub no_learned: bool,
+
     /// The pipeline to plan, as named under `[pipelines]` in tollgate.toml (e.g. pr, nightly).
     #[arg(long, value_name = "NAME")]
     pub pipeline: String,
@@ -110,7 +115,12 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
         Variables::resolve(config, Some(pipeline), &args.vars, &env).map_err(plan_usage)?;
     let changed = changed_files(args, root)?;
 
-    let inventory = project.collect()?.inventory;
+    let inventory = project
+        .collect_learned(crate::learned::Use {
+            enabled: !args.no_learned,
+            store: args.store.as_deref(),
+        })?
+        .inventory;
     let analysis = changed
         .map(|files| planner::analyze_for_pipeline(config, pipeline, root, &files, &inventory));
     let recorded = if shards_anything(config, pipeline, args.shards) {

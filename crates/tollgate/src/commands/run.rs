@@ -89,6 +89,11 @@ pub struct RunArgs {
     #[arg(long = "provides", value_name = "MARKER")]
     pub provides: Vec<String>,
 
+    /// Do not use what `tollgate learn` or `tollgate run` recorded of pytest's own collection
+    /// for entries static discovery flags dynamic.
+    #[arg(long)]
+    pub no_learned: bool,
+
     /// Do not record the run in the history store (`[store]` in tollgate.toml).
     #[arg(long, conflicts_with = "store")]
     pub no_store: bool,
@@ -143,7 +148,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     };
 
     let inventory = project
-        .collect_languages(languages_to_run(config, pipeline, args.job.as_deref()))?
+        .collect_with(
+            languages_to_run(config, pipeline, args.job.as_deref()),
+            crate::learned::Use {
+                enabled: !args.no_learned,
+                store: args.store.as_deref(),
+            },
+        )?
         .inventory;
     let analysis = changed
         .map(|files| planner::analyze_for_pipeline(config, pipeline, root, &files, &inventory));
@@ -200,6 +211,20 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     for job in &mut spec.jobs {
         job.optional = args.optional.iter().any(|o| same_job(&job.name, o));
     }
+    // Every pytest job records what pytest collected (the learned
+    // inventory), into a private directory read back when the run is
+    // recorded.
+    let learn_dir = if args.no_store {
+        None
+    } else {
+        tempfile::Builder::new()
+            .prefix("tollgate-learned-")
+            .tempdir()
+            .ok()
+    };
+    if let Some(dir) = &learn_dir {
+        crate::learned::add_to_pytest_steps(&mut spec, dir.path());
+    }
 
     let mut stderr = io::stderr().lock();
     for expired in runner::expired_entries(&quarantine, runner::Date::today_utc()) {
@@ -252,7 +277,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
 
     // The store first: its record never depends on a report file.
     if !args.no_store {
-        record(&project, args.store.as_deref(), &plan, &report, &redactor);
+        record(
+            &project,
+            args.store.as_deref(),
+            &plan,
+            &report,
+            &redactor,
+            learn_dir.as_ref().map(tempfile::TempDir::path),
+        );
     }
     // Partial results are written too: `complete: false` says they are partial.
     let mut file_error: Option<anyhow::Error> = None;
@@ -371,6 +403,7 @@ fn record(
     plan: &planner::Plan,
     report: &runner::RunReport,
     redactor: &Redactor,
+    learn_dir: Option<&Path>,
 ) {
     let root = &project.root;
     let git = |args: &[&str]| {
@@ -401,6 +434,7 @@ fn record(
         runner: std::env::var("RUNNER_NAME").unwrap_or_else(|_| "local".to_string()),
         started_at_ms,
     };
+    let run_key = run.run_key.clone();
     let result = crate::commands::gate::open_store(project, flag)
         .map_err(|e| format!("{e:#}"))
         .and_then(|store| {
@@ -409,6 +443,12 @@ fn record(
         });
     if let Err(e) = result {
         eprintln!("warning: the run was not recorded in the history store: {e}");
+        return;
+    }
+    if let Some(dir) = learn_dir {
+        if let Err(e) = crate::learned::record_dir(project, flag, dir, &run_key) {
+            eprintln!("warning: what pytest collected was not recorded: {e:#}");
+        }
     }
 }
 
