@@ -154,6 +154,9 @@ Exit codes: 0 ok, 1 drift (with --check), 2 usage or configuration error.")]
     #[command(after_help = crate::commands::notify::NOTIFY_EXAMPLES)]
     Notify(crate::commands::notify::NotifyArgs),
     /// Compare today's CI with tollgate's plans (`tollgate ci diff`).
+    #[command(after_help = "Examples:
+  tollgate init --from-ci && tollgate ci diff       import today's CI, then check the import
+  tollgate ci diff --pipeline nightly --limit 0     every difference of the nightly pipeline")]
     Ci(crate::commands::ci::CiArgs),
     /// Print a shell completion script (bash, zsh or fish) to stdout.
     #[command(after_help = "Examples:
