@@ -1,5 +1,6 @@
-//! What `report`, `serve` and `metrics` share: the store, the redactor and
-//! the component map of the project.
+//! What the commands that read the history store share (`report`, `serve`,
+//! `metrics`, `gate`, `flaky`, `history`, ...): the store, the clock and
+//! windows, stdout, the redactor and the component map of the project.
 
 use anyhow::Context;
 use tollgate_report::{ComponentDef, Components};
@@ -10,7 +11,7 @@ use crate::project::Project;
 
 /// The history store the project's commands use (`--store`, else `[store]`).
 pub fn open_store(project: &Project, flag: Option<&str>) -> anyhow::Result<tollgate_store::Store> {
-    crate::commands::gate::open_store(project, flag)
+    crate::history_store::open_store(project, flag)
 }
 
 /// The secrets of `[run.redact]` plus the default token variables, over this
@@ -60,7 +61,17 @@ pub fn now_ms() -> i64 {
 
 /// Writes a command's output; a closed pipe is not an error.
 pub fn write_stdout(text: &str) -> anyhow::Result<()> {
-    crate::commands::gate::write_stdout(text)
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("cannot write to standard output"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Quarantine entries and those expired or expiring within 7 days.

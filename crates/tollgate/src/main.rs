@@ -10,6 +10,7 @@ mod ci_source;
 mod cli;
 mod commands;
 mod delivery;
+mod durations;
 mod exit;
 mod failures;
 mod health;

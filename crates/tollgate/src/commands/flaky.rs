@@ -9,8 +9,9 @@ use std::fmt::Write as _;
 use tollgate_config::{compile_globs, Config};
 use tollgate_store::{FlakyQuery, FlakyTest, TestHistoryEntry};
 
-use super::gate::{now_ms, open_store_read, window_ms, write_stdout};
 use crate::exit::{usage, Status};
+use crate::health::{now_ms, write_stdout};
+use crate::history_store::open_store_read;
 use crate::project::ConfigLocation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -86,7 +87,7 @@ pub fn run(args: &FlakyArgs) -> anyhow::Result<Status> {
     let components = ComponentMatcher::new(&project.config)?;
     let mut store = open_store_read(&project, args.store.as_deref())?;
     let report = store.flaky_tests(&FlakyQuery {
-        since_ms: now_ms().saturating_sub(window_ms(&args.window)?),
+        since_ms: now_ms().saturating_sub(crate::health::window_ms("--window", &args.window)?),
         pipeline: args.pipeline.clone(),
         ..FlakyQuery::default()
     })?;

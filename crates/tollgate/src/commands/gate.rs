@@ -24,12 +24,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context;
-use tollgate_config::{parse_duration, BudgetScope, Config};
+use tollgate_config::{BudgetScope, Config};
 use tollgate_gate::bench::{group_series, BenchValue};
 use tollgate_gate::{
     render, Baseline, BudgetUsage, FileCoverage, FlakyStats, Measurements, Outcome, Verdict,
@@ -38,6 +37,9 @@ use tollgate_inventory::TestItem;
 use tollgate_markexpr::Expression;
 use tollgate_results::BenchSample;
 use tollgate_store::{BenchWindow, FlakyQuery, StoredCoverage, TestTime};
+
+use crate::health::{now_ms, write_stdout};
+use crate::history_store::open_store;
 
 use crate::exit::{usage, Status};
 use crate::project::ConfigLocation;
@@ -101,8 +103,8 @@ pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
     let gate_name = gate_for_pipeline(config, &args.pipeline)?;
     let gate =
         tollgate_gate::resolve_gate(&config.gates, &gate_name).map_err(|e| usage(e.to_string()))?;
-    let perf_window_ms = window_ms(&args.perf_window)?;
-    let flaky_window_ms = window_ms(&args.flaky_window)?;
+    let perf_window_ms = crate::health::window_ms("--perf-window", &args.perf_window)?;
+    let flaky_window_ms = crate::health::window_ms("--flaky-window", &args.flaky_window)?;
 
     let mut store = open_store(&project, args.store.as_deref())?;
     let run = match &args.run {
@@ -302,35 +304,6 @@ fn gate_for_pipeline(config: &Config, pipeline: &str) -> anyhow::Result<String> 
         "pipeline `{pipeline}` has no gate (pipelines: {}); set `gate = \"...\"` on it or add [gates.{pipeline}]",
         if known.is_empty() { "none".to_string() } else { known.join(", ") }
     )))
-}
-
-pub(crate) use crate::history_store::{open_store, open_store_read, store_location, StoreLocation};
-
-/// Writes a command's output; a closed pipe (`tollgate flaky | head`) is not an error.
-pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(anyhow::Error::new(e).context("cannot write to standard output"))
-        }
-        _ => Ok(()),
-    }
-}
-
-pub(crate) fn window_ms(text: &str) -> anyhow::Result<i64> {
-    let window =
-        parse_duration(text).map_err(|e| usage(format!("invalid window {text:?}: {e}")))?;
-    Ok(i64::try_from(window.as_millis()).unwrap_or(i64::MAX))
-}
-
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn file_coverage(stored: StoredCoverage) -> FileCoverage {

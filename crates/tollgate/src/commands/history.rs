@@ -3,8 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::gate::{now_ms, open_store_read, window_ms, write_stdout};
 use crate::exit::Status;
+use crate::health::{now_ms, write_stdout};
+use crate::history_store::open_store_read;
 use crate::project::ConfigLocation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -91,7 +92,7 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<Status> {
             );
         }
     } else if args.durations {
-        let since = now_ms().saturating_sub(window_ms(&args.window)?);
+        let since = now_ms().saturating_sub(crate::health::window_ms("--window", &args.window)?);
         let mut durations = store.test_durations(since, i64::MAX, args.pipeline.as_deref())?;
         durations.sort_by(|a, b| {
             b.mean_s

@@ -46,7 +46,7 @@ pub fn run(args: &NotifyArgs) -> anyhow::Result<Status> {
             "tollgate.toml has no channel under [notify] ([[notify.webhook]], [notify.email], [notify.github_issue])",
         ));
     }
-    let mut store = crate::commands::gate::open_store(&project, args.store.as_deref())?;
+    let mut store = crate::history_store::open_store(&project, args.store.as_deref())?;
     let run = find_run(&mut store, args.run.as_deref(), args.pipeline.as_deref())?;
     let inventory = project.collect().ok().map(|p| p.inventory);
     let triage = triage_run(
@@ -60,7 +60,7 @@ pub fn run(args: &NotifyArgs) -> anyhow::Result<Status> {
         &project,
         &mut store,
         &triage,
-        crate::commands::gate::now_ms(),
+        crate::health::now_ms(),
         args.dry_run,
     )?;
     for line in &outcome.lines {

@@ -114,7 +114,7 @@ pub struct RunArgs {
     pub optional: Vec<String>,
 
     #[command(flatten)]
-    pub durations_until: super::plan::DurationsUntil,
+    pub durations_until: crate::durations::DurationsUntil,
 
     #[command(flatten)]
     pub location: ConfigLocation,
@@ -168,12 +168,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
         .map_err(|e| usage(e.to_string()))?
         .map(|(_, n)| n);
     let recorded = match shard_count {
-        Some(n) if n > 1 => super::plan::recorded_durations(
+        Some(n) if n > 1 => crate::durations::recorded_durations(
             &project,
             args.store.as_deref(),
             args.durations_until.ms()?,
         ),
-        _ => super::plan::Recorded::default(),
+        _ => crate::durations::Recorded::default(),
     };
     if let Some(note) = &recorded.note {
         eprintln!("note: {note}");
@@ -435,7 +435,7 @@ fn record(
         started_at_ms,
     };
     let run_key = run.run_key.clone();
-    let result = crate::commands::gate::open_store(project, flag)
+    let result = crate::history_store::open_store(project, flag)
         .map_err(|e| format!("{e:#}"))
         .and_then(|store| {
             let mut sink = runner::StoreSink { store, run };

@@ -55,7 +55,7 @@ pub struct TriageArgs {
 
 pub fn run(args: &TriageArgs) -> anyhow::Result<Status> {
     let project = args.location.load()?;
-    let mut store = crate::commands::gate::open_store(&project, args.store.as_deref())?;
+    let mut store = crate::history_store::open_store(&project, args.store.as_deref())?;
     let run = find_run(&mut store, args.run.as_deref(), args.pipeline.as_deref())?;
     let inventory = if args.no_collect {
         None
