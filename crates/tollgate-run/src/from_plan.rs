@@ -277,9 +277,21 @@ pub fn from_plan(
                     env: Vec::new(),
                 }));
             }
-            if !rust_ids.is_empty() {
+            // One cargo run per Cargo workspace, in its directory: the
+            // root's first, then nested ones in path order (as `plan` prints).
+            let mut by_workspace: std::collections::BTreeMap<&str, Vec<&String>> =
+                std::collections::BTreeMap::new();
+            for id in rust_ids {
+                let workspace = items
+                    .get(id.as_str())
+                    .and_then(|t| t.rust.as_ref())
+                    .map_or("", |r| r.workspace.as_str());
+                by_workspace.entry(workspace).or_default().push(id);
+            }
+            for (workspace, ids) in by_workspace {
                 job.steps.push(Step::Rust(RustStep {
-                    tests: rust_ids.into_iter().map(spec_for).collect(),
+                    workspace: workspace.to_string(),
+                    tests: ids.into_iter().map(spec_for).collect(),
                     cargo_args: cargo_args(config, &plan.pipeline, &planned.job),
                     force_cargo_test: false,
                 }));

@@ -163,6 +163,33 @@ pub fn run(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
             ..StepResult::default()
         };
     }
+    if step.workspace.is_empty() {
+        return run_in_workspace(step, ctx);
+    }
+    // A nested workspace: cargo runs in its directory, and its reports and
+    // logs go to a scratch directory of their own.
+    let dir = ctx.root.join(&step.workspace);
+    let work_dir = ctx
+        .work_dir
+        .join(format!("ws-{}", step.workspace.replace(['/', '\\'], "-")));
+    if let Err(e) = std::fs::create_dir_all(&work_dir) {
+        return StepResult {
+            failure: Some(StepFailure::Infrastructure(format!(
+                "cannot create {}: {e}",
+                work_dir.display()
+            ))),
+            ..StepResult::default()
+        };
+    }
+    let nested = StepContext {
+        root: &dir,
+        work_dir: &work_dir,
+        ..*ctx
+    };
+    run_in_workspace(step, &nested)
+}
+
+fn run_in_workspace(step: &RustStep, ctx: &StepContext<'_>) -> StepResult {
     if !step.force_cargo_test && nextest_available() {
         run_nextest(step, ctx)
     } else {

@@ -108,6 +108,11 @@ pub struct PluginFile {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RustStep {
+    /// The Cargo workspace the tests belong to, relative to the project root
+    /// (empty for the root's own): cargo runs there, since a command run from
+    /// the root cannot reach a nested workspace's tests.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub workspace: String,
     /// Tests as `<binary-id> <test name>` ids.
     pub tests: Vec<TestSpec>,
     /// Extra cargo arguments (`--features x`, `--all-features`).

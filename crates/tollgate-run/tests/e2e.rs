@@ -75,6 +75,7 @@ fn rust_job(name: &str, tests: Vec<TestSpec>, target: &Path) -> JobSpec {
     let mut job = JobSpec::new(name, 2);
     job.env = vec![("CARGO_TARGET_DIR".into(), target.display().to_string())];
     job.steps = vec![Step::Rust(RustStep {
+        workspace: String::new(),
         tests,
         cargo_args: vec![],
         force_cargo_test: false,
@@ -728,6 +729,7 @@ fn tests_of_a_failed_rust_build_are_not_run_and_the_compiler_error_is_shown() {
         // Not gating: neither may cancel the other.
         job.gating = false;
         job.steps = vec![Step::Rust(RustStep {
+            workspace: String::new(),
             tests: vec![test("runfix tests::adds", 0, None)],
             cargo_args: vec!["--features".into(), "broken".into()],
             force_cargo_test: force,

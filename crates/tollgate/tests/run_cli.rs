@@ -196,3 +196,94 @@ fn an_interpreter_without_pytest_is_an_infrastructure_error_that_says_how_to_fix
         assert!(stdout.contains(&needle), "`{needle}` not in:\n{stdout}");
     }
 }
+
+/// A nested Cargo workspace's tests are unreachable from the root's `cargo
+/// nextest run`: `run` runs each workspace's tests in its own directory, as
+/// `plan` prints them, and every test is reported.
+#[test]
+fn tests_of_a_nested_workspace_run_in_its_directory() {
+    if std::process::Command::new("cargo-nextest")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "cargo-nextest is not installed"
+        );
+        eprintln!("skipping: cargo-nextest is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, body: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    };
+    write(
+        "tollgate.toml",
+        r#"[taxonomy.categories.lifecycle]
+ordered = true
+markers = { pre_merge = "before merging" }
+
+[taxonomy.categories.type.markers]
+unit = "unit tests"
+
+[[rules]]
+language = "rust"
+markers = ["unit", "pre_merge"]
+
+[jobs.unit]
+expr = "unit"
+gating = true
+
+[pipelines.pr]
+stage = "pre_merge"
+on = "pull_request"
+jobs = ["unit"]
+"#,
+    );
+    let lib = |name: &str| {
+        format!("#[cfg(test)]\nmod tests {{\n    #[test]\n    fn {name}_works() {{\n        assert_eq!(1 + 1, 2);\n    }}\n}}\n")
+    };
+    write(
+        "Cargo.toml",
+        "[package]\nname = \"outer\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\nexclude = [\"tools/inner\"]\n",
+    );
+    write("src/lib.rs", &lib("outer"));
+    write(
+        "tools/inner/Cargo.toml",
+        "[package]\nname = \"inner\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    );
+    write("tools/inner/src/lib.rs", &lib("inner"));
+    let target = dir.path().join("shared-target");
+    let json = dir.path().join("results.json");
+    let out = tollgate(
+        dir.path(),
+        &[
+            "run",
+            "--pipeline",
+            "pr",
+            "--no-store",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let results = std::fs::read_to_string(&json).unwrap();
+    for id in ["outer tests::outer_works", "inner tests::inner_works"] {
+        assert!(results.contains(id), "{id} missing from {results}");
+    }
+    assert!(
+        text(&out.stderr).contains("[unit] passed: 2 passed, 0 failed"),
+        "{}",
+        text(&out.stderr)
+    );
+}
