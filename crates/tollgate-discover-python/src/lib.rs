@@ -314,23 +314,44 @@ fn registered_markers(ini: &IniConfig) -> Vec<(String, String)> {
 /// Stack size for the threads that parse and walk Python ASTs. Parsing,
 /// visiting and dropping pathological sources (thousands of nested brackets,
 /// 100k-term expressions) recurses deeply; only the pages used are committed.
-const PARSER_STACK_BYTES: usize = 512 * 1024 * 1024;
+pub const PARSER_STACK_BYTES: usize = 512 * 1024 * 1024;
 
-/// Collects what `pytest --collect-only -q` would, statically.
-pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .stack_size(PARSER_STACK_BYTES)
-        .build()
-        .map_err(|e| CollectError::Runtime(e.to_string()))?;
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("tollgate-collect".into())
+/// The threads that parse Python: one pool per process, made on first use,
+/// every worker with a [`PARSER_STACK_BYTES`] stack. Making a pool (and its
+/// threads) per call cost more than collecting a small project; callers that
+/// collect many times (the fuzzer, `lint` over many roots) share this one.
+fn parser_pool() -> Result<&'static rayon::ThreadPool, CollectError> {
+    static POOL: std::sync::OnceLock<Result<rayon::ThreadPool, String>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
             .stack_size(PARSER_STACK_BYTES)
-            .spawn_scoped(scope, || pool.install(|| collect_on_big_stack(opts)))
-            .map_err(|e| CollectError::Runtime(e.to_string()))?
-            .join()
-            .map_err(|_| CollectError::Runtime("collection thread panicked".into()))?
+            .thread_name(|i| format!("tollgate-collect-{i}"))
+            .build()
+            .map_err(|e| e.to_string())
     })
+    .as_ref()
+    .map_err(|e| CollectError::Runtime(e.clone()))
+}
+
+/// Collects what `pytest --collect-only -q` would, statically. The work runs
+/// on [`parser_pool`]'s big-stack threads; the caller's thread only waits.
+pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
+    let pool = parser_pool()?;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.install(|| collect_on_big_stack(opts))
+    }))
+    .map_err(|_| CollectError::Runtime("collection thread panicked".into()))?
+}
+
+/// [`collect`] on the caller's thread and rayon pool, for callers that
+/// collect many small projects in a row (the fuzzer): no hand-off to
+/// [`parser_pool`]'s threads, which on a busy machine costs a scheduler
+/// wake-up or two per call. The caller provides what `collect` otherwise
+/// does: a stack of [`PARSER_STACK_BYTES`] (its own thread's, and its pool's
+/// if it has one).
+pub fn collect_on_this_thread(opts: &CollectOptions) -> Result<Collection, CollectError> {
+    collect_on_big_stack(opts)
 }
 
 fn collect_on_big_stack(opts: &CollectOptions) -> Result<Collection, CollectError> {

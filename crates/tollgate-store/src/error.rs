@@ -33,7 +33,19 @@ pub enum StoreError {
     /// The server did not answer in time.
     #[error("PostgreSQL: no answer from {server} within {seconds} s (set `connect_timeout` in the URL to wait longer)")]
     Timeout { server: String, seconds: u64 },
+    /// A store operation (open, ingest, ...) outlasted the client-side
+    /// deadline: the server accepted the connection and then stalled.
+    #[error("PostgreSQL: {server} did not finish the {what} within {seconds} s; the connection was dropped (the deadline is `connect_timeout` plus twice `statement_timeout` from the URL, or {DEADLINE_ENV} in seconds)")]
+    Stalled {
+        server: String,
+        what: String,
+        seconds: u64,
+    },
 }
+
+/// The environment variable that overrides the client-side deadline of a
+/// PostgreSQL store operation (seconds).
+pub const DEADLINE_ENV: &str = "TOLLGATE_STORE_DEADLINE";
 
 /// `postgres::Error`'s own `Display` says only "db error"; the server's
 /// message is in its source.

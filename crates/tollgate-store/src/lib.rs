@@ -35,7 +35,7 @@ mod upkeep;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use error::StoreError;
+pub use error::{StoreError, DEADLINE_ENV};
 pub use learned::LearnedRow;
 pub use lines::{decode_lines, encode_lines, language_of};
 pub use migrate::LATEST_VERSION;
@@ -45,7 +45,7 @@ pub use model::{
     RunMeta, StoredCoverage, TestDuration, TestHistoryEntry, TestTime, Verdict,
 };
 pub use notify::{AlertRow, FailedAttempt};
-pub use postgres::PgStore;
+pub use postgres::{operation_deadline, PgStore};
 pub use reporting::{AttemptRecord, JobRecord, StoreStamp, TestRunRow};
 pub use sqlite::SqliteStore;
 use tollgate_results::{BenchSample, TestResult};
@@ -55,6 +55,31 @@ use crate::sql::Sql;
 
 /// Where the SQLite store lives, relative to the repository root.
 pub const DEFAULT_SQLITE_PATH: &str = ".tollgate/history.db";
+
+/// Runs `work` — opening the store at `location` and using it — within the
+/// client-side deadline of a PostgreSQL store ([`operation_deadline`]; the
+/// server's `statement_timeout` cannot bound a server that stalls), on a
+/// thread that is abandoned, with its connection, on expiry
+/// ([`StoreError::Stalled`]). `what` names the operation in that error;
+/// `override_secs` replaces the deadline (see [`DEADLINE_ENV`]). A SQLite
+/// store runs `work` on the caller's thread: it is bounded by its busy
+/// timeout.
+pub fn with_deadline<T, E>(
+    location: &str,
+    what: &str,
+    override_secs: Option<u64>,
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        postgres::bounded(location, what, override_secs, work)
+    } else {
+        work()
+    }
+}
 
 /// A history store on either backend.
 pub enum Store {

@@ -45,6 +45,92 @@ pub fn connection_config(url: &str) -> Result<postgres::Config, StoreError> {
     Ok(config)
 }
 
+/// The client-side deadline of one store operation (opening the store, an
+/// ingest, a report's queries): the server's own `statement_timeout` is no
+/// help against a server (or a proxy, or a fake) that accepted the
+/// connection, completed the start-up and then never answers. By default the
+/// deadline is the connect timeout plus twice the statement timeout, both from
+/// the URL (or tollgate's defaults: 10 s + 2 × 300 s); `override_secs` (from
+/// [`crate::DEADLINE_ENV`]) replaces it.
+pub fn operation_deadline(
+    config: &postgres::Config,
+    override_secs: Option<u64>,
+) -> std::time::Duration {
+    if let Some(secs) = override_secs.filter(|s| *s > 0) {
+        return std::time::Duration::from_secs(secs);
+    }
+    let connect = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    let statement_ms = statement_timeout_ms(config.get_options().unwrap_or_default())
+        .unwrap_or(DEFAULT_STATEMENT_TIMEOUT_MS);
+    connect + std::time::Duration::from_millis(statement_ms.saturating_mul(2))
+}
+
+/// `statement_timeout` from libpq `options` (`-c statement_timeout=5000`,
+/// `-cstatement_timeout=5s`, `--statement-timeout=2min`), in milliseconds;
+/// `None` when unset, 0 ("no limit") or not understood.
+fn statement_timeout_ms(options: &str) -> Option<u64> {
+    let normalized = options.replace('-', "_");
+    let (_, rest) = normalized.split_once("statement_timeout=")?;
+    let value = rest.split_whitespace().next()?.trim_matches('\'');
+    let digits_end = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let number: u64 = value[..digits_end].parse().ok()?;
+    let unit_ms = match value[digits_end..].trim() {
+        "" | "ms" => 1,
+        "s" => 1_000,
+        "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "us" => return Some(number / 1_000).filter(|ms| *ms > 0),
+        _ => return None,
+    };
+    Some(number.saturating_mul(unit_ms)).filter(|ms| *ms > 0)
+}
+
+/// Runs `work` (which talks to the PostgreSQL server at `url`) on its own
+/// thread and waits for it at most [`operation_deadline`]. On expiry the
+/// thread, and the connection it holds, are abandoned: the caller gets
+/// [`StoreError::Stalled`] and the server rolls back what was not committed
+/// when the process ends. A URL that cannot be parsed runs `work` as is (it
+/// reports the error itself).
+pub(crate) fn bounded<T, E>(
+    url: &str,
+    what: &str,
+    override_secs: Option<u64>,
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    let Ok(config) = connection_config(url) else {
+        return work();
+    };
+    let deadline = operation_deadline(&config, override_secs);
+    let (send, receive) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("tollgate-store".into())
+        .spawn(move || {
+            let _ = send.send(work());
+        });
+    if let Err(e) = spawned {
+        return Err(StoreError::Invalid(format!("cannot start a thread: {e}")).into());
+    }
+    match receive.recv_timeout(deadline) {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::Stalled {
+            server: server_of(&config),
+            what: what.to_string(),
+            seconds: deadline.as_secs().max(1),
+        }
+        .into()),
+    }
+}
+
 /// One connection attempt, bounded by the config's connect timeout.
 fn connect_within(config: &postgres::Config) -> Result<Client, StoreError> {
     let attempt = config.clone();
@@ -127,7 +213,7 @@ impl PgStore {
         let config = connection_config(url)?;
         let started = std::time::Instant::now();
         let mut pause = std::time::Duration::from_millis(50);
-        let mut client = loop {
+        let client = loop {
             match connect_within(&config) {
                 Ok(client) => break client,
                 Err(StoreError::Postgres(e))
@@ -142,9 +228,9 @@ impl PgStore {
         // JIT compilation costs a second or more per query whose estimate
         // crosses `jit_above_cost` (stale statistics after a bulk ingest are
         // enough) and never pays off for these index-driven queries.
-        client.batch_execute("SET jit = off")?;
         let mut store = PgStore { client };
         within(&config, move || {
+            store.client.batch_execute("SET jit = off")?;
             store.migrate()?;
             Ok(store)
         })
@@ -557,5 +643,68 @@ impl Sql for PgStore {
                     .collect::<Result<Row, StoreError>>()
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn deadline(url: &str, override_secs: Option<u64>) -> Duration {
+        operation_deadline(&connection_config(url).unwrap(), override_secs)
+    }
+
+    #[test]
+    fn the_deadline_follows_the_url() {
+        // Defaults: 10 s to connect + 2 × 300 s of statements.
+        assert_eq!(
+            deadline("postgres://u@h/db", None),
+            Duration::from_secs(610)
+        );
+        assert_eq!(
+            deadline(
+                "postgres://u@h/db?connect_timeout=3&options=-c%20statement_timeout%3D1500",
+                None
+            ),
+            Duration::from_secs(6)
+        );
+        assert_eq!(
+            deadline(
+                "postgres://u@h/db?connect_timeout=1&options=-cstatement_timeout%3D2min",
+                None
+            ),
+            Duration::from_secs(241)
+        );
+        // The environment's override wins; 0 does not disable it.
+        assert_eq!(
+            deadline("postgres://u@h/db?connect_timeout=1", Some(7)),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            deadline("postgres://u@h/db?connect_timeout=1", Some(0)),
+            Duration::from_secs(601)
+        );
+    }
+
+    #[test]
+    fn statement_timeouts_in_options() {
+        assert_eq!(
+            statement_timeout_ms("-c statement_timeout=5000"),
+            Some(5000)
+        );
+        assert_eq!(statement_timeout_ms("-c statement_timeout=5s"), Some(5000));
+        assert_eq!(
+            statement_timeout_ms("--statement-timeout=1h"),
+            Some(3_600_000)
+        );
+        assert_eq!(statement_timeout_ms("-c search_path=ci"), None);
+        // 0 is "no limit" on the server: tollgate's default applies.
+        assert_eq!(statement_timeout_ms("-c statement_timeout=0"), None);
+        assert_eq!(statement_timeout_ms("-c statement_timeout=soon"), None);
+        assert_eq!(
+            statement_timeout_ms("-c statement_timeout=99999999999999999999"),
+            None
+        );
     }
 }

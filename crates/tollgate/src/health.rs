@@ -9,9 +9,11 @@ use tollgate_run::Redactor;
 use crate::exit::usage;
 use crate::project::Project;
 
-/// The history store the project's commands use (`--store`, else `[store]`).
+/// The history store the project's commands use (`--store`, else `[store]`),
+/// opened for reading only: `report`, `serve` and `metrics` never create a
+/// store at a mistyped path (a usage error, exit 2) and read a read-only one.
 pub fn open_store(project: &Project, flag: Option<&str>) -> anyhow::Result<tollgate_store::Store> {
-    crate::history_store::open_store(project, flag)
+    crate::history_store::open_store_read(project, flag)
 }
 
 /// The secrets of `[run.redact]` plus the default token variables, over this

@@ -34,10 +34,53 @@ pub(crate) fn store_location(project: &Project, flag: Option<&str>) -> StoreLoca
     }
 }
 
+/// `TOLLGATE_STORE_DEADLINE` (seconds): replaces the client-side deadline of
+/// a PostgreSQL store operation ([`tollgate_store::operation_deadline`]).
+/// Anything but a positive whole number is a usage error.
+pub(crate) fn deadline_override() -> anyhow::Result<Option<u64>> {
+    let name = tollgate_store::DEADLINE_ENV;
+    match std::env::var(name) {
+        Err(_) => Ok(None),
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(Some(secs)),
+            _ => Err(crate::exit::usage(format!(
+                "{name}={v:?}: expected a whole number of seconds above 0"
+            ))),
+        },
+    }
+}
+
 /// Opens (creating a SQLite file if needed) the store [`store_location`] finds.
 pub(crate) fn open_store(project: &Project, flag: Option<&str>) -> anyhow::Result<Store> {
     let location = location_text(project, flag);
     store_result(&location, Store::open(&location))
+}
+
+/// Opens (creating a SQLite file if needed) the store [`store_location`]
+/// finds and runs `work` on it, on a thread, within the client-side deadline
+/// of a PostgreSQL store (see [`tollgate_store::with_deadline`]): a server
+/// that stalls mid-query cannot hang the command. `what` names the work in
+/// the error on expiry.
+pub(crate) fn with_store<T: Send + 'static>(
+    project: &Project,
+    flag: Option<&str>,
+    what: &str,
+    work: impl FnOnce(Store) -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let location = location_text(project, flag);
+    let override_secs = deadline_override()?;
+    let shown = redact(&location);
+    let opening = location.clone();
+    tollgate_store::with_deadline(&location, what, override_secs, move || {
+        work(store_result(&opening, Store::open(&opening))?)
+    })
+    .map_err(|e| match e.downcast_ref::<tollgate_store::StoreError>() {
+        Some(tollgate_store::StoreError::Stalled { .. }) => {
+            e.context(format!("cannot use the store {shown}"))
+        }
+        _ => e,
+    })
 }
 
 /// Opens the store [`store_location`] finds for reading only: a store that

@@ -302,6 +302,58 @@ fn store_dump(location: &str) -> String {
     }
 }
 
+/// A loopback webhook receiver that keeps every request body; it stops
+/// with the test process.
+struct Webhook {
+    url: String,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Webhook {
+    fn start() -> Webhook {
+        use std::io::{BufRead, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = bodies.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let Ok(clone) = stream.try_clone() else {
+                    continue;
+                };
+                let mut reader = std::io::BufReader::new(clone);
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':') {
+                        if k.eq_ignore_ascii_case("content-length") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                kept.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&body).into_owned());
+                let mut stream = stream;
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                );
+            }
+        });
+        Webhook { url, bodies }
+    }
+
+    fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
 #[test]
 fn a_planted_secret_appears_nowhere() {
     let Some(python) = python() else { return };
@@ -310,16 +362,25 @@ fn a_planted_secret_appears_nowhere() {
 type = "string"
 description = "taken from the environment"
 
+[variables.MY_API_KEY]
+type = "string"
+description = "taken from the environment"
+
 [jobs.leak]
 stage = 1
 gating = false
-commands = ["python3 leak.py {HF_TOKEN}"]
+commands = ["python3 leak.py {HF_TOKEN} {MY_API_KEY}"]
 
 [jobs.unit]
 stage = 2
 expr = "unit"
 "#;
-    let dir = project(Some(&python), jobs, &["leak", "unit"], "");
+    let hook = Webhook::start();
+    let notify = format!(
+        "\n[owners]\nfallback = \"Pavithra\"\n\n[[notify.webhook]]\nurl = \"{}\"\n",
+        hook.url
+    );
+    let dir = project(Some(&python), jobs, &["leak", "unit"], &notify);
     let forms = r#"
 import base64, os, sys
 
@@ -422,6 +483,36 @@ def test_output_holds_secrets():
         // Nothing of the run is left in the temporary directory.
         let left = walk(tmp.path());
         assert!(left.is_empty(), "left behind: {left:?}");
+        // The alerts: what `notify` prints and every payload it sends.
+        let sent_before = hook.bodies().len();
+        let out = tollgate(
+            dir.path(),
+            &["notify", "--run", "leak-1", "--store", store],
+            &env,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+        assert_no_secret("notify's stdout", &text(&out.stdout));
+        assert_no_secret("notify's stderr", &text(&out.stderr));
+        let bodies = hook.bodies();
+        assert!(
+            bodies.len() > sent_before,
+            "no alert sent: {}",
+            describe(&out)
+        );
+        for body in &bodies[sent_before..] {
+            assert!(body.contains("test_"), "{body}");
+            assert_no_secret("an alert", body);
+        }
+        // Everything tollgate wrote into the project (its scratch, logs and
+        // args files; the SQLite store was read above).
+        for file in walk(&dir.path().join(".tollgate")) {
+            if let Ok(bytes) = std::fs::read(&file) {
+                assert_no_secret(
+                    &file.display().to_string(),
+                    &String::from_utf8_lossy(&bytes),
+                );
+            }
+        }
     }
     for format in ["human", "json", "gitlab", "github"] {
         let summary = dir.path().join("summary.md");
@@ -683,6 +774,99 @@ fn a_postgres_server_that_never_answers_does_not_hang_ingest_or_run() {
     );
 }
 
+/// A loopback "PostgreSQL server" that completes the start-up exchange
+/// (authentication ok, a backend key, ready for query) on every connection
+/// and then never answers a query; it lives as long as the returned guard.
+fn stalling_server() -> (u16, std::sync::mpsc::Sender<()>) {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        loop {
+            if stopped.try_recv().is_ok() {
+                return;
+            }
+            if let Ok((mut socket, _)) = listener.accept() {
+                socket.set_nonblocking(false).unwrap();
+                socket
+                    .set_read_timeout(Some(Duration::from_secs(10)))
+                    .unwrap();
+                // The start-up message: its length, then the rest.
+                let mut len = [0u8; 4];
+                if socket.read_exact(&mut len).is_ok() {
+                    let mut rest = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
+                    if socket.read_exact(&mut rest).is_ok() {
+                        let mut reply = Vec::new();
+                        reply.extend_from_slice(b"R\0\0\0\x08\0\0\0\0"); // AuthenticationOk
+                        reply.extend_from_slice(b"K\0\0\0\x0c\0\0\0\x01\0\0\0\x02"); // BackendKeyData
+                        reply.extend_from_slice(b"Z\0\0\0\x05I"); // ReadyForQuery
+                        let _ = socket.write_all(&reply);
+                    }
+                }
+                held.push(socket);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    (port, stop)
+}
+
+#[test]
+fn a_postgres_server_that_stalls_mid_query_does_not_hang_ingest_or_run() {
+    let (port, _guard) = stalling_server();
+    let dir = tempfile::tempdir().unwrap();
+    let junit = write(
+        dir.path(),
+        "r.xml",
+        "<testsuite name=\"s\"><testcase classname=\"t\" name=\"a\"/></testsuite>",
+    );
+    // The connect timeout is long; the client-side deadline (3 s here) is
+    // what ends the wait for an answer to the first query.
+    let url = format!("postgres://postgres@127.0.0.1:{port}/test?connect_timeout=600");
+    let started = Instant::now();
+    let out = tollgate(
+        dir.path(),
+        &["ingest", "junit", junit.to_str().unwrap(), "--store", &url],
+        &[("TOLLGATE_STORE_DEADLINE", "3")],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("did not finish the ingest within 3 s"),
+        "{}",
+        describe(&out)
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+
+    // The end of `run`: the job's result stands, the store gets a warning.
+    let jobs = "[jobs.ok]\nstage = 1\ncommands = [\"true\"]\n";
+    let project = project(None, jobs, &["ok"], "");
+    let started = Instant::now();
+    let out = tollgate(
+        project.path(),
+        &["run", "--pipeline", "pr", "--store", &url],
+        &[("TOLLGATE_STORE_DEADLINE", "3")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("not recorded")
+            && text(&out.stderr).contains("did not finish the recording of the run within 3 s"),
+        "{}",
+        describe(&out)
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+
+    // A deadline that is not a number is the user's mistake.
+    let out = tollgate(
+        dir.path(),
+        &["ingest", "junit", junit.to_str().unwrap(), "--store", &url],
+        &[("TOLLGATE_STORE_DEADLINE", "soon")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+}
+
 #[test]
 fn devices_and_fifos_are_refused_as_inputs() {
     let dir = tempfile::tempdir().unwrap();
@@ -820,12 +1004,17 @@ fn read_commands_never_create_a_store_and_read_a_read_only_one() {
     let jobs = "[jobs.ok]\nstage = 1\ncommands = [\"true\"]\n";
     let dir = project(None, jobs, &["ok"], "");
     let typo = dir.path().join("histroy.db");
-    for command in ["history", "flaky"] {
-        let out = tollgate(
-            dir.path(),
-            &[command, "--store", typo.to_str().unwrap()],
-            &[],
-        );
+    let typo_text = typo.to_str().unwrap();
+    let read_commands: [&[&str]; 5] = [
+        &["history", "--store", typo_text],
+        &["flaky", "--store", typo_text],
+        &["report", "--markdown", "--store", typo_text],
+        &["metrics", "--store", typo_text],
+        &["serve", "--bind", "127.0.0.1:0", "--store", typo_text],
+    ];
+    for args in read_commands {
+        let command = args[0];
+        let out = tollgate(dir.path(), args, &[]);
         assert_eq!(out.status.code(), Some(2), "{command}: {}", describe(&out));
         assert!(
             text(&out.stderr).contains("no history store"),
@@ -852,18 +1041,72 @@ fn read_commands_never_create_a_store_and_read_a_read_only_one() {
         read_only(&entry.path(), 0o444);
     }
     read_only(&store_dir, 0o555);
-    let out = tollgate(
-        dir.path(),
-        &["history", "--store", db.to_str().unwrap()],
-        &[],
-    );
+    let db_text = db.to_str().unwrap();
+    let readers: [&[&str]; 4] = [
+        &["history", "--store", db_text],
+        &["flaky", "--store", db_text],
+        &["report", "--markdown", "--store", db_text],
+        &["metrics", "--store", db_text],
+    ];
+    let outs: Vec<Output> = readers
+        .iter()
+        .map(|args| tollgate(dir.path(), args, &[]))
+        .collect();
+    // `serve` on the read-only store answers /metrics.
+    let served = serve_metrics(dir.path(), db_text);
     read_only(&store_dir, 0o755);
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    for (args, out) in readers.iter().zip(&outs) {
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", describe(out));
+        assert!(
+            !text(&out.stderr).contains("readonly"),
+            "{args:?}: {}",
+            describe(out)
+        );
+    }
     assert!(
-        !text(&out.stderr).contains("readonly"),
+        text(&outs[2].stdout).contains("ro-1") || text(&outs[2].stdout).contains("pr"),
         "{}",
-        describe(&out)
+        describe(&outs[2])
     );
+    assert!(
+        text(&outs[3].stdout).contains("tollgate_"),
+        "{}",
+        describe(&outs[3])
+    );
+    assert!(served.contains("tollgate_"), "{served}");
+}
+
+/// `tollgate serve` on `store` (loopback, any port): the body of its
+/// `/metrics`, then the server is killed.
+fn serve_metrics(dir: &Path, store: &str) -> String {
+    use std::io::{BufRead, Write};
+    let mut child = common::tollgate_std(dir)
+        .args(["serve", "--bind", "127.0.0.1:0", "--store", store])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let body = (|| {
+        let addr = line.split("http://").nth(1)?.split('/').next()?.to_string();
+        let mut stream = std::net::TcpStream::connect(&addr).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .ok()?;
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).ok()?;
+        Some(raw)
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    body.unwrap_or_else(|| format!("no answer; serve said {line:?}"))
 }
 
 #[test]

@@ -241,6 +241,18 @@ fn usage_errors() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", common::describe(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to write"));
+    // `report` reads: no store at the path is an error, not a new store.
+    let out = tollgate(dir)
+        .args(["report", "--markdown", "--store", &loc.url()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", common::describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no history store"));
+    let out = tollgate(dir)
+        .args(["store", "migrate", "--store", &loc.url()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::describe(&out));
     let out = tollgate(dir)
         .args(["report", "--markdown", "--store", &loc.url()])
         .output()

@@ -171,37 +171,50 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<Status> {
         .clone()
         .or_else(|| first_env(&["TOLLGATE_STORE"]))
         .unwrap_or_else(|| cwd.join(DEFAULT_SQLITE_PATH).display().to_string());
-    let mut store = match Store::open(&location) {
-        Ok(store) => store,
-        Err(e @ tollgate_store::StoreError::BadLocation(_)) => {
-            return Err(usage(format!(
-                "cannot open the store {}: {e}",
-                redact(&location)
-            )))
-        }
-        Err(e) => {
-            return Err(anyhow::Error::new(e)
-                .context(format!("cannot open the store {}", redact(&location))))
-        }
-    };
+    // Opening and writing run within the client-side deadline of a
+    // PostgreSQL store: a server that stalls mid-query cannot hang CI.
+    let deadline = crate::history_store::deadline_override()?;
+    let shown = redact(&location);
+    let complete = args.complete;
+    let key = run_key.clone();
     progress.message(format!(
         "writing {} test attempts, {} coverage files, {} benchmark samples to the store",
         tests.len(),
         coverage.len(),
         bench.len()
     ));
-    let summary = store
-        .ingest(&Batch {
-            run: &meta,
-            job: &job,
-            tests: &tests,
-            coverage: &coverage,
-            bench: &bench,
-        })
-        .with_context(|| format!("cannot write to the store {}", redact(&location)))?;
-    if args.complete {
-        store.finish_run(&run_key, now_ms(), true)?;
-    }
+    let opened = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let opened_in = opened.clone();
+    let result = tollgate_store::with_deadline(&location, "ingest", deadline, {
+        let location = location.clone();
+        move || {
+            let mut store = Store::open(&location)?;
+            opened_in.store(true, std::sync::atomic::Ordering::SeqCst);
+            let summary = store.ingest(&Batch {
+                run: &meta,
+                job: &job,
+                tests: &tests,
+                coverage: &coverage,
+                bench: &bench,
+            })?;
+            if complete {
+                store.finish_run(&key, now_ms(), true)?;
+            }
+            Ok((summary, store.backend()))
+        }
+    });
+    let (summary, backend) = match result {
+        Ok(done) => done,
+        Err(e @ tollgate_store::StoreError::BadLocation(_)) => {
+            return Err(usage(format!("cannot open the store {shown}: {e}")))
+        }
+        Err(e) if opened.load(std::sync::atomic::Ordering::SeqCst) => {
+            return Err(anyhow::Error::new(e).context(format!("cannot write to the store {shown}")))
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("cannot open the store {shown}")))
+        }
+    };
     drop(progress);
     for path in &skipped {
         eprintln!("note: coverage of {path} skipped: outside the repository");
@@ -211,7 +224,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<Status> {
         summary.attempts,
         summary.coverage_files,
         summary.bench_samples,
-        store.backend(),
+        backend,
         if args.complete { "; run marked complete" } else { "" }
     );
     Ok(Status::Success)

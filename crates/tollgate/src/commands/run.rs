@@ -435,14 +435,16 @@ fn record(
         started_at_ms,
     };
     let run_key = run.run_key.clone();
-    let result = crate::history_store::open_store(project, flag)
-        .map_err(|e| format!("{e:#}"))
-        .and_then(|store| {
+    // Bounded by the store's client-side deadline: a PostgreSQL server that
+    // stalls mid-query costs a warning, never the end of the run.
+    let report = report.clone();
+    let result =
+        crate::history_store::with_store(project, flag, "recording of the run", move |store| {
             let mut sink = runner::StoreSink { store, run };
-            runner::ResultSink::record(&mut sink, report).map_err(|e| e.to_string())
+            runner::ResultSink::record(&mut sink, &report).map_err(|e| anyhow::anyhow!("{e}"))
         });
     if let Err(e) = result {
-        eprintln!("warning: the run was not recorded in the history store: {e}");
+        eprintln!("warning: the run was not recorded in the history store: {e:#}");
         return;
     }
     if let Some(dir) = learn_dir {
