@@ -271,6 +271,22 @@ impl JobProgress {
         self.seen.len().min(self.total)
     }
 
+    /// A CI log's heartbeat for a long job (`tollgate run` prints one a
+    /// minute at most, when tests finish): what a progress bar would show,
+    /// on one plain line.
+    pub fn plain_line(&self, job: &str, elapsed_secs: f64) -> String {
+        let c = self.counts();
+        format!(
+            "[{job}] running: {}/{} done ({} passed, {} failed, {} flaky, {} skipped) after {elapsed_secs:.0}s",
+            self.done(),
+            self.total,
+            c.passed,
+            c.failed,
+            c.flaky,
+            c.skipped
+        )
+    }
+
     /// The bar's message: counts, then the running test.
     pub fn message(&self) -> String {
         let c = self.counts();
@@ -375,6 +391,21 @@ mod tests {
         let text = lines.join("\n");
         assert!(!text.contains('\r') && !text.contains('\x1b'));
         insta::assert_snapshot!("plain_progress_lines", text);
+    }
+
+    #[test]
+    fn a_heartbeat_line_counts_what_is_done() {
+        let mut p = JobProgress::default();
+        p.apply(&RunEvent::JobStarted {
+            job: "unit".into(),
+            tests: 3,
+        });
+        p.apply(&finished("a", AttemptOutcome::Passed, 1));
+        p.apply(&finished("b", AttemptOutcome::Failed, 1));
+        assert_eq!(
+            p.plain_line("unit", 61.4),
+            "[unit] running: 2/3 done (1 passed, 1 failed, 0 flaky, 0 skipped) after 61s"
+        );
     }
 
     #[test]

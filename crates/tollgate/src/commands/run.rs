@@ -476,7 +476,20 @@ struct Progress {
     immediate: bool,
     bars: Option<MultiProgress>,
     jobs: std::sync::Mutex<std::collections::HashMap<String, (ProgressBar, JobProgress)>>,
+    /// Without bars: each running job's progress, when it started and when
+    /// its last heartbeat line was printed.
+    plain: std::sync::Mutex<std::collections::HashMap<String, PlainJob>>,
 }
+
+/// A running job's state for the heartbeat lines of a CI log.
+struct PlainJob {
+    progress: JobProgress,
+    started: std::time::Instant,
+    last_line: std::time::Instant,
+}
+
+/// How often at most a running job says how far it is in a CI log.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Progress {
     fn new(mode: ProgressMode, immediate: bool) -> Self {
@@ -487,6 +500,7 @@ impl Progress {
             immediate,
             bars,
             jobs: std::sync::Mutex::new(std::collections::HashMap::new()),
+            plain: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -512,6 +526,7 @@ impl Progress {
             if let Some(line) = runner::plain_line(event) {
                 let _ = writeln!(io::stderr().lock(), "{line}");
             }
+            self.heartbeat(event);
             return;
         };
         let Ok(mut jobs) = self.jobs.lock() else {
@@ -546,6 +561,43 @@ impl Progress {
         if finished {
             if let Some((bar, _)) = jobs.remove(event.job()) {
                 bar.finish_and_clear();
+            }
+        }
+    }
+
+    /// A line a minute at most for a running job in a CI log, so that a long
+    /// job is not minutes of silence.
+    fn heartbeat(&self, event: &RunEvent) {
+        let Ok(mut plain) = self.plain.lock() else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        match event {
+            RunEvent::JobStarted { job, .. } => {
+                let mut progress = JobProgress::default();
+                progress.apply(event);
+                plain.insert(
+                    job.clone(),
+                    PlainJob {
+                        progress,
+                        started: now,
+                        last_line: now,
+                    },
+                );
+            }
+            RunEvent::JobFinished { job, .. } | RunEvent::JobNotStarted { job, .. } => {
+                plain.remove(job);
+            }
+            _ => {
+                if let Some(state) = plain.get_mut(event.job()) {
+                    state.progress.apply(event);
+                    if now.duration_since(state.last_line) >= HEARTBEAT {
+                        state.last_line = now;
+                        let elapsed = now.duration_since(state.started).as_secs_f64();
+                        let line = state.progress.plain_line(event.job(), elapsed);
+                        let _ = writeln!(io::stderr().lock(), "{line}");
+                    }
+                }
             }
         }
     }
