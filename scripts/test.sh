@@ -18,6 +18,18 @@ if ! .venv/bin/python -c "import aiosmtpd" 2>/dev/null; then
     .venv/bin/pip install --quiet --disable-pip-version-check "aiosmtpd==${AIOSMTPD_VERSION}"
 fi
 export TOLLGATE_PYTHON="$PWD/.venv/bin/python"
+# A second venv with widely used pytest plugins installed: the oracle of the
+# fixtures that check tollgate's plugin models (tests/fixtures/python/plugin_models).
+# Kept apart so no plugin changes what the other fixtures collect.
+PLUGINS=("pytest==${PYTEST_VERSION}" "anyio==4.16.0" "trio==0.35.0" "pytest-asyncio==1.5.0"
+    "pytest-trio==0.8.0" "pytest-repeat==0.9.4" "pytest-timeout==2.4.0" "pytest-xdist==3.8.0"
+    "hypothesis==6.170.27")
+if [ ! -x .venv-plugins/bin/python ] || ! .venv-plugins/bin/python -c "import pytest_repeat, anyio, trio, pytest_asyncio, pytest_timeout, xdist, hypothesis, pytest_trio" 2>/dev/null; then
+    echo "==> creating .venv-plugins with ${PLUGINS[*]}" >&2
+    python3 -m venv .venv-plugins
+    .venv-plugins/bin/pip install --quiet --disable-pip-version-check "${PLUGINS[@]}"
+fi
+export TOLLGATE_PLUGINS_PYTHON="$PWD/.venv-plugins/bin/python"
 
 # PostgreSQL tests are #[ignore]d (a machine without the server reports them
 # skipped, not passed). They run when the server answers, and always under CI,

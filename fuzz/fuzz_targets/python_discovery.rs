@@ -46,6 +46,7 @@ fuzz_target!(|data: &[u8]| {
             args: vec![],
             rootdir: None,
             config_file: None,
+            plugins: vec![],
         };
         let _ = POOL.with(|pool| pool.install(|| collect_on_this_thread(&opts)));
     });

@@ -58,6 +58,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="EXPR",
         help="also report what -m EXPR would select (needs --with-errors)",
     )
+    parser.add_argument(
+        "--autoload-plugins",
+        action="store_true",
+        help="let the interpreter's installed plugins load (default: none load); "
+        "for the fixtures that model plugins (interpreter = \"plugins\")",
+    )
     parser.add_argument("rest", nargs="*", help="extra pytest args/paths (after --)")
     return parser.parse_args(argv)
 
@@ -84,14 +90,18 @@ def pytest_command(args: argparse.Namespace) -> list[str]:
 
 
 def oracle_env(
-    out: Path, errors: Path, selections: Path, select: list[str]
+    out: Path, errors: Path, selections: Path, select: list[str], autoload: bool = False
 ) -> dict[str, str]:
     env = dict(os.environ)
     path = env.get("PYTHONPATH")
     env["PYTHONPATH"] = str(HERE) if not path else f"{HERE}{os.pathsep}{path}"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    # Plugins installed in the interpreter would change what is collected.
-    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    # Plugins installed in the interpreter would change what is collected,
+    # unless they are what is being checked.
+    if autoload:
+        env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+    else:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env.pop("PYTEST_ADDOPTS", None)
     env["TOLLGATE_ORACLE_OUT"] = str(out)
     env["TOLLGATE_ORACLE_ERRORS"] = str(errors)
@@ -110,7 +120,7 @@ def run_pytest(args: argparse.Namespace, tmp: Path) -> tuple[int, str, dict | No
     proc = subprocess.run(
         pytest_command(args),
         cwd=args.project,
-        env=oracle_env(out, errors_out, selections_out, args.select),
+        env=oracle_env(out, errors_out, selections_out, args.select, args.autoload_plugins),
         capture_output=True,
         text=True,
     )

@@ -63,9 +63,67 @@ pub struct Config {
     pub triage: Triage,
     #[serde(default)]
     pub discovery: Discovery,
+    /// Python discovery settings (`[python] plugins`).
+    #[serde(default, skip_serializing_if = "PythonSettings::is_empty")]
+    pub python: PythonSettings,
     /// File name that rule origins point at (`tollgate.toml`); set by the loader.
     #[serde(skip)]
     pub origin_file: String,
+}
+
+/// `[python]`: what static pytest collection cannot find out by itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonSettings {
+    /// pytest plugins the project uses, beside those tollgate finds from
+    /// its settings (`-p`, plugin ini options and flags, dependency files).
+    /// A known plugin by its distribution name (`"pytest-repeat"`), or a
+    /// table for one tollgate does not model:
+    /// `{ name = "ours", markers = ["needs_db"], parametrizes = ["matrix"] }`
+    /// — `markers` it registers (so lint knows them), `parametrizes` the
+    /// marks whose tests it multiplies or changes (those tests are flagged
+    /// dynamic: run whole, and filled in by `tollgate learn`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<PythonPlugin>,
+}
+
+impl PythonSettings {
+    pub fn is_empty(&self) -> bool {
+        self.plugins.is_empty()
+    }
+}
+
+/// One entry of `[python] plugins`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PythonPlugin {
+    /// A plugin by name (`"pytest-timeout"`).
+    Name(String),
+    /// A plugin with what it does spelled out.
+    Declared(PluginDeclaration),
+}
+
+/// `{ name = ..., markers = [...], parametrizes = [...] }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginDeclaration {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parametrizes: Vec<String>,
+}
+
+impl PythonPlugin {
+    pub fn declaration(&self) -> PluginDeclaration {
+        match self {
+            PythonPlugin::Name(name) => PluginDeclaration {
+                name: name.clone(),
+                ..Default::default()
+            },
+            PythonPlugin::Declared(d) => d.clone(),
+        }
+    }
 }
 
 /// What discovery leaves out of the project's inventory.

@@ -54,8 +54,8 @@ pub struct ModuleContext<'a> {
     pub lookup: &'a dyn EntryLookup,
     /// Fixtures of the conftests in scope, closest first.
     pub conftest_fixtures: &'a [FixtureLayer<'a>],
-    /// pytest-asyncio in `auto` mode: every `async def` test is marked `asyncio`.
-    pub asyncio_auto: bool,
+    /// The active pytest plugins and their settings (`plugins.rs`).
+    pub plugins: &'a crate::plugins::PluginSet,
 }
 
 /// A test class as seen from its collector, with its resolved MRO.
@@ -563,6 +563,126 @@ impl<'a> Collector<'a> {
             .or_else(|| self.model.dynamic_marks.clone())
     }
 
+    /// The fixtures visible to a test in `frames`, closest first: its
+    /// classes', the module's, then the conftests'.
+    fn fixture_layers<'s>(&'s self, frames: &'s [ClassFrame]) -> Vec<FixtureLayer<'s>> {
+        let mut layers: Vec<FixtureLayer> = frames
+            .iter()
+            .flat_map(|fr| fr.fixtures.iter())
+            .map(|(file, fixtures)| FixtureLayer { file, fixtures })
+            .collect();
+        layers.push(FixtureLayer {
+            file: self.ctx.file,
+            fixtures: &self.module_fixtures,
+        });
+        layers.extend(self.ctx.conftest_fixtures.iter().copied());
+        layers
+    }
+
+    /// The closest mark named `name` (`get_closest_marker`): the function's
+    /// own, then its classes' from the innermost out, then the module's.
+    fn closest_mark<'s>(
+        &'s self,
+        f: &'s FuncDef,
+        frames: &'s [ClassFrame],
+        name: &str,
+    ) -> Option<&'s PlacedMark> {
+        f.marks
+            .iter()
+            .chain(frames.iter().flat_map(|fr| fr.marks.iter()))
+            .chain(self.model.pytestmark.iter())
+            .find(|m| m.mark.name == name)
+    }
+
+    /// What the active plugins do to one test function (`plugins.rs`): the
+    /// marks they add to it, the fixtures they make it request, the
+    /// parametrization they append, or why that is not known here.
+    fn plugin_effects(&self, f: &FuncDef, frames: &[ClassFrame], base: &str) -> PluginEffects {
+        let mut out = PluginEffects::default();
+        let plugins = self.ctx.plugins;
+        // anyio: `usefixtures("anyio_backend")` on async tests it runs.
+        if f.is_async && (plugins.anyio_auto || self.closest_mark(f, frames, "anyio").is_some()) {
+            out.own_marks.push(PlacedMark {
+                mark: MarkDeco {
+                    name: "usefixtures".into(),
+                    args: vec![Value::Str("anyio_backend".into())],
+                    kwargs: Vec::new(),
+                },
+                file: f.file.clone(),
+                line: f.line,
+                source: MarkSource::FunctionDecorator,
+            });
+            out.requests.push("anyio_backend");
+            let layers = self.fixture_layers(frames);
+            let project_defines = layers
+                .iter()
+                .any(|l| l.fixtures.iter().any(|fx| fx.name == "anyio_backend"));
+            if !project_defines {
+                out.dynamic = Some(
+                    "async test run by anyio: its own `anyio_backend` fixture parametrizes it \
+                     by the event loops installed where pytest runs ([asyncio], [trio])"
+                        .to_string(),
+                );
+            }
+        }
+        // pytest-repeat: `[i-n]` appended by a trylast pytest_generate_tests.
+        let repeat_mark = self.closest_mark(f, frames, "repeat");
+        match (plugins.repeat, repeat_mark) {
+            (Some(default), mark) => {
+                let count = match mark.map(|m| m.mark.args.first()) {
+                    None => Some(default),
+                    Some(Some(Value::Int(n))) => n.parse::<u64>().ok(),
+                    Some(Some(Value::Bool(b))) => Some(u64::from(*b)),
+                    Some(_) => None,
+                };
+                match count {
+                    // pytest-repeat parametrizes only from 2 up; each id is
+                    // a string of its own, so a huge count is refused here.
+                    Some(n) if n > 1 && n <= REPEAT_MAX => {
+                        let ids = (1..=n).map(|i| Value::Str(format!("{i}-{n}"))).collect();
+                        out.append = Some(PlacedMark {
+                            mark: MarkDeco {
+                                name: "parametrize".into(),
+                                args: vec![
+                                    Value::Str("__pytest_repeat_step_number".into()),
+                                    Value::List(
+                                        (0..n).map(|i| Value::Int(i.to_string())).collect(),
+                                    ),
+                                ],
+                                kwargs: vec![("ids".into(), Value::List(ids))],
+                            },
+                            file: mark
+                                .map(|m| m.file.clone())
+                                .unwrap_or_else(|| f.file.clone()),
+                            line: mark.map(|m| m.line).unwrap_or(f.line),
+                            source: MarkSource::Param,
+                        });
+                    }
+                    Some(n) if n > REPEAT_MAX => {
+                        out.dynamic = Some(format!(
+                            "{base}: pytest-repeat count {n} is above the {REPEAT_MAX} cases \
+                             tollgate expands"
+                        ));
+                    }
+                    Some(_) => {}
+                    None => out.dynamic = Some(
+                        "the count of its `repeat` mark is not known statically (pytest-repeat)"
+                            .to_string(),
+                    ),
+                }
+            }
+            (None, Some(m)) => {
+                out.dynamic = Some(format!(
+                    "marked `repeat` ({}:{}), which pytest-repeat multiplies when installed; \
+                     nothing says it is (declare it in [python] plugins)",
+                    m.file, m.line
+                ));
+            }
+            (None, None) => {}
+        }
+        out
+    }
+
     /// The parametrized fixture `f` requests (by argument, `usefixtures` or
     /// `autouse`), if any: expanded like pytest does when its `params=` are
     /// known and it is the only one, else the reason it is not.
@@ -571,8 +691,10 @@ impl<'a> Collector<'a> {
         f: &FuncDef,
         frames: &[ClassFrame],
         direct: &[String],
+        plugin_requests: &[&str],
     ) -> FixtureParams {
         let mut requests = f.argnames.clone();
+        requests.extend(plugin_requests.iter().map(|r| r.to_string()));
         let usefixtures = f
             .marks
             .iter()
@@ -585,16 +707,7 @@ impl<'a> Collector<'a> {
                 _ => None,
             }));
         }
-        let mut layers: Vec<FixtureLayer> = frames
-            .iter()
-            .flat_map(|fr| fr.fixtures.iter())
-            .map(|(file, fixtures)| FixtureLayer { file, fixtures })
-            .collect();
-        layers.push(FixtureLayer {
-            file: self.ctx.file,
-            fixtures: &self.module_fixtures,
-        });
-        layers.extend(self.ctx.conftest_fixtures.iter().copied());
+        let layers = self.fixture_layers(frames);
         // A test that parametrizes the fixture's name itself overrides its params.
         let found: Vec<(&str, &FixtureDecl)> = parametrized_requests(&requests, &layers)
             .into_iter()
@@ -668,16 +781,24 @@ impl<'a> Collector<'a> {
         mut markers: Vec<Marker>,
         dynamic: Option<String>,
     ) -> TestItem {
-        if self.ctx.asyncio_auto && f.is_async && !markers.iter().any(|m| m.name == "asyncio") {
-            markers.push(Marker::new(
-                "asyncio",
-                MarkOrigin {
-                    file: f.file.to_string(),
-                    line: f.line,
-                    source: MarkSource::FunctionDecorator,
-                    learned: None,
-                },
-            ));
+        // pytest-asyncio's auto mode and pytest-trio's trio mode mark every
+        // `async def` test.
+        let plugins = self.ctx.plugins;
+        for (on, name) in [
+            (plugins.asyncio_auto, "asyncio"),
+            (plugins.trio_mode, "trio"),
+        ] {
+            if on && f.is_async && !markers.iter().any(|m| m.name == name) {
+                markers.push(Marker::new(
+                    name,
+                    MarkOrigin {
+                        file: f.file.to_string(),
+                        line: f.line,
+                        source: MarkSource::FunctionDecorator,
+                        learned: None,
+                    },
+                ));
+            }
         }
         TestItem {
             id,
@@ -749,11 +870,13 @@ impl<'a> Collector<'a> {
                 _ => Vec::new(),
             })
             .collect();
-        let mut fixture_params = None;
+        let effects = self.plugin_effects(f, frames, &base);
+        let own: Vec<PlacedMark> = f.marks.iter().chain(&effects.own_marks).cloned().collect();
+        let mut fixture_params = effects.dynamic.clone();
         // pytest parametrizes with fixture params before the marks: their
         // ids come first, and their cases are the outer loop.
         let mut fixture_deco: Option<PlacedMark> = None;
-        match self.parametrized_fixture(f, frames, &direct) {
+        match self.parametrized_fixture(f, frames, &direct, &effects.requests) {
             FixtureParams::None => {}
             FixtureParams::Expand { deco, file, line } => {
                 fixture_deco = Some(PlacedMark {
@@ -769,12 +892,17 @@ impl<'a> Collector<'a> {
                     "dynamic-fixture-params",
                     format!("{base}: {reason}; kept as one entry"),
                 );
-                fixture_params = Some(reason);
+                fixture_params = fixture_params.or(Some(reason));
             }
         }
-        let parametrize: Vec<&PlacedMark> = fixture_deco.iter().chain(parametrize).collect();
+        // A plugin's parametrization (pytest-repeat's, trylast) comes last.
+        let parametrize: Vec<&PlacedMark> = fixture_deco
+            .iter()
+            .chain(parametrize)
+            .chain(effects.append.iter())
+            .collect();
         if parametrize.is_empty() {
-            let markers = self.markers(&f.marks, &[], frames);
+            let markers = self.markers(&own, &[], frames);
             let dynamic = self.dynamic_reason(f, frames, fixture_params);
             return Ok(vec![self.item(base.clone(), base, f, markers, dynamic)]);
         }
@@ -808,7 +936,7 @@ impl<'a> Collector<'a> {
                                 )
                             })
                             .collect();
-                        let markers = self.markers(&f.marks, &param, frames);
+                        let markers = self.markers(&own, &param, frames);
                         self.item(id, base.clone(), f, markers, dynamic.clone())
                     })
                     .collect())
@@ -825,7 +953,7 @@ impl<'a> Collector<'a> {
                     .flat_map(|p| param_marks_of(p))
                     .map(|m| (m, ()))
                     .collect();
-                let markers = self.markers(&f.marks, &param, frames);
+                let markers = self.markers(&own, &param, frames);
                 Ok(vec![self.item(
                     base.clone(),
                     base,
@@ -867,6 +995,22 @@ fn class_mark_names(cls: &ClassDef, out: &mut Vec<String>, depth: u32) {
             }
         }
     }
+}
+
+/// Most cases of one test pytest-repeat's model expands.
+const REPEAT_MAX: u64 = 10_000;
+
+/// What the active plugins do to one test function.
+#[derive(Default)]
+struct PluginEffects {
+    /// Marks added to the function itself.
+    own_marks: Vec<PlacedMark>,
+    /// Fixtures it is made to request.
+    requests: Vec<&'static str>,
+    /// A parametrization appended after all others.
+    append: Option<PlacedMark>,
+    /// Why its items are not known statically.
+    dynamic: Option<String>,
 }
 
 /// What a parametrized fixture does to a test's cases.
@@ -1017,6 +1161,14 @@ mod tests {
     }
 
     fn items_with(src: &str, asyncio_auto: bool) -> ModuleItems {
+        let plugins = crate::plugins::PluginSet {
+            asyncio_auto,
+            ..Default::default()
+        };
+        items_with_plugins(src, &plugins)
+    }
+
+    fn items_with_plugins(src: &str, plugins: &crate::plugins::PluginSet) -> ModuleItems {
         let model = build_module(src, Arc::from("t.py"), &NoImports, 0, false).unwrap();
         let filters = NameFilters {
             classes: vec!["Test".into()],
@@ -1030,13 +1182,118 @@ mod tests {
             external_dynamic: None,
             lookup: &NoLookup,
             conftest_fixtures: &[],
-            asyncio_auto,
+            plugins,
         };
         collect_module(&model, &ctx)
     }
 
     fn names_of(item: &TestItem) -> Vec<&str> {
         item.markers.iter().map(|m| m.name.as_str()).collect()
+    }
+
+    /// (id, sorted distinct marker names, flagged dynamic) per item.
+    type Row = (String, Vec<String>, bool);
+
+    fn ids_and_marks(out: ModuleItems) -> Vec<Row> {
+        out.items
+            .iter()
+            .map(|t| {
+                let mut names: Vec<String> = names_of(t).into_iter().map(String::from).collect();
+                names.sort_unstable();
+                names.dedup();
+                (t.id.clone(), names, t.dynamic.is_some())
+            })
+            .collect()
+    }
+
+    fn row(id: &str, marks: &[&str], dynamic: bool) -> Row {
+        (
+            id.to_string(),
+            marks.iter().map(|m| m.to_string()).collect(),
+            dynamic,
+        )
+    }
+
+    /// Checked against real pytest 9.2 with anyio 4.16 and trio installed:
+    /// `test_any[asyncio]`/`[trio]` with marks {anyio, usefixtures}, the
+    /// sync one untouched; with the project's own plain `anyio_backend`
+    /// fixture, one item and no suffix.
+    #[test]
+    fn plugin_model_anyio() {
+        let plugins = crate::plugins::PluginSet::default();
+        let src = "import pytest\n@pytest.mark.anyio\nasync def test_any(): pass\n@pytest.mark.anyio\ndef test_sync(): pass\nasync def test_plain(): pass\n";
+        let got = ids_and_marks(items_with_plugins(src, &plugins));
+        assert_eq!(
+            got,
+            [
+                row("t.py::test_any", &["anyio", "usefixtures"], true),
+                row("t.py::test_sync", &["anyio"], false),
+                row("t.py::test_plain", &[], false),
+            ]
+        );
+        let own_backend = "import pytest\npytestmark = pytest.mark.anyio\n@pytest.fixture\ndef anyio_backend():\n    return 'asyncio'\nasync def test_o(): pass\n";
+        let got = ids_and_marks(items_with_plugins(own_backend, &plugins));
+        assert_eq!(got, [row("t.py::test_o", &["anyio", "usefixtures"], false)]);
+        let params = "import pytest\n@pytest.fixture(params=['asyncio', 'trio'])\ndef anyio_backend(request):\n    return request.param\n@pytest.mark.anyio\nasync def test_p(): pass\n";
+        let got = ids_and_marks(items_with_plugins(params, &plugins));
+        let ids: Vec<&str> = got.iter().map(|(id, _, _)| id.as_str()).collect();
+        assert_eq!(ids, ["t.py::test_p[asyncio]", "t.py::test_p[trio]"]);
+        assert!(got.iter().all(|(_, _, dynamic)| !dynamic));
+        let auto = crate::plugins::PluginSet {
+            anyio_auto: true,
+            ..Default::default()
+        };
+        let got = ids_and_marks(items_with_plugins(
+            own_backend
+                .replace("pytestmark = pytest.mark.anyio\n", "")
+                .as_str(),
+            &auto,
+        ));
+        assert_eq!(got, [row("t.py::test_o", &["usefixtures"], false)]);
+    }
+
+    /// Real pytest with pytest-repeat 0.9: `test_rep[1-3]`..`[3-3]`; with
+    /// `--count 2` every test gets `[i-2]` after its own parameters.
+    #[test]
+    fn plugin_model_repeat() {
+        let src = "import pytest\n@pytest.mark.repeat(3)\ndef test_rep(): pass\n@pytest.mark.parametrize('x', [1, 2])\ndef test_par(x): pass\n@pytest.mark.repeat(n)\ndef test_unknown(): pass\n";
+        let on = crate::plugins::PluginSet {
+            repeat: Some(2),
+            ..Default::default()
+        };
+        let got = ids_and_marks(items_with_plugins(src, &on));
+        let ids: Vec<(&str, bool)> = got.iter().map(|(id, _, d)| (id.as_str(), *d)).collect();
+        assert_eq!(
+            ids,
+            [
+                ("t.py::test_rep[1-3]", false),
+                ("t.py::test_rep[2-3]", false),
+                ("t.py::test_rep[3-3]", false),
+                ("t.py::test_par[1-1-2]", false),
+                ("t.py::test_par[1-2-2]", false),
+                ("t.py::test_par[2-1-2]", false),
+                ("t.py::test_par[2-2-2]", false),
+                ("t.py::test_unknown", true),
+            ]
+        );
+        // Without evidence of pytest-repeat, a `repeat` mark is not guessed.
+        let off = crate::plugins::PluginSet::default();
+        let got = ids_and_marks(items_with_plugins(src, &off));
+        assert_eq!(got[0], row("t.py::test_rep", &["repeat"], true));
+        assert_eq!(got[1].0, "t.py::test_par[1]");
+        assert!(!got[1].2);
+    }
+
+    #[test]
+    fn plugin_model_trio_mode() {
+        let on = crate::plugins::PluginSet {
+            trio_mode: true,
+            ..Default::default()
+        };
+        let src = "async def test_t(): pass\nclass TestK:\n    async def test_k(self): pass\ndef test_sync(): pass\n";
+        let got = ids_and_marks(items_with_plugins(src, &on));
+        let marks: Vec<Vec<String>> = got.into_iter().map(|(_, m, _)| m).collect();
+        assert_eq!(marks, [vec!["trio"], vec!["trio"], Vec::<&str>::new()]);
     }
 
     #[test]

@@ -28,6 +28,11 @@ impl IniConfig {
         }
     }
 
+    /// Whether the option is set at all.
+    pub fn contains(&self, key: &str) -> bool {
+        self.values.contains_key(key)
+    }
+
     /// An `args`-typed option (shell-split string or list), or `default`.
     pub fn args(&self, key: &str, default: &[&str]) -> Vec<String> {
         match self.values.get(key) {

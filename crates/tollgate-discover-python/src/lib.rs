@@ -23,6 +23,7 @@ mod interp;
 pub mod learned;
 mod model;
 mod parametrize;
+pub mod plugins;
 mod resolve;
 mod shlex;
 mod value;
@@ -57,6 +58,9 @@ pub struct CollectOptions {
     pub rootdir: Option<PathBuf>,
     /// `-c FILE` / `--config-file FILE`.
     pub config_file: Option<PathBuf>,
+    /// Plugins the project declares (`[python] plugins` in tollgate.toml),
+    /// beside those found from its settings ([`plugins`]).
+    pub plugins: Vec<plugins::DeclaredPlugin>,
 }
 
 /// The result of static collection.
@@ -108,7 +112,6 @@ struct AddOpts {
     plugins: Vec<String>,
     confcutdir: Option<String>,
     markexpr: Option<String>,
-    asyncio_mode: Option<String>,
 }
 
 fn parse_addopts(tokens: &[String]) -> AddOpts {
@@ -126,7 +129,6 @@ fn parse_addopts(tokens: &[String]) -> AddOpts {
             "--ignore-glob" => out.ignore_glob.extend(value(inline)),
             "--deselect" => out.deselect.extend(value(inline)),
             "--confcutdir" => out.confcutdir = value(inline),
-            "--asyncio-mode" => out.asyncio_mode = value(inline),
             "-p" => out.plugins.extend(value(inline)),
             "-m" => out.markexpr = value(inline),
             f if f.starts_with("-m") && f.len() > 2 && !f.starts_with("--") => {
@@ -479,17 +481,16 @@ fn collect_on_big_stack(opts: &CollectOptions) -> Result<Collection, CollectErro
             .bool("strict_parametrization_ids")
             .unwrap_or_else(|| ini.bool("strict").unwrap_or(false)),
     };
-    // pytest-asyncio's mode (strict unless configured): `auto` marks every
-    // `async def` test `asyncio`.
-    let asyncio_auto = addopts
-        .asyncio_mode
-        .clone()
-        .or_else(|| ini.string("asyncio_mode"))
-        .is_some_and(|m| m == "auto");
+    let plugin_set = plugins::detect(&plugins::PluginInputs {
+        ini,
+        addopts: &ini.args("addopts", &[]),
+        rootdir: &setup.rootdir,
+        declared: &opts.plugins,
+    });
     let modules = ProjectModules::new(setup.rootdir.clone());
     let per_file: Vec<Inventory> = targets
         .par_iter()
-        .map(|t| collect_file(t, &filters, &id_options, &modules, asyncio_auto))
+        .map(|t| collect_file(t, &filters, &id_options, &modules, &plugin_set))
         .collect();
     for (target, mut inv) in targets.iter().zip(per_file) {
         if let Some((_, sels)) = selections.iter().find(|(p, _)| *p == target.path) {
@@ -506,11 +507,17 @@ fn collect_on_big_stack(opts: &CollectOptions) -> Result<Collection, CollectErro
                 .any(|d| t.id.starts_with(d.as_str()))
         });
     }
-    flag_plugin_marked(&mut inventory.tests, &addopts.plugins);
+    flag_plugin_marked(&mut inventory.tests, &addopts.plugins, &plugin_set);
+    let mut registered = registered_markers(ini);
+    for (name, desc) in plugin_set.registered_markers() {
+        if !registered.iter().any(|(n, _)| *n == name) {
+            registered.push((name, desc));
+        }
+    }
     Ok(Collection {
         rootdir: setup.rootdir.clone(),
         inifile: setup.inifile.clone(),
-        registered_markers: registered_markers(ini),
+        registered_markers: registered,
         strict_markers,
         addopts_markexpr: addopts.markexpr,
         inventory,
@@ -518,29 +525,39 @@ fn collect_on_big_stack(opts: &CollectOptions) -> Result<Collection, CollectErro
 }
 
 /// Plugins loaded with `-p NAME` in addopts act on tests carrying their own
-/// mark (`-p anyio` turns `@pytest.mark.anyio` tests into one item per
-/// backend): such tests are flagged `dynamic`, since what the plugin does to
-/// them is not visible in the source.
-fn flag_plugin_marked(tests: &mut [TestItem], plugins: &[String]) {
-    let names: Vec<&str> = plugins
+/// mark (`-p myplugin` turning `@pytest.mark.myplugin` tests into several
+/// items), and plugins declared in `[python] plugins` with `parametrizes`
+/// act on the marks they name: such tests are flagged `dynamic`, since what
+/// the plugin does to them is not visible in the source. Plugins tollgate
+/// models ([`plugins::KNOWN`]) are left to their models.
+fn flag_plugin_marked(tests: &mut [TestItem], loaded: &[String], set: &plugins::PluginSet) {
+    let names: Vec<&str> = loaded
         .iter()
         .filter(|p| !p.starts_with("no:"))
+        .filter(|p| {
+            !plugins::KNOWN
+                .iter()
+                .any(|k| k.module_names.contains(&p.as_str()))
+        })
         .filter_map(|p| p.split('.').next())
         .map(|p| p.strip_prefix("pytest_").unwrap_or(p))
         .collect();
-    if names.is_empty() {
-        return;
-    }
     for item in tests.iter_mut().filter(|t| t.dynamic.is_none()) {
-        if let Some(m) = item
-            .markers
-            .iter()
-            .find(|m| names.contains(&m.name.as_str()))
-        {
-            item.dynamic = Some(format!(
-                "marked `{0}`, which plugin `{0}` (addopts `-p`) may parametrize or change",
-                m.name
-            ));
+        for m in &item.markers {
+            if names.contains(&m.name.as_str()) {
+                item.dynamic = Some(format!(
+                    "marked `{0}`, which plugin `{0}` (addopts `-p`) may parametrize or change",
+                    m.name
+                ));
+                break;
+            }
+            if let Some(p) = set.parametrizer_of(&m.name) {
+                item.dynamic = Some(format!(
+                    "marked `{}`, which plugin {} ({}) parametrizes or changes",
+                    m.name, p.name, p.evidence
+                ));
+                break;
+            }
         }
     }
 }
@@ -560,7 +577,7 @@ fn collect_file(
     filters: &NameFilters,
     id_options: &IdOptions,
     modules: &ProjectModules,
-    asyncio_auto: bool,
+    plugins: &plugins::PluginSet,
 ) -> Inventory {
     let mut inv = Inventory::default();
     let diag = |severity, code: &str, line, column, message: String| Diagnostic {
@@ -609,7 +626,7 @@ fn collect_file(
         filters,
         ids: id_options,
         external_dynamic: target.conftest_dynamic.clone(),
-        asyncio_auto,
+        plugins,
         lookup: &lookup,
     };
     let out = collect_module(&model, &ctx);
@@ -646,19 +663,48 @@ mod tests {
             dynamic: None,
             rust: None,
         };
-        let mut tests = vec![item("t.py::test_a", "anyio"), item("t.py::test_b", "slow")];
+        let none = plugins::PluginSet::default();
+        let mut tests = vec![
+            item("t.py::test_a", "myplugin"),
+            item("t.py::test_b", "slow"),
+            item("t.py::test_c", "anyio"),
+        ];
         flag_plugin_marked(
             &mut tests,
-            &["no:asyncio".into(), "anyio".into(), "pytester".into()],
+            &[
+                "no:asyncio".into(),
+                "myplugin".into(),
+                "anyio".into(),
+                "pytester".into(),
+            ],
+            &none,
         );
         assert!(tests[0]
             .dynamic
             .as_deref()
-            .is_some_and(|r| r.contains("`anyio`")));
+            .is_some_and(|r| r.contains("`myplugin`")));
         assert_eq!(tests[1].dynamic, None);
+        // anyio has a model of its own (collect.rs), which knows sync tests
+        // are left alone.
+        assert_eq!(tests[2].dynamic, None);
         let mut untouched = vec![item("t.py::test_c", "asyncio")];
-        flag_plugin_marked(&mut untouched, &["no:asyncio".into()]);
+        flag_plugin_marked(&mut untouched, &["no:asyncio".into()], &none);
         assert_eq!(untouched[0].dynamic, None);
+        let declared = plugins::PluginSet {
+            active: vec![plugins::ActivePlugin {
+                name: "ours".into(),
+                markers: Vec::new(),
+                parametrizes: vec!["slow".into()],
+                evidence: "[python] plugins in tollgate.toml".into(),
+            }],
+            ..Default::default()
+        };
+        let mut declared_tests = vec![item("t.py::test_b", "slow")];
+        flag_plugin_marked(&mut declared_tests, &[], &declared);
+        assert!(declared_tests[0]
+            .dynamic
+            .as_deref()
+            .is_some_and(|r| r.contains("plugin ours")));
     }
 
     #[test]

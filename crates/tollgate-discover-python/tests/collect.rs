@@ -21,6 +21,7 @@ fn collect_in(dir: &Path, args: &[&str]) -> Collection {
         args: args.iter().map(|s| s.to_string()).collect(),
         rootdir: None,
         config_file: None,
+        plugins: Vec::new(),
     })
     .expect("collect")
 }

@@ -36,6 +36,7 @@ fn main() {
                 args: vec![],
                 rootdir: None,
                 config_file: None,
+                plugins: Vec::new(),
             })
         },
         || {

@@ -124,9 +124,8 @@ impl Project {
                 languages.python.then(|| {
                     let found = py::collect(&py::CollectOptions {
                         invocation_dir: root.clone(),
-                        args: Vec::new(),
-                        rootdir: None,
-                        config_file: None,
+                        plugins: declared_plugins(Some(&self.config)),
+                        ..Default::default()
                     });
                     if let Ok(found) = &found {
                         on_python.message(format!(
@@ -243,4 +242,27 @@ impl Languages {
         python: true,
         rust: true,
     };
+}
+
+/// The pytest plugins `[python] plugins` declares, as Python discovery
+/// takes them.
+pub fn declared_plugins(
+    config: Option<&tollgate_config::Config>,
+) -> Vec<py::plugins::DeclaredPlugin> {
+    config
+        .map(|c| {
+            c.python
+                .plugins
+                .iter()
+                .map(|p| {
+                    let d = p.declaration();
+                    py::plugins::DeclaredPlugin {
+                        name: d.name,
+                        markers: d.markers,
+                        parametrizes: d.parametrizes,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

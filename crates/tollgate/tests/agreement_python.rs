@@ -56,6 +56,7 @@ fixture_tests!(
     packages,
     parametrize_ids,
     parametrize_structure,
+    plugin_models,
     python_patterns,
     realworld_patterns,
     same_basename_importlib,

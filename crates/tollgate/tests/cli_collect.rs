@@ -343,3 +343,57 @@ fn the_debug_dump_check_catches_struct_and_variant_dumps() {
         &output("failed (exit code 1)\nassert (2 * 3) == 7\n{\"a\": 1}\n"),
     );
 }
+
+/// `[python] plugins` in tollgate.toml: a declared plugin's markers count as
+/// registered (no strict-markers refusal of `-m needs_db`), and the tests
+/// carrying a mark it `parametrizes` are flagged dynamic with the reason.
+#[test]
+fn declared_plugins_register_markers_and_flag_what_they_parametrize() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "pytest.ini",
+        "[pytest]\naddopts = --strict-markers\nmarkers =\n    unit: unit tests\n",
+    );
+    write(
+        dir.path(),
+        "tests/test_p.py",
+        "import pytest\n\n@pytest.mark.needs_db\ndef test_db():\n    pass\n\n\
+@pytest.mark.matrix\ndef test_matrix():\n    pass\n\n@pytest.mark.unit\ndef test_unit():\n    pass\n",
+    );
+    // Without the declaration, pytest would refuse `-m needs_db` (unregistered).
+    tollgate(dir.path())
+        .args(["collect", "--lang", "python", "-m", "needs_db"])
+        .assert()
+        .code(2);
+    write(
+        dir.path(),
+        "tollgate.toml",
+        "[python]\nplugins = [\"pytest-timeout\", { name = \"ours\", markers = [\"needs_db\", \"matrix\"], parametrizes = [\"matrix\"] }]\n",
+    );
+    tollgate(dir.path())
+        .args(["collect", "--lang", "python", "-m", "needs_db"])
+        .assert()
+        .success()
+        .stdout("tests/test_p.py::test_db\n");
+    let out = tollgate(dir.path())
+        .args(["collect", "--lang", "python", "--format", "json"])
+        .output()
+        .expect("run tollgate");
+    assert!(out.status.success(), "{}", common::describe(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let tests = doc["tests"].as_array().expect("tests array");
+    let dynamic = |id: &str| {
+        tests
+            .iter()
+            .find(|t| t["id"] == id)
+            .map(|t| t["dynamic"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_else(|| panic!("{id} not collected"))
+    };
+    assert!(
+        dynamic("tests/test_p.py::test_matrix").contains("plugin ours"),
+        "{}",
+        dynamic("tests/test_p.py::test_matrix")
+    );
+    assert_eq!(dynamic("tests/test_p.py::test_db"), "");
+}

@@ -38,15 +38,20 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
     let want_python = args.lang != Lang::Rust;
     let want_rust = args.lang != Lang::Python;
     // A spinner on a terminal (nothing in a log): a large tree takes a while.
-    let progress = Progress::spinner("collecting tests");
-    let (python, rust) = rayon::join(
-        || want_python.then(|| collect_python(args, &cwd)).transpose(),
-        || want_rust.then(|| collect_rust(args, &cwd)).transpose(),
-    );
-    drop(progress);
     // One inventory for every command: the rules and annotations of the
     // project's tollgate.toml (when there is one) apply here as in `plan`.
     let config = project_config(&cwd)?;
+    let plugins = crate::project::declared_plugins(config.as_ref());
+    let progress = Progress::spinner("collecting tests");
+    let (python, rust) = rayon::join(
+        || {
+            want_python
+                .then(|| collect_python(args, &cwd, &plugins))
+                .transpose()
+        },
+        || want_rust.then(|| collect_rust(args, &cwd)).transpose(),
+    );
+    drop(progress);
     let mut inventory = Inventory::default();
     let mut selected_python = Vec::new();
     if let Some(mut collection) = python?.flatten() {
@@ -213,7 +218,11 @@ fn project_config(cwd: &Path) -> anyhow::Result<Option<tollgate_config::Config>>
 }
 
 /// `None` when every path given is Rust-only (pytest would not be run).
-fn collect_python(args: &CollectArgs, cwd: &Path) -> anyhow::Result<Option<py::Collection>> {
+fn collect_python(
+    args: &CollectArgs,
+    cwd: &Path,
+    plugins: &[py::plugins::DeclaredPlugin],
+) -> anyhow::Result<Option<py::Collection>> {
     let opts = py::CollectOptions {
         invocation_dir: cwd.to_path_buf(),
         args: args
@@ -224,6 +233,7 @@ fn collect_python(args: &CollectArgs, cwd: &Path) -> anyhow::Result<Option<py::C
             .collect(),
         rootdir: args.rootdir.as_ref().map(|d| cwd.join(d)),
         config_file: args.config_file.as_ref().map(|f| cwd.join(f)),
+        plugins: plugins.to_vec(),
     };
     if !args.paths.is_empty() && opts.args.is_empty() {
         return Ok(None);

@@ -142,9 +142,7 @@ fn init_from_ci(args: &InitArgs) -> anyhow::Result<Status> {
     let (kind, import) = ci_source::read(&root, args.ci)?;
     let python = py::collect(&py::CollectOptions {
         invocation_dir: root.clone(),
-        args: Vec::new(),
-        rootdir: None,
-        config_file: None,
+        ..Default::default()
     })
     .map_err(|e| usage(e.to_string()))?;
     let relative = |p: &Path| {
@@ -338,9 +336,8 @@ fn project_problems(project: &crate::project::Project) -> anyhow::Result<Vec<Str
     let mut problems = Vec::new();
     let python = py::collect(&py::CollectOptions {
         invocation_dir: project.root.clone(),
-        args: Vec::new(),
-        rootdir: None,
-        config_file: None,
+        plugins: crate::project::declared_plugins(Some(config)),
+        ..Default::default()
     })
     .map_err(|e| usage(e.to_string()))?;
     if let Some(ini) = &python.inifile {
@@ -421,9 +418,8 @@ pub fn markers(args: &MarkersArgs) -> anyhow::Result<Status> {
     if args.check {
         let collection = py::collect(&py::CollectOptions {
             invocation_dir: project.root.clone(),
-            args: Vec::new(),
-            rootdir: None,
-            config_file: None,
+            plugins: crate::project::declared_plugins(Some(config)),
+            ..Default::default()
         })
         .map_err(|e| usage(e.to_string()))?;
         let ini = collection.inifile.as_ref().map_or_else(

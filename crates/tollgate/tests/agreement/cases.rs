@@ -36,6 +36,10 @@ pub enum CompareMode {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FixtureCases {
+    /// `"plugins"`: pytest runs with the plugins of the second venv loaded
+    /// (see `oracle::Python::find_with_plugins`); default: none loads.
+    #[serde(default)]
+    pub interpreter: Option<String>,
     #[serde(default)]
     pub compare: CompareMode,
     /// Functions (node ids without `[...]`) that tollgate must flag `dynamic`.

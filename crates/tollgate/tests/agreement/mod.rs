@@ -31,7 +31,18 @@ use project::ProjectCopy;
 /// silently not running would make every agreement test pass.
 pub fn require_python() -> Option<&'static Python> {
     static PYTHON: OnceLock<Result<Python, String>> = OnceLock::new();
-    match PYTHON.get_or_init(|| Python::find(&project::repo_root())) {
+    required(PYTHON.get_or_init(|| Python::find(&project::repo_root())))
+}
+
+/// [`require_python`] for the fixtures that model plugins: the interpreter
+/// with them installed.
+pub fn require_plugins_python() -> Option<&'static Python> {
+    static PYTHON: OnceLock<Result<Python, String>> = OnceLock::new();
+    required(PYTHON.get_or_init(|| Python::find_with_plugins(&project::repo_root())))
+}
+
+fn required(found: &'static Result<Python, String>) -> Option<&'static Python> {
+    match found {
         Ok(python) => Some(python),
         Err(reason) if std::env::var_os("CI").is_some() => {
             panic!("pytest is required for the agreement tests under CI: {reason}")
@@ -40,7 +51,10 @@ pub fn require_python() -> Option<&'static Python> {
             eprintln!();
             eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
             eprintln!("!! SKIPPED: python/pytest agreement not checked: {reason}");
-            eprintln!("!! Set TOLLGATE_PYTHON to an interpreter with pytest 9 installed.");
+            eprintln!(
+                "!! Run scripts/test.sh once (it makes .venv and .venv-plugins), or set \
+                 TOLLGATE_PYTHON / TOLLGATE_PLUGINS_PYTHON."
+            );
             eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
             None
         }
@@ -100,11 +114,18 @@ pub fn from_inventory(inventory: &Inventory) -> Collected {
 /// Runs every case of fixture `name` (on a copy) and panics with a report of
 /// every difference found.
 pub fn check_fixture(name: &str) {
-    let Some(python) = require_python() else {
-        return;
-    };
     let source = project::python_fixtures().join(name);
     let cases = FixtureCases::load(&source.join("cases.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let python = match cases.interpreter.as_deref() {
+        None => require_python(),
+        Some("plugins") => require_plugins_python(),
+        Some(other) => {
+            panic!("{name}/cases.toml: unknown interpreter `{other}` (expected \"plugins\")")
+        }
+    };
+    let Some(python) = python else {
+        return;
+    };
     let copy = ProjectCopy::of(&source).unwrap_or_else(|e| panic!("copying {name}: {e}"));
     let report = check_project(python, copy.root(), &cases);
     assert!(
@@ -138,6 +159,7 @@ pub fn check_external_project() {
             .collect()
     };
     let cases = FixtureCases {
+        interpreter: None,
         compare: CompareMode::Exact,
         dynamic_functions: Vec::new(),
         tolerate_collection_errors: true,

@@ -13,6 +13,9 @@ use super::cases::Invocation;
 pub struct Python {
     pub program: PathBuf,
     pub pytest_version: String,
+    /// Installed plugins load (the interpreter of the plugin fixtures);
+    /// otherwise none does.
+    pub autoload_plugins: bool,
 }
 
 impl Python {
@@ -30,6 +33,20 @@ impl Python {
                 }
             }
         };
+        Python::at(program, false)
+    }
+
+    /// The interpreter whose installed plugins the `interpreter = "plugins"`
+    /// fixtures model: `TOLLGATE_PLUGINS_PYTHON`, else
+    /// `<repo>/.venv-plugins/bin/python` (made by scripts/test.sh).
+    pub fn find_with_plugins(repo: &Path) -> Result<Python, String> {
+        let program = std::env::var_os("TOLLGATE_PLUGINS_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo.join(".venv-plugins/bin/python"));
+        Python::at(program, true)
+    }
+
+    fn at(program: PathBuf, autoload_plugins: bool) -> Result<Python, String> {
         let output = Command::new(&program)
             .args(["-c", "import pytest; print(pytest.__version__)"])
             .output()
@@ -45,6 +62,7 @@ impl Python {
         Ok(Python {
             program,
             pytest_version,
+            autoload_plugins,
         })
     }
 }
@@ -124,6 +142,9 @@ pub fn collect(
         .arg("--project")
         .arg(project.join(&invocation.cwd))
         .arg("--with-errors");
+    if python.autoload_plugins {
+        cmd.arg("--autoload-plugins");
+    }
     for expr in select {
         // `--select=` keeps an expression starting with `-` (or empty) one argument.
         cmd.arg(format!("--select={expr}"));
