@@ -1,23 +1,28 @@
 //! Alerts (SPEC §9, issue 16): every failure reaches its owner once.
 //!
-//! The core is pure ([`plan`]): triage clusters of a run, what the store
-//! remembers about earlier alerts ([`AlertState`]), how many consecutive
-//! runs each signature has failed, and the clock go in; the messages to
-//! send come out — one per owner per run, each listing that owner's
-//! clusters that are new, confirmed or due for a repeat, and one resolve
-//! notice per owner for clusters that stopped failing.
+//! The core is pure ([`plan_all`]): triage clusters of a run and the gate
+//! checks it failed ([`CheckFailure`]: coverage drop, flaky rate,
+//! performance regression, budgets…), what the store remembers about
+//! earlier alerts ([`AlertState`]), how many consecutive runs each signature
+//! or check has failed, and the clock go in; the messages to send come out —
+//! one per owner per run, each listing that owner's clusters and checks that
+//! are new, confirmed or due for a repeat, and one resolve notice per owner
+//! for those that stopped failing.
 //!
 //! Rules (Alertmanager-style):
 //! - **fingerprint**: a cluster's alert is identified by the branch and the
-//!   cluster's fingerprint (class + normalised signature), the same on every
-//!   machine and in every run;
+//!   cluster's fingerprint (class + normalised signature), a gate check's by
+//!   the pipeline, the branch and the check's name ([`check_alert`]), the
+//!   same on every machine and in every run;
 //! - **confirmation**: a cluster is alerted once it failed in `confirm_runs`
 //!   consecutive runs of the pipeline on the branch; a critical failure (a
-//!   code failure that did not pass on retry) on a gated branch at once;
+//!   code failure that did not pass on retry, or a gate check whose action
+//!   is `block`) on a gated branch at once;
 //! - **repeat**: an alert already sent is not sent again within
 //!   `repeat_interval`;
 //! - **resolve**: an alert that was sent and whose cluster no longer fails
-//!   in a run of the same pipeline and branch gets one resolve notice.
+//!   in a run of the same pipeline and branch gets one resolve notice (a
+//!   check's alert only when that run's gate verdicts are known).
 //!
 //! Delivery ([`send`]) is at the edge: a Slack-compatible webhook, SMTP
 //! (lettre, rustls) and GitHub issues (REST, found again by an exact
@@ -30,10 +35,46 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use globset::Glob;
 use serde::Serialize;
-use tollgate_triage::{fingerprint, Class, Cluster};
+use tollgate_owners::Ownership;
+use tollgate_triage::{fingerprint, Cluster};
 
 /// The line that identifies an alert in a GitHub issue body or an e-mail.
 pub const FINGERPRINT_PREFIX: &str = "tollgate-fingerprint: ";
+
+/// How a gate check's alert fingerprint starts (a cluster's is bare hex),
+/// so the alert states in the store say which kind of source they came from.
+pub const CHECK_ALERT_PREFIX: &str = "check-";
+
+/// A gate check (SPEC §8) that did not pass in the run: an alert source
+/// beside the failure clusters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckFailure {
+    /// The check's name as the gate reports it (`coverage_drop.rust`,
+    /// `flaky_rate`, `perf.decode.ttft_ms`, `budget.unit`…).
+    pub name: String,
+    /// `block` or `alert`: a blocking check is critical.
+    pub blocking: bool,
+    /// What was measured against what (the gate's detail).
+    pub detail: String,
+    /// The component the check is about, when it is per component.
+    pub component: Option<String>,
+    /// Who owns it, and why.
+    pub owner: Option<Ownership>,
+    /// Consecutive gate runs of the pipeline on the branch in which the
+    /// check failed, this one included.
+    pub streak: u32,
+}
+
+impl CheckFailure {
+    /// The one-line summary an alert and its resolve notice show.
+    pub fn summary(&self) -> String {
+        if self.detail.is_empty() {
+            format!("{} failed", self.name)
+        } else {
+            format!("{}: {}", self.name, self.detail)
+        }
+    }
+}
 
 /// How alerts are timed.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,8 +126,11 @@ pub struct AlertState {
 pub struct Item {
     /// Stable alert fingerprint (branch + cluster fingerprint).
     pub alert: String,
+    /// The cluster's fingerprint, or the gate check's name.
     pub cluster: String,
-    pub class: Class,
+    /// What failed: the cluster's class (`test failure`, `infrastructure`…)
+    /// or `gate check`.
+    pub what: String,
     pub component: Option<String>,
     pub signature: String,
     pub tests: Vec<String>,
@@ -99,6 +143,13 @@ pub struct Item {
     pub reason: &'static str,
     /// Consecutive failing runs on the branch, this one included.
     pub streak: u32,
+}
+
+impl Item {
+    /// Whether the item is a gate check's (else a failure cluster's).
+    pub fn is_check(&self) -> bool {
+        is_check_alert(&self.alert)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -149,6 +200,35 @@ pub fn alert_fingerprint(branch: &str, cluster: &str) -> String {
     fingerprint(&["tollgate-alert", branch, cluster])
 }
 
+/// The alert fingerprint of a gate check of a pipeline on a branch.
+pub fn check_alert(pipeline: &str, branch: &str, check: &str) -> String {
+    format!(
+        "{CHECK_ALERT_PREFIX}{}",
+        fingerprint(&["tollgate-check", pipeline, branch, check])
+    )
+}
+
+/// Whether an alert fingerprint is a gate check's.
+pub fn is_check_alert(alert: &str) -> bool {
+    alert.starts_with(CHECK_ALERT_PREFIX)
+}
+
+/// One alert source, cluster or check, as [`plan_all`] weighs it.
+struct Source {
+    alert: String,
+    key: String,
+    what: String,
+    component: Option<String>,
+    owner: Option<Ownership>,
+    signature: String,
+    tests: Vec<String>,
+    failures: usize,
+    flaky: bool,
+    excerpt: String,
+    critical_kind: bool,
+    streak: u32,
+}
+
 /// Whether `branch` matches one of the gated-branch globs.
 pub fn is_gated(policy: &Policy, branch: &str) -> bool {
     policy.gated_branches.iter().any(|g| {
@@ -158,15 +238,31 @@ pub fn is_gated(policy: &Policy, branch: &str) -> bool {
     })
 }
 
-/// Decides what to send for one run on one channel.
-///
-/// `streaks`: per cluster fingerprint, consecutive failing runs of the
-/// pipeline on the branch including this one. `states`: the channel's alert
-/// states (any pipeline/branch; only this run's pipeline and branch are
-/// considered for resolving).
+/// Decides what to send for one run on one channel, from its clusters only
+/// (gate checks not evaluated: their alerts are left as they are).
 pub fn plan(
     run: &RunRef,
     clusters: &[Cluster],
+    streaks: &BTreeMap<String, u32>,
+    states: &[AlertState],
+    now_ms: i64,
+    policy: &Policy,
+) -> Plan {
+    plan_all(run, clusters, None, streaks, states, now_ms, policy)
+}
+
+/// Decides what to send for one run on one channel.
+///
+/// `streaks`: per cluster fingerprint, consecutive failing runs of the
+/// pipeline on the branch including this one. `checks`: the gate checks the
+/// run failed, `None` when no gate verdict is known for it (then no check
+/// alert is resolved). `states`: the channel's alert states (any
+/// pipeline/branch; only this run's pipeline and branch are considered for
+/// resolving).
+pub fn plan_all(
+    run: &RunRef,
+    clusters: &[Cluster],
+    checks: Option<&[CheckFailure]>,
     streaks: &BTreeMap<String, u32>,
     states: &[AlertState],
     now_ms: i64,
@@ -178,8 +274,38 @@ pub fn plan(
     let mut firing: BTreeMap<String, Vec<Item>> = BTreeMap::new();
     let mut held = Vec::new();
     let mut failing: BTreeSet<String> = BTreeSet::new();
-    for c in clusters {
-        let alert = alert_fingerprint(&run.branch, &c.fingerprint);
+    let sources = clusters
+        .iter()
+        .map(|c| Source {
+            alert: alert_fingerprint(&run.branch, &c.fingerprint),
+            key: c.fingerprint.clone(),
+            what: c.class.as_str().to_string(),
+            component: c.component.clone(),
+            owner: c.owner.clone(),
+            signature: c.signature.clone(),
+            tests: c.tests.clone(),
+            failures: c.failures,
+            flaky: c.flaky,
+            excerpt: c.excerpt.clone(),
+            critical_kind: c.class.is_code() && !c.flaky,
+            streak: streaks.get(&c.fingerprint).copied().unwrap_or(1),
+        })
+        .chain(checks.unwrap_or_default().iter().map(|c| Source {
+            alert: check_alert(&run.pipeline, &run.branch, &c.name),
+            key: c.name.clone(),
+            what: "gate check".to_string(),
+            component: c.component.clone(),
+            owner: c.owner.clone(),
+            signature: c.summary(),
+            tests: Vec::new(),
+            failures: 1,
+            flaky: false,
+            excerpt: String::new(),
+            critical_kind: c.blocking,
+            streak: c.streak,
+        }));
+    for c in sources {
+        let alert = c.alert.clone();
         failing.insert(alert.clone());
         let owner = c
             .owner
@@ -190,8 +316,8 @@ pub fn plan(
             .owner
             .as_ref()
             .map_or_else(|| "no owner configured".to_string(), |o| o.why.clone());
-        let streak = streaks.get(&c.fingerprint).copied().unwrap_or(1).max(1);
-        let critical = gated && c.class.is_code() && !c.flaky;
+        let streak = c.streak.max(1);
+        let critical = gated && c.critical_kind;
         let hold = |why: String| Held {
             alert: alert.clone(),
             owner: owner.clone(),
@@ -224,14 +350,14 @@ pub fn plan(
         };
         firing.entry(owner.clone()).or_default().push(Item {
             alert,
-            cluster: c.fingerprint.clone(),
-            class: c.class,
-            component: c.component.clone(),
-            signature: c.signature.clone(),
-            tests: c.tests.clone(),
+            cluster: c.key,
+            what: c.what,
+            component: c.component,
+            signature: c.signature,
+            tests: c.tests,
             failures: c.failures,
             flaky: c.flaky,
-            excerpt: c.excerpt.clone(),
+            excerpt: c.excerpt,
             why,
             reason,
             streak,
@@ -254,13 +380,18 @@ pub fn plan(
                 || s.branch != run.branch
                 || failing.contains(&s.alert)
                 || s.last_run_key == run.run_key
+                || (checks.is_none() && is_check_alert(&s.alert))
             {
                 continue;
             }
             resolved.entry(s.owner.clone()).or_default().push(Item {
                 alert: s.alert.clone(),
                 cluster: String::new(),
-                class: Class::TestFailure,
+                what: if is_check_alert(&s.alert) {
+                    "gate check".to_string()
+                } else {
+                    String::new()
+                },
                 component: None,
                 signature: s.summary.clone(),
                 tests: Vec::new(),

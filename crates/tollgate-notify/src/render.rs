@@ -25,21 +25,36 @@ pub fn cut(text: &str, max: usize) -> String {
     out
 }
 
+/// `2 clusters`, `1 gate check`, `2 clusters and 1 gate check`.
+fn counted(m: &Message, adjective: &str) -> String {
+    let checks = m.items.iter().filter(|i| i.is_check()).count();
+    let clusters = m.items.len() - checks;
+    let part =
+        |n: usize, what: &str| format!("{n} {adjective}{what}{}", if n == 1 { "" } else { "s" });
+    match (clusters, checks) {
+        (_, 0) => part(clusters, "cluster"),
+        (0, _) => part(checks, "gate check"),
+        _ => format!(
+            "{} and {}",
+            part(clusters, "cluster"),
+            part(checks, "gate check")
+        ),
+    }
+}
+
 fn title(m: &Message) -> String {
     match m.kind {
         Kind::Firing => format!(
-            "tollgate: {} failing cluster{} for {} — {} on {} (run {})",
-            m.items.len(),
-            if m.items.len() == 1 { "" } else { "s" },
+            "tollgate: {} for {} — {} on {} (run {})",
+            counted(m, "failing "),
             m.owner,
             m.run.pipeline,
             m.run.branch,
             m.run.run_key
         ),
         Kind::Resolved => format!(
-            "tollgate: {} cluster{} resolved for {} — {} on {} (run {})",
-            m.items.len(),
-            if m.items.len() == 1 { "" } else { "s" },
+            "tollgate: {} resolved for {} — {} on {} (run {})",
+            counted(m, ""),
             m.owner,
             m.run.pipeline,
             m.run.branch,
@@ -71,15 +86,28 @@ fn tests_line(item: &Item) -> String {
 fn item_text(item: &Item, redact: &dyn Fn(&str) -> String) -> String {
     if item.reason == "resolved" {
         return format!(
-            "- resolved: {}\n  {FINGERPRINT_PREFIX}{}\n",
+            "- resolved: {}{}\n  {FINGERPRINT_PREFIX}{}\n",
+            if item.is_check() { "gate check " } else { "" },
             redact(&item.signature),
             item.alert
+        );
+    }
+    if item.is_check() {
+        return format!(
+            "- [{}] gate check {}{}\n  failing {} gate run{} in a row\n  owner because: {}\n  {FINGERPRINT_PREFIX}{}\n",
+            item.reason,
+            redact(&item.signature),
+            item.component.as_deref().map(|c| format!(" (component {c})")).unwrap_or_default(),
+            item.streak,
+            if item.streak == 1 { "" } else { "s" },
+            item.why,
+            item.alert,
         );
     }
     let mut out = format!(
         "- [{}] {}{}{}\n  {} failure{} in {} test{}; failing {} run{} in a row{}\n  tests: {}\n  owner because: {}\n  {FINGERPRINT_PREFIX}{}\n",
         item.reason,
-        item.class.as_str(),
+        item.what,
         item.component.as_deref().map(|c| format!(" in {c}")).unwrap_or_default(),
         format_args!(": {}", redact(&item.signature)),
         item.failures,
@@ -156,7 +184,7 @@ pub fn issue(item: &Item, m: &Message, redact: &dyn Fn(&str) -> String) -> (Stri
     let title = cut(
         &format!(
             "tollgate: {}{}: {}",
-            item.class.as_str(),
+            item.what,
             item.component
                 .as_deref()
                 .map(|c| format!(" in {c}"))

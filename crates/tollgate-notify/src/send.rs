@@ -260,11 +260,13 @@ impl Github {
         .map(|_| ())
     }
 
-    pub fn reopen(&self, number: u64) -> Result<(), SendError> {
+    /// Opens (`true`) or closes (`false`) an issue.
+    pub fn set_state(&self, number: u64, open: bool) -> Result<(), SendError> {
+        let state = if open { "open" } else { "closed" };
         self.call(
             "PATCH",
             &format!("/issues/{number}"),
-            Some(&json!({"state": "open"})),
+            Some(&json!({"state": state})),
         )
         .map(|_| ())
     }

@@ -1,4 +1,5 @@
 use tollgate_owners::Ownership;
+use tollgate_triage::Class;
 
 use super::*;
 
@@ -169,4 +170,104 @@ fn payloads_keep_limits_and_redact() {
     for text in [slack.to_string(), body, mail] {
         assert!(!text.contains("hf_SECRETSECRET"));
     }
+}
+
+fn check(name: &str, owner: &str, blocking: bool, streak: u32) -> CheckFailure {
+    CheckFailure {
+        name: name.into(),
+        blocking,
+        detail: "85.00% → 82.00%".into(),
+        component: None,
+        owner: Some(Ownership {
+            owners: vec![owner.into()],
+            component: None,
+            why: "[owners.ci_areas] reporting".into(),
+        }),
+        streak,
+    }
+}
+
+#[test]
+fn gate_checks_join_their_owners_message_and_resolve_only_when_judged() {
+    let clusters = [cluster("a", "Pavithra", Class::TestFailure, 3)];
+    let checks = [
+        check("coverage_drop.rust", "Pavithra", true, 1),
+        check("flaky_rate", "Pavithra", false, 1),
+    ];
+    let r1 = run("r1", "main");
+    let p = plan_all(
+        &r1,
+        &clusters,
+        Some(&checks),
+        &BTreeMap::new(),
+        &[],
+        0,
+        &Policy::default(),
+    );
+    // One message for the owner: the cluster and both checks.
+    assert_eq!(p.messages.len(), 1);
+    let items = &p.messages[0].items;
+    assert_eq!(items.len(), 3);
+    let cov = check_alert("nightly", "main", "coverage_drop.rust");
+    assert!(is_check_alert(&cov));
+    assert!(!is_check_alert(&alert_fingerprint("main", "a")));
+    assert!(items
+        .iter()
+        .any(|i| i.alert == cov && i.what == "gate check"));
+    let slack = render::slack(&p.messages[0], &|s| s.to_string());
+    let text = slack["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("tollgate: 1 failing cluster and 2 failing gate checks for Pavithra"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gate check coverage_drop.rust: 85.00% → 82.00%"),
+        "{text}"
+    );
+
+    // Confirmation: a non-blocking check waits for its streak, a blocking
+    // one on a gated branch does not.
+    let policy = Policy {
+        confirm_runs: 2,
+        ..Policy::default()
+    };
+    let p = plan_all(&r1, &[], Some(&checks), &BTreeMap::new(), &[], 0, &policy);
+    assert_eq!(p.messages[0].items.len(), 1);
+    assert_eq!(p.messages[0].items[0].cluster, "coverage_drop.rust");
+    assert_eq!(p.held.len(), 1);
+
+    // The check passes later: resolved only when the run's verdicts are known.
+    let mut st = state(&cov, "Pavithra", 0, "r1");
+    st.summary = checks[0].summary();
+    let states = [st];
+    let p = plan_all(
+        &run("r2", "main"),
+        &[],
+        None,
+        &BTreeMap::new(),
+        &states,
+        10,
+        &Policy::default(),
+    );
+    assert!(p.messages.is_empty(), "no verdict, no resolve: {p:?}");
+    let p = plan_all(
+        &run("r2", "main"),
+        &[],
+        Some(&[]),
+        &BTreeMap::new(),
+        &states,
+        10,
+        &Policy::default(),
+    );
+    assert_eq!(p.messages.len(), 1);
+    assert_eq!(p.messages[0].kind, Kind::Resolved);
+    let (subject, body) = render::email(&p.messages[0], &|s| s.to_string());
+    assert!(
+        subject.starts_with("tollgate: 1 gate check resolved for Pavithra"),
+        "{subject}"
+    );
+    assert!(
+        body.contains("- resolved: gate check coverage_drop.rust: 85.00% → 82.00%"),
+        "{body}"
+    );
 }

@@ -4,7 +4,9 @@
 //! do not repeat each other), delivery at the edge.
 
 use tollgate_config::Notify;
-use tollgate_notify::{render, send, AlertState, Kind, Message, Plan, Policy, RunRef};
+use tollgate_notify::{
+    render, send, AlertState, CheckFailure, Kind, Message, Plan, Policy, RunRef,
+};
 use tollgate_store::{AlertRow, Store};
 
 use crate::failures::RunTriage;
@@ -93,13 +95,15 @@ fn record(
     Ok(())
 }
 
-/// Plans and (unless `dry_run`) sends the alerts of a triaged run on every
+/// Plans and (unless `dry_run`) sends the alerts of a triaged run and of
+/// the gate checks it failed (`None`: no gate verdict known) on every
 /// configured channel. Store errors are returned; delivery errors are
 /// collected in the outcome.
 pub fn deliver(
     project: &Project,
     store: &mut Store,
     triage: &RunTriage,
+    checks: Option<&[CheckFailure]>,
     now: i64,
     dry_run: bool,
 ) -> anyhow::Result<Outcome> {
@@ -118,8 +122,8 @@ pub fn deliver(
     let mut out = Outcome::default();
     let plan_for = |store: &mut Store, channel: &str| -> anyhow::Result<Plan> {
         let states = states(store, channel)?;
-        Ok(tollgate_notify::plan(
-            &run, &clusters, &streaks, &states, now, &policy,
+        Ok(tollgate_notify::plan_all(
+            &run, &clusters, checks, &streaks, &states, now, &policy,
         ))
     };
     let held = |out: &mut Outcome, channel: &str, plan: &Plan| {
@@ -304,8 +308,14 @@ pub fn deliver(
     Ok(out)
 }
 
-/// Files, comments on or reopens the issue of one alert. Returns the issue
-/// number, whether it has been reopened by tollgate, and what was done.
+/// Files, comments on, closes or reopens the issue of one alert. Returns
+/// the issue number, whether tollgate has reopened it, and what was done.
+///
+/// No close/reopen loop: a resolve comments and closes the issue, unless
+/// tollgate reopened it before (a flapping cluster): then it only comments
+/// and leaves the issue to a person. A failure again reopens a closed issue
+/// once; after that, closed by tollgate or a person, it only gets comments.
+/// So tollgate changes an issue's state at most twice.
 fn github_one(
     client: &send::Github,
     gh: &tollgate_config::GithubIssue,
@@ -325,13 +335,17 @@ fn github_one(
         }
         Some(issue) => {
             client.comment(issue.number, &redact(&render::comment(item, m, redact)))?;
-            // A closed issue is reopened once; closed again by a person, it
-            // only gets comments (no close/reopen loop).
-            if !issue.open && m.kind == Kind::Firing && !was_reopened {
-                client.reopen(issue.number)?;
-                return Ok((issue.number, true, "reopened and commented on"));
+            match m.kind {
+                Kind::Resolved if issue.open && !was_reopened => {
+                    client.set_state(issue.number, false)?;
+                    Ok((issue.number, false, "commented on and closed"))
+                }
+                Kind::Firing if !issue.open && !was_reopened => {
+                    client.set_state(issue.number, true)?;
+                    Ok((issue.number, true, "reopened and commented on"))
+                }
+                _ => Ok((issue.number, was_reopened, "commented on")),
             }
-            Ok((issue.number, was_reopened, "commented on"))
         }
     }
 }

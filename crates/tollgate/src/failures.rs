@@ -246,3 +246,111 @@ pub fn streaks(t: &RunTriage) -> BTreeMap<String, u32> {
         .map(|c| (c.cluster.fingerprint.clone(), c.streak))
         .collect()
 }
+
+/// The gate check `critical_failures` is left out of check alerts: every
+/// failing test it counts is already in a failure cluster's alert.
+const CLUSTERED_CHECK: &str = "critical_failures";
+
+/// The gate checks `run` failed, from the verdicts `tollgate gate` stored
+/// for it, each with its owner and its streak (consecutive earlier runs of
+/// the pipeline on the branch whose stored verdicts failed it too). `None`
+/// when no verdict is stored for the run: then nothing is known about its
+/// checks, and their alerts are neither sent nor resolved.
+///
+/// Owners: a check about one component (`coverage.LANG.NAME` of a critical
+/// path or `budget.NAME` named like a component, `perf.SERIES.METRIC` of a
+/// benchmark test that belongs to a component) goes to the component's
+/// owner; every other check, and a component without an owner, to the
+/// `reporting` CI area (seed 004: coverage trends and regression detection
+/// are Reporting's).
+pub fn check_failures(
+    project: &Project,
+    store: &mut Store,
+    run: &RunInfo,
+    inventory: Option<&[TestItem]>,
+) -> anyhow::Result<Option<Vec<tollgate_notify::CheckFailure>>> {
+    let verdicts = store
+        .run_verdicts(&run.run_key)
+        .with_context(|| format!("reading the gate verdicts of run {}", run.run_key))?;
+    if verdicts.is_empty() {
+        return Ok(None);
+    }
+    let failed = |v: &tollgate_store::Verdict| v.status != "pass" && v.check != CLUSTERED_CHECK;
+    let resolver = resolver(project)?;
+    let redactor = redactor(project)?;
+    let tests: HashMap<&str, &TestItem> = inventory
+        .unwrap_or_default()
+        .iter()
+        .map(|t| (t.id.as_str(), t))
+        .collect();
+    let mut earlier: Vec<BTreeSet<String>> = Vec::new();
+    for r in store.runs_before(run, HISTORY_RUNS)? {
+        let v = store.run_verdicts(&r.run_key)?;
+        if v.is_empty() {
+            break;
+        }
+        earlier.push(
+            v.iter()
+                .filter(|v| failed(v))
+                .map(|v| v.check.clone())
+                .collect(),
+        );
+    }
+    Ok(Some(
+        verdicts
+            .iter()
+            .filter(|v| failed(v))
+            .map(|v| {
+                let component = check_component(&v.check, project, &resolver, &tests);
+                let owner = component
+                    .as_deref()
+                    .and_then(|c| resolver.for_component(c))
+                    .or_else(|| {
+                        resolver
+                            .for_area(tollgate_owners::CiArea::Reporting)
+                            .map(|mut o| {
+                                o.component.clone_from(&component);
+                                o
+                            })
+                    });
+                tollgate_notify::CheckFailure {
+                    streak: 1 + earlier
+                        .iter()
+                        .take_while(|checks| checks.contains(&v.check))
+                        .count() as u32,
+                    name: v.check.clone(),
+                    blocking: v.status == "block",
+                    detail: redactor.redact(&v.detail).into_owned(),
+                    component,
+                    owner,
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// The component a gate check is about, when it is about one.
+fn check_component(
+    check: &str,
+    project: &Project,
+    resolver: &Resolver,
+    tests: &HashMap<&str, &TestItem>,
+) -> Option<String> {
+    let config = &project.config;
+    let known = |name: &str| {
+        (config.components.contains_key(name) || config.frameworks.contains_key(name))
+            .then(|| name.to_string())
+    };
+    if let Some(rest) = check.strip_prefix("perf.") {
+        let (series, _metric) = rest.rsplit_once('.')?;
+        if let Some(test) = tests.get(series) {
+            return resolver.component_of_test(test).map(|(c, _)| c);
+        }
+        let file = series.split("::").next().unwrap_or(series);
+        return resolver.component_of_path(file).map(|(c, _)| c);
+    }
+    if let Some(rest) = check.strip_prefix("coverage.") {
+        return rest.split_once('.').and_then(|(_, name)| known(name));
+    }
+    check.strip_prefix("budget.").and_then(known)
+}

@@ -1,9 +1,10 @@
 //! Alerts end to end, against real servers on loopback that stop with the
 //! test: a webhook receiver and a GitHub issues API (small HTTP servers in
 //! this file) and a real SMTP server (Python's `aiosmtpd`, from the test
-//! venv that `scripts/test.sh` makes; missing, the SMTP parts fail when
-//! `CI` is set). Results reach the store through `tollgate ingest junit`;
-//! alerts go out through `tollgate notify` and `tollgate gate`.
+//! venv that `scripts/test.sh` makes, or `$TOLLGATE_PYTHON`; missing, the
+//! tests that need it fail and say how to install it). Results reach the
+//! store through `tollgate ingest`; alerts go out through `tollgate notify`
+//! and `tollgate gate`.
 
 mod common;
 
@@ -131,6 +132,7 @@ struct Issues {
     issues: Vec<Value>,
     comments: BTreeMap<u64, Vec<String>>,
     reopened: u32,
+    closed: u32,
 }
 
 fn github_server(state: Arc<Mutex<Issues>>) -> Server {
@@ -177,7 +179,11 @@ fn github_server(state: Arc<Mutex<Issues>>) -> Server {
                 let n: usize = tail.trim_start_matches('/').parse().unwrap();
                 let body: Value = serde_json::from_str(&r.body).unwrap();
                 s.issues[n - 1]["state"] = body["state"].clone();
-                s.reopened += 1;
+                match body["state"].as_str() {
+                    Some("open") => s.reopened += 1,
+                    Some("closed") => s.closed += 1,
+                    other => panic!("PATCH with state {other:?}"),
+                }
                 (200, s.issues[n - 1].to_string())
             }
             _ => (404, json!({"message": "Not Found"}).to_string()),
@@ -242,42 +248,64 @@ fn python() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"))
 }
 
-/// Starts aiosmtpd; `None` (with a loud note) when it is not installed and
-/// `CI` is not set. With `CI` set, a missing aiosmtpd fails the test.
-fn smtp_server() -> Option<Smtp> {
+/// Starts aiosmtpd on a free loopback port.
+///
+/// aiosmtpd is required: an earlier version fell back to "no SMTP server"
+/// when it was not importable (a fresh clone without `.venv`, or a venv
+/// still being installed) yet left `[notify.email]` pointing at a dead
+/// port, so the tests that expect delivery failed with "cannot reach
+/// smtp://127.0.0.1:…: Connection refused". Now a missing aiosmtpd is a
+/// clear failure. The port is chosen by binding port 0 and releasing it, so
+/// another process may take it before aiosmtpd binds: then aiosmtpd exits
+/// without `READY` and another port is tried. `READY` is printed after
+/// `Controller.start()`, which returns once the server answers a connection.
+fn smtp_server() -> Smtp {
     let python = python();
-    let ok = Command::new(&python)
+    let probe = Command::new(&python)
         .args(["-c", "import aiosmtpd"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "aiosmtpd is not importable by {} and CI is set (scripts/test.sh installs it)",
-                python.display()
-            );
-        }
-        eprintln!("\n!!!!!!!! NOTE: aiosmtpd not importable by {}; SMTP checks SKIPPED. Run scripts/test.sh. !!!!!!!!\n", python.display());
-        return None;
+        .output();
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        panic!(
+            "aiosmtpd is not importable by {} ({}); run scripts/test.sh, or \
+             `python3 -m venv .venv && .venv/bin/pip install pytest aiosmtpd`, or set TOLLGATE_PYTHON",
+            python.display(),
+            match &probe {
+                Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+                Err(e) => e.to_string(),
+            }
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("smtp_server.py");
     std::fs::write(&script, SMTP_SERVER).unwrap();
-    let port = free_port();
-    let mut child = Command::new(&python)
-        .arg(&script)
-        .arg(dir.path())
-        .arg(port.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start aiosmtpd");
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    assert_eq!(ready.trim(), "READY", "aiosmtpd did not start");
-    Some(Smtp { child, port, dir })
+    let mut last_error = String::new();
+    for _ in 0..5 {
+        let port = free_port();
+        let mut child = Command::new(&python)
+            .arg(&script)
+            .arg(dir.path())
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start aiosmtpd");
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        if ready.trim() == "READY" {
+            return Smtp { child, port, dir };
+        }
+        let _ = child.kill();
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        let _ = child.wait();
+        last_error = err;
+    }
+    panic!("aiosmtpd did not start on any of 5 ports; last error:\n{last_error}");
 }
 
 fn free_port() -> u16 {
@@ -308,13 +336,20 @@ fallback = "Pavithra"
 [owners.ci_areas]
 test_fail = "Pavithra"
 infra_fail = "Meenakshi"
+reporting = "Priya"
 [owners.contacts.Rudy]
 email = "rudy@example.com"
 [owners.contacts.Ryan]
 email = "ryan@example.com"
+[owners.contacts.Priya]
+email = "priya@example.com"
 
 [gates.ci]
 critical_failures = "block"
+[gates.soft]
+critical_failures = "alert"
+[gates.cov]
+coverage_drop = {{ max_points = 2.0, action = "block" }}
 
 [run.redact]
 env = ["HF_TOKEN"]
@@ -442,18 +477,23 @@ fn ok(out: Output, what: &str, code: i32) -> Output {
 fn ingest(p: &Project, run: &str, cases: &[Case]) {
     let file = p.dir.path().join(format!("{run}.xml"));
     std::fs::write(&file, junit(cases)).unwrap();
+    ingest_file(p, "junit", &file, run, "nightly", "main");
+}
+
+/// `tollgate ingest KIND FILE` as one complete run.
+fn ingest_file(p: &Project, kind: &str, file: &Path, run: &str, pipeline: &str, branch: &str) {
     let out = tollgate(
         p,
         &[
             "ingest",
-            "junit",
+            kind,
             file.to_str().unwrap(),
             "--run",
             run,
             "--pipeline",
-            "nightly",
+            pipeline,
             "--branch",
-            "main",
+            branch,
             "--commit",
             &format!("c-{run}"),
             "--complete",
@@ -462,6 +502,25 @@ fn ingest(p: &Project, run: &str, cases: &[Case]) {
     .output()
     .unwrap();
     ok(out, "ingest", 0);
+}
+
+/// An LCOV report of one 100-line file with `covered` lines covered.
+fn lcov(p: &Project, name: &str, covered: u32) -> PathBuf {
+    let mut text = "TN:\nSF:app/core.py\n".to_string();
+    for line in 1..=100 {
+        text.push_str(&format!("DA:{line},{}\n", u32::from(line <= covered)));
+    }
+    text.push_str("end_of_record\n");
+    let path = p.dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The configuration without its e-mail channel.
+fn without_email(text: &str) -> String {
+    let from = text.find("[notify.email]").unwrap();
+    let to = text.find("[notify.github_issue]").unwrap();
+    format!("{}{}", &text[..from], &text[to..])
 }
 
 fn notify(p: &Project, run: &str) -> Output {
@@ -497,10 +556,9 @@ fn one_message_per_owner_nothing_new_on_repeat_one_resolve_and_no_secrets() {
     let gh_state = Arc::new(Mutex::new(Issues::default()));
     let gh = github_server(gh_state.clone());
     let smtp = smtp_server();
-    let port = smtp.as_ref().map_or_else(free_port, |s| s.port);
     let p = project(
         &config(&format!("{}/hook/SECRETPATH", hook.url), &gh.url, ""),
-        port,
+        smtp.port,
     );
 
     ingest(&p, "r1", &forty(true));
@@ -542,6 +600,18 @@ fn one_message_per_owner_nothing_new_on_repeat_one_resolve_and_no_secrets() {
         .find(|r| r.body.contains("for Rudy"))
         .expect("Rudy's message");
     assert!(rudy.body.contains("2 failing clusters"), "{}", rudy.body);
+    assert!(
+        rudy.body.contains("25 failures in 25 tests"),
+        "{}",
+        rudy.body
+    );
+    assert!(
+        rudy.body.contains("10 failures in 10 tests"),
+        "{}",
+        rudy.body
+    );
+    // The excerpt (which held the planted secrets) went out, redacted.
+    assert!(rudy.body.contains("[REDACTED]"), "{}", rudy.body);
     assert!(posts
         .iter()
         .any(|r| r.body.contains("1 failing cluster for Ryan")));
@@ -556,12 +626,10 @@ fn one_message_per_owner_nothing_new_on_repeat_one_resolve_and_no_secrets() {
                 .starts_with("tollgate-fingerprint: "));
         }
     }
-    if let Some(smtp) = &smtp {
-        let mails = smtp.messages();
-        assert_eq!(mails.len(), 2, "one e-mail per owner");
-        assert!(mails.iter().any(|m| m.contains("rudy@example.com")));
-        no_secrets(&mails);
-    }
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 2, "one e-mail per owner");
+    assert!(mails.iter().any(|m| m.contains("rudy@example.com")));
+    assert!(mails.iter().any(|m| m.contains("ryan@example.com")));
 
     // The same failures again: nothing new anywhere (repeat interval 1h).
     ingest(&p, "r2", &forty(true));
@@ -574,9 +642,7 @@ fn one_message_per_owner_nothing_new_on_repeat_one_resolve_and_no_secrets() {
     );
     assert_eq!(gh_state.lock().unwrap().issues.len(), 3);
     assert!(gh_state.lock().unwrap().comments.is_empty());
-    if let Some(smtp) = &smtp {
-        assert_eq!(smtp.messages().len(), 2);
-    }
+    assert_eq!(smtp.messages().len(), 2);
     // Re-running notify for the same run sends nothing either.
     notify(&p, "r1");
     assert_eq!(hook.requests().len(), 2);
@@ -597,16 +663,28 @@ fn one_message_per_owner_nothing_new_on_repeat_one_resolve_and_no_secrets() {
         let comments: Vec<&String> = s.comments.values().flatten().collect();
         assert_eq!(comments.len(), 1, "{comments:#?}");
         assert!(comments[0].starts_with("Resolved"));
+        assert_eq!(s.closed, 1, "the resolved cluster's issue is closed");
+        assert_eq!(
+            s.issues.iter().filter(|i| i["state"] == "closed").count(),
+            1
+        );
     }
-    if let Some(smtp) = &smtp {
-        assert_eq!(smtp.messages().len(), 3);
-    }
+    assert_eq!(smtp.messages().len(), 3);
+    // Still fixed: the resolve is not sent again.
+    ingest(&p, "r4", &forty(false));
+    notify(&p, "r4");
+    assert_eq!(hook.requests().len(), 3);
+    assert_eq!(smtp.messages().len(), 3);
+    assert_eq!(
+        gh_state.lock().unwrap().comments.values().flatten().count(),
+        1
+    );
+
     // No planted secret in any payload that left tollgate.
     let mut all: Vec<String> = hook.requests().into_iter().map(|r| r.body).collect();
     all.extend(gh.requests().into_iter().map(|r| r.body));
-    if let Some(smtp) = &smtp {
-        all.extend(smtp.messages());
-    }
+    all.extend(smtp.messages());
+    assert!(all.len() >= 3 + 4 + 3);
     no_secrets(&all);
 }
 
@@ -616,8 +694,7 @@ fn eight_concurrent_shards_send_one_alert() {
     let gh_state = Arc::new(Mutex::new(Issues::default()));
     let gh = github_server(gh_state.clone());
     let smtp = smtp_server();
-    let port = smtp.as_ref().map_or_else(free_port, |s| s.port);
-    let p = project(&config(&hook.url, &gh.url, ""), port);
+    let p = project(&config(&hook.url, &gh.url, ""), smtp.port);
     let cases: Vec<Case> = forty(false).into_iter().take(25).collect();
     ingest(&p, "r1", &cases);
     let children: Vec<Child> = (0..8)
@@ -634,9 +711,7 @@ fn eight_concurrent_shards_send_one_alert() {
     }
     assert_eq!(hook.requests().len(), 1, "{:#?}", hook.requests());
     assert_eq!(gh_state.lock().unwrap().issues.len(), 1);
-    if let Some(smtp) = &smtp {
-        assert_eq!(smtp.messages().len(), 1);
-    }
+    assert_eq!(smtp.messages().len(), 1);
 }
 
 #[test]
@@ -646,15 +721,18 @@ fn ten_runs_one_github_issue_with_comments_reopened_at_most_once() {
     let gh = github_server(gh_state.clone());
     // Repeat at once: every run reports again.
     let text = config(&hook.url, &gh.url, "").replace("dedup = \"1h\"", "dedup = \"0s\"");
-    let p = project(&text, free_port());
+    let p = project(&without_email(&text), free_port());
     let one: Vec<Case> = forty(false).into_iter().skip(25).collect();
     for run in 1..=10 {
         ingest(&p, &format!("r{run}"), &one);
-        let out = tollgate(&p, &["notify", "--run", &format!("r{run}")])
-            .output()
-            .unwrap();
-        // No SMTP server here: e-mail fails (exit 3), the others still go out.
-        ok(out, "notify", 3);
+        let out = notify(&p, &format!("r{run}"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if run > 1 {
+            assert!(
+                stdout.contains("sent firing:Rudy"),
+                "a repeat each run: {stdout}"
+            );
+        }
         let mut s = gh_state.lock().unwrap();
         // A person closes the issue after runs 4 and 6.
         if run == 4 || run == 6 {
@@ -669,11 +747,161 @@ fn ten_runs_one_github_issue_with_comments_reopened_at_most_once() {
         "commented on every later run"
     );
     assert_eq!(s.reopened, 1, "reopened once, not in a loop");
+    assert_eq!(s.closed, 0, "tollgate closes only on a resolve");
     assert_eq!(
         s.issues[0]["state"], "closed",
         "closed again by a person, it stays closed"
     );
     assert_eq!(hook.requests().len(), 10);
+}
+
+#[test]
+fn a_flapping_cluster_keeps_one_issue_closed_once_and_reopened_once() {
+    let hook = webhook_server();
+    let gh_state = Arc::new(Mutex::new(Issues::default()));
+    let gh = github_server(gh_state.clone());
+    let text = config(&hook.url, &gh.url, "").replace("dedup = \"1h\"", "dedup = \"0s\"");
+    let p = project(&without_email(&text), free_port());
+    let one: Vec<Case> = forty(false).into_iter().skip(25).collect();
+    // Fails in odd runs, passes in even ones.
+    for run in 1..=10 {
+        let cases = if run % 2 == 1 {
+            one.clone()
+        } else {
+            Vec::new()
+        };
+        ingest(&p, &format!("r{run}"), &cases);
+        notify(&p, &format!("r{run}"));
+    }
+    let s = gh_state.lock().unwrap();
+    assert_eq!(s.issues.len(), 1, "never duplicated");
+    assert_eq!(s.comments.get(&1).map_or(0, Vec::len), 9);
+    assert_eq!(s.closed, 1, "closed on the first resolve only");
+    assert_eq!(s.reopened, 1, "reopened on the first relapse only");
+    assert_eq!(
+        s.issues[0]["state"], "open",
+        "a flapping cluster's issue is left open for a person"
+    );
+    let posts = hook.requests();
+    assert_eq!(posts.len(), 10, "5 alerts and 5 resolves");
+    assert_eq!(
+        posts
+            .iter()
+            .filter(|r| r.body.contains("resolved for Rudy"))
+            .count(),
+        5
+    );
+}
+
+#[test]
+fn a_coverage_drop_alerts_its_owner_once_then_resolves() {
+    let hook = webhook_server();
+    let gh_state = Arc::new(Mutex::new(Issues::default()));
+    let gh = github_server(gh_state.clone());
+    let smtp = smtp_server();
+    let p = project(&config(&hook.url, &gh.url, ""), smtp.port);
+    let base = lcov(&p, "base.lcov", 90);
+    ingest_file(&p, "coverage", &base, "base", "cov", "main");
+    let gate = |run: &str, code: i32| {
+        let out = ok(
+            tollgate(
+                &p,
+                &[
+                    "gate",
+                    "--pipeline",
+                    "cov",
+                    "--run",
+                    run,
+                    "--format",
+                    "json",
+                ],
+            )
+            .output()
+            .unwrap(),
+            "gate",
+            code,
+        );
+        let verdict: Value = serde_json::from_slice(&out.stdout).expect("verdict");
+        (verdict, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+
+    // 90% -> 80% on a pull request: the check blocks and its owner (the
+    // reporting CI area's) gets one alert on each channel.
+    let dropped = lcov(&p, "dropped.lcov", 80);
+    ingest_file(&p, "coverage", &dropped, "f1", "cov", "feature/x");
+    let (verdict, stderr) = gate("f1", 1);
+    assert_eq!(verdict["verdict"], "blocked");
+    assert!(!stderr.contains("notify error"), "{stderr}");
+    let posts = hook.requests();
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    assert!(
+        posts[0].body.contains("1 failing gate check for Priya"),
+        "{}",
+        posts[0].body
+    );
+    assert!(
+        posts[0].body.contains("coverage_drop.python"),
+        "{}",
+        posts[0].body
+    );
+    assert!(
+        posts[0].body.contains("tollgate-fingerprint: check-"),
+        "{}",
+        posts[0].body
+    );
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("priya@example.com"), "{}", mails[0]);
+    {
+        let s = gh_state.lock().unwrap();
+        assert_eq!(s.issues.len(), 1);
+        assert!(s.issues[0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("coverage_drop.python"));
+    }
+
+    // Still dropped in the next run: nothing new (repeat interval 1h).
+    let again = lcov(&p, "again.lcov", 80);
+    ingest_file(&p, "coverage", &again, "f2", "cov", "feature/x");
+    let (_, stderr) = gate("f2", 1);
+    assert_eq!(hook.requests().len(), 1, "{stderr}");
+    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(gh_state.lock().unwrap().issues.len(), 1);
+    assert!(gh_state.lock().unwrap().comments.is_empty());
+    // `tollgate notify` for a run the gate judged sends nothing new either.
+    notify(&p, "f2");
+    assert_eq!(hook.requests().len(), 1);
+    // A run no gate judged says nothing about the check: no resolve.
+    let unjudged = lcov(&p, "unjudged.lcov", 90);
+    ingest_file(&p, "coverage", &unjudged, "f2b", "cov", "feature/x");
+    notify(&p, "f2b");
+    assert_eq!(hook.requests().len(), 1);
+
+    // Recovered: one resolve on each channel, and the issue is closed.
+    let back = lcov(&p, "back.lcov", 90);
+    ingest_file(&p, "coverage", &back, "f3", "cov", "feature/x");
+    let (verdict, _) = gate("f3", 0);
+    assert_eq!(verdict["verdict"], "pass");
+    let posts = hook.requests();
+    assert_eq!(posts.len(), 2, "{posts:#?}");
+    assert!(
+        posts[1].body.contains("1 gate check resolved for Priya"),
+        "{}",
+        posts[1].body
+    );
+    assert_eq!(smtp.messages().len(), 2);
+    {
+        let s = gh_state.lock().unwrap();
+        assert_eq!(s.comments.values().flatten().count(), 1);
+        assert_eq!(s.closed, 1);
+    }
+    // Still recovered: the resolve is not sent again.
+    let fine = lcov(&p, "fine.lcov", 90);
+    ingest_file(&p, "coverage", &fine, "f4", "cov", "feature/x");
+    gate("f4", 0);
+    assert_eq!(hook.requests().len(), 2);
+    assert_eq!(smtp.messages().len(), 2);
 }
 
 #[test]
@@ -683,27 +911,31 @@ fn unreachable_webhook_and_smtp_report_a_notify_error_without_losing_the_verdict
     let gh = github_server(gh_state.clone());
     let p = project(&config(&dead, &gh.url, ""), free_port());
     ingest(&p, "r1", &forty(false));
-    let out = ok(
-        tollgate(
-            &p,
-            &[
-                "gate",
-                "--pipeline",
-                "ci",
-                "--run",
-                "r1",
-                "--format",
-                "json",
-            ],
-        )
-        .output()
-        .unwrap(),
-        "gate",
-        1,
-    );
-    let verdict: Value = serde_json::from_slice(&out.stdout).expect("the verdict is still written");
+    let gate = |pipeline: &str, code: i32, what: &str| {
+        let out = ok(
+            tollgate(
+                &p,
+                &[
+                    "gate",
+                    "--pipeline",
+                    pipeline,
+                    "--run",
+                    "r1",
+                    "--format",
+                    "json",
+                ],
+            )
+            .output()
+            .unwrap(),
+            what,
+            code,
+        );
+        let verdict: Value =
+            serde_json::from_slice(&out.stdout).expect("the verdict is still written");
+        (verdict, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (verdict, stderr) = gate("ci", 1, "gate");
     assert_eq!(verdict["verdict"], "blocked");
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("notify error: webhook: cannot reach http://127.0.0.1:"),
         "{stderr}"
@@ -718,30 +950,19 @@ fn unreachable_webhook_and_smtp_report_a_notify_error_without_losing_the_verdict
     );
     // The reachable channel still delivered.
     assert_eq!(gh_state.lock().unwrap().issues.len(), 2);
+    // A passing verdict keeps exit 0 despite the notify error.
+    let (verdict, stderr) = gate("soft", 0, "gate soft");
+    assert_eq!(verdict["verdict"], "pass");
+    assert!(stderr.contains("notify error: webhook"), "{stderr}");
 
     // Asked to treat it as fatal: exit 3, verdict still written.
     let fatal = config(&dead, &gh.url, "fatal = true");
     std::fs::write(p.dir.path().join("tollgate.toml"), fatal).unwrap();
-    let out = ok(
-        tollgate(
-            &p,
-            &[
-                "gate",
-                "--pipeline",
-                "ci",
-                "--run",
-                "r1",
-                "--format",
-                "json",
-            ],
-        )
-        .output()
-        .unwrap(),
-        "gate fatal",
-        3,
-    );
-    let verdict: Value = serde_json::from_slice(&out.stdout).expect("the verdict is still written");
+    let (verdict, _) = gate("ci", 3, "gate fatal");
     assert_eq!(verdict["verdict"], "blocked");
+    let (verdict, stderr) = gate("soft", 3, "gate soft fatal");
+    assert_eq!(verdict["verdict"], "pass");
+    assert!(stderr.contains("notify error: e-mail"), "{stderr}");
 }
 
 #[test]
@@ -749,7 +970,8 @@ fn dry_run_prints_and_sends_nothing() {
     let hook = webhook_server();
     let gh_state = Arc::new(Mutex::new(Issues::default()));
     let gh = github_server(gh_state.clone());
-    let p = project(&config(&hook.url, &gh.url, ""), free_port());
+    let smtp = smtp_server();
+    let p = project(&config(&hook.url, &gh.url, ""), smtp.port);
     ingest(&p, "r1", &forty(true));
     let out = ok(
         tollgate(&p, &["notify", "--run", "r1", "--dry-run"])
@@ -764,11 +986,9 @@ fn dry_run_prints_and_sends_nothing() {
     no_secrets(&[text.into_owned()]);
     assert!(hook.requests().is_empty());
     assert!(gh.requests().is_empty());
+    assert!(smtp.messages().is_empty());
     // Nothing was recorded: a real run afterwards still sends.
-    ok(
-        tollgate(&p, &["notify", "--run", "r1"]).output().unwrap(),
-        "notify",
-        3,
-    );
+    notify(&p, "r1");
     assert_eq!(hook.requests().len(), 2);
+    assert_eq!(smtp.messages().len(), 2);
 }

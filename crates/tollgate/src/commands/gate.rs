@@ -3,7 +3,9 @@
 //!
 //! The store is queried here, at the edge; `tollgate_gate::evaluate` is a
 //! pure function of what was measured. Exit 0 on pass, 1 when blocked;
-//! alerts are listed but never change the exit code.
+//! alerts are listed but never change the exit code. With `[notify]`, the
+//! run's failure clusters and the checks that did not pass are sent to
+//! their owners after the verdict is written.
 //!
 //! What each check is fed from the store:
 //! - performance: this run's samples of every `(benchmark, metric)` against
@@ -271,7 +273,18 @@ pub fn run(args: &GateArgs) -> anyhow::Result<Status> {
         let tests = inventory.as_ref().map(|i| i.tests.as_slice());
         let sent =
             crate::failures::triage_run(&project, &mut store, &run, &args.base_branch, tests)
-                .and_then(|t| crate::delivery::deliver(&project, &mut store, &t, now_ms(), false));
+                .and_then(|t| {
+                    let checks =
+                        crate::failures::check_failures(&project, &mut store, &run, tests)?;
+                    crate::delivery::deliver(
+                        &project,
+                        &mut store,
+                        &t,
+                        checks.as_deref(),
+                        now_ms(),
+                        false,
+                    )
+                });
         let errors = match sent {
             Ok(outcome) => {
                 for line in &outcome.lines {

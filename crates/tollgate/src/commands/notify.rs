@@ -1,5 +1,6 @@
 //! `tollgate notify --run ID [--dry-run]`: send (or re-send) a stored run's
-//! alerts — one message per owner per channel, de-duplicated through the
+//! alerts — its failure clusters and the gate checks its stored verdicts
+//! failed, one message per owner per channel, de-duplicated through the
 //! store — to the channels in `[notify]`.
 
 use crate::exit::{usage, Status};
@@ -56,10 +57,17 @@ pub fn run(args: &NotifyArgs) -> anyhow::Result<Status> {
         &args.base_branch,
         inventory.as_ref().map(|i| i.tests.as_slice()),
     )?;
+    let checks = crate::failures::check_failures(
+        &project,
+        &mut store,
+        &run,
+        inventory.as_ref().map(|i| i.tests.as_slice()),
+    )?;
     let outcome = crate::delivery::deliver(
         &project,
         &mut store,
         &triage,
+        checks.as_deref(),
         crate::health::now_ms(),
         args.dry_run,
     )?;
