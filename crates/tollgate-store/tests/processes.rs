@@ -174,7 +174,7 @@ fn sixteen_processes_write_overlapping_runs(loc: &Location) {
         })
         .collect();
     let mut failed = Vec::new();
-    let mut done = vec![false; WRITERS];
+    let mut done = [false; WRITERS];
     while done.iter().any(|d| !d) {
         for (writer, child) in children.iter_mut().enumerate() {
             if done[writer] {
