@@ -546,7 +546,16 @@ impl PgStore {
                     Type::TEXT,
                 ],
             );
-            for (r, test_id) in attempts.iter().zip(&test_ids) {
+            // Written in the order of the `(run_id, job_id, test_id, attempt)`
+            // index: a job's rows then lie in the heap as the index lists them,
+            // so the window queries' index scans read the heap in order (not
+            // hopping across a run's pages: 135 ms per run of 60,000 in place
+            // of 27 ms by a bitmap scan, measured at load 15), and the index
+            // grows at its right edge.
+            let mut order: Vec<usize> = (0..attempts.len()).collect();
+            order.sort_unstable_by_key(|&i| (test_ids[i], attempts[i].attempt));
+            for i in order {
+                let (r, test_id) = (attempts[i], &test_ids[i]);
                 let message = r.message.as_deref().map(clean_text);
                 writer.write(&[
                     &run_id,
