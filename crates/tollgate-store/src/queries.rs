@@ -221,10 +221,13 @@ const GOOD_RUNS: &str = "\
 /// on the same commit (a retry in the same run or another run), and only
 /// then gathers statistics — for the flaky tests alone.
 ///
-/// Every lookup is an index probe by `(test, run)` for the window's runs,
-/// written as a correlated scalar subquery so that no planner turns it into
-/// a scan of all attempts: the cost grows with the window and the number of
-/// tests, not with the history.
+/// The tests considered are counted from the window's attempts, read run by
+/// run through the index that leads with `run_id` (a run's attempts lie
+/// together); every other lookup is an index probe by `(test, run)` for the
+/// window's runs, written as a correlated scalar subquery so that no planner
+/// turns it into a scan of all attempts. The cost grows with the window, not
+/// with the history (probing every test id ever stored did: 1.9x from
+/// 1,000,000 to 10,000,000 results on PostgreSQL).
 pub fn flaky_tests(sql: &mut dyn Sql, query: &FlakyQuery) -> Result<FlakyReport, StoreError> {
     let params = [
         Value::Int(query.since_ms),
@@ -236,9 +239,9 @@ pub fn flaky_tests(sql: &mut dyn Sql, query: &FlakyQuery) -> Result<FlakyReport,
             "WITH {GOOD_RUNS} SELECT \
                 (SELECT COUNT(*) FROM good_runs), \
                 (SELECT COUNT(*) FROM tested_runs) - (SELECT COUNT(*) FROM good_runs), \
-                (SELECT COUNT(*) FROM tests t WHERE ( \
-                    SELECT 1 FROM good_runs g CROSS JOIN test_attempts a \
-                    WHERE a.test_id = t.id AND a.run_id = g.id LIMIT 1) IS NOT NULL)"
+                (SELECT COUNT(*) FROM ( \
+                    SELECT DISTINCT a.test_id FROM good_runs g CROSS JOIN test_attempts a \
+                    WHERE a.run_id = g.id) d)"
         ),
         &params,
     )?;
@@ -327,17 +330,21 @@ pub fn test_durations(
               AND (CAST(?2 AS TEXT) IS NULL OR r.pipeline = ?2) \
               AND a.outcome = 'passed' \
             GROUP BY a.test_id \
-         ) d JOIN tests t ON t.id = d.test_id ORDER BY t.name",
+         ) d JOIN tests t ON t.id = d.test_id",
         &[since_ms.into(), pipeline.into(), until_ms.into()],
     )?;
-    Ok(rows
+    let mut durations: Vec<TestDuration> = rows
         .iter()
         .map(|r| TestDuration {
             test_id: col(r, 0).text(),
             mean_s: col(r, 1).real(),
             samples: col(r, 2).int().max(0) as u64,
         })
-        .collect())
+        .collect();
+    // Sorted here, by bytes, not by the server's collation: the same order
+    // on both backends, and cheaper than PostgreSQL sorting 60,000 names.
+    durations.sort_unstable_by(|a, b| a.test_id.cmp(&b.test_id));
+    Ok(durations)
 }
 
 pub fn coverage_rollup(

@@ -41,6 +41,13 @@ fn child_entry() {
             write_shard(&mut store, shard, tests);
         }
         "crash" => loop_big_ingests(&mut store),
+        "writer" => {
+            let writer: usize = std::env::var("TG_STORE_CHILD_SHARD")
+                .unwrap()
+                .parse()
+                .unwrap();
+            write_overlapping(&mut store, writer);
+        }
         other => panic!("unknown child role {other}"),
     }
 }
@@ -85,6 +92,149 @@ fn write_shard(store: &mut Store, shard: usize, tests_per_shard: usize) {
             })
             .unwrap_or_else(|e| panic!("shard {shard} batch {b}: {e}"));
     }
+}
+
+/// The sixteen-writer workload: every writer records its shard (its own job)
+/// of the same [`WRITER_RUNS`] runs, in the same order, so all of them
+/// contend for each run's row at once; a writer's tests overlap the next
+/// writer's by half (test names are interned concurrently, in different
+/// batches); every tenth test fails its first attempt and passes the retry;
+/// and the last run's batch is sent twice (a re-upload replaces, it does
+/// not add).
+const WRITERS: usize = 16;
+const WRITER_RUNS: usize = 4;
+const WRITER_TESTS: usize = 2_000;
+
+fn overlapping_tests(writer: usize) -> Vec<tollgate_results::TestResult> {
+    let mut tests = Vec::new();
+    for j in 0..WRITER_TESTS {
+        let id = format!(
+            "tests/test_{:03}.py::test_{}",
+            (writer * WRITER_TESTS / 2 + j) % 500,
+            writer * WRITER_TESTS / 2 + j
+        );
+        if j % 10 == 0 {
+            tests.push(result(&id, 1, Outcome::Failed, 0.02));
+            tests.push(result(&id, 2, Outcome::Passed, 0.01));
+        } else {
+            tests.push(result(&id, 1, Outcome::Passed, 0.01));
+        }
+    }
+    tests
+}
+
+/// Attempts each writer's batch holds.
+fn attempts_per_writer_batch() -> usize {
+    WRITER_TESTS + WRITER_TESTS / 10
+}
+
+fn write_overlapping(store: &mut Store, writer: usize) {
+    let tests = overlapping_tests(writer);
+    let job = job(&format!("shard_{writer:02}"));
+    for k in 0..WRITER_RUNS {
+        let run = run_meta(
+            &format!("writers-{k}"),
+            "c0ffee",
+            "main",
+            "pre_merge",
+            1_000 + k as i64,
+        );
+        let sends = if k + 1 == WRITER_RUNS { 2 } else { 1 };
+        for _ in 0..sends {
+            store
+                .ingest(&Batch {
+                    run: &run,
+                    job: &job,
+                    tests: &tests,
+                    coverage: &[],
+                    bench: &[],
+                })
+                .unwrap_or_else(|e| panic!("writer {writer} run {k}: {e}"));
+        }
+    }
+}
+
+/// Sixteen writer processes on one (migrated) store: each must succeed (no
+/// deadlock or serialization error surfaces), within `deadline`, and every
+/// row is there once. Prints the wall time of the writers.
+fn sixteen_processes_write_overlapping_runs(loc: &Location) {
+    drop(loc.open());
+    let deadline = Duration::from_secs(300);
+    let started = Instant::now();
+    let mut children: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            spawn_self(
+                "child_entry",
+                &[
+                    ("TG_STORE_CHILD_ROLE", "writer".into()),
+                    ("TG_STORE_CHILD_URL", loc.url()),
+                    ("TG_STORE_CHILD_SHARD", writer.to_string()),
+                ],
+            )
+        })
+        .collect();
+    let mut failed = Vec::new();
+    let mut done = [false; WRITERS];
+    while done.iter().any(|d| !d) {
+        for (writer, child) in children.iter_mut().enumerate() {
+            if done[writer] {
+                continue;
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                done[writer] = true;
+                if !status.success() {
+                    failed.push(format!("writer {writer}: {status}"));
+                }
+            }
+        }
+        if started.elapsed() > deadline {
+            for child in &mut children {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            panic!(
+                "{}: {WRITERS} writers still running after {deadline:?}",
+                loc.name()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        failed.is_empty(),
+        "{}: writers failed: {failed:?}",
+        loc.name()
+    );
+    let mut store = loc.open();
+    let mut rows = 0;
+    for k in 0..WRITER_RUNS {
+        let counts = store.run_counts(&format!("writers-{k}")).unwrap();
+        assert_eq!(counts.jobs, WRITERS as u64, "{} run {k}", loc.name());
+        assert_eq!(
+            counts.attempts,
+            (WRITERS * attempts_per_writer_batch()) as u64,
+            "{} run {k}: lost or duplicated rows",
+            loc.name()
+        );
+        rows += counts.attempts;
+    }
+    let distinct: std::collections::BTreeSet<String> = (0..WRITERS)
+        .flat_map(overlapping_tests)
+        .map(|t| t.id)
+        .collect();
+    let stats = store.stats().unwrap();
+    assert_eq!(
+        stats.tests,
+        distinct.len() as u64,
+        "{}: interned once",
+        loc.name()
+    );
+    println!(
+        "{}: {WRITERS} writer processes, {rows} of {} attempts stored, {:.2} s",
+        loc.name(),
+        WRITERS * WRITER_RUNS * attempts_per_writer_batch(),
+        elapsed.as_secs_f64()
+    );
 }
 
 /// Ingests big batches forever, each into its own run, until killed.
@@ -290,6 +440,11 @@ mod sqlite {
     fn kill_9_mid_ingest_leaves_all_or_nothing() {
         super::kill_9_mid_ingest_leaves_all_or_nothing(&sqlite());
     }
+
+    #[test]
+    fn sixteen_processes_write_overlapping_runs() {
+        super::sixteen_processes_write_overlapping_runs(&sqlite());
+    }
 }
 
 /// Ignored by default so that a machine without the server reports them
@@ -320,5 +475,11 @@ mod postgres {
     #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
     fn kill_9_mid_ingest_leaves_all_or_nothing() {
         super::kill_9_mid_ingest_leaves_all_or_nothing(&postgres());
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
+    fn sixteen_processes_write_overlapping_runs() {
+        super::sixteen_processes_write_overlapping_runs(&postgres());
     }
 }

@@ -912,6 +912,22 @@ fn every_answer(store: &mut Store) -> serde_json::Value {
             format!("times {key}"),
             json!(store.run_test_times(&key).unwrap()),
         );
+        put(
+            format!("failed attempts {key}"),
+            json!(format!("{:?}", store.failed_attempts(&key).unwrap())),
+        );
+        if let Some(info) = store.run(&key).unwrap() {
+            for branch in ["main", "feature"] {
+                put(
+                    format!("baseline for {key} {branch}"),
+                    json!(store.baseline_for(&info, branch).unwrap()),
+                );
+            }
+            put(
+                format!("runs before {key}"),
+                json!(store.runs_before(&info, 5).unwrap()),
+            );
+        }
     }
     for pipeline in [None, Some("pre_merge"), Some("nightly")] {
         put(
