@@ -226,7 +226,7 @@ impl<'a> SuffixIndex<'a> {
             .filter_map(|file| {
                 let parts = module_parts(file);
                 let root = parts[..parts.len().saturating_sub(depth)].join("/");
-                (!self.is_package(&root)).then(|| (*file, root))
+                (!self.is_package(&root)).then_some((*file, root))
             })
             .collect();
         let base = self.base_dir(importer);

@@ -133,23 +133,6 @@ fn parse_until(text: &str, now_ms: i64) -> Option<i64> {
     }
 }
 
-#[cfg(test)]
-mod until_tests {
-    use super::parse_until;
-
-    #[test]
-    fn durations_until_today_now_and_dates() {
-        let now = 1_795_000_000_123; // 2026-11-18 10:26:40.123 UTC
-        assert_eq!(parse_until("now", now), Some(now));
-        assert_eq!(parse_until("today", now), Some(1_794_960_000_000));
-        assert_eq!(parse_until("2026-11-18", now), Some(1_794_960_000_000));
-        assert_eq!(parse_until("1970-01-02", now), Some(86_400_000));
-        assert_eq!(parse_until("2026-02-30", now), None);
-        assert_eq!(parse_until("1795000000000", now), Some(1_795_000_000_000));
-        assert_eq!(parse_until("yesterday", now), None);
-    }
-}
-
 /// How far back flakiness counts when choosing the default framework from
 /// history (`default_framework = { prefer = [...] }`).
 const FLAKY_WINDOW_MS: i64 = 30 * 24 * 3600 * 1000;
@@ -197,5 +180,22 @@ pub fn recorded_flakiness(
             None,
         ),
         Err(e) => (None, Some(format!("{e:#}: {fallback}"))),
+    }
+}
+
+#[cfg(test)]
+mod until_tests {
+    use super::parse_until;
+
+    #[test]
+    fn durations_until_today_now_and_dates() {
+        let now = 1_795_000_000_123; // 2026-11-18 10:26:40.123 UTC
+        assert_eq!(parse_until("now", now), Some(now));
+        assert_eq!(parse_until("today", now), Some(1_794_960_000_000));
+        assert_eq!(parse_until("2026-11-18", now), Some(1_794_960_000_000));
+        assert_eq!(parse_until("1970-01-02", now), Some(86_400_000));
+        assert_eq!(parse_until("2026-02-30", now), None);
+        assert_eq!(parse_until("1795000000000", now), Some(1_795_000_000_000));
+        assert_eq!(parse_until("yesterday", now), None);
     }
 }
