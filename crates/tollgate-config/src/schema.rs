@@ -381,8 +381,10 @@ impl Component {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Changes {
-    /// Framework tested when the changes are not confined to one framework.
-    pub default_framework: Option<String>,
+    /// Framework tested when the changes are not confined to one framework:
+    /// a name, or `{ prefer = [...], switch_when_flake_rate_above = 0.05 }`
+    /// to choose it from history (seed 000's dynamic test selection).
+    pub default_framework: Option<DefaultFramework>,
     /// Variable that receives the chosen framework (`DYNAMO_TEST_FRAMEWORK`).
     pub framework_variable: Option<String>,
     /// Variable that overrides `default_framework` (`DYNAMO_DEFAULT_FRAMEWORK`).
@@ -396,6 +398,51 @@ pub struct Changes {
     /// Globs that are claimed but affect no test (e.g. `.gitignore`).
     #[serde(default)]
     pub ignore: Vec<String>,
+}
+
+/// `changes.default_framework`: a fixed framework, or one chosen from
+/// history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DefaultFramework {
+    Name(String),
+    History(HistoryDefault),
+}
+
+/// Seed 000: "vLLM is currently the default framework, but if persistent
+/// flakiness is detected, the default can switch to TensorRTLLM or another
+/// framework". The first framework of `prefer` whose flake rate in the
+/// history store (its tests that flaked over the window, over its tests)
+/// is at most `switch_when_flake_rate_above` is the default; without
+/// history, the first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryDefault {
+    pub prefer: Vec<String>,
+    #[serde(default = "default_switch_rate")]
+    pub switch_when_flake_rate_above: f64,
+}
+
+fn default_switch_rate() -> f64 {
+    0.05
+}
+
+impl DefaultFramework {
+    /// The default framework when history says nothing.
+    pub fn preferred(&self) -> Option<&str> {
+        match self {
+            DefaultFramework::Name(name) => Some(name),
+            DefaultFramework::History(h) => h.prefer.first().map(String::as_str),
+        }
+    }
+
+    /// Every framework it names.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            DefaultFramework::Name(name) => vec![name.as_str()],
+            DefaultFramework::History(h) => h.prefer.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -680,6 +727,29 @@ pub struct Pipeline {
     /// Unset: seed 000's rule, see [`Pipeline::framework_rule`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frameworks: Option<FrameworkRule>,
+    /// Where a test marked with several frameworks runs when the pipeline
+    /// has one job instance per framework: `"each"` of their instances
+    /// (default), or `"one"`: only the instance of the first of its
+    /// frameworks in the pipeline's framework order.
+    #[serde(default, skip_serializing_if = "MultiFramework::is_each")]
+    pub multi_framework: MultiFramework,
+}
+
+/// Where a test marked with several frameworks runs ([`Pipeline::multi_framework`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MultiFramework {
+    /// In the instance of each of its frameworks.
+    #[default]
+    Each,
+    /// In one instance: that of its first framework in the pipeline's order.
+    One,
+}
+
+impl MultiFramework {
+    pub fn is_each(&self) -> bool {
+        *self == MultiFramework::Each
+    }
 }
 
 impl Pipeline {

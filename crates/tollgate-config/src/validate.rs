@@ -405,7 +405,31 @@ impl Validator<'_> {
 
     fn changes(&mut self) {
         let changes = &self.config.changes;
-        if let Some(fw) = &changes.default_framework {
+        if let Some(crate::schema::DefaultFramework::History(h)) = &changes.default_framework {
+            if h.prefer.is_empty() {
+                self.push(
+                    Location::value(key_path!["changes", "default_framework"]),
+                    "`prefer` names no framework".to_string(),
+                    Some("list the frameworks in order of preference".into()),
+                );
+            }
+            if !(0.0..=1.0).contains(&h.switch_when_flake_rate_above) {
+                self.push(
+                    Location::value(key_path!["changes", "default_framework"]),
+                    format!(
+                        "`switch_when_flake_rate_above` is {}; it is a fraction between 0 and 1",
+                        h.switch_when_flake_rate_above
+                    ),
+                    Some("0.05 switches above a 5% flake rate".into()),
+                );
+            }
+        }
+        let default_names = changes
+            .default_framework
+            .as_ref()
+            .map(|d| d.names())
+            .unwrap_or_default();
+        for fw in default_names {
             if !self.config.frameworks.contains_key(fw) {
                 let help = closest(fw, self.config.frameworks.keys())
                     .map(|s| format!("did you mean `{s}`?"))

@@ -207,7 +207,10 @@ fn trigger_variables_of_seed_000_and_004_are_declared() {
     }
     let default_fw = config.variables.get("DYNAMO_DEFAULT_FRAMEWORK").unwrap();
     assert_eq!(default_fw.kind, VariableType::Enum);
-    assert_eq!(config.changes.default_framework.as_deref(), Some("vllm"));
+    let default = config.changes.default_framework.as_ref().unwrap();
+    assert_eq!(default.preferred(), Some("vllm"));
+    // Seed 000: persistent flakiness moves the default to the next framework.
+    assert_eq!(default.names(), ["vllm", "trtllm", "sglang"]);
 }
 
 #[test]

@@ -72,6 +72,7 @@ fn main() {
         changes: analysis.as_ref(),
         durations: None,
         shards: None,
+        flaky: None,
     })
     .expect("plan");
     let planning = start.elapsed();

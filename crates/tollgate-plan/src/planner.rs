@@ -18,7 +18,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use rayon::prelude::*;
 
-use tollgate_config::{Config, FrameworkMode, FrameworkRule, Job, Pipeline, VarValue};
+use tollgate_config::{
+    Config, DefaultFramework, FrameworkMode, FrameworkRule, HistoryDefault, Job, MultiFramework,
+    Pipeline, VarValue,
+};
 use tollgate_inventory::{Inventory, Language, TestItem};
 use tollgate_markexpr::Expression;
 use tollgate_select::{Selector, Verdict};
@@ -52,6 +55,11 @@ pub struct PlanInput<'a> {
     /// (`tollgate plan --shards N`, `tollgate run --shard K/N`). 1 turns
     /// sharding off.
     pub shards: Option<u32>,
+    /// Flake rate by test id of the tests that flaked over the history
+    /// window (the history store's flaky analytics): a `default_framework =
+    /// { prefer = [...] }` skips a framework whose tests flaked too often.
+    /// `None`: no history; the first preferred framework is the default.
+    pub flaky: Option<&'a HashMap<String, f64>>,
 }
 
 /// Where `pytest @file` node-id files go, relative to the project root.
@@ -71,6 +79,9 @@ pub(crate) struct Instance<'c> {
     pub job: &'c Job,
     pub framework: Option<String>,
     pub filter: FrameworkFilter,
+    /// `multi_framework = "one"`: the frameworks of the sibling instances,
+    /// in order; a test of several runs only in its first one's instance.
+    pub one_of: Option<Vec<String>>,
 }
 
 /// What one job instance does with one test.
@@ -97,6 +108,8 @@ pub(crate) struct Context<'a> {
     pub variables: Variables,
     pub framework: Option<String>,
     pub framework_source: Option<&'static str>,
+    /// Why history moved the default framework, when it did.
+    framework_note: Option<String>,
     /// When the pipeline tests several frameworks (`frameworks = "all"` or a
     /// list): those frameworks; its `framework = "selected"` jobs run once
     /// per framework, plus a `[common]` instance for framework-free tests.
@@ -128,8 +141,8 @@ impl<'a> Context<'a> {
                 FrameworkRule::List(names) => Some(names),
             }
         };
-        let (framework, framework_source) = if expanded.is_some() {
-            (None, Some("pipeline"))
+        let (framework, framework_source, framework_note) = if expanded.is_some() {
+            (None, Some("pipeline"), None)
         } else {
             choose_framework(input, pipeline, &variables)
         };
@@ -165,6 +178,7 @@ impl<'a> Context<'a> {
             variables,
             framework,
             framework_source,
+            framework_note,
             expanded,
             framework_markers,
             spellings: Spellings::new(&config.taxonomy),
@@ -201,6 +215,7 @@ impl<'a> Context<'a> {
                     job,
                     framework: None,
                     filter: FrameworkFilter::Any,
+                    one_of: None,
                 }),
                 FrameworkMode::Selected if self.expanded.is_some() => {
                     let names = self.expanded.as_deref().unwrap_or_default();
@@ -230,6 +245,7 @@ impl<'a> Context<'a> {
                         job,
                         framework: self.framework.clone(),
                         filter,
+                        one_of: None,
                     });
                 }
                 FrameworkMode::Each => {
@@ -265,6 +281,8 @@ impl<'a> Context<'a> {
                 filter: FrameworkFilter::Only {
                     marker: marker.to_string(),
                 },
+                one_of: (self.pipeline.multi_framework == MultiFramework::One)
+                    .then(|| names.to_vec()),
             });
         }
         if self.job_expr(job_name, job).is_some() || config.frameworks.is_empty() {
@@ -284,6 +302,7 @@ impl<'a> Context<'a> {
                         all: all_markers.to_vec(),
                     }
                 },
+                one_of: None,
             });
         }
     }
@@ -380,6 +399,9 @@ impl<'a> Context<'a> {
         let mut unrunnable = Vec::new();
         let mut args_files = Vec::new();
         let mut notes = Vec::new();
+        if let Some(note) = &self.framework_note {
+            notes.push(note.clone());
+        }
 
         if let Some(changes) = self.input.changes {
             if !self.pipeline.change_aware {
@@ -934,7 +956,17 @@ fn framework_rejects(inst: &Instance<'_>, frameworks: &[&str]) -> Option<String>
         FrameworkFilter::Only { .. } => {
             let fw = inst.framework.as_deref()?;
             if frameworks.contains(&fw) {
-                None
+                let home = inst
+                    .one_of
+                    .as_ref()
+                    .and_then(|order| order.iter().find(|n| frameworks.contains(&n.as_str())));
+                match home {
+                    Some(home) if home != fw => Some(format!(
+                        "it is a `{}` test and runs once, in the `{home}` instance (multi_framework = \"one\")",
+                        frameworks.join("`, `")
+                    )),
+                    _ => None,
+                }
             } else if frameworks.is_empty() {
                 Some(format!(
                     "it needs no framework; this instance runs `{fw}` tests"
@@ -955,15 +987,16 @@ fn framework_rejects(inst: &Instance<'_>, frameworks: &[&str]) -> Option<String>
 /// The framework under test and why: an explicit framework variable (flag or
 /// environment) wins, then the one framework the changes lie in (for a
 /// change-aware pipeline), then the framework variable's own value, then the
-/// default-framework variable, then `changes.default_framework`.
+/// default-framework variable, then `changes.default_framework` (chosen
+/// from history when it says `prefer`, with the reason).
 fn choose_framework(
     input: &PlanInput<'_>,
     pipeline: &Pipeline,
     variables: &Variables,
-) -> (Option<String>, Option<&'static str>) {
+) -> (Option<String>, Option<&'static str>, Option<String>) {
     let config = input.config;
     if config.frameworks.is_empty() {
-        return (None, None);
+        return (None, None, None);
     }
     let var_value = |name: &Option<String>, explicit_only: bool| {
         name.as_deref()
@@ -974,23 +1007,111 @@ fn choose_framework(
             })
     };
     if let Some(fw) = var_value(&config.changes.framework_variable, true) {
-        return (Some(fw), Some("variable"));
+        return (Some(fw), Some("variable"), None);
     }
     if pipeline.change_aware {
         if let Some(fw) = input.changes.and_then(|c| c.framework.clone()) {
-            return (Some(fw), Some("changes"));
+            return (Some(fw), Some("changes"), None);
         }
     }
     if let Some(fw) = var_value(&config.changes.framework_variable, false) {
-        return (Some(fw), Some("variable"));
+        return (Some(fw), Some("variable"), None);
     }
     if let Some(fw) = var_value(&config.changes.default_framework_variable, false) {
-        return (Some(fw), Some("default"));
+        return (Some(fw), Some("default"), None);
     }
-    (
-        config.changes.default_framework.clone(),
-        config.changes.default_framework.as_ref().map(|_| "default"),
-    )
+    match &config.changes.default_framework {
+        None => (None, None, None),
+        Some(DefaultFramework::Name(name)) => (Some(name.clone()), Some("default"), None),
+        Some(DefaultFramework::History(history)) => match input.flaky {
+            None => (history.prefer.first().cloned(), Some("default"), None),
+            Some(flaky) => {
+                let (fw, note) = default_from_history(input, history, flaky);
+                let source = if note.is_some() { "history" } else { "default" };
+                (fw, Some(source), note)
+            }
+        },
+    }
+}
+
+/// The first framework of `history.prefer` whose tests flaked at most
+/// `switch_when_flake_rate_above` of the time: its share of tests (by
+/// marker, in the inventory) that the history store saw flake. When every
+/// one flakes more, the least flaky (the earliest of equals). The note says
+/// why, when the choice is not the first preferred framework.
+fn default_from_history(
+    input: &PlanInput<'_>,
+    history: &HistoryDefault,
+    flaky: &HashMap<String, f64>,
+) -> (Option<String>, Option<String>) {
+    let config = input.config;
+    let taxonomy = &config.taxonomy;
+    let rates: Vec<(&str, usize, usize)> = history
+        .prefer
+        .iter()
+        .map(|name| {
+            let marker = config
+                .frameworks
+                .get(name)
+                .map_or(name.as_str(), |f| f.marker_or(name));
+            let marker = taxonomy.canonical(marker);
+            let mut total = 0;
+            let mut flaked = 0;
+            let mut seen = BTreeSet::new();
+            for test in &input.inventory.tests {
+                if seen.insert(test.id.as_str())
+                    && test
+                        .markers
+                        .iter()
+                        .any(|m| taxonomy.canonical(&m.name) == marker)
+                {
+                    total += 1;
+                    if flaky.get(&test.id).is_some_and(|r| *r > 0.0) {
+                        flaked += 1;
+                    }
+                }
+            }
+            (name.as_str(), flaked, total)
+        })
+        .collect();
+    let rate = |flaked: usize, total: usize| {
+        if total == 0 {
+            0.0
+        } else {
+            flaked as f64 / total as f64
+        }
+    };
+    let threshold = history.switch_when_flake_rate_above;
+    let chosen = rates
+        .iter()
+        .find(|(_, f, t)| rate(*f, *t) <= threshold)
+        .or_else(|| {
+            rates.iter().min_by(|a, b| {
+                rate(a.1, a.2)
+                    .partial_cmp(&rate(b.1, b.2))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+        });
+    let Some(&(name, flaked, total)) = chosen else {
+        return (None, None);
+    };
+    if Some(name) == history.prefer.first().map(String::as_str) {
+        return (Some(name.to_string()), None);
+    }
+    let describe = |(n, f, t): &(&str, usize, usize)| {
+        format!("`{n}` {f} of {t} test(s) ({:.1}%)", 100.0 * rate(*f, *t))
+    };
+    let skipped: Vec<String> = rates
+        .iter()
+        .take_while(|(n, _, _)| *n != name)
+        .map(describe)
+        .collect();
+    let note = format!(
+        "default framework `{name}` chosen from history: {} flaked over the history window, above switch_when_flake_rate_above = {threshold}; `{name}`: {flaked} of {total} test(s) ({:.1}%)",
+        skipped.join(", "),
+        100.0 * rate(flaked, total)
+    );
+    (Some(name.to_string()), Some(note))
 }
 
 /// The node ids, one per line. An id pytest would misread from such a file

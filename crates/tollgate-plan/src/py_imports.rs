@@ -7,12 +7,16 @@
 //! and backslash continuations, at any indentation, so imports under `if` or
 //! `try` count too), and `ruff_python_parser` parses just those.
 //!
-//! Absolute imports are resolved by dotted *suffix*: `dynamo.planner.scaling`
+//! Absolute imports are resolved by package path: `dynamo.planner.scaling`
 //! resolves to every file whose path ends in `dynamo/planner/scaling.py` (or
-//! `.../scaling/__init__.py`), wherever its source root is. That needs no
+//! `.../scaling/__init__.py`) where `dynamo` is top-level — the directory
+//! holding it is not a package, so it can be a source root. That needs no
 //! knowledge of `sys.path` and handles namespace packages split over several
-//! source trees; where two files share a suffix both are taken, which can
-//! only make the run larger, never miss a test. Importing a submodule runs
+//! source trees, while two modules named `main` stay two modules: `import
+//! main` is not `dynamo/vllm/main.py` (that is `dynamo.vllm.main`). Where two
+//! top-level files share the name, both are taken (unless the importer's own
+//! directory holds one, which shadows the others), which can only make the
+//! run larger, never miss a test. Importing a submodule runs
 //! its packages' `__init__.py` files, so those count as imported too.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -186,9 +190,9 @@ impl<'a> SuffixIndex<'a> {
             }
             return;
         }
-        self.add_dotted(&import.module, out);
+        self.add_dotted(importer, &import.module, out);
         for name in &import.names {
-            self.add_dotted(&format!("{}.{name}", import.module), out);
+            self.add_dotted(importer, &format!("{}.{name}", import.module), out);
         }
     }
 
@@ -203,14 +207,58 @@ impl<'a> SuffixIndex<'a> {
         }
     }
 
-    fn add_dotted(&self, dotted: &str, out: &mut BTreeSet<&'a str>) {
-        if let Some(files) = self.by_suffix.get(dotted) {
-            let depth = dotted.split('.').count();
-            for file in files {
-                out.insert(file);
-                self.add_packages(file, depth.saturating_sub(1), out);
+    /// An absolute import `dotted` made by `importer`: the files whose path
+    /// ends in it *and* whose first dotted name is a top-level one there —
+    /// the directory holding it is not itself a package (no `__init__.py`),
+    /// so it can be a `sys.path` entry. `import main` is a top-level `main`
+    /// (a script's sibling, a directory a test puts on `sys.path`), not
+    /// `dynamo/vllm/main.py`, which is `dynamo.vllm.main`. When the
+    /// importer's own base directory (the first one above it that is not a
+    /// package: what pytest's `prepend` import mode and `python script.py`
+    /// put first on `sys.path`) holds the module, that one shadows the rest.
+    fn add_dotted(&self, importer: &str, dotted: &str, out: &mut BTreeSet<&'a str>) {
+        let Some(files) = self.by_suffix.get(dotted) else {
+            return;
+        };
+        let depth = dotted.split('.').count();
+        let anchored: Vec<(&'a str, String)> = files
+            .iter()
+            .filter_map(|file| {
+                let parts = module_parts(file);
+                let root = parts[..parts.len().saturating_sub(depth)].join("/");
+                (!self.is_package(&root)).then_some((*file, root))
+            })
+            .collect();
+        let base = self.base_dir(importer);
+        let shadowing = anchored.iter().any(|(_, root)| *root == base);
+        for (file, root) in &anchored {
+            if shadowing && *root != base {
+                continue;
             }
+            out.insert(file);
+            self.add_packages(file, depth.saturating_sub(1), out);
         }
+    }
+
+    /// Whether directory `dir` (relative, `/`-separated; empty for the
+    /// root) is a regular package.
+    fn is_package(&self, dir: &str) -> bool {
+        let init = if dir.is_empty() {
+            "__init__.py".to_string()
+        } else {
+            format!("{dir}/__init__.py")
+        };
+        self.by_path.contains(init.as_str())
+    }
+
+    /// The first directory above `file` that is not a package.
+    fn base_dir(&self, file: &str) -> String {
+        let mut dir: Vec<&str> = file.split('/').collect();
+        dir.pop();
+        while !dir.is_empty() && self.is_package(&dir.join("/")) {
+            dir.pop();
+        }
+        dir.join("/")
     }
 
     /// The `__init__.py` of the `levels` packages enclosing `file`'s module.
@@ -438,5 +486,65 @@ from x import *
         let g = ImportGraph::from_sources([("tests/test_gone.py", "from pkg.gone import x\n")]);
         let reached = g.importers_of(&["src/pkg/gone.py"]);
         assert!(reached.contains_key("tests/test_gone.py"));
+    }
+
+    /// Dynamo's layout: `dynamo` is a namespace package under
+    /// `components/src`, its back-ends regular packages with a `main.py`
+    /// each; a benchmark test puts a script directory on `sys.path` and
+    /// imports that directory's `main`.
+    fn dynamo_shaped() -> ImportGraph {
+        ImportGraph::from_sources([
+            ("components/src/dynamo/vllm/__init__.py", ""),
+            (
+                "components/src/dynamo/vllm/main.py",
+                "from dynamo.vllm.handlers import Handler\n",
+            ),
+            ("components/src/dynamo/vllm/handlers.py", "import asyncio\n"),
+            (
+                "components/src/dynamo/vllm/tests/test_vllm_handlers.py",
+                "from dynamo.vllm.handlers import Handler\n",
+            ),
+            ("components/src/dynamo/sglang/__init__.py", ""),
+            ("components/src/dynamo/sglang/main.py", "import argparse\n"),
+            (
+                "components/src/dynamo/sglang/tests/test_sglang_main.py",
+                "from dynamo.sglang.main import run\n",
+            ),
+            ("benchmarks/multimodal/jsonl/main.py", "import json\n"),
+            (
+                "tests/benchmarks/multimodal/jsonl/test_main.py",
+                "import sys\nfrom main import main\n",
+            ),
+            ("tests/local/main.py", ""),
+            ("tests/local/test_local.py", "import main\n"),
+        ])
+    }
+
+    #[test]
+    fn two_modules_named_main_are_not_the_same_module() {
+        let g = dynamo_shaped();
+        let reached = g.importers_of(&["components/src/dynamo/vllm/handlers.py"]);
+        let files: Vec<&str> = reached.keys().map(String::as_str).collect();
+        assert_eq!(
+            files,
+            [
+                "components/src/dynamo/vllm/handlers.py",
+                "components/src/dynamo/vllm/main.py",
+                "components/src/dynamo/vllm/tests/test_vllm_handlers.py",
+            ]
+        );
+        // `dynamo.sglang.main` reaches the sglang test, not the benchmark's `main`.
+        let reached = g.importers_of(&["components/src/dynamo/sglang/main.py"]);
+        assert!(reached.contains_key("components/src/dynamo/sglang/tests/test_sglang_main.py"));
+        assert!(!reached.contains_key("tests/benchmarks/multimodal/jsonl/test_main.py"));
+        // The top-level `main` the benchmark test puts on `sys.path` still reaches it.
+        let reached = g.importers_of(&["benchmarks/multimodal/jsonl/main.py"]);
+        assert!(reached.contains_key("tests/benchmarks/multimodal/jsonl/test_main.py"));
+        assert!(!reached.contains_key("components/src/dynamo/vllm/tests/test_vllm_handlers.py"));
+        // A sibling `main.py` shadows every other top-level `main`.
+        let reached = g.importers_of(&["tests/local/main.py"]);
+        assert!(reached.contains_key("tests/local/test_local.py"));
+        let reached = g.importers_of(&["benchmarks/multimodal/jsonl/main.py"]);
+        assert!(!reached.contains_key("tests/local/test_local.py"));
     }
 }

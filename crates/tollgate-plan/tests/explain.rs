@@ -24,6 +24,7 @@ fn explain_in(pipeline: &str, test: &str, changed: Option<&[&str]>) -> String {
             changes: analysis.as_ref(),
             durations: None,
             shards: None,
+            flaky: None,
         },
         test,
     )

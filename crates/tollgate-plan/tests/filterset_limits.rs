@@ -92,6 +92,7 @@ fn plan_of(inventory: &Inventory) -> Plan {
         changes: None,
         durations: None,
         shards: None,
+        flaky: None,
     })
     .unwrap()
 }

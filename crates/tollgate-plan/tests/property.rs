@@ -143,6 +143,7 @@ proptest! {
                     changes: None,
                     durations: None,
                     shards: None,
+                    flaky: None,
                 })
                 .unwrap();
                 plan.jobs.iter().flat_map(|j| j.tests.iter().cloned()).collect()

@@ -60,6 +60,7 @@ fn unhostable_tests_are_reported_and_their_job_dropped_when_nothing_is_left() {
         changes: None,
         durations: None,
         shards: None,
+        flaky: None,
     })
     .unwrap();
     let unrunnable: Vec<(&str, &str, &str)> = plan

@@ -23,6 +23,7 @@ fn plan_with(shards: Option<u32>, durations: Option<&HashMap<String, f64>>) -> P
         changes: None,
         durations,
         shards,
+        flaky: None,
     })
     .unwrap()
 }

@@ -133,6 +133,56 @@ fn parse_until(text: &str, now_ms: i64) -> Option<i64> {
     }
 }
 
+/// How far back flakiness counts when choosing the default framework from
+/// history (`default_framework = { prefer = [...] }`).
+const FLAKY_WINDOW_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// The flake rate of each test that flaked over the last 30 days, from
+/// `--store` or the configured store, when the config chooses its default
+/// framework from history (else `None`, and the store is not opened). A
+/// missing store gives `None`, an unreadable one `None` with a note: the
+/// first preferred framework is then the default.
+pub fn recorded_flakiness(
+    project: &Project,
+    flag: Option<&str>,
+) -> (Option<HashMap<String, f64>>, Option<String>) {
+    let wants = matches!(
+        project.config.changes.default_framework,
+        Some(tollgate_config::DefaultFramework::History(_))
+    );
+    if !wants {
+        return (None, None);
+    }
+    let fallback = "the default framework is the first preferred one";
+    // No store yet (a new project): no history, nothing to say.
+    if missing_sqlite_file(project, flag).is_some() {
+        return (None, None);
+    }
+    let since = now_ms().saturating_sub(FLAKY_WINDOW_MS);
+    let read = open_store(project, flag).and_then(|mut store| {
+        store
+            .flaky_tests(&tollgate_store::FlakyQuery {
+                since_ms: since,
+                limit: u32::MAX,
+                ..tollgate_store::FlakyQuery::default()
+            })
+            .context("cannot read flaky tests")
+    });
+    match read {
+        Ok(report) => (
+            Some(
+                report
+                    .flaky
+                    .into_iter()
+                    .map(|t| (t.test_id, t.flake_rate))
+                    .collect(),
+            ),
+            None,
+        ),
+        Err(e) => (None, Some(format!("{e:#}: {fallback}"))),
+    }
+}
+
 #[cfg(test)]
 mod until_tests {
     use super::parse_until;

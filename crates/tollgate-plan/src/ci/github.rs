@@ -135,36 +135,35 @@ fn pipelines_of(file: &str, workflow: &Value) -> Vec<PipelineOf> {
                         Vec::new(),
                         None,
                     ));
-                } else if !branches.is_empty()
-                    && branches.iter().all(|b| {
-                        let b = b.to_ascii_lowercase();
-                        b.contains("pull-request")
-                            || b.contains("pull_request")
-                            || b.starts_with("pr/")
-                    })
-                {
-                    // Bots that mirror pull requests to branches (NVIDIA's
-                    // copy-pr-bot) make a push the PR pipeline.
-                    out.push((
-                        "pr",
-                        Trigger::PullRequest,
-                        format!("{file} (on: push to {})", branches.join(", ")),
-                        Vec::new(),
-                        None,
-                    ));
                 } else {
-                    let what = if branches.is_empty() {
-                        "push".to_string()
-                    } else {
-                        format!("push to {}", branches.join(", "))
-                    };
-                    out.push((
-                        "push",
-                        Trigger::Push,
-                        format!("{file} (on: {what})"),
-                        branches,
-                        None,
-                    ));
+                    // Bots that mirror pull requests to branches (NVIDIA's
+                    // copy-pr-bot) make a push to such a branch the PR
+                    // pipeline; a workflow that lists both kinds is both.
+                    let (mirrors, others): (Vec<String>, Vec<String>) =
+                        branches.iter().cloned().partition(|b| is_pr_mirror(b));
+                    if !mirrors.is_empty() {
+                        out.push((
+                            "pr",
+                            Trigger::PullRequest,
+                            format!("{file} (on: push to {})", mirrors.join(", ")),
+                            Vec::new(),
+                            None,
+                        ));
+                    }
+                    if mirrors.is_empty() || !others.is_empty() {
+                        let what = if others.is_empty() {
+                            "push".to_string()
+                        } else {
+                            format!("push to {}", others.join(", "))
+                        };
+                        out.push((
+                            "push",
+                            Trigger::Push,
+                            format!("{file} (on: {what})"),
+                            others,
+                            None,
+                        ));
+                    }
                 }
             }
             "schedule" => {
@@ -201,6 +200,12 @@ fn pipelines_of(file: &str, workflow: &Value) -> Vec<PipelineOf> {
     out
 }
 
+/// A branch that mirrors pull requests (`pull-request/[0-9]+`, `pr/*`).
+fn is_pr_mirror(branch: &str) -> bool {
+    let b = branch.to_ascii_lowercase();
+    b.contains("pull-request") || b.contains("pull_request") || b.starts_with("pr/")
+}
+
 /// A job's test selections: its own `run:` steps, or the `with:` inputs it
 /// passes to a reusable workflow.
 fn job_selections(
@@ -226,48 +231,9 @@ fn job_selections(
                 }
             }
         }
-        let mut any = false;
-        for (key, value) in with.into_iter().flatten() {
-            let lower = key.to_ascii_lowercase();
-            if !(lower.contains("marker") || lower.contains("marks")) {
-                continue;
-            }
-            let Some(expr) = scalar(value) else { continue };
-            let expr = expr.trim().to_string();
-            if expr.is_empty() {
-                continue;
-            }
-            if expr.contains("${{") || expr.contains('$') {
-                import.note(
-                    format!("{at}, with.{key}"),
-                    format!("marker expression `{expr}` comes from a CI variable"),
-                );
-                continue;
-            }
-            if tollgate_markexpr::Expression::parse(&expr).is_err() {
-                import.note(
-                    format!("{at}, with.{key}"),
-                    format!("`{expr}` is not a pytest marker expression"),
-                );
-                continue;
-            }
-            any = true;
-            let gpus = gpus_in(&expr).unwrap_or_else(|| {
-                if lower.contains("cpu") {
-                    0
-                } else {
-                    u32::from(lower.contains("gpu"))
-                }
-            });
-            out.push(CiJob {
-                name: job_name(job_id, Some(key)),
-                origin: format!("{at}, with.{key} (via {uses})"),
-                kind: CiJobKind::Pytest { expr: expr.clone() },
-                gpus,
-                labels: runner_labels.clone(),
-                command: format!("pytest -m \"{expr}\""),
-            });
-        }
+        let found = with_selections(&at, job_id, uses, with, &runner_labels, import, true);
+        let any = !found.is_empty();
+        out.extend(found);
         if !any {
             // A local reusable workflow whose own steps select tests.
             if let Some(target) = uses.strip_prefix("./.github/workflows/") {
@@ -287,6 +253,63 @@ fn job_selections(
         return out;
     }
     steps_selections(file, job_id, job, read, import)
+}
+
+/// The pytest selections among the `with:` inputs a job (or a step) passes
+/// to a reusable workflow or an action: inputs whose name says they carry
+/// pytest markers (`cpu_only_test_markers`, `pytest_marks`). `key_in_name`:
+/// the input's name becomes part of the tollgate job's name.
+fn with_selections(
+    at: &str,
+    job_id: &str,
+    uses: &str,
+    with: Option<&serde_json::Map<String, Value>>,
+    labels: &[String],
+    import: &mut CiImport,
+    key_in_name: bool,
+) -> Vec<CiJob> {
+    let mut out = Vec::new();
+    for (key, value) in with.into_iter().flatten() {
+        let lower = key.to_ascii_lowercase();
+        if !(lower.contains("marker") || lower.contains("marks")) {
+            continue;
+        }
+        let Some(expr) = scalar(value) else { continue };
+        let expr = expr.trim().to_string();
+        if expr.is_empty() {
+            continue;
+        }
+        if expr.contains("${{") || expr.contains('$') {
+            import.note(
+                format!("{at}, with.{key}"),
+                format!("marker expression `{expr}` comes from a CI variable"),
+            );
+            continue;
+        }
+        if tollgate_markexpr::Expression::parse(&expr).is_err() {
+            import.note(
+                format!("{at}, with.{key}"),
+                format!("`{expr}` is not a pytest marker expression"),
+            );
+            continue;
+        }
+        let gpus = gpus_in(&expr).unwrap_or_else(|| {
+            if lower.contains("cpu") {
+                0
+            } else {
+                u32::from(lower.contains("gpu"))
+            }
+        });
+        out.push(CiJob {
+            name: job_name(job_id, key_in_name.then_some(key.as_str())),
+            origin: format!("{at}, with.{key} (via {uses})"),
+            kind: CiJobKind::Pytest { expr: expr.clone() },
+            gpus,
+            labels: labels.to_vec(),
+            command: format!("pytest -m \"{expr}\""),
+        });
+    }
+    out
 }
 
 /// Selections in a job's `run:` steps (and the scripts they call).
@@ -315,6 +338,20 @@ fn steps_selections(
         .flatten()
         .enumerate()
     {
+        if let Some(uses) = step.get("uses").and_then(Value::as_str) {
+            // An action called with a marker expression (`uses:
+            // ./.github/actions/pytest`, `with: pytest_marks: ...`).
+            let step_at = format!("{at}, steps[{index}]");
+            let with = step.get("with").and_then(Value::as_object);
+            for mut job in with_selections(&step_at, job_id, uses, with, &labels, import, false) {
+                let n = out.len();
+                if n > 0 {
+                    job.name = format!("{}_{}", job.name, n + 1);
+                }
+                out.push(job);
+            }
+            continue;
+        }
         let Some(run) = step.get("run").and_then(Value::as_str) else {
             continue;
         };
@@ -576,6 +613,88 @@ jobs:
                 .untranslated
                 .iter()
                 .any(|u| u.at == "pr.yaml: jobs.vllm-test" && u.what.contains("changed-files")),
+            "{:?}",
+            import.untranslated
+        );
+    }
+
+    /// Dynamo's container-validation workflow: one `push` trigger lists the
+    /// PR mirror branches beside `main`, and its jobs call a local pytest
+    /// action with the marker expression as a step input.
+    const VALIDATION: &str = r#"
+on:
+  push:
+    branches:
+    - main
+    - release/*.*.*
+    - "pull-request/[0-9]+"
+jobs:
+  test-parallel:
+    runs-on: prod-builder-amd-v1
+    steps:
+      - uses: actions/checkout@v4
+      - name: Run pytest (parallel tests with xdist)
+        uses: ./.github/actions/pytest
+        with:
+          pytest_marks: "pre_merge and parallel and not (vllm or sglang or trtllm) and (gpu_0)"
+          test_type: "pre_merge_parallel"
+  test-generic-gpu:
+    runs-on: prod-tester-amd-gpu-v1
+    steps:
+      - uses: ./.github/actions/pytest
+        with:
+          pytest_marks: "pre_merge and none and gpu_1"
+          framework: dynamo
+      - uses: ./.github/actions/pytest
+        with:
+          pytest_marks: ${{ inputs.marks }}
+"#;
+
+    #[test]
+    fn mixed_push_branches_and_step_level_pytest_actions() {
+        let workflows = vec![(
+            "container-validation-dynamo.yml".to_string(),
+            VALIDATION.to_string(),
+        )];
+        let import = read_github(&workflows, &|_| None);
+        let names: Vec<&str> = import.pipelines.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["pr", "push"]);
+        let push = import.pipeline("push").unwrap();
+        assert_eq!(push.branches, ["main", "release/*.*.*"]);
+        for pipeline in &import.pipelines {
+            let jobs: Vec<(&str, u32, &[String])> = pipeline
+                .jobs
+                .iter()
+                .map(|j| (j.name.as_str(), j.gpus, j.labels.as_slice()))
+                .collect();
+            assert_eq!(
+                jobs,
+                // Jobs in name order (the YAML map is read sorted).
+                vec![
+                    (
+                        "test-generic-gpu",
+                        1,
+                        &["prod-tester-amd-gpu-v1".to_string()][..]
+                    ),
+                    ("test-parallel", 0, &["prod-builder-amd-v1".to_string()][..]),
+                ],
+                "{}",
+                pipeline.name
+            );
+            assert_eq!(
+                pipeline.jobs[1].kind,
+                CiJobKind::Pytest {
+                    expr: "pre_merge and parallel and not (vllm or sglang or trtllm) and (gpu_0)"
+                        .into()
+                }
+            );
+        }
+        assert!(
+            import
+                .untranslated
+                .iter()
+                .any(|u| u.at.contains("jobs.test-generic-gpu, steps[1]")
+                    && u.what.contains("CI variable")),
             "{:?}",
             import.untranslated
         );

@@ -79,6 +79,7 @@ pub fn plan_for(
         changes: analysis.as_ref(),
         durations: None,
         shards: None,
+        flaky: None,
     })
     .expect("plan")
 }

@@ -108,6 +108,7 @@ fn run_diff(location: &ConfigLocation, args: &DiffArgs) -> anyhow::Result<Status
             changes: None,
             durations: None,
             shards: None,
+            flaky: None,
         })
         .map_err(|e| usage(e.to_string()))?;
         diffs.push(ci::diff(ci_pipeline, &plan, &inventory, &selector));

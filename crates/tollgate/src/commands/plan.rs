@@ -127,6 +127,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
     } else {
         Recorded::default()
     };
+    let (flaky, flaky_note) = crate::durations::recorded_flakiness(&project, args.store.as_deref());
     let input = PlanInput {
         config,
         inventory: &inventory,
@@ -135,6 +136,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
         changes: analysis.as_ref(),
         durations: recorded.durations.as_ref(),
         shards: args.shards,
+        flaky: flaky.as_ref(),
     };
 
     // Every format passes through the run's redaction: a secret a variable
@@ -154,6 +156,9 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
     plan.replan = Some(replan_command(args));
     if let Some(name) = &args.job {
         keep_only_job(&mut plan, name)?;
+    }
+    if let (Some(note), Some("default")) = (flaky_note, plan.framework_source.as_deref()) {
+        plan.notes.insert(0, note);
     }
     if let Some(note) = recorded.note {
         if plan.jobs.iter().any(|j| !j.shards.is_empty()) {

@@ -178,6 +178,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
     if let Some(note) = &recorded.note {
         eprintln!("note: {note}");
     }
+    let (flaky, flaky_note) = if args.no_store {
+        (None, None)
+    } else {
+        crate::durations::recorded_flakiness(&project, args.store.as_deref())
+    };
+    if let Some(note) = &flaky_note {
+        eprintln!("note: {note}");
+    }
     let input = PlanInput {
         config,
         inventory: &inventory,
@@ -186,6 +194,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
         changes: analysis.as_ref(),
         durations: recorded.durations.as_ref(),
         shards: shard_count,
+        flaky: flaky.as_ref(),
     };
     let plan = planner::plan(&input).map_err(|e| usage(e.to_string()))?;
     let machine = MachineOptions {
