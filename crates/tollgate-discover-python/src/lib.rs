@@ -9,6 +9,7 @@
 //! that make a test `dynamic`) → items. Files are parsed one at
 //! a time per thread and their ASTs dropped straight away.
 
+pub mod cache;
 mod collect;
 mod condition;
 mod config;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use tollgate_inventory::{Diagnostic, Inventory, Severity, TestItem};
 
+use crate::cache::{CacheStats, CacheUse, Counters, Deps, Hash, Validator};
 use crate::collect::{collect_module, ModuleContext, NameFilters};
 use crate::config::{absolute, IniConfig};
 use crate::fixtures::FixtureLayer;
@@ -78,6 +80,9 @@ pub struct Collection {
     pub addopts_markexpr: Option<String>,
     /// Tests in pytest's collection order; ids exactly as `pytest --collect-only -q` prints them.
     pub inventory: Inventory,
+    /// Test modules analysed from source and served from the cache
+    /// ([`collect_cached`]; without a cache every module is parsed).
+    pub cache_stats: CacheStats,
 }
 
 /// Usage errors: situations where pytest itself would refuse to start.
@@ -341,7 +346,21 @@ fn parser_pool() -> Result<&'static rayon::ThreadPool, CollectError> {
 pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
     let pool = parser_pool()?;
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        pool.install(|| collect_on_big_stack(opts))
+        pool.install(|| collect_on_big_stack(opts, None))
+    }))
+    .map_err(|_| CollectError::Runtime("collection thread panicked".into()))?
+}
+
+/// [`collect`], serving each test module's result from `cache` when its
+/// source and everything its result depends on are unchanged, and storing
+/// fresh results there (see [`cache`] for what an entry is keyed on).
+pub fn collect_cached(
+    opts: &CollectOptions,
+    cache: &CacheUse<'_>,
+) -> Result<Collection, CollectError> {
+    let pool = parser_pool()?;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.install(|| collect_on_big_stack(opts, Some(cache)))
     }))
     .map_err(|_| CollectError::Runtime("collection thread panicked".into()))?
 }
@@ -353,10 +372,13 @@ pub fn collect(opts: &CollectOptions) -> Result<Collection, CollectError> {
 /// does: a stack of [`PARSER_STACK_BYTES`] (its own thread's, and its pool's
 /// if it has one).
 pub fn collect_on_this_thread(opts: &CollectOptions) -> Result<Collection, CollectError> {
-    collect_on_big_stack(opts)
+    collect_on_big_stack(opts, None)
 }
 
-fn collect_on_big_stack(opts: &CollectOptions) -> Result<Collection, CollectError> {
+fn collect_on_big_stack(
+    opts: &CollectOptions,
+    cache: Option<&CacheUse<'_>>,
+) -> Result<Collection, CollectError> {
     // pytest's invocation dir is always absolute; accept a relative one.
     let absolute_opts;
     let opts = if opts.invocation_dir.is_absolute() {
@@ -488,9 +510,34 @@ fn collect_on_big_stack(opts: &CollectOptions) -> Result<Collection, CollectErro
         declared: &opts.plugins,
     });
     let modules = ProjectModules::new(setup.rootdir.clone());
+    let counters = Counters::default();
+    let cached = cache.map(|c| CachedRun {
+        use_: c,
+        global: cache::global_key(
+            c.build_id,
+            &setup.rootdir,
+            &format!("{filters:?}\n{id_options:?}\nplugins={plugin_set:?}"),
+        ),
+        conftests: conftest_fingerprints(&targets),
+        validator: Validator::new(&modules),
+    });
     let per_file: Vec<Inventory> = targets
         .par_iter()
-        .map(|t| collect_file(t, &filters, &id_options, &modules, &plugin_set))
+        .map(|t| {
+            let setting = FileSetting {
+                filters: &filters,
+                id_options: &id_options,
+                modules: &modules,
+                plugins: &plugin_set,
+            };
+            match &cached {
+                Some(run) => collect_file_cached(t, &setting, run, &counters),
+                None => {
+                    counters.parsed();
+                    collect_file(t, &setting, read_source(&t.path), &Deps::default())
+                }
+            }
+        })
         .collect();
     for (target, mut inv) in targets.iter().zip(per_file) {
         if let Some((_, sels)) = selections.iter().find(|(p, _)| *p == target.path) {
@@ -521,6 +568,7 @@ fn collect_on_big_stack(opts: &CollectOptions) -> Result<Collection, CollectErro
         strict_markers,
         addopts_markexpr: addopts.markexpr,
         inventory,
+        cache_stats: counters.stats(),
     })
 }
 
@@ -571,14 +619,97 @@ fn selected(item: &TestItem, node_path: &str, sel: &CollectionArg) -> bool {
     }
 }
 
-/// Reads, parses and collects one module.
+/// What every module of one collection is analysed with.
+struct FileSetting<'a> {
+    filters: &'a NameFilters,
+    id_options: &'a IdOptions,
+    modules: &'a ProjectModules,
+    plugins: &'a plugins::PluginSet,
+}
+
+/// The cache during one collection.
+struct CachedRun<'a> {
+    use_: &'a CacheUse<'a>,
+    /// The key part every module shares (build, rootdir, ini options).
+    global: Hash,
+    /// Each conftest's fingerprint, by its rootdir-relative path.
+    conftests: std::collections::HashMap<String, Hash>,
+    validator: Validator<'a>,
+}
+
+/// A fingerprint of every conftest analysis in scope of some module: a
+/// hash of all it holds (fixtures, hooks, ignores, diagnostics).
+fn conftest_fingerprints(targets: &[ModuleTarget]) -> std::collections::HashMap<String, Hash> {
+    let mut out = std::collections::HashMap::new();
+    for t in targets {
+        for (rel, info) in &t.conftest_fixtures {
+            if !out.contains_key(rel) {
+                out.insert(rel.clone(), cache::sha256(format!("{info:?}").as_bytes()));
+            }
+        }
+    }
+    out
+}
+
+/// [`collect_file`] through the cache: a hit is served when the entry is
+/// whole and its recorded dependencies hold; anything else is analysed and
+/// (re)written.
+fn collect_file_cached(
+    target: &ModuleTarget,
+    setting: &FileSetting<'_>,
+    run: &CachedRun<'_>,
+    counters: &Counters,
+) -> Inventory {
+    let source = read_source(&target.path);
+    let Ok(text) = &source else {
+        // Unreadable: nothing to key on; the diagnostic is cheap to remake.
+        counters.parsed();
+        return collect_file(target, setting, source, &Deps::default());
+    };
+    let conftests: Vec<(&str, Hash)> = target
+        .conftest_fixtures
+        .iter()
+        .map(|(rel, _)| {
+            let fingerprint = run.conftests.get(rel).copied().unwrap_or_default();
+            (rel.as_str(), fingerprint)
+        })
+        .collect();
+    let key = cache::module_key(
+        &run.global,
+        &target.path,
+        &target.node_path,
+        &target.rel,
+        target.conftest_dynamic.as_deref(),
+        &conftests,
+        &cache::sha256(text.as_bytes()),
+    );
+    if let Some(hit) = cache::lookup(run.use_.store, &key, &run.validator) {
+        counters.cached();
+        return hit;
+    }
+    counters.parsed();
+    let deps = Deps::default();
+    let inv = collect_file(target, setting, source, &deps);
+    run.use_
+        .store
+        .put(&key, &cache::encode_entry(&deps.take(), &inv));
+    inv
+}
+
+/// Parses and collects one module from its source (as [`read_source`]
+/// gave it); what the analysis reads of other modules goes to `deps`.
 fn collect_file(
     target: &ModuleTarget,
-    filters: &NameFilters,
-    id_options: &IdOptions,
-    modules: &ProjectModules,
-    plugins: &plugins::PluginSet,
+    setting: &FileSetting<'_>,
+    source: Result<String, walk::SourceError>,
+    deps: &Deps,
 ) -> Inventory {
+    let FileSetting {
+        filters,
+        id_options,
+        modules,
+        plugins,
+    } = *setting;
     let mut inv = Inventory::default();
     let diag = |severity, code: &str, line, column, message: String| Diagnostic {
         severity,
@@ -588,7 +719,7 @@ fn collect_file(
         column,
         message,
     };
-    let source = match read_source(&target.path) {
+    let source = match source {
         Ok(s) => s,
         Err(e) => {
             inv.diagnostics
@@ -600,6 +731,7 @@ fn collect_file(
         modules,
         importer: target.path.clone(),
         depth: 0,
+        deps,
     };
     let model =
         match model::build_module(&source, Arc::from(target.rel.as_str()), &lookup, 0, false) {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::cache::{sha256, DepSet, Deps};
 use crate::collect::EntryLookup;
 use crate::model::{build_module, module_scope, Entry, ModuleModel};
 use crate::value::{ImportLookup, NamedKind, Value};
@@ -16,9 +17,13 @@ const MAX_IMPORT_DEPTH: u32 = 5;
 
 type FoundModules = HashMap<(PathBuf, String, u32), Option<PathBuf>>;
 
+/// A modelled module (or `None`: unreadable or unparsable) and what
+/// modelling it read.
+type Modelled = (Option<Arc<ModuleModel>>, Arc<DepSet>);
+
 pub struct ProjectModules {
     rootdir: PathBuf,
-    cache: Mutex<HashMap<PathBuf, Option<Arc<ModuleModel>>>>,
+    cache: Mutex<HashMap<PathBuf, Modelled>>,
     /// `find_module` answers per (importer directory, module, level).
     found: Mutex<FoundModules>,
 }
@@ -92,26 +97,42 @@ impl ProjectModules {
         None
     }
 
-    fn model(&self, path: &Path, depth: u32) -> Option<Arc<ModuleModel>> {
+    /// The model of the module at `path`, built once; what it read (the
+    /// file itself included) is added to `deps`.
+    fn model(&self, path: &Path, depth: u32, deps: &Deps) -> Option<Arc<ModuleModel>> {
         if let Ok(cache) = self.cache.lock() {
-            if let Some(m) = cache.get(path) {
-                return m.clone();
+            if let Some((model, read)) = cache.get(path) {
+                deps.merge(read);
+                return model.clone();
             }
         }
-        let source = read_source(path).ok()?;
-        let rel: Arc<str> = Arc::from(
-            rel_to(path, &self.rootdir).unwrap_or_else(|| path.to_string_lossy().into_owned()),
-        );
-        let lookup = FileLookup {
-            modules: self,
-            importer: path.to_path_buf(),
-            depth,
+        let own = Deps::default();
+        let model = match read_source(path) {
+            Ok(source) => {
+                own.file(path, Some(sha256(source.as_bytes())));
+                let rel: Arc<str> = Arc::from(
+                    rel_to(path, &self.rootdir)
+                        .unwrap_or_else(|| path.to_string_lossy().into_owned()),
+                );
+                let lookup = FileLookup {
+                    modules: self,
+                    importer: path.to_path_buf(),
+                    depth,
+                    deps: &own,
+                };
+                build_module(&source, rel, &lookup, depth, true)
+                    .ok()
+                    .map(Arc::new)
+            }
+            Err(_) => {
+                own.file(path, None);
+                None
+            }
         };
-        let model = build_module(&source, rel, &lookup, depth, true)
-            .ok()
-            .map(Arc::new);
+        let read = Arc::new(own.take());
+        deps.merge(&read);
         if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(path.to_path_buf(), model.clone());
+            cache.insert(path.to_path_buf(), (model.clone(), read));
         }
         model
     }
@@ -122,27 +143,35 @@ pub struct FileLookup<'a> {
     pub modules: &'a ProjectModules,
     pub importer: PathBuf,
     pub depth: u32,
+    /// Records what the analysis read, for the cache (see [`crate::cache`]).
+    pub deps: &'a Deps,
 }
 
 impl FileLookup<'_> {
+    /// [`ProjectModules::find_module`] from this importer, recorded.
+    fn find(&self, module: &str, level: u32) -> Option<PathBuf> {
+        let found = self.modules.find_module(&self.importer, module, level);
+        self.deps
+            .probe(&self.importer, module, level, found.as_deref());
+        found
+    }
+
     fn target(&self, module: &str, level: u32) -> Option<(PathBuf, Arc<ModuleModel>)> {
         if self.depth >= MAX_IMPORT_DEPTH {
             return None;
         }
-        let path = self.modules.find_module(&self.importer, module, level)?;
+        let path = self.find(module, level)?;
         if path == self.importer {
             return None;
         }
-        let model = self.modules.model(&path, self.depth + 1)?;
+        let model = self.modules.model(&path, self.depth + 1, self.deps)?;
         Some((path, model))
     }
 }
 
 impl ImportLookup for FileLookup<'_> {
     fn is_module(&self, module: &str, level: u32) -> bool {
-        self.modules
-            .find_module(&self.importer, module, level)
-            .is_some_and(|p| p != self.importer)
+        self.find(module, level).is_some_and(|p| p != self.importer)
     }
 
     fn call_function(
@@ -158,6 +187,7 @@ impl ImportLookup for FileLookup<'_> {
             modules: self.modules,
             importer: path.clone(),
             depth: self.depth + 1,
+            deps: self.deps,
         };
         match model.entry(name)? {
             Entry::Function(_) => {}
@@ -241,6 +271,7 @@ impl ImportLookup for FileLookup<'_> {
                 modules: self.modules,
                 importer: path,
                 depth: self.depth + 1,
+                deps: self.deps,
             }
             .lookup_value(module, *level, name, 0),
             Entry::Other => None,
@@ -262,6 +293,7 @@ impl EntryLookup for FileLookup<'_> {
                 modules: self.modules,
                 importer: path,
                 depth: self.depth + 1,
+                deps: self.deps,
             }
             .lookup_entry(module, *level, name),
             Entry::Other => None,

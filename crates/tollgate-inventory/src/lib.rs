@@ -6,6 +6,8 @@
 //! small crate lets each discoverer, the marker-expression evaluator and the CLI
 //! agree on one vocabulary without depending on each other.
 
+pub mod codec;
+
 use std::collections::BTreeMap;
 use std::fmt;
 

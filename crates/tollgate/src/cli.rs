@@ -312,6 +312,14 @@ pub struct CollectArgs {
     /// [default: `[store]` in tollgate.toml, else .tollgate/history.db; never created].
     #[arg(long, value_name = "URL|PATH")]
     pub store: Option<String>,
+
+    #[command(flatten)]
+    pub cache: crate::project::CacheChoice,
+
+    /// Also print to stderr how many Python test files were parsed and how
+    /// many were served from the discovery cache.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 #[cfg(test)]

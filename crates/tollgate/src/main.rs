@@ -6,6 +6,7 @@
 //! 0 success, 1 findings (`--strict` diagnostics, lint errors, failed tests),
 //! 2 usage or configuration errors, 3 infrastructure errors.
 
+mod cache;
 mod ci_source;
 mod cli;
 mod commands;

@@ -80,35 +80,36 @@ impl Project {
     /// project root — every Rust feature on and ignored tests included, since
     /// each job decides what it runs — with the config's rules applied.
     pub fn collect(&self) -> anyhow::Result<ProjectInventory> {
-        self.collect_languages(Languages::BOTH)
-    }
-
-    /// [`Project::collect`] with learned items used as `learned` says
-    /// (`--no-learned`, `--store`).
-    pub fn collect_learned(
-        &self,
-        learned: crate::learned::Use<'_>,
-    ) -> anyhow::Result<ProjectInventory> {
-        self.collect_with(Languages::BOTH, learned)
-    }
-
-    /// Collects only the languages asked for: `tollgate run` of Rust-only
-    /// jobs does not pay for Python discovery (and the other way round).
-    pub fn collect_languages(&self, languages: Languages) -> anyhow::Result<ProjectInventory> {
         let learned = crate::learned::Use {
             enabled: true,
             store: None,
         };
-        self.collect_with(languages, learned)
+        self.collect_with(Languages::BOTH, learned, CacheChoice::default())
+    }
+
+    /// [`Project::collect`] with learned items used as `learned` says
+    /// (`--no-learned`, `--store`) and the cache as `cache` says (`--no-cache`).
+    pub fn collect_learned(
+        &self,
+        learned: crate::learned::Use<'_>,
+        cache: CacheChoice,
+    ) -> anyhow::Result<ProjectInventory> {
+        self.collect_with(Languages::BOTH, learned, cache)
     }
 
     /// Collects the languages asked for; Python files with entries flagged
     /// dynamic take pytest's own items where they were learned and are
     /// unchanged since (see [`crate::learned`]).
+    ///
+    /// Only the languages asked for are collected: `tollgate run` of
+    /// Rust-only jobs does not pay for Python discovery (and the other way
+    /// round). Python modules come from `.tollgate/cache/` while unchanged
+    /// unless `cache` says `--no-cache` (see [`crate::cache`]).
     pub fn collect_with(
         &self,
         languages: Languages,
         learned: crate::learned::Use<'_>,
+        cache: CacheChoice,
     ) -> anyhow::Result<ProjectInventory> {
         let root = &self.root;
         // A spinner on a terminal (nothing in a log): a large tree takes a while.
@@ -122,11 +123,14 @@ impl Project {
         let (python, rust) = rayon::join(
             || {
                 languages.python.then(|| {
-                    let found = py::collect(&py::CollectOptions {
-                        invocation_dir: root.clone(),
-                        plugins: declared_plugins(Some(&self.config)),
-                        ..Default::default()
-                    });
+                    let found = collect_python(
+                        &py::CollectOptions {
+                            invocation_dir: root.clone(),
+                            plugins: declared_plugins(Some(&self.config)),
+                            ..Default::default()
+                        },
+                        (!cache.no_cache).then_some(root.as_path()),
+                    );
                     if let Ok(found) = &found {
                         on_python.message(format!(
                             "Python: {} tests found",
@@ -198,6 +202,38 @@ impl Project {
             .unwrap_or(path)
             .to_string_lossy()
             .replace('\\', "/")
+    }
+}
+
+/// `--no-cache` of the commands that collect.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct CacheChoice {
+    /// Parse every test file again instead of using (and updating) the
+    /// discovery cache in `.tollgate/cache/`.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// Python discovery as `pytest` would be invoked with `opts`, through the
+/// discovery cache of the project at `cache_root` when there is one.
+pub fn collect_python(
+    opts: &py::CollectOptions,
+    cache_root: Option<&Path>,
+) -> Result<py::Collection, py::CollectError> {
+    match cache_root {
+        Some(root) => {
+            let disk = crate::cache::DiskCache::open(root);
+            let found = py::collect_cached(
+                opts,
+                &py::cache::CacheUse {
+                    store: &disk,
+                    build_id: disk.build_id(),
+                },
+            );
+            disk.finish();
+            found
+        }
+        None => py::collect(opts),
     }
 }
 

@@ -33,6 +33,7 @@ pub fn inventory(config: &Config, root: &Path) -> Inventory {
         args: vec![],
         rootdir: None,
         config_file: None,
+        plugins: Vec::new(),
     })
     .expect("python collection");
     let rust = rs::collect(&rs::CollectOptions {

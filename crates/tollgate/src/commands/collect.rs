@@ -55,6 +55,13 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
     let mut inventory = Inventory::default();
     let mut selected_python = Vec::new();
     if let Some(mut collection) = python?.flatten() {
+        if args.verbose {
+            let stats = collection.cache_stats;
+            eprintln!(
+                "python: {} files parsed, {} from cache",
+                stats.parsed, stats.cached
+            );
+        }
         if args.verify {
             return verify(args, &cwd, &collection);
         }
@@ -238,7 +245,15 @@ fn collect_python(
     if !args.paths.is_empty() && opts.args.is_empty() {
         return Ok(None);
     }
-    py::collect(&opts)
+    // The cache lives in the project of the nearest tollgate.toml; without
+    // one there is no project to keep it in, and nothing is written.
+    let cache_root = if args.cache.no_cache {
+        None
+    } else {
+        tollgate_config::Config::discover(cwd)
+            .and_then(|config| config.parent().map(Path::to_path_buf))
+    };
+    crate::project::collect_python(&opts, cache_root.as_deref())
         .map(Some)
         .map_err(|e| usage(e.to_string()))
 }

@@ -63,6 +63,9 @@ pub struct LintArgs {
     #[arg(long)]
     pub no_learned: bool,
 
+    #[command(flatten)]
+    pub cache: crate::project::CacheChoice,
+
     /// History store holding learned items: a SQLite path or a postgres:// URL
     /// [default: `[store]` in tollgate.toml; never created].
     #[arg(long, value_name = "URL|PATH")]
@@ -90,10 +93,13 @@ pub fn run(args: &LintArgs) -> anyhow::Result<Status> {
 
     let quarantine = read_quarantine(&project)?;
     let lint_once = || -> anyhow::Result<Vec<tollgate_lint::Finding>> {
-        let collected = project.collect_learned(crate::learned::Use {
-            enabled: !args.no_learned,
-            store: args.store.as_deref(),
-        })?;
+        let collected = project.collect_learned(
+            crate::learned::Use {
+                enabled: !args.no_learned,
+                store: args.store.as_deref(),
+            },
+            args.cache,
+        )?;
         let pytest = collected.python.inifile.as_ref().map(|ini| {
             PytestMarkers::read(
                 &project.root,

@@ -37,6 +37,9 @@ pub struct PlanArgs {
     #[arg(long)]
     pub no_learned: bool,
 
+    #[command(flatten)]
+    pub cache: crate::project::CacheChoice,
+
     /// The pipeline to plan, as named under `[pipelines]` in tollgate.toml (e.g. pr, nightly).
     #[arg(long, value_name = "NAME")]
     pub pipeline: String,
@@ -115,10 +118,13 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
     let changed = changed_files(args, root)?;
 
     let inventory = project
-        .collect_learned(crate::learned::Use {
-            enabled: !args.no_learned,
-            store: args.store.as_deref(),
-        })?
+        .collect_learned(
+            crate::learned::Use {
+                enabled: !args.no_learned,
+                store: args.store.as_deref(),
+            },
+            args.cache,
+        )?
         .inventory;
     let analysis = changed
         .map(|files| planner::analyze_for_pipeline(config, pipeline, root, &files, &inventory));

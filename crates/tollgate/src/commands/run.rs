@@ -94,6 +94,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_learned: bool,
 
+    #[command(flatten)]
+    pub cache: crate::project::CacheChoice,
+
     /// Do not record the run in the history store (`[store]` in tollgate.toml).
     #[arg(long, conflicts_with = "store")]
     pub no_store: bool,
@@ -154,6 +157,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Status> {
                 enabled: !args.no_learned,
                 store: args.store.as_deref(),
             },
+            args.cache,
         )?
         .inventory;
     let analysis = changed
