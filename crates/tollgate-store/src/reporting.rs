@@ -188,7 +188,7 @@ impl Store {
     /// Names of interned test ids (unknown ids are left out).
     pub fn test_names(&mut self, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
         let mut names = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
+        for chunk in ids.chunks(5000) {
             let list = chunk
                 .iter()
                 .map(i64::to_string)
