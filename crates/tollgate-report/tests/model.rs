@@ -400,6 +400,18 @@ fn the_page_grows_by_under_200_bytes_a_test() {
     assert_eq!(report.tests.as_ref().unwrap().history[0], "");
 }
 
+/// A run's trend point: key, branch, p50, p95, flake rate, coverage.
+type TrendRow<'a> = (
+    &'a str,
+    &'a str,
+    Option<u64>,
+    Option<u64>,
+    Option<f64>,
+    Option<f64>,
+);
+/// An owner with (component, tests, failed, flaky).
+type OwnerRow<'a> = (&'a str, Vec<(&'a str, u64, u64, u64)>);
+
 /// Trends: one point per run with its branch, pass counts, duration
 /// percentiles, flake rate and coverage (the page draws a line per branch).
 #[test]
@@ -407,14 +419,7 @@ fn runs_carry_what_the_trends_draw() {
     let mut input = input();
     input.history[0].0.branch = "release".into();
     let report = build(&input, &components());
-    let runs: Vec<(
-        &str,
-        &str,
-        Option<u64>,
-        Option<u64>,
-        Option<f64>,
-        Option<f64>,
-    )> = report
+    let runs: Vec<TrendRow> = report
         .runs
         .iter()
         .map(|r| {
@@ -505,7 +510,7 @@ fallback = "@platform"
     input.names.insert(7, "tests/misc/test_x.py::test_y".into());
     input.rows.push(row(7, 1, 0, false, 0.1));
     let report = build(&input, &components);
-    let owners: Vec<(&str, Vec<(&str, u64, u64, u64)>)> = report
+    let owners: Vec<OwnerRow> = report
         .owners
         .iter()
         .map(|o| {
