@@ -6,6 +6,7 @@ use tollgate_store::{
     AttemptRecord, CoverageRollup, FlakyReport, JobRecord, RunInfo, TestRunRow, Verdict,
 };
 
+use crate::changepoint::Detector;
 use crate::components::Components;
 use crate::model::*;
 
@@ -22,7 +23,8 @@ pub struct ReportInput {
     pub base: Option<RunInfo>,
     pub jobs: Vec<JobRecord>,
     pub rows: Vec<TestRunRow>,
-    /// Names of every interned test id the rows and states mention.
+    /// Names of the interned test ids of `rows` and `base_states` (history
+    /// strips go by id).
     pub names: HashMap<i64, String>,
     /// Earlier runs of the pipeline, oldest first, with their per-test states
     /// (see `Store::run_test_summary`). The report's own run is not in it.
@@ -37,6 +39,9 @@ pub struct ReportInput {
     pub base_coverage_component: Vec<CoverageRollup>,
     /// `(name, metric, unit, this run's values, earlier runs' means oldest first)`.
     pub bench: Vec<BenchInput>,
+    /// Line coverage percent of the report's run and its history's runs
+    /// that recorded coverage, by run key.
+    pub run_coverage: HashMap<String, f64>,
     pub verdicts: Vec<Verdict>,
     /// Include the table of every test.
     pub include_tests: bool,
@@ -232,7 +237,12 @@ pub fn build(input: &ReportInput, components: &Components) -> Report {
                         .unwrap_or("")
                         .to_string();
                     FlakyView {
-                        owner: components.owner_of(&component).unwrap_or("").to_string(),
+                        owner: components
+                            .owner_of_test(
+                                &f.test_id,
+                                Some(component.as_str()).filter(|c| !c.is_empty()),
+                            )
+                            .unwrap_or_default(),
                         component,
                         in_run: current.get(&f.test_id).is_some_and(|(s, _, _)| *s == b'K'),
                         id: f.test_id.clone(),
@@ -309,6 +319,11 @@ pub fn build(input: &ReportInput, components: &Components) -> Report {
                 change_percent: base
                     .filter(|m| *m != 0.0)
                     .map(|m| ((value - m) / m * 1000.0).round() / 10.0),
+                change_points: {
+                    let mut series = b.history.clone();
+                    series.push(value);
+                    Detector::default().detect(&series)
+                },
             }
         })
         .collect();
@@ -316,56 +331,103 @@ pub fn build(input: &ReportInput, components: &Components) -> Report {
     let mut runs: Vec<RunPoint> = input
         .history
         .iter()
-        .map(|(run, states)| RunPoint {
-            key: run.run_key.clone(),
-            commit: run.commit.clone(),
-            branch: run.branch.clone(),
-            started_at_ms: run.started_at_ms,
-            counts: counts_of(states.iter().map(|(_, s, d)| (*s, *d))),
+        .map(|(run, states)| {
+            run_point(
+                run,
+                counts_of(states.iter().map(|(_, s, d)| (*s, *d))),
+                states.iter().map(|(_, _, d)| *d).collect(),
+                input.run_coverage.get(&run.run_key).copied(),
+            )
         })
         .collect();
     if let Some(run) = &input.run {
-        runs.push(RunPoint {
-            key: run.run_key.clone(),
-            commit: run.commit.clone(),
-            branch: run.branch.clone(),
-            started_at_ms: run.started_at_ms,
+        runs.push(run_point(
+            run,
             counts,
-        });
+            current.values().map(|(_, d, _)| *d).collect(),
+            input.run_coverage.get(&run.run_key).copied(),
+        ));
     }
 
+    // Component and owner of every test of the run (tests of one file share
+    // both: attributed once per file).
     let mut component_names: Vec<String> = vec![String::new()];
     component_names.extend(components.names().map(str::to_string));
+    let mut owner_names: Vec<String> = vec![String::new()];
+    let mut owner_index: HashMap<String, u32> = HashMap::new();
+    let mut by_file: HashMap<&str, (u32, u32)> = HashMap::new();
+    let attribution: Vec<(u32, u32)> = current
+        .keys()
+        .map(|id| {
+            let file = id.split("::").next().unwrap_or(id);
+            *by_file.entry(file).or_insert_with(|| {
+                let component = components.component_of(id);
+                let c = component
+                    .and_then(|c| component_names.iter().position(|n| n == c))
+                    .unwrap_or(0);
+                let o = match components.owner_of_test(id, component) {
+                    Some(owner) => *owner_index.entry(owner.clone()).or_insert_with(|| {
+                        owner_names.push(owner);
+                        u32::try_from(owner_names.len() - 1).unwrap_or(0)
+                    }),
+                    None => 0,
+                };
+                (u32::try_from(c).unwrap_or(0), o)
+            })
+        })
+        .collect();
+    let owners = owner_views(
+        current
+            .values()
+            .map(|(s, _, _)| *s)
+            .zip(attribution.iter().copied()),
+        &component_names,
+        &owner_names,
+    );
+
     let tests = input.include_tests.then(|| {
-        let history_maps: Vec<HashMap<&str, u8>> = input
-            .history
+        // History strips, one row of `runs + 1` letters per test, filled by
+        // interned id (no name lookups over runs x tests).
+        let width = input.history.len() + 1;
+        let position: HashMap<&str, usize> = current
+            .keys()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        let row_of: HashMap<i64, usize> = input
+            .rows
             .iter()
-            .map(|(_, states)| {
-                states
-                    .iter()
-                    .filter_map(|(id, s, _)| input.names.get(id).map(|n| (n.as_str(), *s)))
-                    .collect()
+            .filter_map(|r| {
+                let name = input.names.get(&r.test)?;
+                Some((r.test, *position.get(name.as_str())?))
             })
             .collect();
+        let mut strips = vec![b'-'; current.len() * width];
+        for (k, (_, states)) in input.history.iter().enumerate() {
+            for (id, s, _) in states {
+                if let Some(i) = row_of.get(id) {
+                    strips[i * width + k] = *s;
+                }
+            }
+        }
         let mut table = TestTable::default();
         let mut state = Vec::with_capacity(current.len());
-        for (id, (s, seconds, job)) in &current {
-            let component = components
-                .component_of(id)
-                .and_then(|c| component_names.iter().position(|n| n == c))
-                .unwrap_or(0);
-            table.component.push(u32::try_from(component).unwrap_or(0));
+        for (i, ((id, (s, seconds, job)), (component, owner))) in
+            current.iter().zip(&attribution).enumerate()
+        {
+            table.component.push(*component);
+            table.owner.push(*owner);
             table.job.push(u32::try_from(*job).unwrap_or(0));
             state.push(*s);
             table.ms.push((seconds * 1000.0).round() as u64);
-            let mut strip: Vec<u8> = history_maps
-                .iter()
-                .map(|m| m.get(id.as_str()).copied().unwrap_or(b'-'))
-                .collect();
-            strip.push(*s);
-            table
-                .history
-                .push(String::from_utf8(strip).unwrap_or_default());
+            let strip = &mut strips[i * width..(i + 1) * width];
+            strip[width - 1] = *s;
+            // Most tests passed in every run: "" says so in two bytes.
+            table.history.push(if strip.iter().all(|c| *c == b'P') {
+                String::new()
+            } else {
+                String::from_utf8(strip.to_vec()).unwrap_or_default()
+            });
             table.id.push(id.clone());
         }
         table.state = String::from_utf8(state).unwrap_or_default();
@@ -427,6 +489,7 @@ pub fn build(input: &ReportInput, components: &Components) -> Report {
             base: input.base.as_ref().map(brief),
             components: component_names,
             job_names: input.jobs.iter().map(|j| j.name.clone()).collect(),
+            owners: owner_names,
         },
         status,
         verdicts: input.verdicts.clone(),
@@ -441,8 +504,104 @@ pub fn build(input: &ReportInput, components: &Components) -> Report {
         bench,
         runs,
         tests,
+        owners,
         durations,
     }
+}
+
+fn run_point(
+    run: &RunInfo,
+    counts: Counts,
+    mut seconds: Vec<f64>,
+    coverage: Option<f64>,
+) -> RunPoint {
+    seconds.sort_unstable_by(f64::total_cmp);
+    // Nearest rank.
+    let rank = |p: f64| {
+        let n = seconds.len();
+        (n > 0).then(|| {
+            let i = ((p * n as f64).ceil() as usize).clamp(1, n) - 1;
+            (seconds[i] * 1000.0).round() as u64
+        })
+    };
+    let ran = counts.passed + counts.failed + counts.flaky;
+    RunPoint {
+        key: run.run_key.clone(),
+        commit: run.commit.clone(),
+        branch: run.branch.clone(),
+        started_at_ms: run.started_at_ms,
+        counts,
+        p50_ms: rank(0.5),
+        p95_ms: rank(0.95),
+        flake_rate: (ran > 0).then(|| (counts.flaky as f64 / ran as f64 * 1e4).round() / 1e4),
+        coverage_percent: coverage.map(|c| (c * 100.0).round() / 100.0),
+    }
+}
+
+/// Owners → components → counts, from each test's state and `(component,
+/// owner)` indices. Owners with the most failed tests first, then flaky,
+/// then by name; tests no owner claims last.
+fn owner_views(
+    tests: impl Iterator<Item = (u8, (u32, u32))>,
+    component_names: &[String],
+    owner_names: &[String],
+) -> Vec<OwnerView> {
+    let mut by: BTreeMap<u32, BTreeMap<u32, OwnerCounts>> = BTreeMap::new();
+    for (state, (component, owner)) in tests {
+        let c = by.entry(owner).or_default().entry(component).or_default();
+        c.tests += 1;
+        match state {
+            b'F' => c.failed += 1,
+            b'K' => c.flaky += 1,
+            b'S' => c.skipped += 1,
+            _ => {}
+        }
+    }
+    let add = |a: &mut OwnerCounts, b: &OwnerCounts| {
+        a.tests += b.tests;
+        a.failed += b.failed;
+        a.flaky += b.flaky;
+        a.skipped += b.skipped;
+    };
+    let order = |a: &OwnerCounts, an: &str, b: &OwnerCounts, bn: &str| {
+        (
+            an.is_empty(),
+            std::cmp::Reverse(a.failed),
+            std::cmp::Reverse(a.flaky),
+            an,
+        )
+            .cmp(&(
+                bn.is_empty(),
+                std::cmp::Reverse(b.failed),
+                std::cmp::Reverse(b.flaky),
+                bn,
+            ))
+    };
+    let name = |names: &[String], i: u32| names.get(i as usize).cloned().unwrap_or_default();
+    let mut out: Vec<OwnerView> = by
+        .into_iter()
+        .map(|(owner, comps)| {
+            let mut counts = OwnerCounts::default();
+            let mut components: Vec<OwnerComponent> = comps
+                .into_iter()
+                .map(|(c, n)| {
+                    add(&mut counts, &n);
+                    OwnerComponent {
+                        component: name(component_names, c),
+                        counts: n,
+                    }
+                })
+                .collect();
+            components.sort_by(|a, b| order(&a.counts, &a.component, &b.counts, &b.component));
+            OwnerView {
+                owner: name(owner_names, owner),
+                counts,
+                components,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| order(&a.counts, &a.owner, &b.counts, &b.owner));
+    out
 }
 
 /// The gate's verdict when one was recorded (worst check), else what the

@@ -1,8 +1,16 @@
 //! Test → component → owner, from `[components]` of tollgate.toml: the file
 //! part of a test id against the component's path globs, else the first
 //! `::` segment against its packages (Rust ids start with the crate).
+//!
+//! Owners of a test come from `[owners]` through `tollgate_owners::Resolver`
+//! when one is attached ([`Components::with_owners`]): the component's (or
+//! framework's) owner, else CODEOWNERS on the test's file, else the
+//! `[owners] fallback`. Without one, the component's `owner`.
+
+use std::sync::Arc;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use tollgate_owners::Resolver;
 
 /// One component as configured.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,9 +31,22 @@ pub struct ComponentError {
     pub source: globset::Error,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Components {
     defs: Vec<(ComponentDef, GlobSet)>,
+    owners: Option<Arc<Resolver>>,
+}
+
+impl std::fmt::Debug for Components {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Components")
+            .field(
+                "defs",
+                &self.defs.iter().map(|(d, _)| d).collect::<Vec<_>>(),
+            )
+            .field("owners", &self.owners.is_some())
+            .finish()
+    }
 }
 
 impl Components {
@@ -48,7 +69,34 @@ impl Components {
             })?;
             out.push((def, set));
         }
-        Ok(Components { defs: out })
+        Ok(Components {
+            defs: out,
+            owners: None,
+        })
+    }
+
+    /// Attributes owners through `[owners]` (CODEOWNERS, fallback) as well.
+    pub fn with_owners(mut self, resolver: Resolver) -> Components {
+        self.owners = Some(Arc::new(resolver));
+        self
+    }
+
+    /// The owners of a test (comma-separated), given its component: the
+    /// component's owner, else (with `[owners]` attached) CODEOWNERS on the
+    /// test's file, else the fallback owner.
+    pub fn owner_of_test(&self, test_id: &str, component: Option<&str>) -> Option<String> {
+        if let Some(owner) = component.and_then(|c| self.owner_of(c)) {
+            return Some(owner.to_string());
+        }
+        let resolver = self.owners.as_ref()?;
+        if let Some(o) = component.and_then(|c| resolver.for_component(c)) {
+            return Some(o.owners.join(", "));
+        }
+        let file = test_id.split("::").next().unwrap_or(test_id);
+        resolver
+            .for_path(file)
+            .filter(|o| !o.owners.is_empty())
+            .map(|o| o.owners.join(", "))
     }
 
     pub fn component_of(&self, test_id: &str) -> Option<&str> {
@@ -61,6 +109,7 @@ impl Components {
             .map(|(def, _)| def.name.as_str())
     }
 
+    /// The owner of a component: `[components.X] owner`.
     pub fn owner_of(&self, component: &str) -> Option<&str> {
         self.defs
             .iter()

@@ -1,6 +1,6 @@
 //! The I/O edge: reads a [`ReportInput`] from the store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use tollgate_store::{FlakyQuery, RollupBy, RunInfo, Store, StoreError};
 
@@ -86,10 +86,9 @@ pub fn gather(store: &mut Store, options: &GatherOptions) -> Result<ReportInput,
         },
         None => None,
     };
+    // Names of this run's tests and the base run's (removed tests); history
+    // strips go by interned id.
     let mut ids: Vec<i64> = rows.iter().map(|r| r.test).collect();
-    if options.include_tests {
-        ids.extend(history.iter().flat_map(|(_, s)| s.iter().map(|x| x.0)));
-    }
     if let Some(states) = &base_states {
         ids.extend(states.iter().map(|x| x.0));
     }
@@ -147,6 +146,22 @@ pub fn gather(store: &mut Store, options: &GatherOptions) -> Result<ReportInput,
         });
     }
 
+    // Line coverage of each run shown in the trends.
+    let mut run_coverage = HashMap::new();
+    let percent = |rollup: &[tollgate_store::CoverageRollup]| {
+        let total: u64 = rollup.iter().map(|c| c.lines_total).sum();
+        let covered: u64 = rollup.iter().map(|c| c.lines_covered).sum();
+        (total > 0).then(|| 100.0 * covered as f64 / total as f64)
+    };
+    if let Some(p) = percent(&coverage_language) {
+        run_coverage.insert(run.run_key.clone(), p);
+    }
+    for (r, _) in &history {
+        if let Some(p) = percent(&store.coverage_rollup(&r.run_key, RollupBy::Language)?) {
+            run_coverage.insert(r.run_key.clone(), p);
+        }
+    }
+
     let verdicts = store.run_verdicts(&run.run_key)?;
     Ok(ReportInput {
         title: options.title.clone(),
@@ -165,6 +180,7 @@ pub fn gather(store: &mut Store, options: &GatherOptions) -> Result<ReportInput,
         base_coverage_language,
         base_coverage_component,
         bench,
+        run_coverage,
         verdicts,
         include_tests: options.include_tests,
         slowest: 50,

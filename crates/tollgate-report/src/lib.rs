@@ -7,6 +7,7 @@
 //! run` applied before storing.
 
 mod build;
+pub mod changepoint;
 pub mod components;
 mod gather;
 pub mod grafana;

@@ -5,7 +5,8 @@
 //! Bounded cardinality by design: series are per pipeline, job, component,
 //! owner, language and gate check — never per test, except the configurable
 //! top-K flakiest and slowest tests. With P pipelines, J jobs, C components,
-//! L languages, G checks and K, the count is at most
+//! L languages, G checks and K (C counting the tests outside every
+//! component as one more), the count is at most
 //! `P·(4 + 4J + 5J + 4C + 2C + L + G·4 + 4 + 2K) + 2` whatever the number of
 //! tests. The job label is `ci_job`: Prometheus keeps `job` for its own
 //! scrape job.
@@ -238,7 +239,9 @@ fn pipeline_metrics(f: &Families, p: &PipelineMetrics, components: &Components, 
             by_job.insert((job.name.as_str(), o), 0);
         }
     }
-    for name in components.names() {
+    // Every component and the tests outside them ("") always have all four
+    // outcomes: the series do not come and go with the tests.
+    for name in components.names().chain([""]) {
         for o in outcomes {
             by_component.insert((name.to_string(), o), 0);
         }

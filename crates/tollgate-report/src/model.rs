@@ -25,6 +25,9 @@ pub struct Report {
     pub runs: Vec<RunPoint>,
     /// Every test of the run (absent when a dashboard page loads it lazily).
     pub tests: Option<TestTable>,
+    /// Owners → components → test counts of this run, for the drill-down
+    /// (owners with the most failures first; tests without an owner last).
+    pub owners: Vec<OwnerView>,
     /// Milliseconds per run of [`Report::runs`] (oldest first, `null` when it
     /// did not run) for the tests a reader opens most: failures, flaky and
     /// slowest tests (at most 1,000).
@@ -41,6 +44,8 @@ pub struct Meta {
     pub components: Vec<String>,
     /// Job names; [`TestTable::job`] indexes into it.
     pub job_names: Vec<String>,
+    /// Owner names; [`TestTable::owner`] indexes into it (0 = none).
+    pub owners: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -151,6 +156,9 @@ pub struct BenchView {
     pub history: Vec<f64>,
     /// Change against the mean of the history, percent.
     pub change_percent: Option<f64>,
+    /// Shifts of the mean over the history and this run (indices into
+    /// `history` followed by `value`): see [`crate::changepoint`].
+    pub change_points: Vec<crate::changepoint::ChangePoint>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -160,6 +168,37 @@ pub struct RunPoint {
     pub branch: String,
     pub started_at_ms: i64,
     pub counts: Counts,
+    /// Median and 95th percentile of the tests' durations, milliseconds.
+    pub p50_ms: Option<u64>,
+    pub p95_ms: Option<u64>,
+    /// Flaky tests over tests that ran (passed, failed or flaky), ratio.
+    pub flake_rate: Option<f64>,
+    /// Line coverage of the run, percent (none recorded: `null`).
+    pub coverage_percent: Option<f64>,
+}
+
+/// One owner's tests in this run, by component.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct OwnerView {
+    /// Empty: tests no owner claims.
+    pub owner: String,
+    pub counts: OwnerCounts,
+    pub components: Vec<OwnerComponent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct OwnerComponent {
+    /// Empty: tests outside every component.
+    pub component: String,
+    pub counts: OwnerCounts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct OwnerCounts {
+    pub tests: u64,
+    pub failed: u64,
+    pub flaky: u64,
+    pub skipped: u64,
 }
 
 /// Every test of the run, by column; index `i` of each column is one test.
@@ -170,11 +209,14 @@ pub struct TestTable {
     pub component: Vec<u32>,
     /// Index into [`Meta::job_names`].
     pub job: Vec<u32>,
+    /// Index into [`Meta::owners`].
+    pub owner: Vec<u32>,
     /// One letter per test: `P` passed, `F` failed, `K` flaky, `S` skipped.
     pub state: String,
     /// Milliseconds, all attempts.
     pub ms: Vec<u64>,
     /// Per test, one letter per run of [`Report::runs`] (oldest first; `-`
-    /// when it did not run).
+    /// when it did not run); the empty string when it passed in every run
+    /// (most tests: it keeps 100,000 tests x 30 runs small).
     pub history: Vec<String>,
 }

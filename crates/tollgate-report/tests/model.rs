@@ -149,6 +149,9 @@ fn input() -> ReportInput {
             values: vec![110.0, 110.0],
             history: vec![100.0, 100.0],
         }],
+        run_coverage: [("r3".to_string(), 75.0), ("r1".to_string(), 80.0)]
+            .into_iter()
+            .collect(),
         verdicts: vec![Verdict {
             check: "critical".into(),
             status: "block".into(),
@@ -393,5 +396,158 @@ fn the_page_grows_by_under_200_bytes_a_test() {
     let page = html::render(&report, html::Mode::File);
     assert!(page.len() < 20_000 * 200, "{} bytes", page.len());
     assert_eq!(report.tests.as_ref().unwrap().id.len(), 20_000);
-    assert_eq!(report.tests.as_ref().unwrap().history[0].len(), 30);
+    // Passed in every run: the empty strip.
+    assert_eq!(report.tests.as_ref().unwrap().history[0], "");
+}
+
+/// A run's trend point: key, branch, p50, p95, flake rate, coverage.
+type TrendRow<'a> = (
+    &'a str,
+    &'a str,
+    Option<u64>,
+    Option<u64>,
+    Option<f64>,
+    Option<f64>,
+);
+/// An owner with (component, tests, failed, flaky).
+type OwnerRow<'a> = (&'a str, Vec<(&'a str, u64, u64, u64)>);
+
+/// Trends: one point per run with its branch, pass counts, duration
+/// percentiles, flake rate and coverage (the page draws a line per branch).
+#[test]
+fn runs_carry_what_the_trends_draw() {
+    let mut input = input();
+    input.history[0].0.branch = "release".into();
+    let report = build(&input, &components());
+    let runs: Vec<TrendRow> = report
+        .runs
+        .iter()
+        .map(|r| {
+            (
+                r.key.as_str(),
+                r.branch.as_str(),
+                r.p50_ms,
+                r.p95_ms,
+                r.flake_rate,
+                r.coverage_percent,
+            )
+        })
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            (
+                "r1",
+                "release",
+                Some(1000),
+                Some(1000),
+                Some(0.0),
+                Some(80.0)
+            ),
+            ("r2", "main", Some(1000), Some(1000), Some(0.0), None),
+            // This run: 0.25, 4.0, 2.0, 0.0, 9.0 s; one flaky of four that ran.
+            ("r3", "main", Some(2000), Some(9000), Some(0.25), Some(75.0)),
+        ]
+    );
+}
+
+/// A step in a benchmark's history is a change point the page marks.
+#[test]
+fn bench_change_points() {
+    let mut input = input();
+    input.bench[0].history = vec![100.0, 101.0, 99.0, 100.0, 130.0, 131.0, 129.0];
+    input.bench[0].values = vec![130.0];
+    let report = build(&input, &components());
+    let cps = &report.bench[0].change_points;
+    assert_eq!(cps.len(), 1, "{cps:?}");
+    assert_eq!(cps[0].index, 4);
+    assert!((cps[0].change_percent - 30.0).abs() < 0.1, "{cps:?}");
+    // The example's flat history has none.
+    assert!(build(&self::input(), &components()).bench[0]
+        .change_points
+        .is_empty());
+}
+
+/// Owners → components → tests: a component's owner, else CODEOWNERS on
+/// the test's file (through tollgate-owners), else the fallback owner.
+#[test]
+fn owners_drill_down_uses_the_owners_config() {
+    let config: tollgate_config::Config = toml::from_str(
+        r#"
+[components.router]
+paths = ["tests/router/**"]
+owner = "@net-team"
+[components.kv]
+paths = ["tests/kv/**"]
+[owners]
+fallback = "@platform"
+"#,
+    )
+    .unwrap();
+    let codeowners = tollgate_owners::CodeOwners::parse(
+        "CODEOWNERS",
+        "/tests/kv/ @kv-team @storage\n",
+        tollgate_owners::Flavor::Github,
+    )
+    .unwrap();
+    let resolver = tollgate_owners::Resolver::new(&config, Some(codeowners)).unwrap();
+    let mut components = Components::new(vec![
+        ComponentDef {
+            name: "router".into(),
+            paths: vec!["tests/router/**".into()],
+            owner: Some("@net-team".into()),
+            ..ComponentDef::default()
+        },
+        ComponentDef {
+            name: "kv".into(),
+            paths: vec!["tests/kv/**".into()],
+            ..ComponentDef::default()
+        },
+    ])
+    .unwrap()
+    .with_owners(resolver);
+    let mut input = input();
+    input.names.insert(7, "tests/misc/test_x.py::test_y".into());
+    input.rows.push(row(7, 1, 0, false, 0.1));
+    let report = build(&input, &components);
+    let owners: Vec<OwnerRow> = report
+        .owners
+        .iter()
+        .map(|o| {
+            (
+                o.owner.as_str(),
+                o.components
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.component.as_str(),
+                            c.counts.tests,
+                            c.counts.failed,
+                            c.counts.flaky,
+                        )
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            ("@net-team", vec![("router", 2, 1, 0)]),
+            ("@kv-team, @storage", vec![("kv", 3, 0, 1)]),
+            ("@platform", vec![("", 1, 0, 0)]),
+        ]
+    );
+    // The test table points at them.
+    let table = report.tests.as_ref().unwrap();
+    let i = table.id.iter().position(|id| id == C).unwrap();
+    assert_eq!(
+        report.meta.owners[table.owner[i] as usize],
+        "@kv-team, @storage"
+    );
+    assert_eq!(report.flaky[0].owner, "@kv-team, @storage");
+    // Without [owners]: only component owners.
+    components = self::components();
+    let report = build(&input, &components);
+    assert_eq!(report.owners.last().unwrap().owner, "");
 }

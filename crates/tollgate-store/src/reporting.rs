@@ -161,26 +161,48 @@ impl Store {
     /// state is `P` passed, `F` failed, `K` flaky (passed and failed), `S`
     /// skipped; for the history strips of older runs.
     pub fn run_test_summary(&mut self, run_id: i64) -> Result<Vec<(i64, u8, f64)>, StoreError> {
+        // Grouped by job first: the (run_id, job_id, test_id, attempt) index
+        // gives the groups in order (no sort, no walk of another run's
+        // attempts); a test that ran in several jobs is folded below.
         let rows = self.sql().query(
             "SELECT test_id, \
                 CAST(SUM(CASE WHEN outcome = 'passed' THEN 1 ELSE 0 END) AS BIGINT), \
                 CAST(SUM(CASE WHEN outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS BIGINT), \
                 SUM(duration_s) \
-             FROM test_attempts WHERE run_id = ?1 GROUP BY test_id",
+             FROM test_attempts WHERE run_id = ?1 GROUP BY job_id, test_id",
             &[run_id.into()],
         )?;
-        Ok(rows
+        let mut folded: Vec<(i64, bool, bool, f64)> = rows
             .iter()
             .map(|r| {
-                let passed = col(r, 1).int() > 0;
-                let failed = col(r, 2).int() > 0;
+                (
+                    col(r, 0).int(),
+                    col(r, 1).int() > 0,
+                    col(r, 2).int() > 0,
+                    col(r, 3).real(),
+                )
+            })
+            .collect();
+        folded.sort_unstable_by_key(|t| t.0);
+        folded.dedup_by(|later, kept| {
+            if later.0 != kept.0 {
+                return false;
+            }
+            kept.1 |= later.1;
+            kept.2 |= later.2;
+            kept.3 += later.3;
+            true
+        });
+        Ok(folded
+            .into_iter()
+            .map(|(test, passed, failed, seconds)| {
                 let state = match (passed, failed) {
                     (true, true) => b'K',
                     (false, true) => b'F',
                     (true, false) => b'P',
                     (false, false) => b'S',
                 };
-                (col(r, 0).int(), state, col(r, 3).real())
+                (test, state, seconds)
             })
             .collect())
     }
@@ -188,7 +210,7 @@ impl Store {
     /// Names of interned test ids (unknown ids are left out).
     pub fn test_names(&mut self, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
         let mut names = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
+        for chunk in ids.chunks(5000) {
             let list = chunk
                 .iter()
                 .map(i64::to_string)

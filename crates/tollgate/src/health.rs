@@ -36,7 +36,8 @@ pub fn redact_fn(redactor: Redactor) -> impl Fn(&str) -> Option<String> + Send +
     }
 }
 
-/// `[components]` as the report attributes tests.
+/// `[components]` as the report attributes tests, with `[owners]`
+/// (CODEOWNERS, fallback) for the owners of tests outside every component.
 pub fn components(project: &Project) -> anyhow::Result<Components> {
     let defs = project
         .config
@@ -50,9 +51,10 @@ pub fn components(project: &Project) -> anyhow::Result<Components> {
             critical: c.critical,
         })
         .collect();
-    Components::new(defs)
+    let components = Components::new(defs)
         .map_err(|e| usage(format!("{}: {e}", project.config_path.display())))
-        .context("cannot read the components")
+        .context("cannot read the components")?;
+    Ok(components.with_owners(crate::failures::resolver(project)?))
 }
 
 pub fn now_ms() -> i64 {

@@ -7,13 +7,15 @@
   var COLOR = { P: '#1a7f37', F: '#cf222e', K: '#bf8700', S: '#8c959f', '-': '#d0d7de' };
   var TABS = [
     ['overview', 'Overview'], ['failures', 'Failures'], ['flaky', 'Flaky'], ['slowest', 'Slowest'],
-    ['tests', 'All tests'], ['jobs', 'Jobs'], ['coverage', 'Coverage'], ['bench', 'Benchmarks']
+    ['tests', 'All tests'], ['owners', 'Owners'], ['trends', 'Trends'], ['jobs', 'Jobs'], ['coverage', 'Coverage'], ['bench', 'Benchmarks']
   ];
+  var PALETTE = ['#0969da', '#bf3989', '#1a7f37', '#bc4c00', '#8250df', '#0a7d8c', '#cf222e', '#6e7781'];
   var main = document.getElementById('main');
   var search = document.getElementById('search');
   var tests = D.tests || null;
   var index = null; // test id -> row
-  var lower = null; // lower-case ids, for search
+  var hay = null; // every id, lower-case, one per line: searched with indexOf
+  var starts = null; // offset of each id's line in `hay` (and the end)
   var filtered = null; // row numbers shown by the tests table
   var current = null; // current virtual table (keyboard)
 
@@ -61,33 +63,81 @@
   function buildIndex() {
     if (index || !tests) return;
     index = new Map();
-    lower = new Array(tests.id.length);
-    for (var i = 0; i < tests.id.length; i++) { index.set(tests.id[i], i); lower[i] = tests.id[i].toLowerCase(); }
+    for (var i = 0; i < tests.id.length; i++) index.set(tests.id[i], i);
   }
+  function buildSearch() {
+    if (hay || !tests) return;
+    var n = tests.id.length;
+    starts = new Int32Array(n + 1);
+    var at = 0;
+    for (var i = 0; i < n; i++) { starts[i] = at; at += tests.id[i].length + 1; }
+    starts[n] = at;
+    hay = tests.id.join('\n').toLowerCase() + '\n';
+    // A lower-cased id may change length (rare non-ASCII): search by line.
+    if (hay.length !== at) { at = 0; var lines = hay.split('\n'); for (i = 0; i < n; i++) { starts[i] = at; at += lines[i].length + 1; } starts[n] = at; }
+  }
+  // Rows whose id contains `q` (lower-case), in order: one indexOf over all
+  // ids at once, then the next search starts on the next line.
+  function searchRows(q) {
+    buildSearch();
+    var n = tests.id.length, rows = [];
+    if (!q) { for (var i = 0; i < n; i++) rows.push(i); return rows; }
+    q = q.replace(/\n/g, '');
+    var pos = hay.indexOf(q);
+    while (pos >= 0) {
+      var lo = 0, hi = n - 1;
+      while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (starts[mid] <= pos) lo = mid; else hi = mid - 1; }
+      if (pos + q.length < starts[lo + 1]) { rows.push(lo); pos = hay.indexOf(q, starts[lo + 1]); }
+      else pos = hay.indexOf(q, pos + 1);
+    }
+    return rows;
+  }
+  function fullStrip(h) { return h || new Array(D.runs.length + 1).join('P'); }
 
   // ---- charts (inline SVG)
   function lineChart(title, values, labels, opts) {
+    return multiChart(title, [{ values: values, color: (opts || {}).color }], labels, opts);
+  }
+  // Several series over the same x positions (`null`: no point there); each
+  // series' points are joined in order. opts.marks: [{index, text}] draws a
+  // dashed vertical line (class `cp`) before point `index`.
+  function multiChart(title, series, labels, opts) {
     opts = opts || {};
     var w = opts.w || 420, h = opts.h || 140, pad = 28;
-    var box = el('div', { cls: 'chart' }, el('div', { cls: 'muted', text: title }));
+    var box = el('div', { cls: 'chart', 'data-title': title }, el('div', { cls: 'muted', text: title }));
     var s = svg('svg', { width: w, height: h, viewBox: '0 0 ' + w + ' ' + h, role: 'img', 'aria-label': title });
-    var nums = values.filter(function (v) { return v != null && isFinite(v); });
+    var values = series.length ? series[0].values : [];
+    var nums = [];
+    series.forEach(function (sr) { sr.values.forEach(function (v) { if (v != null && isFinite(v)) nums.push(v); }); });
     if (!nums.length) { box.appendChild(el('div', { cls: 'muted', text: 'no data' })); return box; }
-    var lo = opts.min != null ? opts.min : Math.min.apply(null, nums), hi = opts.max != null ? opts.max : Math.max.apply(null, nums);
+    var min = nums[0], max = nums[0];
+    nums.forEach(function (v) { if (v < min) min = v; if (v > max) max = v; });
+    var lo = opts.min != null ? opts.min : min, hi = opts.max != null ? opts.max : max;
     if (hi === lo) { hi = lo + 1; }
     var x = function (i) { return pad + (values.length < 2 ? (w - 2 * pad) / 2 : i * (w - 2 * pad) / (values.length - 1)); };
     var y = function (v) { return h - pad + 8 - (v - lo) / (hi - lo) * (h - pad - 8 - 8); };
     s.appendChild(svg('line', { x1: pad, y1: h - pad + 8, x2: w - pad, y2: h - pad + 8, stroke: '#d0d7de' }));
     s.appendChild(svg('text', { x: 2, y: 12, text: fmt(hi, opts) }));
     s.appendChild(svg('text', { x: 2, y: h - pad + 8, text: fmt(lo, opts) }));
-    var pts = [];
-    values.forEach(function (v, i) { if (v != null && isFinite(v)) pts.push(x(i).toFixed(1) + ',' + y(v).toFixed(1)); });
-    s.appendChild(svg('polyline', { points: pts.join(' '), fill: 'none', stroke: opts.color || '#0969da', 'stroke-width': 2 }));
-    values.forEach(function (v, i) {
-      if (v == null || !isFinite(v)) return;
-      var c = svg('circle', { cx: x(i), cy: y(v), r: 3, fill: opts.color || '#0969da' });
-      c.appendChild(svg('title', { text: (labels[i] || '') + ': ' + fmt(v, opts) }));
-      s.appendChild(c);
+    (opts.marks || []).forEach(function (m) {
+      var mx = values.length < 2 ? x(0) : (x(m.index - 1) + x(m.index)) / 2;
+      var ln = svg('line', { x1: mx, y1: 4, x2: mx, y2: h - pad + 8, stroke: '#cf222e', 'stroke-dasharray': '4 3', 'class': 'cp', 'data-index': m.index });
+      ln.appendChild(svg('title', { text: m.text }));
+      s.appendChild(ln);
+    });
+    series.forEach(function (sr) {
+      var color = sr.color || '#0969da', pts = [];
+      sr.values.forEach(function (v, i) { if (v != null && isFinite(v)) pts.push(x(i).toFixed(1) + ',' + y(v).toFixed(1)); });
+      var line = svg('polyline', { points: pts.join(' '), fill: 'none', stroke: color, 'stroke-width': 2 });
+      if (sr.name != null) line.setAttribute('data-series', sr.name);
+      s.appendChild(line);
+      sr.values.forEach(function (v, i) {
+        if (v == null || !isFinite(v)) return;
+        var c = svg('circle', { cx: x(i), cy: y(v), r: 3, fill: color });
+        if (sr.name != null) c.setAttribute('data-series', sr.name);
+        c.appendChild(svg('title', { text: (sr.name != null ? sr.name + ' · ' : '') + (labels[i] || '') + ': ' + fmt(v, opts) }));
+        s.appendChild(c);
+      });
     });
     if (labels.length) {
       s.appendChild(svg('text', { x: pad, y: h - 4, text: labels[0] }));
@@ -156,7 +206,7 @@
       el('span', { text: D.meta.components[tests.component[i]] || '' }),
       el('span', { text: D.meta.job_names[tests.job[i]] || '' }),
       el('span', { text: secs(tests.ms[i] / 1000), style: 'text-align:right' }),
-      el('span', {}, strip(tests.history[i])));
+      el('span', {}, strip(fullStrip(tests.history[i]))));
   }
 
   // ---- pages
@@ -255,21 +305,97 @@
     if (!D.bench.length) return [el('p', { text: 'No benchmark recorded for this run.' })];
     var perf = D.verdicts.filter(function (v) { return /perf|bench/i.test(v.check); });
     return [perf.length ? el('p', {}, 'Performance verdict: ', perf.map(function (v) { return el('b', { cls: v.status === 'block' ? 'F' : v.status === 'alert' ? 'K' : 'P', text: v.check + ' ' + v.status + ' ' }); })) : null,
+      el('p', { cls: 'muted', text: 'Dashed red lines are change points: where the mean of the series shifted (binary segmentation with a two-sample t test, t ≥ 5 and a shift of at least 5%).' }),
       el('div', { cls: 'charts' }, D.bench.map(function (b) {
         var vals = b.history.concat([b.value]);
-        return el('div', {}, lineChart(b.name + ' · ' + b.metric + (b.unit ? ' (' + b.unit + ')' : '') + (b.change_percent == null ? '' : ' · ' + (b.change_percent >= 0 ? '+' : '') + b.change_percent + '%'),
-          vals, vals.map(function (_, i) { return i === vals.length - 1 ? 'this run' : 'run −' + (vals.length - 1 - i); }), {}));
+        var runName = function (i) { return i === vals.length - 1 ? 'this run' : 'run −' + (vals.length - 1 - i); };
+        var cps = b.change_points || [];
+        var sign = function (v) { return (v >= 0 ? '+' : '') + v + '%'; };
+        var text = function (c) { return 'change at ' + runName(c.index) + ': ' + sign(c.change_percent) + ' (mean ' + fmt(c.before, {}) + ' → ' + fmt(c.after, {}) + ')'; };
+        return el('div', { cls: 'bench', 'data-bench': b.name + ' ' + b.metric },
+          multiChart(b.name + ' · ' + b.metric + (b.unit ? ' (' + b.unit + ')' : '') + (b.change_percent == null ? '' : ' · ' + sign(b.change_percent)),
+            [{ values: vals }], vals.map(function (_, i) { return runName(i); }), { marks: cps.map(function (c) { return { index: c.index, text: text(c) }; }) }),
+          cps.length ? el('ul', { cls: 'cps' }, cps.map(function (c) { return el('li', { cls: 'K', text: text(c) }); })) : el('p', { cls: 'muted', text: 'no change point' }));
       }))];
   };
+  // Trends over the runs of the report, one line per branch.
+  pages.trends = function () {
+    var runs = D.runs;
+    if (!runs.length) return [el('p', { text: 'No runs.' })];
+    var branches = [];
+    runs.forEach(function (r) { if (branches.indexOf(r.branch) < 0) branches.push(r.branch); });
+    var labels = runs.map(function (r) { return r.key + ' (' + (r.branch || 'no branch') + ')'; });
+    var color = function (b) { return PALETTE[branches.indexOf(b) % PALETTE.length]; };
+    var metric = function (title, f, opts) {
+      return multiChart(title, branches.map(function (b) {
+        return { name: b, color: color(b), values: runs.map(function (r) { return r.branch === b ? f(r) : null; }) };
+      }), labels, opts);
+    };
+    var passRate = function (r) { var n = r.counts.passed + r.counts.failed + r.counts.flaky; return n ? 100 * r.counts.passed / n : null; };
+    return [el('p', { cls: 'muted', text: runs.length + ' runs of pipeline ' + (D.meta.run.pipeline || '-') + ' on ' + branches.length + ' branch' + (branches.length === 1 ? '' : 'es') + ', oldest first; one line per branch.' }),
+      el('div', { cls: 'legend', id: 'trend-legend' }, branches.map(function (b) {
+        var n = runs.filter(function (r) { return r.branch === b; }).length;
+        return el('span', { cls: 'tag', 'data-branch': b }, el('b', { style: 'color:' + color(b), text: '● ' }), (b || 'no branch') + ' · ' + n + ' run' + (n === 1 ? '' : 's'));
+      })),
+      el('div', { cls: 'charts', id: 'trend-charts' },
+        metric('pass rate', passRate, { pct: true }),
+        metric('flake rate', function (r) { return r.flake_rate == null ? null : 100 * r.flake_rate; }, { pct: true, min: 0 }),
+        metric('test duration p50', function (r) { return r.p50_ms == null ? null : r.p50_ms / 1000; }, { secs: true, min: 0 }),
+        metric('test duration p95', function (r) { return r.p95_ms == null ? null : r.p95_ms / 1000; }, { secs: true, min: 0 }),
+        metric('coverage', function (r) { return r.coverage_percent; }, { pct: true }),
+        metric('failed tests', function (r) { return r.counts.failed; }, { min: 0 }))];
+  };
+  // Owners → components → tests.
+  function countCells(c) {
+    return [el('td', { cls: 'n', text: String(c.tests) }), el('td', { cls: 'n F', text: String(c.failed) }), el('td', { cls: 'n K', text: String(c.flaky) }), el('td', { cls: 'n S', text: String(c.skipped) })];
+  }
+  function countHead(first) {
+    return el('tr', {}, [first, 'tests', 'failed', 'flaky', 'skipped'].map(function (h, i) { return el('th', { cls: i ? 'n' : '', text: h }); }));
+  }
+  function ownerHref(owner, component) {
+    return '#owners/' + encodeURIComponent(owner) + (component == null ? '' : '/' + encodeURIComponent(component));
+  }
+  pages.owners = function () {
+    if (!D.owners.length) return [el('p', { text: 'No tests in this run.' })];
+    return [el('p', { cls: 'muted', text: 'Owners from [owners] and [components] of tollgate.toml (a component\'s owner, else CODEOWNERS, else the fallback); open one for its components and tests.' }),
+      el('table', { id: 'owners-table' }, countHead('owner'), D.owners.map(function (o) {
+        return el('tr', { 'data-owner': o.owner }, el('td', {}, el('a', { href: ownerHref(o.owner), text: o.owner || '(no owner)' })), countCells(o.counts));
+      }))];
+  };
+  function ownerPage(owner, component) {
+    var o = D.owners.filter(function (x) { return x.owner === owner; })[0];
+    var out = [el('p', {}, el('a', { href: '#owners', text: 'Owners' }), ' › ', component == null ? el('b', { id: 'owner-title', text: owner || '(no owner)' }) : el('a', { href: ownerHref(owner), id: 'owner-title', text: owner || '(no owner)' }),
+      component == null ? null : ' › ', component == null ? null : el('b', { id: 'component-title', text: component || '(no component)' }))];
+    if (!o) { out.push(el('p', { text: 'No test of this run has this owner.' })); return out; }
+    if (component == null) {
+      out.push(el('table', { id: 'owner-components' }, countHead('component'), o.components.map(function (c) {
+        return el('tr', { 'data-component': c.component }, el('td', {}, el('a', { href: ownerHref(owner, c.component), text: c.component || '(no component)' })), countCells(c.counts));
+      })));
+      return out;
+    }
+    var box = el('div', {}, el('p', { cls: 'muted', text: 'loading…' }));
+    out.push(box);
+    ensureTests().then(function (t) {
+      box.textContent = '';
+      if (!t) { box.appendChild(el('p', { text: 'The test table is not in this report.' })); return; }
+      var oi = D.meta.owners.indexOf(owner), ci = D.meta.components.indexOf(component), rows = [];
+      var rank = { F: 0, K: 1, S: 3, P: 2 };
+      for (var i = 0; i < t.id.length; i++) if (t.owner[i] === oi && t.component[i] === ci) rows.push(i);
+      rows.sort(function (a, b) { return (rank[t.state[a]] - rank[t.state[b]]) || (a - b); });
+      box.appendChild(el('p', { cls: 'muted', id: 'owner-test-count', text: rows.length + ' tests, failures and flaky tests first' }));
+      current = virtualTable(rows, testRow, function (i) { location.hash = '#test/' + encodeURIComponent(t.id[i]); });
+      box.appendChild(current.el);
+    }).catch(function (e) { box.textContent = 'cannot load the tests: ' + e.message; });
+    return out;
+  }
   pages.tests = function () {
     var box = el('div', {}, el('p', { cls: 'muted', text: 'loading…' }));
     ensureTests().then(function (t) {
       box.textContent = '';
       if (!t) { box.appendChild(el('p', { text: 'The test table is not in this report.' })); return; }
-      buildIndex();
-      var q = search.value.trim().toLowerCase(), rows = [];
+      var q = search.value.trim().toLowerCase();
       var t0 = performance.now();
-      for (var i = 0; i < t.id.length; i++) if (!q || lower[i].indexOf(q) >= 0) rows.push(i);
+      var rows = searchRows(q);
       filtered = rows;
       box.appendChild(el('p', { cls: 'muted', id: 'test-count', 'data-ms': String(Math.round(performance.now() - t0)) }, rows.length + ' of ' + t.id.length + ' tests' + (q ? ' matching “' + q + '”' : '') + ' · j/k or ↑/↓ to move, Enter to open'));
       current = virtualTable(rows, testRow, function (i) { location.hash = '#test/' + encodeURIComponent(t.id[i]); });
@@ -286,8 +412,8 @@
       else {
         box.appendChild(el('p', {}, el('b', { cls: t.state[i], id: 'test-state', text: STATE[t.state[i]] }), ' · ' + (D.meta.components[t.component[i]] || 'no component') + ' · job ' + (D.meta.job_names[t.job[i]] || '') + ' · ' + secs(t.ms[i] / 1000)));
         box.appendChild(el('h2', { text: 'History (oldest → this run)' }));
-        box.appendChild(strip(t.history[i]));
-        var h = t.history[i];
+        var h = fullStrip(t.history[i]);
+        box.appendChild(strip(h));
         var n = 0, f = 0, k = 0;
         for (var j = 0; j < h.length; j++) { if (h[j] !== '-' && h[j] !== 'S') n++; if (h[j] === 'F') f++; if (h[j] === 'K') k++; }
         box.appendChild(el('p', { cls: 'muted', text: n + ' runs: ' + f + ' failed, ' + k + ' flaky' }));
@@ -314,7 +440,7 @@
   // ---- routing and keys
   var tabs = document.getElementById('tabs');
   TABS.forEach(function (t, i) {
-    var a = el('a', { href: '#' + t[0], id: 'tab-' + t[0] }, t[1] + ' ', el('kbd', { text: String(i + 1) }));
+    var a = el('a', { href: '#' + t[0], id: 'tab-' + t[0] }, t[1] + ' ', el('kbd', { text: String((i + 1) % 10) }));
     tabs.appendChild(a);
   });
   var counts = { failures: D.failures.reduce(function (n, g) { return n + g.tests.length; }, 0), flaky: D.flaky.length };
@@ -323,19 +449,31 @@
   document.getElementById('foot').textContent = 'tollgate · generated ' + when(D.meta.generated_at_ms);
 
   function route() {
-    var h = decodeURIComponent(location.hash.slice(1)) || 'overview';
+    var raw = location.hash.slice(1), h = decodeURIComponent(raw) || 'overview';
     current = null;
     main.textContent = '';
-    var page = h.indexOf('test/') === 0 ? testPage(h.slice(5)) : (pages[h] || pages.overview)();
+    var name, page;
+    if (raw.indexOf('owners/') === 0) {
+      var parts = raw.split('/').slice(1).map(decodeURIComponent);
+      name = parts.length > 1 ? 'owner-component' : 'owner';
+      page = ownerPage(parts[0], parts.length > 1 ? parts[1] : null);
+      h = 'owners';
+    } else if (h.indexOf('test/') === 0) {
+      name = 'test';
+      page = testPage(h.slice(5));
+    } else {
+      name = pages[h] ? h : 'overview';
+      page = pages[name]();
+    }
     page.forEach(function (x) { if (x) main.appendChild(x); });
-    TABS.forEach(function (t) { document.getElementById('tab-' + t[0]).className = (t[0] === h || (!pages[h] && t[0] === 'overview' && h.indexOf('test/') !== 0)) ? 'on' : ''; });
-    document.body.setAttribute('data-page', h.indexOf('test/') === 0 ? 'test' : (pages[h] ? h : 'overview'));
+    TABS.forEach(function (t) { document.getElementById('tab-' + t[0]).className = t[0] === (name === 'test' ? '' : pages[h] ? h : 'overview') ? 'on' : ''; });
+    document.body.setAttribute('data-page', name);
   }
   window.addEventListener('hashchange', route);
   var timer = null;
   search.addEventListener('input', function () {
     clearTimeout(timer);
-    timer = setTimeout(function () { if (location.hash !== '#tests') location.hash = '#tests'; else route(); }, 60);
+    timer = setTimeout(function () { if (location.hash !== '#tests') location.hash = '#tests'; else route(); }, 30);
   });
   document.addEventListener('keydown', function (e) {
     if (e.target === search) {
@@ -346,6 +484,7 @@
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === '/') { e.preventDefault(); search.focus(); return; }
     var n = parseInt(e.key, 10);
+    if (n === 0) n = 10;
     if (n >= 1 && n <= TABS.length) { location.hash = '#' + TABS[n - 1][0]; return; }
     if (!current) return;
     if (e.key === 'j' || e.key === 'ArrowDown') { e.preventDefault(); current.move(1); }
@@ -354,4 +493,9 @@
   });
   route();
   document.body.setAttribute('data-ready', '1');
+  // When the page became usable (ms since navigation start), for benchmarks.
+  document.body.setAttribute('data-ready-ms', String(Math.round(performance.now())));
+  // The search index, while the reader looks at the overview.
+  var idle = window.requestIdleCallback || function (f) { return setTimeout(f, 50); };
+  if (tests) idle(function () { buildSearch(); });
 })();

@@ -19,9 +19,10 @@ pub const EXAMPLES: &str = "Examples:
 
 The HTML file needs no network (open it from file:// or a CI artifact): overview with the gate's \
 verdict and the changes against the base run (the latest complete run of the pipeline on the base \
-branch), failures by component with every attempt's output, flaky tests, slowest tests, jobs' \
-resources, coverage, benchmarks, and a page per test with its history. Keys: / search, 1-8 tabs, \
-j/k move, Enter open. Exit codes: 0 written, 2 usage, 3 store unreachable.";
+branch), failures by component with every attempt's output, flaky tests, slowest tests, owners → \
+components → tests, trends per branch (pass rate, flake rate, duration p50/p95, coverage), jobs' \
+resources, coverage, benchmarks with their change points, and a page per test with its history. \
+Keys: / search, 1-9 and 0 tabs, j/k move, Enter open. Exit codes: 0 written, 2 usage, 3 store unreachable.";
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
