@@ -272,6 +272,19 @@ fn with_selections(
     for (key, value) in with.into_iter().flatten() {
         let lower = key.to_ascii_lowercase();
         if !(lower.contains("marker") || lower.contains("marks")) {
+            // Whole pytest command lines handed to an action (`extra_pytest_args:
+            // -m framework_only --image=...`) are assembled by the action's own
+            // shell: what they select is listed for review, never dropped.
+            if let Some(args) = scalar(value).filter(|a| has_marker_option(a)) {
+                import.note(
+                    format!("{at}, with.{key}"),
+                    format!(
+                        "pytest arguments `{}` passed to {uses}, which builds its own command: \
+                         the tests they select are not imported",
+                        one_line(&args)
+                    ),
+                );
+            }
             continue;
         }
         let Some(expr) = scalar(value) else { continue };
@@ -310,6 +323,14 @@ fn with_selections(
         });
     }
     out
+}
+
+/// Whether an input's text holds pytest's `-m` option (`-m expr` or
+/// `-mexpr`, as a word of its own).
+fn has_marker_option(args: &str) -> bool {
+    args.split_whitespace().any(|word| {
+        word == "-m" || (word.starts_with("-m") && !word.starts_with("--") && word.len() > 2)
+    })
 }
 
 /// Selections in a job's `run:` steps (and the scripts they call).
@@ -648,6 +669,15 @@ jobs:
       - uses: ./.github/actions/pytest
         with:
           pytest_marks: ${{ inputs.marks }}
+  deploy-test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: ./.github/actions/dynamo-deploy-test
+        with:
+          test_name: gaie
+          extra_pytest_args: >-
+            -m framework_with_gaie
+            --image=${{ secrets.REGISTRY }}/dynamo:${{ github.sha }}
 "#;
 
     #[test]
@@ -698,5 +728,23 @@ jobs:
             "{:?}",
             import.untranslated
         );
+        // A pytest command line inside an action's input is listed, not dropped.
+        assert!(
+            import.untranslated.iter().any(|u| u
+                .at
+                .contains("jobs.deploy-test, steps[0], with.extra_pytest_args")
+                && u.what.contains("-m framework_with_gaie")
+                && u.what.contains("dynamo-deploy-test")),
+            "{:?}",
+            import.untranslated
+        );
+    }
+
+    #[test]
+    fn marker_options_in_argument_text() {
+        assert!(has_marker_option("-m framework_only"));
+        assert!(has_marker_option("--image=x -mslow"));
+        assert!(!has_marker_option("--markexpr-file x --model=m"));
+        assert!(!has_marker_option("--mode fast"));
     }
 }
