@@ -22,6 +22,10 @@
 //!   processes older than an hour go too.
 //! - **Failures never fail the command**: a cache directory that cannot be
 //!   created or written only means the next run parses again.
+//! - **No secret on disk**: an entry holding any form of a configured secret
+//!   (`[run.redact]` and the default token variables, as `tollgate run`
+//!   redacts them; a token in a parametrize id, say) is not written: that
+//!   module is parsed again next time instead.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -48,6 +52,8 @@ pub struct DiskCache {
     wrote: AtomicBool,
     counter: AtomicU64,
     build_id: String,
+    /// Entries holding any form of these secrets are never written.
+    secrets: Option<tollgate_run::Redactor>,
 }
 
 impl DiskCache {
@@ -66,7 +72,23 @@ impl DiskCache {
             wrote: AtomicBool::new(false),
             counter: AtomicU64::new(0),
             build_id: build_id(),
+            secrets: None,
         }
+    }
+
+    /// Refuses to write entries that hold any form of `secrets`' values.
+    pub fn with_secrets(mut self, secrets: tollgate_run::Redactor) -> Self {
+        self.secrets = (!secrets.is_empty()).then_some(secrets);
+        self
+    }
+
+    fn holds_secret(&self, entry: &[u8]) -> bool {
+        self.secrets.as_ref().is_some_and(|r| {
+            matches!(
+                r.redact(&String::from_utf8_lossy(entry)),
+                std::borrow::Cow::Owned(_)
+            )
+        })
     }
 
     /// Identifies this tollgate build for cache keys.
@@ -104,6 +126,9 @@ impl ResultStore for DiskCache {
     fn put(&self, key: &Hash, entry: &[u8]) {
         let (path, name) = self.path(key);
         self.mark_used(name);
+        if self.holds_secret(entry) {
+            return;
+        }
         let Some(dir) = path.parent() else {
             return;
         };
@@ -219,6 +244,30 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn entries_holding_a_secret_are_never_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = "hf_CacheSecret0123456789abcdef";
+        let redactor =
+            tollgate_run::Redactor::new(&["HF_TOKEN".to_string()], [("HF_TOKEN", secret)], &[])
+                .unwrap();
+        let cache = DiskCache::open(tmp.path()).with_secrets(redactor);
+        cache.put(
+            &key(1),
+            format!("\u{1}t.py::test[{secret}]\u{0}").as_bytes(),
+        );
+        assert_eq!(
+            cache.get(&key(1)),
+            None,
+            "an entry with the secret was written"
+        );
+        cache.put(&key(2), b"t.py::test[public]");
+        assert_eq!(
+            cache.get(&key(2)).as_deref(),
+            Some(&b"t.py::test[public]"[..])
+        );
     }
 
     #[test]

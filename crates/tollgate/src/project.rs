@@ -130,6 +130,7 @@ impl Project {
                             ..Default::default()
                         },
                         (!cache.no_cache).then_some(root.as_path()),
+                        cache_secrets(Some(&self.config)),
                     );
                     if let Ok(found) = &found {
                         on_python.message(format!(
@@ -219,10 +220,11 @@ pub struct CacheChoice {
 pub fn collect_python(
     opts: &py::CollectOptions,
     cache_root: Option<&Path>,
+    secrets: tollgate_run::Redactor,
 ) -> Result<py::Collection, py::CollectError> {
     match cache_root {
         Some(root) => {
-            let disk = crate::cache::DiskCache::open(root);
+            let disk = crate::cache::DiskCache::open(root).with_secrets(secrets);
             let found = py::collect_cached(
                 opts,
                 &py::cache::CacheUse {
@@ -300,5 +302,16 @@ pub fn declared_plugins(
                 })
                 .collect()
         })
+        .unwrap_or_default()
+}
+
+/// The secrets no discovery cache entry may hold: `[run.redact]` of the
+/// project's config (when it is valid) plus the default token variables.
+pub fn cache_secrets(config: Option<&tollgate_config::Config>) -> tollgate_run::Redactor {
+    let (names, patterns) = config
+        .map(|c| (c.run.redact.env.clone(), c.run.redact.patterns.clone()))
+        .unwrap_or_default();
+    tollgate_run::Redactor::from_process_env(&names, &patterns)
+        .or_else(|_| tollgate_run::Redactor::from_process_env(&[], &[]))
         .unwrap_or_default()
 }

@@ -46,7 +46,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
     let (python, rust) = rayon::join(
         || {
             want_python
-                .then(|| collect_python(args, &cwd, &plugins))
+                .then(|| collect_python(args, &cwd, &plugins, config.as_ref()))
                 .transpose()
         },
         || want_rust.then(|| collect_rust(args, &cwd)).transpose(),
@@ -229,6 +229,7 @@ fn collect_python(
     args: &CollectArgs,
     cwd: &Path,
     plugins: &[py::plugins::DeclaredPlugin],
+    config: Option<&tollgate_config::Config>,
 ) -> anyhow::Result<Option<py::Collection>> {
     let opts = py::CollectOptions {
         invocation_dir: cwd.to_path_buf(),
@@ -253,9 +254,13 @@ fn collect_python(
         tollgate_config::Config::discover(cwd)
             .and_then(|config| config.parent().map(Path::to_path_buf))
     };
-    crate::project::collect_python(&opts, cache_root.as_deref())
-        .map(Some)
-        .map_err(|e| usage(e.to_string()))
+    crate::project::collect_python(
+        &opts,
+        cache_root.as_deref(),
+        crate::project::cache_secrets(config),
+    )
+    .map(Some)
+    .map_err(|e| usage(e.to_string()))
 }
 
 /// Under `--strict-markers` (or `strict_markers`/`strict` in the ini) pytest
