@@ -72,6 +72,10 @@ pub struct Collection {
     pub inifile: Option<PathBuf>,
     /// Markers registered in the ini `markers` option (name, description), in order.
     pub registered_markers: Vec<(String, String)>,
+    /// Markers the active pytest plugins register ([`plugins`]), not already
+    /// in the ini: known to pytest (`--strict-markers` accepts them) but not
+    /// the project's own registrations, so not marker drift.
+    pub plugin_markers: Vec<(String, String)>,
     /// `--strict-markers` in addopts, or `strict_markers`/`strict` ini options.
     pub strict_markers: bool,
     /// A `-m EXPR` in the ini's `addopts`: pytest applies it to every run
@@ -555,16 +559,17 @@ fn collect_on_big_stack(
         });
     }
     flag_plugin_marked(&mut inventory.tests, &addopts.plugins, &plugin_set);
-    let mut registered = registered_markers(ini);
-    for (name, desc) in plugin_set.registered_markers() {
-        if !registered.iter().any(|(n, _)| *n == name) {
-            registered.push((name, desc));
-        }
-    }
+    let registered = registered_markers(ini);
+    let plugin_markers: Vec<(String, String)> = plugin_set
+        .registered_markers()
+        .into_iter()
+        .filter(|(name, _)| !registered.iter().any(|(n, _)| n == name))
+        .collect();
     Ok(Collection {
         rootdir: setup.rootdir.clone(),
         inifile: setup.inifile.clone(),
         registered_markers: registered,
+        plugin_markers,
         strict_markers,
         addopts_markexpr: addopts.markexpr,
         inventory,

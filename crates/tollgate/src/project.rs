@@ -174,7 +174,12 @@ impl Project {
                 inventory = python.inventory;
                 PythonSetup {
                     inifile: python.inifile,
-                    registered_markers: python.registered_markers,
+                    // Lint knows the plugins' markers as registered too.
+                    registered_markers: python
+                        .registered_markers
+                        .into_iter()
+                        .chain(python.plugin_markers)
+                        .collect(),
                     strict_markers: python.strict_markers,
                 }
             }

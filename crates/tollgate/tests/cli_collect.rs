@@ -396,4 +396,21 @@ fn declared_plugins_register_markers_and_flag_what_they_parametrize() {
         dynamic("tests/test_p.py::test_matrix")
     );
     assert_eq!(dynamic("tests/test_p.py::test_db"), "");
+    // Plugins' markers are not the project's registrations: no drift.
+    write(
+        dir.path(),
+        "tollgate.toml",
+        "[taxonomy.categories.type]\nmarkers = { unit = \"unit tests\" }\n\n\
+[python]\nplugins = [\"pytest-timeout\", { name = \"ours\", markers = [\"needs_db\", \"matrix\"], parametrizes = [\"matrix\"] }]\n",
+    );
+    let out = tollgate(dir.path())
+        .args(["markers", "--check"])
+        .output()
+        .expect("run tollgate");
+    let said = format!("{}{}", common::text(&out.stdout), common::text(&out.stderr));
+    assert!(out.status.success(), "{}", common::describe(&out));
+    assert!(
+        !said.contains("timeout") && !said.contains("needs_db"),
+        "{said}"
+    );
 }

@@ -275,7 +275,11 @@ fn check_strict_markers(expr: &Expression, collection: &py::Collection) -> anyho
         .map(|(name, _)| name)
         .filter(|name| {
             !tollgate_config::markers::PYTEST_BUILTIN_MARKERS.contains(name)
-                && !collection.registered_markers.iter().any(|(r, _)| r == name)
+                && !collection
+                    .registered_markers
+                    .iter()
+                    .chain(&collection.plugin_markers)
+                    .any(|(r, _)| r == name)
         })
         .collect();
     unknown.sort_unstable();
