@@ -402,7 +402,8 @@ fn collect_on_big_stack(
         opts.rootdir.as_deref(),
     )?;
     let ini = &setup.ini;
-    let addopts = parse_addopts(&ini.args("addopts", &[]));
+    let addopts_tokens = ini.args("addopts", &[]);
+    let addopts = parse_addopts(&addopts_tokens);
     let strict_markers = addopts.strict_markers
         || ini
             .bool("strict_markers")
@@ -509,7 +510,7 @@ fn collect_on_big_stack(
     };
     let plugin_set = plugins::detect(&plugins::PluginInputs {
         ini,
-        addopts: &ini.args("addopts", &[]),
+        addopts: &addopts_tokens,
         rootdir: &setup.rootdir,
         declared: &opts.plugins,
     });

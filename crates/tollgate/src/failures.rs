@@ -157,11 +157,7 @@ pub fn triage_run(
     let triager = Triager::new(config).map_err(|e| usage(format!("tollgate.toml: {e}")))?;
     let resolver = resolver(project)?;
     let redactor = redactor(project)?;
-    let tests: HashMap<&str, &TestItem> = inventory
-        .unwrap_or_default()
-        .iter()
-        .map(|t| (t.id.as_str(), t))
-        .collect();
+    let tests = tests_by_id(inventory);
     let failures = failures_of(store, &run.run_key, &tests, &redactor)?;
     // A test's own owner marker wins over its component's owner.
     let test_owner: HashMap<&str, tollgate_owners::Ownership> = failures
@@ -278,11 +274,7 @@ pub fn check_failures(
     let failed = |v: &tollgate_store::Verdict| v.status != "pass" && v.check != CLUSTERED_CHECK;
     let resolver = resolver(project)?;
     let redactor = redactor(project)?;
-    let tests: HashMap<&str, &TestItem> = inventory
-        .unwrap_or_default()
-        .iter()
-        .map(|t| (t.id.as_str(), t))
-        .collect();
+    let tests = tests_by_id(inventory);
     let mut earlier: Vec<BTreeSet<String>> = Vec::new();
     for r in store.runs_before(run, HISTORY_RUNS)? {
         let v = store.run_verdicts(&r.run_key)?;
@@ -353,4 +345,13 @@ fn check_component(
         return rest.split_once('.').and_then(|(_, name)| known(name));
     }
     check.strip_prefix("budget.").and_then(known)
+}
+
+/// The collected tests by id (none when the run's inventory is unknown).
+fn tests_by_id(inventory: Option<&[TestItem]>) -> HashMap<&str, &TestItem> {
+    inventory
+        .unwrap_or_default()
+        .iter()
+        .map(|t| (t.id.as_str(), t))
+        .collect()
 }
