@@ -45,15 +45,17 @@ impl<'a> CompiledRule<'a> {
         }
     }
 
-    fn matches(&self, test: &TestItem, taxonomy: &Taxonomy) -> bool {
+    /// Whether the rule's `paths` admit `file` (every file when it has none).
+    fn admits_file(&self, file: &str) -> bool {
+        self.paths.as_ref().is_none_or(|paths| paths.is_match(file))
+    }
+
+    /// Whether the rule applies to `test`, whose file the rule's `paths`
+    /// admit ([`CompiledRule::admits_file`], asked once per file).
+    fn matches_in_admitted_file(&self, test: &TestItem, taxonomy: &Taxonomy) -> bool {
         let rule = self.rule;
         if rule.language.is_some_and(|l| l != test.language) {
             return false;
-        }
-        if let Some(paths) = &self.paths {
-            if !paths.is_match(&test.file) {
-                return false;
-            }
         }
         let needs_rust = !rule.target_kind.is_empty()
             || !rule.features.is_empty()
@@ -133,9 +135,18 @@ impl Config {
         if rules.is_empty() {
             return;
         }
+        // Tests of one file are neighbours in an inventory, and the path
+        // globs are most of a rule's cost: they are matched once per file.
+        let mut admitted: Vec<bool> = Vec::with_capacity(rules.len());
+        let mut admitted_for: Option<String> = None;
         for test in &mut inv.tests {
-            for compiled in &rules {
-                if !compiled.matches(test, &self.taxonomy) {
+            if admitted_for.as_deref() != Some(test.file.as_str()) {
+                admitted.clear();
+                admitted.extend(rules.iter().map(|r| r.admits_file(&test.file)));
+                admitted_for = Some(test.file.clone());
+            }
+            for (compiled, _) in rules.iter().zip(&admitted).filter(|(_, ok)| **ok) {
+                if !compiled.matches_in_admitted_file(test, &self.taxonomy) {
                     continue;
                 }
                 for name in &compiled.rule.markers {

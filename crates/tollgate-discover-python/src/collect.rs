@@ -601,7 +601,10 @@ impl<'a> Collector<'a> {
         let mut out = PluginEffects::default();
         let plugins = self.ctx.plugins;
         // anyio: `usefixtures("anyio_backend")` on async tests it runs.
-        if f.is_async && (plugins.anyio_auto || self.closest_mark(f, frames, "anyio").is_some()) {
+        if f.is_async
+            && !plugins.anyio_off
+            && (plugins.anyio_auto || self.closest_mark(f, frames, "anyio").is_some())
+        {
             out.own_marks.push(PlacedMark {
                 mark: MarkDeco {
                     name: "usefixtures".into(),
@@ -1250,6 +1253,22 @@ mod tests {
             &auto,
         ));
         assert_eq!(got, [row("t.py::test_o", &["usefixtures"], false)]);
+        // `-p no:anyio` (real pytest: three plain items, `anyio` an
+        // unknown mark): the model adds nothing, in auto mode neither.
+        let off = crate::plugins::PluginSet {
+            anyio_off: true,
+            anyio_auto: false,
+            ..Default::default()
+        };
+        let got = ids_and_marks(items_with_plugins(src, &off));
+        assert_eq!(
+            got,
+            [
+                row("t.py::test_any", &["anyio"], false),
+                row("t.py::test_sync", &["anyio"], false),
+                row("t.py::test_plain", &[], false),
+            ]
+        );
     }
 
     /// Real pytest with pytest-repeat 0.9: `test_rep[1-3]`..`[3-3]`; with

@@ -544,6 +544,10 @@ fn collect_on_big_stack(
             }
         })
         .collect();
+    // One allocation for the whole tree, not a doubling per growth.
+    inventory
+        .tests
+        .reserve(per_file.iter().map(|inv| inv.tests.len()).sum());
     for (target, mut inv) in targets.iter().zip(per_file) {
         if let Some((_, sels)) = selections.iter().find(|(p, _)| *p == target.path) {
             inv.tests

@@ -267,6 +267,9 @@ pub struct PluginSet {
     pub trio_mode: bool,
     /// anyio's `anyio_mode = auto`.
     pub anyio_auto: bool,
+    /// `-p no:anyio` in addopts: anyio's pytest plugin (loaded wherever
+    /// anyio is installed) does not run, so its model adds nothing.
+    pub anyio_off: bool,
     /// pytest-repeat is active; its `--count` from addopts (1 when unset).
     pub repeat: Option<u64>,
 }
@@ -385,10 +388,12 @@ pub fn detect(inputs: &PluginInputs<'_>) -> PluginSet {
     set.asyncio_auto = set.is_active("pytest-asyncio")
         && mode("--asyncio-mode", "asyncio_mode").is_some_and(|m| m.trim() == "auto");
     set.trio_mode = set.is_active("pytest-trio") && inputs.ini.bool("trio_mode") == Some(true);
-    set.anyio_auto = inputs
-        .ini
-        .string("anyio_mode")
-        .is_some_and(|m| m.trim() == "auto");
+    set.anyio_off = disabled(&["anyio"]);
+    set.anyio_auto = !set.anyio_off
+        && inputs
+            .ini
+            .string("anyio_mode")
+            .is_some_and(|m| m.trim() == "auto");
     if set.is_active("pytest-repeat") {
         let count = flag_value(inputs.addopts, "--count")
             .and_then(|c| c.trim().parse::<u64>().ok())
@@ -454,13 +459,17 @@ struct DependencyText {
 /// how large: enough for `requirements/test.txt` or
 /// `container/deps/requirements.test.txt`, bounded on any tree.
 const DEP_DEPTH: usize = 3;
+/// Directories the scan reads at most: a monorepo with thousands of
+/// top-level directories must not make every `collect` list them all.
+const DEP_DIRS_MAX: usize = 2_000;
 const DEP_FILES_MAX: usize = 64;
 const DEP_FILE_BYTES_MAX: u64 = 1024 * 1024;
 
 impl DependencyText {
     fn read(rootdir: &Path) -> Self {
         let mut paths: Vec<PathBuf> = Vec::new();
-        collect_dep_files(rootdir, 0, &mut paths);
+        let mut dirs_left = DEP_DIRS_MAX;
+        collect_dep_files(rootdir, 0, &mut dirs_left, &mut paths);
         paths.sort();
         paths.truncate(DEP_FILES_MAX);
         let files = paths
@@ -499,7 +508,13 @@ fn is_dep_file(name: &str) -> bool {
     ) || (name.contains("requirements") && (name.ends_with(".txt") || name.ends_with(".in")))
 }
 
-fn collect_dep_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+/// The dependency files under `dir`, breadth before depth within a
+/// directory, reading at most `dirs_left` more directories.
+fn collect_dep_files(dir: &Path, depth: usize, dirs_left: &mut usize, out: &mut Vec<PathBuf>) {
+    if *dirs_left == 0 {
+        return;
+    }
+    *dirs_left -= 1;
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -524,8 +539,9 @@ fn collect_dep_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
             return;
         }
     }
+    subdirs.sort();
     for d in subdirs {
-        collect_dep_files(&d, depth + 1, out);
+        collect_dep_files(&d, depth + 1, dirs_left, out);
     }
 }
 
@@ -651,6 +667,36 @@ mod tests {
             .registered_markers()
             .iter()
             .any(|(n, _)| n == "needs_db"));
+        let anyio_off = detect_in(
+            dir.path(),
+            &ini(&[("anyio_mode", "auto")]),
+            &["-pno:anyio"],
+            &[],
+        );
+        assert!(anyio_off.anyio_off && !anyio_off.anyio_auto);
+        assert!(!anyio_off.is_active("anyio"));
+        let anyio_on = detect_in(dir.path(), &ini(&[("anyio_mode", "auto")]), &[], &[]);
+        assert!(!anyio_on.anyio_off && anyio_on.anyio_auto);
+    }
+
+    /// A tree wider than the scan's directory budget is read up to it, in
+    /// name order, and no further: a file past the budget is not seen.
+    #[test]
+    fn dependency_scan_reads_a_bounded_number_of_directories() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("aaa")).expect("mkdir");
+        std::fs::write(dir.path().join("aaa/requirements.txt"), "pytest-timeout\n").expect("write");
+        std::fs::create_dir(dir.path().join("zzz")).expect("mkdir");
+        std::fs::write(dir.path().join("zzz/requirements.txt"), "pytest-repeat\n").expect("write");
+        let found = DependencyText::read(dir.path());
+        assert!(found.declaring("pytest-timeout").is_some());
+        assert!(found.declaring("pytest-repeat").is_some());
+        for i in 0..DEP_DIRS_MAX {
+            std::fs::create_dir(dir.path().join(format!("m{i:05}"))).expect("mkdir");
+        }
+        let found = DependencyText::read(dir.path());
+        assert!(found.declaring("pytest-timeout").is_some());
+        assert!(found.declaring("pytest-repeat").is_none());
     }
 
     #[test]

@@ -22,9 +22,9 @@ use tollgate_config::{
     Config, DefaultFramework, FrameworkMode, FrameworkRule, HistoryDefault, Job, MultiFramework,
     Pipeline, VarValue,
 };
-use tollgate_inventory::{Inventory, Language, TestItem};
+use tollgate_inventory::{Inventory, Language, MarkSource, TestItem};
 use tollgate_markexpr::Expression;
-use tollgate_select::{Selector, Verdict};
+use tollgate_select::{SelectionClasses, Selector, Verdict};
 
 use crate::changes::{ChangeAnalysis, ChangeScope};
 use crate::commands::{self, CommandContext};
@@ -364,16 +364,28 @@ impl<'a> Context<'a> {
         test: &TestItem,
         frameworks: &[&str],
     ) -> Outcome {
-        let Some(verdict) = self
+        let verdict = self
             .selector
-            .job_verdict(self.input.pipeline, inst.job_name, test)
-        else {
+            .job_verdict(self.input.pipeline, inst.job_name, test);
+        self.outcome_given(inst, verdict.as_ref(), test, frameworks)
+    }
+
+    /// [`Context::outcome`] with the selector's verdict for the instance's
+    /// job already known (`None`: the job is not the pipeline's).
+    fn outcome_given(
+        &self,
+        inst: &Instance<'a>,
+        verdict: Option<&Verdict>,
+        test: &TestItem,
+        frameworks: &[&str],
+    ) -> Outcome {
+        let Some(verdict) = verdict else {
             return Outcome::Rejected(Rejection::Selection(Verdict::NoExpression));
         };
-        let unrunnable = match &verdict {
+        let unrunnable = match verdict {
             Verdict::Selected => None,
             Verdict::NotEnoughGpus { .. } | Verdict::RunnerLacks(_) => Some(verdict.to_string()),
-            _ => return Outcome::Rejected(Rejection::Selection(verdict)),
+            _ => return Outcome::Rejected(Rejection::Selection(verdict.clone())),
         };
         if let Some(reason) = framework_rejects(inst, frameworks) {
             return Outcome::Rejected(Rejection::Framework(reason));
@@ -418,19 +430,28 @@ impl<'a> Context<'a> {
         }
         // Per test, once: its frameworks and pytest's view of it. Then every
         // test job's selection, in parallel (the expensive part).
-        let frameworks: Vec<Vec<&str>> = inventory
-            .tests
-            .par_iter()
-            .map(|t| self.frameworks_of(t))
-            .collect();
-        let pytest_views: Vec<(usize, Cow<'_, TestItem>)> = inventory
-            .tests
+        // Tests that selection cannot tell apart are judged once per class
+        // (see `SelectionClasses`): frameworks, verdicts and lifecycle
+        // coverage below are computed per class and looked up per test.
+        let tests = &inventory.tests;
+        let classes = SelectionClasses::new(tests, |_| true);
+        let class_frameworks: Vec<Vec<&str>> = classes
+            .representatives()
             .iter()
-            .enumerate()
-            .filter(|(_, t)| t.language == Language::Python)
-            .map(|(i, t)| (i, pytest_expr::pytest_view(t)))
+            .map(|&i| self.frameworks_of(&tests[i]))
             .collect();
+        let frameworks: Vec<Vec<&str>> = (0..tests.len())
+            .map(|i| {
+                classes
+                    .class_of(i)
+                    .and_then(|c| class_frameworks.get(c))
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
+        let pytest_views = PytestViews::new(tests);
         let instances = self.instances();
+        let verdicts = ClassVerdicts::new(self, &classes, &instances);
         // A job's verdicts do not depend on the framework instance: compute
         // each job's candidates once (`each` jobs have up to four instances).
         let mut test_jobs: Vec<(&str, &str)> = Vec::new();
@@ -445,7 +466,7 @@ impl<'a> Context<'a> {
         }
         let candidates: HashMap<&str, Vec<Candidate>> = test_jobs
             .par_iter()
-            .map(|(name, _)| (*name, self.candidates(name)))
+            .map(|(name, _)| (*name, self.candidates(name, &verdicts)))
             .collect();
         let selections: Vec<Option<Selection>> = instances
             .par_iter()
@@ -672,7 +693,7 @@ impl<'a> Context<'a> {
             });
         }
 
-        let not_run = self.not_run(&jobs, &all_instances, &frameworks);
+        let not_run = self.not_run(&jobs, &all_instances, &frameworks, &verdicts);
         // A test one job's runner cannot host but another job runs (a GPU
         // unit test: `unit` cannot, `unit_1` does) is not worth a word.
         let run: std::collections::HashSet<&str> = jobs
@@ -726,6 +747,7 @@ impl<'a> Context<'a> {
         jobs: &[PlannedJob],
         instances: &[Instance<'a>],
         frameworks: &[Vec<&str>],
+        verdicts: &ClassVerdicts<'_>,
     ) -> Vec<UncoveredTest> {
         let run: std::collections::HashSet<&str> = jobs
             .iter()
@@ -736,13 +758,16 @@ impl<'a> Context<'a> {
             .inventory
             .tests
             .par_iter()
+            .enumerate()
             .zip(frameworks.par_iter())
-            .filter(|(t, _)| {
-                !run.contains(t.id.as_str()) && self.selector.stage_covers(self.input.pipeline, t)
+            .filter(|((i, t), _)| {
+                !run.contains(t.id.as_str())
+                    && verdicts
+                        .stage_covers(*i, || self.selector.stage_covers(self.input.pipeline, t))
             })
-            .map(|(test, fws)| UncoveredTest {
+            .map(|((i, test), fws)| UncoveredTest {
                 test: test.id.clone(),
-                reason: self.why_not_run(instances, &skipped, test, fws),
+                reason: self.why_not_run(instances, &skipped, (i, test), fws, verdicts),
             })
             .collect()
     }
@@ -751,8 +776,9 @@ impl<'a> Context<'a> {
         &self,
         instances: &[Instance<'a>],
         skipped: &[Option<String>],
-        test: &TestItem,
+        (index, test): (usize, &TestItem),
         frameworks: &[&str],
+        verdicts: &ClassVerdicts<'_>,
     ) -> String {
         let mut best: Option<(u8, String)> = None;
         let mut consider = |rank: u8, text: String| {
@@ -761,7 +787,8 @@ impl<'a> Context<'a> {
             }
         };
         for (inst, skip) in instances.iter().zip(skipped) {
-            let outcome = self.outcome(inst, test, frameworks);
+            let outcome =
+                self.outcome_given(inst, verdicts.get(inst.job_name, index), test, frameworks);
             match (outcome, skip) {
                 (Outcome::Selected | Outcome::Unrunnable(_), Some(why)) => {
                     consider(3, format!("job `{}` does not run: {why}", inst.name));
@@ -817,20 +844,14 @@ impl<'a> Context<'a> {
     /// The tests `job`'s expression, lifecycle, runner and cargo options
     /// select (by inventory index), each with the reason its runner cannot
     /// host it, if any.
-    fn candidates(&self, job: &str) -> Vec<Candidate> {
-        self.input
-            .inventory
-            .tests
-            .iter()
-            .enumerate()
-            .filter_map(|(i, test)| {
-                match self.selector.job_verdict(self.input.pipeline, job, test)? {
-                    Verdict::Selected => Some((i, None)),
-                    v @ (Verdict::NotEnoughGpus { .. } | Verdict::RunnerLacks(_)) => {
-                        Some((i, Some(v.to_string())))
-                    }
-                    _ => None,
+    fn candidates(&self, job: &str, verdicts: &ClassVerdicts<'_>) -> Vec<Candidate> {
+        (0..self.input.inventory.tests.len())
+            .filter_map(|i| match verdicts.get(job, i)? {
+                Verdict::Selected => Some((i, None)),
+                v @ (Verdict::NotEnoughGpus { .. } | Verdict::RunnerLacks(_)) => {
+                    Some((i, Some(v.to_string())))
                 }
+                _ => None,
             })
             .collect()
     }
@@ -845,7 +866,7 @@ impl<'a> Context<'a> {
         job_expr: &str,
         candidates: &[Candidate],
         frameworks: &[Vec<&str>],
-        pytest_views: &[(usize, Cow<'_, TestItem>)],
+        pytest_views: &PytestViews<'_>,
     ) -> Selection {
         let tests = &self.input.inventory.tests;
         let narrowing = self
@@ -892,7 +913,7 @@ impl<'a> Context<'a> {
         inst: &Instance<'a>,
         job_expr: &str,
         chosen: &[bool],
-        pytest_views: &[(usize, Cow<'_, TestItem>)],
+        pytest_views: &PytestViews<'_>,
     ) -> Option<String> {
         let text = pytest_expr::build(
             &self.config().taxonomy,
@@ -905,10 +926,107 @@ impl<'a> Context<'a> {
             return None;
         }
         let parsed = Expression::parse(&text).ok()?;
-        let exact = pytest_views.iter().all(|(i, view)| {
-            parsed.evaluate(view.as_ref()) == chosen.get(*i).copied().unwrap_or(false)
+        let by_class: Vec<bool> = pytest_views
+            .views
+            .iter()
+            .map(|view| parsed.evaluate(view.as_ref()))
+            .collect();
+        let exact = pytest_views.python.iter().all(|&i| {
+            pytest_views
+                .classes
+                .class_of(i)
+                .and_then(|c| by_class.get(c))
+                .copied()
+                == Some(chosen.get(i).copied().unwrap_or(false))
         });
         exact.then_some(text)
+    }
+}
+
+/// pytest's view of the Python tests (markers of `[[rules]]` left out:
+/// pytest never sees them), one view per class of tests pytest's `-m`
+/// cannot tell apart.
+struct PytestViews<'t> {
+    /// Inventory indices of the Python tests.
+    python: Vec<usize>,
+    classes: SelectionClasses,
+    /// pytest's view of each class's representative.
+    views: Vec<Cow<'t, TestItem>>,
+}
+
+impl<'t> PytestViews<'t> {
+    fn new(tests: &'t [TestItem]) -> Self {
+        let classes = SelectionClasses::new(tests, |m| m.origin.source != MarkSource::ConfigRule);
+        let views = classes
+            .representatives()
+            .iter()
+            .map(|&i| pytest_expr::pytest_view(&tests[i]))
+            .collect();
+        PytestViews {
+            python: (0..tests.len())
+                .filter(|&i| tests[i].language == Language::Python)
+                .collect(),
+            classes,
+            views,
+        }
+    }
+}
+
+/// Every job's verdict on every class of tests (see [`SelectionClasses`]),
+/// and whether the pipeline's lifecycle stage covers each class.
+struct ClassVerdicts<'c> {
+    classes: &'c SelectionClasses,
+    /// Job name → verdict per class (`None`: the job is not the pipeline's).
+    by_job: HashMap<&'c str, Vec<Option<Verdict>>>,
+    stage_covers: Vec<bool>,
+}
+
+impl<'c> ClassVerdicts<'c> {
+    fn new(ctx: &Context<'c>, classes: &'c SelectionClasses, instances: &[Instance<'c>]) -> Self {
+        let tests = &ctx.input.inventory.tests;
+        let mut jobs: Vec<&'c str> = instances.iter().map(|i| i.job_name).collect();
+        jobs.sort_unstable();
+        jobs.dedup();
+        let by_job = jobs
+            .par_iter()
+            .map(|&job| {
+                let verdicts = classes
+                    .representatives()
+                    .iter()
+                    .map(|&i| ctx.selector.job_verdict(ctx.input.pipeline, job, &tests[i]))
+                    .collect();
+                (job, verdicts)
+            })
+            .collect();
+        let stage_covers = classes
+            .representatives()
+            .iter()
+            .map(|&i| ctx.selector.stage_covers(ctx.input.pipeline, &tests[i]))
+            .collect();
+        ClassVerdicts {
+            classes,
+            by_job,
+            stage_covers,
+        }
+    }
+
+    /// `job`'s verdict on the test at inventory index `test`.
+    fn get(&self, job: &str, test: usize) -> Option<&Verdict> {
+        let class = self.classes.class_of(test)?;
+        self.by_job.get(job)?.get(class)?.as_ref()
+    }
+
+    /// Whether the pipeline's stage covers the test at index `test`
+    /// (`direct` asks the selector for a test outside the classes).
+    fn stage_covers(&self, test: usize, direct: impl FnOnce() -> bool) -> bool {
+        match self
+            .classes
+            .class_of(test)
+            .and_then(|c| self.stage_covers.get(c))
+        {
+            Some(&covers) => covers,
+            None => direct(),
+        }
     }
 }
 

@@ -21,6 +21,7 @@
 //! linear time; [`job_selects`] and [`pipeline_selects`] are one-shot
 //! conveniences over it.
 
+mod classes;
 mod matcher;
 mod verdict;
 
@@ -30,6 +31,7 @@ use tollgate_config::{CargoOptions, Config, IgnoredTests, Runner};
 use tollgate_inventory::{Language, TestItem};
 use tollgate_markexpr::Expression;
 
+pub use crate::classes::SelectionClasses;
 use crate::matcher::{AliasAwareMatcher, Spellings};
 pub use crate::verdict::Verdict;
 
@@ -46,16 +48,21 @@ pub fn pipeline_selects(config: &Config, pipeline: &str, test: &TestItem) -> boo
     Selector::new(config).pipeline_selects(pipeline, test)
 }
 
+/// Marker names to what the taxonomy says of them. Looked up for every
+/// marker of every test: foldhash, not SipHash (the keys are the config's
+/// marker names, nothing an attacker chooses to collide).
+type NameMap<'c, V> = HashMap<&'c str, V, foldhash::fast::RandomState>;
+
 /// A config compiled for selection: build once, ask for every test.
 #[derive(Debug)]
 pub struct Selector<'c> {
     spellings: Spellings<'c>,
     /// Canonical lifecycle marker → its stage index.
-    stages: HashMap<&'c str, usize>,
+    stages: NameMap<'c, usize>,
     /// Marker → GPUs it needs (only markers that declare `gpus`).
-    gpus: HashMap<&'c str, u32>,
+    gpus: NameMap<'c, u32>,
     /// Markers of `requires_runner` categories.
-    runner_markers: HashMap<&'c str, ()>,
+    runner_markers: NameMap<'c, ()>,
     pipelines: Vec<CompiledPipeline<'c>>,
 }
 
@@ -95,8 +102,8 @@ impl<'c> Selector<'c> {
                     .collect()
             })
             .unwrap_or_default();
-        let mut gpus = HashMap::new();
-        let mut runner_markers = HashMap::new();
+        let mut gpus = NameMap::default();
+        let mut runner_markers = NameMap::default();
         for (_, category) in taxonomy.categories.iter() {
             for (name, def) in category.markers.iter() {
                 if let Some(count) = def.gpus {

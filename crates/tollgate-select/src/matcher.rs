@@ -13,10 +13,12 @@ use tollgate_markexpr::{KwargValue, MarkMatcher};
 /// Every spelling of every marker, hashed once per config.
 #[derive(Debug, Default)]
 pub(crate) struct Spellings<'c> {
-    /// Alias → canonical marker (chains already followed).
-    canonical: HashMap<&'c str, &'c str>,
+    /// Alias → canonical marker (chains already followed). Asked for every
+    /// term of every expression on every test: hashed with foldhash, not
+    /// SipHash (no untrusted keys here, only the config's marker names).
+    canonical: HashMap<&'c str, &'c str, foldhash::fast::RandomState>,
     /// Canonical marker → its aliases.
-    aliases: HashMap<&'c str, Vec<&'c str>>,
+    aliases: HashMap<&'c str, Vec<&'c str>, foldhash::fast::RandomState>,
 }
 
 impl<'c> Spellings<'c> {

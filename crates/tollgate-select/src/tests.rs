@@ -321,3 +321,79 @@ fn features_a_crate_enables_by_default_need_no_flag() {
         Some(Verdict::FeaturesOff(vec!["block-manager".into()]))
     );
 }
+
+/// Every member of a class gets the same verdict from every job of every
+/// pipeline as its representative, asked directly; and tests that differ
+/// only in what selection does not read (ids, positional arguments, marker
+/// order, origins) share a class.
+#[test]
+fn classes_agree_with_direct_verdicts() {
+    let config = config();
+    let selector = Selector::new(&config);
+    let with_kwarg = |seconds: i64, arg: i64| {
+        let mut m = marker("timeout");
+        m.kwargs.insert("seconds".into(), MarkValue::Int(seconds));
+        m.args.push(MarkValue::Int(arg));
+        m
+    };
+    let names = [
+        "pre_merge",
+        "premerge",
+        "nightly",
+        "weekly",
+        "unit",
+        "integration",
+        "e2e",
+        "gpu_0",
+        "gpu_1",
+        "gpus_needed_1",
+        "gpu_4",
+        "k8s",
+    ];
+    let mut tests = Vec::new();
+    // Every pair and triple of names, in both orders, in both languages,
+    // with and without features and #[ignore].
+    for (i, a) in names.iter().enumerate() {
+        for (j, b) in names.iter().enumerate() {
+            for c in [None, Some(names[(i + j) % names.len()])] {
+                let set: Vec<&str> = [Some(*a), Some(*b), c].into_iter().flatten().collect();
+                let mut t = python(&set);
+                t.id = format!("t.py::test_{i}_{j}_{}", c.is_some());
+                tests.push(t);
+                tests.push(rust(&set, &[], i % 2 == 0));
+                tests.push(rust(&set, &["integration"], j % 3 == 0));
+            }
+        }
+    }
+    for (seconds, arg) in [(5, 1), (5, 2), (6, 1)] {
+        let mut t = python(&["pre_merge", "unit"]);
+        t.markers.push(with_kwarg(seconds, arg));
+        t.markers[0].origin.line = u32::try_from(arg).unwrap_or(0);
+        tests.push(t);
+    }
+    let classes = SelectionClasses::new(&tests, |_| true);
+    assert!(classes.len() < tests.len(), "no two tests share a class");
+    // (5, 1) and (5, 2) differ in a positional argument and an origin only.
+    let n = tests.len();
+    assert_eq!(classes.class_of(n - 3), classes.class_of(n - 2));
+    assert_ne!(classes.class_of(n - 3), classes.class_of(n - 1));
+    for pipeline in ["pr", "nightly", "weekly"] {
+        for job in selector.jobs(pipeline) {
+            for (i, test) in tests.iter().enumerate() {
+                let class = classes.class_of(i).expect("every test has a class");
+                let representative = &tests[classes.representatives()[class]];
+                assert_eq!(
+                    selector.job_verdict(pipeline, job, test),
+                    selector.job_verdict(pipeline, job, representative),
+                    "{pipeline}/{job}: {} vs its class's {}",
+                    test.id,
+                    representative.id
+                );
+                assert_eq!(
+                    selector.stage_covers(pipeline, test),
+                    selector.stage_covers(pipeline, representative)
+                );
+            }
+        }
+    }
+}

@@ -24,6 +24,15 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: discovery builds (and a warm run
+/// decodes from the cache) hundreds of thousands of small strings on every
+/// core. Measured on the 54,000-item benchmark corpus (bench/README.md,
+/// "Warm collect"), glibc's allocator took about a quarter of a warm
+/// `collect`'s time in `malloc`, `free` and their consolidation; the crate
+/// costs a few seconds of C compilation once.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // `tollgate run`'s reaper (see `tollgate_run::reaper`): not a command.
     if std::env::args_os().nth(1).as_deref()

@@ -248,7 +248,7 @@ pub fn collect_python(
 /// time, so applying the rules to consecutive chunks of the tests gives the
 /// same inventory; on a large tree it is the one serial step between
 /// discovery and the strategy commands.
-fn apply_rules_in_parallel(config: &Config, inventory: &mut Inventory) {
+pub fn apply_rules_in_parallel(config: &Config, inventory: &mut Inventory) {
     use rayon::prelude::*;
 
     let mut rest = std::mem::take(&mut inventory.tests);

@@ -80,7 +80,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
         }
         if let Some(config) = &config {
             drop_excluded(config, &mut collection.inventory)?;
-            config.apply_rules(&mut collection.inventory);
+            crate::project::apply_rules_in_parallel(config, &mut collection.inventory);
         }
         // pytest applies a `-m` from the ini's addopts unless the command line
         // gives its own.
@@ -103,7 +103,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
     if let Some(mut inv) = rust? {
         if let Some(config) = &config {
             drop_excluded(config, &mut inv)?;
-            config.apply_rules(&mut inv);
+            crate::project::apply_rules_in_parallel(config, &mut inv);
         }
         let inv = filter_ignored(inv, args.run_ignored);
         let selected_rust = select_indices(&inv.tests, expr.as_ref());
@@ -149,7 +149,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
         .diagnostics
         .iter()
         .any(|d| d.severity >= tollgate_inventory::Severity::Warning);
-    Ok(if args.strict && findings {
+    let status = if args.strict && findings {
         Status::Findings
     } else if selected.is_empty() && args.marker_expr.is_some() {
         // pytest's exit code when `-m` deselects everything.
@@ -157,7 +157,10 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<Status> {
         Status::NoTests
     } else {
         Status::Success
-    })
+    };
+    drop(selected);
+    crate::exit::release_at_exit(inventory);
+    Ok(status)
 }
 
 /// `[discovery] exclude`: what `plan` never sees, `collect` does not list.

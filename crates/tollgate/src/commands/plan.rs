@@ -218,6 +218,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Status> {
     for diag in &inventory.diagnostics {
         let _ = writeln!(stderr, "{diag}");
     }
+    crate::exit::release_at_exit((plan, inventory, analysis, rendered));
     Ok(Status::Success)
 }
 
