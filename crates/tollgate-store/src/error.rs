@@ -30,6 +30,10 @@ pub enum StoreError {
     /// A read command asked for a store that is not there.
     #[error("no history store at {0} (record a run first, or check the path)")]
     Missing(String),
+    /// A job's rollup (see `job_rollups`) cannot be decoded: the store was
+    /// damaged or written by something else.
+    #[error("the stored rollup of job {job} is unreadable ({detail})")]
+    CorruptRollup { job: i64, detail: String },
     /// The server did not answer in time.
     #[error("PostgreSQL: no answer from {server} within {seconds} s (set `connect_timeout` in the URL to wait longer)")]
     Timeout { server: String, seconds: u64 },

@@ -28,6 +28,7 @@ mod notify;
 mod postgres;
 mod queries;
 mod reporting;
+mod rollup;
 pub mod sql;
 mod sqlite;
 mod upkeep;
@@ -137,7 +138,8 @@ impl Store {
     /// Drops the raw results (test attempts, coverage by file) of runs
     /// started before `before_ms`, in one transaction, and test ids no
     /// attempt refers to any more. The runs stay, with their jobs (status,
-    /// times, first-attempt counts), benchmark samples and gate verdicts.
+    /// times, first-attempt counts), job rollups (each test's state and
+    /// time in the run), benchmark samples and gate verdicts.
     pub fn prune(&mut self, before_ms: i64) -> Result<PruneSummary, StoreError> {
         match self {
             Store::Sqlite(s) => s.prune(before_ms),
@@ -181,6 +183,15 @@ impl Store {
             Store::Sqlite(s) => s.ingest(batch),
             Store::Postgres(p) => p.ingest(batch),
         }
+    }
+
+    /// Builds the rollup of every job that has stored attempts but none
+    /// (jobs stored before schema version 6, or written by other means than
+    /// [`Store::ingest`]); returns how many were built. `tollgate store
+    /// migrate` calls it. Until then reports read such jobs' attempts: the
+    /// same answers, only slower.
+    pub fn build_missing_rollups(&mut self) -> Result<u64, StoreError> {
+        rollup::build_missing(self.sql())
     }
 
     /// Marks a run finished; only `complete` runs can be baselines.

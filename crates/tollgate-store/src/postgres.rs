@@ -19,6 +19,7 @@ use crate::error::StoreError;
 use crate::lines::{clean_text, decode_lines, encode_lines, language_of, merge_coverage};
 use crate::migrate::{pending, CREATE_VERSION_TABLE, LATEST_VERSION};
 use crate::model::{Batch, IngestSummary, Verdict};
+use crate::rollup::{self, Folder};
 use crate::sql::{to_postgres, Row, Sql, Value};
 use crate::upkeep::{self, MigrationStatus, PruneSummary};
 use tollgate_results::TestResult;
@@ -554,8 +555,19 @@ impl PgStore {
             // grows at its right edge.
             let mut order: Vec<usize> = (0..attempts.len()).collect();
             order.sort_unstable_by_key(|&i| (test_ids[i], attempts[i].attempt));
+            // A job new to the store is rolled up from the batch, in the
+            // order written; one with stored attempts below, from the store.
+            let mut folder = Folder::with_capacity(if job_has_attempts { 0 } else { order.len() });
             for i in order {
                 let (r, test_id) = (attempts[i], &test_ids[i]);
+                if !job_has_attempts {
+                    folder.push(
+                        *test_id,
+                        i64::from(r.attempt),
+                        r.outcome.as_str(),
+                        r.duration,
+                    );
+                }
                 let message = r.message.as_deref().map(clean_text);
                 writer.write(&[
                     &run_id,
@@ -568,6 +580,24 @@ impl PgStore {
                 ])?;
             }
             writer.finish()?;
+            let folded = if job_has_attempts {
+                let mut folder = Folder::with_capacity(attempts.len());
+                for r in tx.query(&to_postgres(rollup::STORED_ATTEMPTS), &[&run_id, &job_id])? {
+                    folder.push(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+                }
+                folder.finish()
+            } else {
+                folder.finish()
+            };
+            tx.execute(
+                &to_postgres(rollup::UPSERT),
+                &[
+                    &job_id,
+                    &run_id,
+                    &(folded.len() as i64),
+                    &rollup::encode(&folded),
+                ],
+            )?;
             if job_has_attempts {
                 tx.execute(&to_postgres(crate::RECOUNT_JOB), &[&job_id, &run_id])?;
             } else {
@@ -719,6 +749,7 @@ impl ToSql for Value {
             Value::Real(v) => v.to_sql(ty, out),
             Value::Text(t) => t.as_str().to_sql(ty, out),
             Value::Bool(b) => b.to_sql(ty, out),
+            Value::Blob(b) => b.as_slice().to_sql(ty, out),
         }
     }
 
@@ -757,6 +788,9 @@ impl Sql for PgStore {
                         } else if *ty == Type::BOOL {
                             row.try_get::<_, Option<bool>>(i)?
                                 .map_or(Value::Null, Value::Bool)
+                        } else if *ty == Type::BYTEA {
+                            row.try_get::<_, Option<Vec<u8>>>(i)?
+                                .map_or(Value::Null, Value::Blob)
                         } else {
                             row.try_get::<_, Option<String>>(i)?
                                 .map_or(Value::Null, Value::Text)

@@ -3,9 +3,9 @@
 //! backends, like [`crate::queries`]; nothing here writes.
 //!
 //! Test names are interned in the store, and a report over 100,000 tests
-//! and 30 runs reads millions of per-test rows: the per-run query returns
-//! the interned test id (an integer) and names are fetched once, for the
-//! tests the report shows.
+//! and 30 runs covers millions of attempts: a run's tests are read from its
+//! jobs' rollups (see `crate::rollup`) by interned test id (an integer), and
+//! names are fetched once, for the tests the report shows.
 
 use std::collections::HashMap;
 
@@ -14,7 +14,8 @@ use serde::Serialize;
 use crate::error::StoreError;
 use crate::model::{RunInfo, Verdict};
 use crate::queries::run_id;
-use crate::sql::{Row, Value};
+use crate::rollup::{self, Folded, Path};
+use crate::sql::{Row, Sql, Value};
 use crate::Store;
 
 /// A job of a run with its recorded resources.
@@ -107,108 +108,58 @@ impl Store {
     }
 
     /// Every test of a run per job with its attempts folded; `jobs` is the
-    /// run's [`Store::run_jobs`] (rows point into it).
+    /// run's [`Store::run_jobs`] (rows point into it). Read from the jobs'
+    /// rollups (see `job_rollups`), or their attempts for a job without one.
     pub fn run_test_rows(
         &mut self,
         run: &RunInfo,
         jobs: &[JobRecord],
     ) -> Result<Vec<TestRunRow>, StoreError> {
-        let sql = self.sql();
-        let job_ids = sql.query(
-            "SELECT id, name FROM jobs WHERE run_id = ?1",
-            &[run.id.into()],
-        )?;
-        let index: HashMap<i64, usize> = job_ids
-            .iter()
-            .filter_map(|r| {
-                let name = col(r, 1).text();
-                jobs.iter()
-                    .position(|j| j.name == name)
-                    .map(|i| (col(r, 0).int(), i))
-            })
-            .collect();
-        let rows = sql.query(
-            "SELECT a.job_id, a.test_id, CAST(COUNT(*) AS BIGINT), \
-                CAST(SUM(CASE WHEN a.outcome = 'passed' THEN 1 ELSE 0 END) AS BIGINT), \
-                CAST(SUM(CASE WHEN a.outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS BIGINT), \
-                CAST(SUM(CASE WHEN a.outcome = 'skipped' THEN 1 ELSE 0 END) AS BIGINT), \
-                CAST(MAX(a.attempt) AS BIGINT), \
-                CAST(MAX(CASE WHEN a.outcome IN ('failed', 'error') THEN a.attempt ELSE 0 END) AS BIGINT), \
-                SUM(a.duration_s) \
-             FROM test_attempts a WHERE a.run_id = ?1 GROUP BY a.job_id, a.test_id",
-            &[run.id.into()],
-        )?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                let job = *index.get(&col(r, 0).int())?;
-                let last = col(r, 6).int();
-                Some(TestRunRow {
-                    test: col(r, 1).int(),
-                    job,
-                    attempts: u32::try_from(col(r, 2).int()).unwrap_or(0),
-                    passed: u32::try_from(col(r, 3).int()).unwrap_or(0),
-                    failed: u32::try_from(col(r, 4).int()).unwrap_or(0),
-                    skipped: u32::try_from(col(r, 5).int()).unwrap_or(0),
-                    last_failed: last > 0 && col(r, 7).int() == last,
-                    duration_s: col(r, 8).real(),
-                })
-            })
-            .collect())
+        let folded = rollup::run_tests(self.sql(), run.id, Path::Rollups)?;
+        Ok(test_rows(folded, jobs))
+    }
+
+    /// [`Store::run_test_rows`] from the raw attempts alone, never the
+    /// rollups: what the rollups are checked against.
+    pub fn run_test_rows_from_attempts(
+        &mut self,
+        run: &RunInfo,
+        jobs: &[JobRecord],
+    ) -> Result<Vec<TestRunRow>, StoreError> {
+        let folded = rollup::run_tests(self.sql(), run.id, Path::Attempts)?;
+        Ok(test_rows(folded, jobs))
     }
 
     /// Per test of a run, over all its jobs: `(test, state, seconds)` where
     /// state is `P` passed, `F` failed, `K` flaky (passed and failed), `S`
-    /// skipped; for the history strips of older runs.
+    /// skipped; for the history strips of older runs. Read from the jobs'
+    /// rollups (kept by `tollgate store prune`), or their attempts for a job
+    /// without one; by ascending test id.
     pub fn run_test_summary(&mut self, run_id: i64) -> Result<Vec<(i64, u8, f64)>, StoreError> {
-        // Grouped by job first: the (run_id, job_id, test_id, attempt) index
-        // gives the groups in order (no sort, no walk of another run's
-        // attempts); a test that ran in several jobs is folded below.
-        let rows = self.sql().query(
-            "SELECT test_id, \
-                CAST(SUM(CASE WHEN outcome = 'passed' THEN 1 ELSE 0 END) AS BIGINT), \
-                CAST(SUM(CASE WHEN outcome IN ('failed', 'error') THEN 1 ELSE 0 END) AS BIGINT), \
-                SUM(duration_s) \
-             FROM test_attempts WHERE run_id = ?1 GROUP BY job_id, test_id",
-            &[run_id.into()],
-        )?;
-        let mut folded: Vec<(i64, bool, bool, f64)> = rows
-            .iter()
-            .map(|r| {
-                (
-                    col(r, 0).int(),
-                    col(r, 1).int() > 0,
-                    col(r, 2).int() > 0,
-                    col(r, 3).real(),
-                )
-            })
-            .collect();
-        folded.sort_unstable_by_key(|t| t.0);
-        folded.dedup_by(|later, kept| {
-            if later.0 != kept.0 {
-                return false;
-            }
-            kept.1 |= later.1;
-            kept.2 |= later.2;
-            kept.3 += later.3;
-            true
-        });
-        Ok(folded
-            .into_iter()
-            .map(|(test, passed, failed, seconds)| {
-                let state = match (passed, failed) {
-                    (true, true) => b'K',
-                    (false, true) => b'F',
-                    (true, false) => b'P',
-                    (false, false) => b'S',
-                };
-                (test, state, seconds)
-            })
-            .collect())
+        let folded = rollup::run_tests(self.sql(), run_id, Path::Rollups)?;
+        Ok(summary(folded))
+    }
+
+    /// [`Store::run_test_summary`] from the raw attempts alone, never the
+    /// rollups: what the rollups are checked against.
+    pub fn run_test_summary_from_attempts(
+        &mut self,
+        run_id: i64,
+    ) -> Result<Vec<(i64, u8, f64)>, StoreError> {
+        let folded = rollup::run_tests(self.sql(), run_id, Path::Attempts)?;
+        Ok(summary(folded))
     }
 
     /// Names of interned test ids (unknown ids are left out).
     pub fn test_names(&mut self, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
+        Store::names_of(self.sql(), ids)
+    }
+
+    /// [`Store::test_names`] for the shared queries.
+    pub(crate) fn names_of(
+        sql: &mut dyn Sql,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, String>, StoreError> {
         let mut names = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(5000) {
             let list = chunk
@@ -216,7 +167,7 @@ impl Store {
                 .map(i64::to_string)
                 .collect::<Vec<_>>()
                 .join(",");
-            let rows = self.sql().query(
+            let rows = sql.query(
                 &format!("SELECT id, name FROM tests WHERE id IN ({list})"),
                 &[],
             )?;
@@ -324,4 +275,40 @@ impl Store {
             finished: col(&r, 5).int(),
         })
     }
+}
+
+fn test_rows(folded: Vec<(String, Vec<Folded>)>, jobs: &[JobRecord]) -> Vec<TestRunRow> {
+    let mut rows = Vec::with_capacity(folded.iter().map(|(_, t)| t.len()).sum());
+    for (name, tests) in folded {
+        // A job of the run that `jobs` does not list is left out.
+        let Some(job) = jobs.iter().position(|j| j.name == name) else {
+            continue;
+        };
+        rows.extend(tests.into_iter().map(|f| TestRunRow {
+            test: f.test,
+            job,
+            attempts: f.attempts,
+            passed: f.passed,
+            failed: f.failed,
+            skipped: f.skipped,
+            last_failed: f.last_failed,
+            duration_s: f.duration_s,
+        }));
+    }
+    rows
+}
+
+fn summary(folded: Vec<(String, Vec<Folded>)>) -> Vec<(i64, u8, f64)> {
+    rollup::fold_jobs(folded.into_iter().map(|(_, tests)| tests).collect())
+        .into_iter()
+        .map(|(test, passed, failed, seconds)| {
+            let state = match (passed, failed) {
+                (true, true) => b'K',
+                (false, true) => b'F',
+                (true, false) => b'P',
+                (false, false) => b'S',
+            };
+            (test, state, seconds)
+        })
+        .collect()
 }

@@ -15,6 +15,8 @@ pub enum Value {
     Real(f64),
     Text(String),
     Bool(bool),
+    /// Bytes (a SQLite `BLOB`, a PostgreSQL `BYTEA`): the job rollups.
+    Blob(Vec<u8>),
 }
 
 impl Value {
@@ -24,7 +26,7 @@ impl Value {
             Value::Real(v) => *v as i64,
             Value::Bool(b) => i64::from(*b),
             Value::Text(t) => t.parse().unwrap_or(0),
-            Value::Null => 0,
+            Value::Null | Value::Blob(_) => 0,
         }
     }
 
@@ -41,7 +43,7 @@ impl Value {
             Value::Int(v) => *v as f64,
             Value::Bool(b) => f64::from(u8::from(*b)),
             Value::Text(t) => t.parse().unwrap_or(0.0),
-            Value::Null => 0.0,
+            Value::Null | Value::Blob(_) => 0.0,
         }
     }
 
@@ -51,7 +53,16 @@ impl Value {
             Value::Int(v) => v.to_string(),
             Value::Real(v) => v.to_string(),
             Value::Bool(b) => b.to_string(),
+            Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
             Value::Null => String::new(),
+        }
+    }
+
+    /// The bytes of a blob (empty for anything else).
+    pub fn blob(&self) -> &[u8] {
+        match self {
+            Value::Blob(b) => b,
+            _ => &[],
         }
     }
 

@@ -19,6 +19,7 @@ use crate::error::StoreError;
 use crate::lines::{clean_text, decode_lines, encode_lines, language_of, merge_coverage};
 use crate::migrate::{pending, CREATE_VERSION_TABLE, LATEST_VERSION};
 use crate::model::{Batch, IngestSummary, Verdict};
+use crate::rollup::{self, Folder};
 use crate::sql::{Row, Sql, Value};
 use crate::upkeep::{self, MigrationStatus, PruneSummary};
 
@@ -234,6 +235,15 @@ impl SqliteStore {
         )?;
 
         let attempts = crate::dedupe_attempts(batch.tests);
+        // A job new to the store is rolled up from the batch alone; one
+        // with stored attempts from what the store holds after this batch.
+        let job_had_attempts: bool = !attempts.is_empty()
+            && tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM test_attempts WHERE run_id = ?1 AND job_id = ?2)",
+                rusqlite::params![run_id, job_id],
+                |r| r.get(0),
+            )?;
+        let mut written: Vec<(i64, u32, &str, f64)> = Vec::with_capacity(attempts.len());
         {
             // The write lock is held (an IMMEDIATE transaction): a name not
             // found is inserted by this writer alone.
@@ -269,10 +279,46 @@ impl SqliteStore {
                     result.duration,
                     result.message.as_deref().map(clean_text),
                 ])?;
+                written.push((
+                    test_id,
+                    result.attempt,
+                    result.outcome.as_str(),
+                    result.duration,
+                ));
             }
         }
 
         tx.execute(crate::RECOUNT_JOB, rusqlite::params![job_id, run_id])?;
+
+        if !attempts.is_empty() {
+            let folded = if job_had_attempts {
+                let mut stmt = tx.prepare_cached(rollup::STORED_ATTEMPTS)?;
+                let mut rows = stmt.query(rusqlite::params![run_id, job_id])?;
+                let mut folder = Folder::with_capacity(attempts.len());
+                while let Some(r) = rows.next()? {
+                    let outcome = match r.get_ref(2)? {
+                        ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or_default(),
+                        _ => "",
+                    };
+                    folder.push(r.get(0)?, r.get(1)?, outcome, r.get(3)?);
+                }
+                folder.finish()
+            } else {
+                written.sort_by_key(|w| (w.0, w.1));
+                let mut folder = Folder::with_capacity(written.len());
+                for &(test, attempt, outcome, seconds) in &written {
+                    folder.push(test, i64::from(attempt), outcome, seconds);
+                }
+                folder.finish()
+            };
+            tx.prepare_cached(rollup::UPSERT)?
+                .execute(rusqlite::params![
+                    job_id,
+                    run_id,
+                    folded.len() as i64,
+                    rollup::encode(&folded),
+                ])?;
+        }
 
         {
             let mut existing = tx.prepare_cached(
@@ -420,6 +466,7 @@ impl rusqlite::ToSql for Value {
             Value::Real(v) => ToSqlOutput::Borrowed(ValueRef::Real(*v)),
             Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
             Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+            Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
         })
     }
 }
@@ -437,9 +484,8 @@ impl Sql for SqliteStore {
                     ValueRef::Null => Value::Null,
                     ValueRef::Integer(v) => Value::Int(v),
                     ValueRef::Real(v) => Value::Real(v),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => {
-                        Value::Text(String::from_utf8_lossy(t).into_owned())
-                    }
+                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Value::Blob(b.to_vec()),
                 });
             }
             out.push(values);

@@ -102,13 +102,20 @@ pub(crate) fn counts(sql: &mut dyn Sql) -> Result<StoreStats, StoreError> {
 /// The statements of a prune, in order, each with `?1` = the cutoff (Unix
 /// ms; runs started before it lose their raw results). Counted by the
 /// caller from each statement's affected rows. Runs, jobs (with their
-/// first-attempt counts), benchmark samples and gate verdicts stay: they are
-/// the per-run rollups the trends and the gate read.
+/// first-attempt counts), job rollups (every test's folded attempts, see
+/// `job_rollups`), benchmark samples and gate verdicts stay: they are the
+/// per-run rollups the trends, the reports' history and the gate read.
 pub(crate) const PRUNE_ATTEMPTS: &str =
     "DELETE FROM test_attempts WHERE run_id IN (SELECT id FROM runs WHERE started_at < ?1 AND NOT pruned)";
 pub(crate) const PRUNE_COVERAGE: &str =
     "DELETE FROM coverage_files WHERE run_id IN (SELECT id FROM runs WHERE started_at < ?1 AND NOT pruned)";
 pub(crate) const PRUNE_MARK_RUNS: &str =
     "UPDATE runs SET pruned = TRUE WHERE started_at < ?1 AND NOT pruned";
+///
+/// Test ids no attempt refers to go, except the highest: kept rollups still
+/// name pruned tests by id, and SQLite gives a new row the highest id plus
+/// one, so keeping the highest means an id is never handed to another test
+/// (PostgreSQL's sequence never reuses one anyway).
 pub(crate) const PRUNE_TESTS: &str =
-    "DELETE FROM tests WHERE NOT EXISTS (SELECT 1 FROM test_attempts a WHERE a.test_id = tests.id)";
+    "DELETE FROM tests WHERE NOT EXISTS (SELECT 1 FROM test_attempts a WHERE a.test_id = tests.id) \
+     AND id < (SELECT MAX(id) FROM tests)";

@@ -162,6 +162,173 @@ fn verdicts_pipelines_and_the_stamp(loc: &Location) {
     assert!(store.run_verdicts("nope").is_err());
 }
 
+/// Runs raw SQL on a test store (to take its rollups away).
+fn raw(loc: &Location, sql: &str) {
+    match loc {
+        Location::Sqlite { path, .. } => {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.execute_batch(sql).unwrap();
+        }
+        Location::Postgres { url, .. } => {
+            let mut client = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+            client.batch_execute(sql).unwrap();
+        }
+    }
+}
+
+/// Every run's per-job rows and per-test summary, from the rollups and from
+/// the raw attempts; the summaries with f64 bits, so "the same" is exact.
+type Answers = Vec<(
+    String,
+    Vec<(i64, usize, u32, u32, u32, u32, bool, u64)>,
+    Vec<(i64, u8, u64)>,
+)>;
+
+fn answers(store: &mut tollgate_store::Store, from_attempts: bool) -> Answers {
+    let mut runs = store.recent_runs(None, 100).unwrap();
+    runs.sort_by(|a, b| a.run_key.cmp(&b.run_key));
+    runs.into_iter()
+        .map(|run| {
+            let jobs = store.run_jobs(&run.run_key).unwrap();
+            let (rows, summary) = if from_attempts {
+                (
+                    store.run_test_rows_from_attempts(&run, &jobs).unwrap(),
+                    store.run_test_summary_from_attempts(run.id).unwrap(),
+                )
+            } else {
+                (
+                    store.run_test_rows(&run, &jobs).unwrap(),
+                    store.run_test_summary(run.id).unwrap(),
+                )
+            };
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.test,
+                        r.job,
+                        r.attempts,
+                        r.passed,
+                        r.failed,
+                        r.skipped,
+                        r.last_failed,
+                        r.duration_s.to_bits(),
+                    )
+                })
+                .collect();
+            let summary = summary
+                .iter()
+                .map(|&(t, s, secs)| (t, s, secs.to_bits()))
+                .collect();
+            (run.run_key, rows, summary)
+        })
+        .collect()
+}
+
+/// The rollups written at ingest answer as the raw attempts do, bit for
+/// bit: for a job ingested in several batches, a batch sent twice, a
+/// re-ingest that changes outcomes, retries whose seconds do not add up
+/// exactly in another order, a test in several jobs; after their removal
+/// (reports read the attempts) and rebuild; and after a prune, which keeps
+/// them while the attempts go.
+fn rollups_answer_as_the_attempts_do(loc: &Location) {
+    let mut store = loc.open();
+    let r1 = run_meta("r1", "c1", "main", "pr", 1_000);
+    let r2 = run_meta("r2", "c2", "main", "pr", 100_000_000);
+    let shard_a = [
+        passed("a", 0.1),
+        failed("b", 0.2),
+        result("b", 2, Outcome::Error, 0.3),
+        result("b", 3, Outcome::Passed, 0.7),
+        result("s", 1, Outcome::Skipped, 0.0),
+    ];
+    let shard_b = [passed("c", 1e-9), failed("d", 3.0)];
+    // One job in two batches, the first sent twice.
+    ingest_tests(&mut store, &r1, "unit", &shard_a);
+    ingest_tests(&mut store, &r1, "unit", &shard_b);
+    ingest_tests(&mut store, &r1, "unit", &shard_a);
+    // A test in two jobs; a re-ingest that turns a pass into a failure.
+    ingest_tests(
+        &mut store,
+        &r1,
+        "e2e",
+        &[passed("a", 0.2), passed("e", 1.0)],
+    );
+    ingest_tests(&mut store, &r1, "e2e", &[failed("e", 1.5)]);
+    ingest_tests(
+        &mut store,
+        &r2,
+        "unit",
+        &[passed("a", 0.3), passed("b", 0.1)],
+    );
+    let from_attempts = answers(&mut store, true);
+    assert_eq!(answers(&mut store, false), from_attempts, "{}", loc.name());
+
+    // What the rollups must say (so the comparison above is not vacuous).
+    let info = store.run("r1").unwrap().unwrap();
+    let ids: Vec<i64> = store
+        .run_test_summary(info.id)
+        .unwrap()
+        .iter()
+        .map(|x| x.0)
+        .collect();
+    let names = store.test_names(&ids).unwrap();
+    let mut states: Vec<(String, char, f64)> = store
+        .run_test_summary(info.id)
+        .unwrap()
+        .iter()
+        .map(|&(id, s, secs)| (names[&id].clone(), char::from(s), secs))
+        .collect();
+    states.sort_by(|a, b| a.0.cmp(&b.0));
+    let b_secs = 0.2 + 0.3 + 0.7;
+    assert_eq!(
+        states,
+        vec![
+            ("a".into(), 'P', 0.1 + 0.2),
+            ("b".into(), 'K', b_secs),
+            ("c".into(), 'P', 1e-9),
+            ("d".into(), 'F', 3.0),
+            ("e".into(), 'F', 1.5),
+            ("s".into(), 'S', 0.0),
+        ],
+        "{}",
+        loc.name()
+    );
+
+    // Without rollups, reports read the attempts; `build_missing_rollups`
+    // builds them back, once.
+    raw(loc, "DELETE FROM job_rollups");
+    assert_eq!(answers(&mut store, false), from_attempts, "{}", loc.name());
+    assert_eq!(store.build_missing_rollups().unwrap(), 3, "{}", loc.name());
+    assert_eq!(store.build_missing_rollups().unwrap(), 0, "{}", loc.name());
+    assert_eq!(answers(&mut store, false), from_attempts, "{}", loc.name());
+
+    // A prune drops r1's attempts and keeps its rollups.
+    let pruned = store.prune(50_000_000).unwrap();
+    assert_eq!(pruned.runs, 1, "{}", loc.name());
+    assert!(store
+        .run_test_summary_from_attempts(info.id)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        answers(&mut store, false),
+        from_attempts,
+        "{}: after prune",
+        loc.name()
+    );
+    // A pruned test's id is not handed to a new test: its history stays its own.
+    ingest_tests(&mut store, &r2, "unit", &[passed("new", 0.5)]);
+    let r2_id = store.run("r2").unwrap().unwrap().id;
+    let new_id = store
+        .run_test_summary(r2_id)
+        .unwrap()
+        .iter()
+        .map(|x| x.0)
+        .max()
+        .unwrap();
+    assert!(!ids.contains(&new_id), "{}: id {new_id} reused", loc.name());
+}
+
 /// Every test above on a fresh SQLite file.
 mod sqlite {
     #[test]
@@ -172,6 +339,11 @@ mod sqlite {
     #[test]
     fn verdicts_pipelines_and_the_stamp() {
         super::verdicts_pipelines_and_the_stamp(&crate::common::sqlite());
+    }
+
+    #[test]
+    fn rollups_answer_as_the_attempts_do() {
+        super::rollups_answer_as_the_attempts_do(&crate::common::sqlite());
     }
 }
 
@@ -190,5 +362,11 @@ mod postgres {
     #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
     fn verdicts_pipelines_and_the_stamp() {
         super::verdicts_pipelines_and_the_stamp(&crate::common::postgres());
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
+    fn rollups_answer_as_the_attempts_do() {
+        super::rollups_answer_as_the_attempts_do(&crate::common::postgres());
     }
 }

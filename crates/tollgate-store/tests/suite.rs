@@ -782,6 +782,7 @@ fn a_version_1_store_is_upgraded_in_place(loc: &Location) {
         loc,
         "DROP INDEX bench_samples_run; ALTER TABLE runs DROP COLUMN pruned; \
          DROP TABLE notify_claims; DROP TABLE notify_alerts; DROP TABLE learned_files; \
+         DROP TABLE job_rollups; \
          DELETE FROM schema_version WHERE version >= 2;",
     );
     assert!(

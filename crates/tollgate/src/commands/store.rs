@@ -45,8 +45,8 @@ pub enum StoreAction {
     },
     /// Drop the raw results (test attempts, coverage by file) of runs older
     /// than the window, in one transaction. The runs stay, with their jobs
-    /// (status, times, first-attempt counts), benchmark samples and gate
-    /// verdicts.
+    /// (status, times, first-attempt counts), each test's state and time per
+    /// job (the rollups reports read), benchmark samples and gate verdicts.
     #[command(after_help = "Examples:
   tollgate store prune --keep 90d
   tollgate store prune --keep 30d --store postgres://ci@db/tollgate")]
@@ -58,8 +58,10 @@ pub enum StoreAction {
         format: StoreFormat,
     },
     /// Bring the schema up to date (opening a store for writing does this
-    /// too); with --check, only report: exit 0 when up to date, 1 when
-    /// migrations are pending or the store is newer than this tollgate.
+    /// too) and build the per-job rollups reports read for jobs stored
+    /// without one (by an older tollgate); with --check, only report the
+    /// schema: exit 0 when up to date, 1 when migrations are pending or the
+    /// store is newer than this tollgate.
     /// Safe from several runners at once: migrations are serialised (an
     /// advisory lock on PostgreSQL, a lock file and an immediate
     /// transaction on SQLite) and each applies once.
@@ -147,6 +149,12 @@ pub fn run(args: &StoreArgs) -> anyhow::Result<Status> {
                 return Ok(Status::Findings);
             }
             let pending = status.pending();
+            if pending.is_empty() && !*check {
+                let mut store = open_store(&project, args.store.as_deref())?;
+                println!("{shown}: schema version {}, up to date", status.current);
+                report_rollups(&mut store, &shown)?;
+                return Ok(Status::Success);
+            }
             if pending.is_empty() {
                 println!("{shown}: schema version {}, up to date", status.current);
                 return Ok(Status::Success);
@@ -176,9 +184,25 @@ pub fn run(args: &StoreArgs) -> anyhow::Result<Status> {
                 "{shown}: migrated from schema version {} to {now} (applied {list})",
                 status.current
             );
+            report_rollups(&mut store, &shown)?;
             Ok(Status::Success)
         }
     }
+}
+
+/// Builds the rollups jobs stored without one lack, saying so when any were.
+fn report_rollups(store: &mut Store, shown: &str) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let built = store
+        .build_missing_rollups()
+        .with_context(|| format!("cannot build the per-job rollups of {shown}"))?;
+    if built > 0 {
+        println!(
+            "{shown}: built the rollups of {built} jobs stored without one ({:.1} s)",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
 }
 
 fn now_ms() -> i64 {
