@@ -339,7 +339,6 @@ impl<'a> Context<'a> {
             && Some(inst.job.stage) == self.lint_stage
     }
 
-    /// The frameworks a test belongs to (by marker).
     /// The frameworks a test belongs to (by marker), each once.
     pub(crate) fn frameworks_of(&self, test: &TestItem) -> Vec<&str> {
         let mut found: Vec<&str> = Vec::new();
@@ -428,30 +427,15 @@ impl<'a> Context<'a> {
                 ));
             }
         }
-        // Per test, once: its frameworks and pytest's view of it. Then every
-        // test job's selection, in parallel (the expensive part).
         // Tests that selection cannot tell apart are judged once per class
-        // (see `SelectionClasses`): frameworks, verdicts and lifecycle
-        // coverage below are computed per class and looked up per test.
+        // (see `SelectionClasses`): each class's frameworks, verdicts and
+        // lifecycle coverage, and pytest's view of it, are computed once and
+        // looked up per test. Then every test job's selection, in parallel.
         let tests = &inventory.tests;
         let classes = SelectionClasses::new(tests, |_| true);
-        let class_frameworks: Vec<Vec<&str>> = classes
-            .representatives()
-            .iter()
-            .map(|&i| self.frameworks_of(&tests[i]))
-            .collect();
-        let frameworks: Vec<Vec<&str>> = (0..tests.len())
-            .map(|i| {
-                classes
-                    .class_of(i)
-                    .and_then(|c| class_frameworks.get(c))
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .collect();
         let pytest_views = PytestViews::new(tests);
         let instances = self.instances();
-        let verdicts = ClassVerdicts::new(self, &classes, &instances);
+        let facts = ClassFacts::new(self, &classes, &instances);
         // A job's verdicts do not depend on the framework instance: compute
         // each job's candidates once (`each` jobs have up to four instances).
         let mut test_jobs: Vec<(&str, &str)> = Vec::new();
@@ -466,14 +450,14 @@ impl<'a> Context<'a> {
         }
         let candidates: HashMap<&str, Vec<Candidate>> = test_jobs
             .par_iter()
-            .map(|(name, _)| (*name, self.candidates(name, &verdicts)))
+            .map(|(name, _)| (*name, self.candidates(name, &facts)))
             .collect();
         let selections: Vec<Option<Selection>> = instances
             .par_iter()
             .map(|inst| {
                 let (_, expr) = test_jobs.iter().find(|(name, _)| *name == inst.job_name)?;
                 let candidates = candidates.get(inst.job_name)?;
-                Some(self.select(inst, expr, candidates, &frameworks, &pytest_views))
+                Some(self.select(inst, expr, candidates, &facts, &pytest_views))
             })
             .collect();
 
@@ -693,7 +677,7 @@ impl<'a> Context<'a> {
             });
         }
 
-        let not_run = self.not_run(&jobs, &all_instances, &frameworks, &verdicts);
+        let not_run = self.not_run(&jobs, &all_instances, &facts);
         // A test one job's runner cannot host but another job runs (a GPU
         // unit test: `unit` cannot, `unit_1` does) is not worth a word.
         let run: std::collections::HashSet<&str> = jobs
@@ -746,8 +730,7 @@ impl<'a> Context<'a> {
         &self,
         jobs: &[PlannedJob],
         instances: &[Instance<'a>],
-        frameworks: &[Vec<&str>],
-        verdicts: &ClassVerdicts<'_>,
+        facts: &ClassFacts<'_, '_>,
     ) -> Vec<UncoveredTest> {
         let run: std::collections::HashSet<&str> = jobs
             .iter()
@@ -759,15 +742,10 @@ impl<'a> Context<'a> {
             .tests
             .par_iter()
             .enumerate()
-            .zip(frameworks.par_iter())
-            .filter(|((i, t), _)| {
-                !run.contains(t.id.as_str())
-                    && verdicts
-                        .stage_covers(*i, || self.selector.stage_covers(self.input.pipeline, t))
-            })
-            .map(|((i, test), fws)| UncoveredTest {
+            .filter(|(i, t)| !run.contains(t.id.as_str()) && facts.stage_covers(*i))
+            .map(|(i, test)| UncoveredTest {
                 test: test.id.clone(),
-                reason: self.why_not_run(instances, &skipped, (i, test), fws, verdicts),
+                reason: self.why_not_run(instances, &skipped, (i, test), facts),
             })
             .collect()
     }
@@ -777,9 +755,9 @@ impl<'a> Context<'a> {
         instances: &[Instance<'a>],
         skipped: &[Option<String>],
         (index, test): (usize, &TestItem),
-        frameworks: &[&str],
-        verdicts: &ClassVerdicts<'_>,
+        facts: &ClassFacts<'_, '_>,
     ) -> String {
+        let frameworks = facts.frameworks(index);
         let mut best: Option<(u8, String)> = None;
         let mut consider = |rank: u8, text: String| {
             if best.as_ref().is_none_or(|(r, _)| rank > *r) {
@@ -788,7 +766,7 @@ impl<'a> Context<'a> {
         };
         for (inst, skip) in instances.iter().zip(skipped) {
             let outcome =
-                self.outcome_given(inst, verdicts.get(inst.job_name, index), test, frameworks);
+                self.outcome_given(inst, facts.verdict(inst.job_name, index), test, frameworks);
             match (outcome, skip) {
                 (Outcome::Selected | Outcome::Unrunnable(_), Some(why)) => {
                     consider(3, format!("job `{}` does not run: {why}", inst.name));
@@ -844,9 +822,9 @@ impl<'a> Context<'a> {
     /// The tests `job`'s expression, lifecycle, runner and cargo options
     /// select (by inventory index), each with the reason its runner cannot
     /// host it, if any.
-    fn candidates(&self, job: &str, verdicts: &ClassVerdicts<'_>) -> Vec<Candidate> {
+    fn candidates(&self, job: &str, facts: &ClassFacts<'_, '_>) -> Vec<Candidate> {
         (0..self.input.inventory.tests.len())
-            .filter_map(|i| match verdicts.get(job, i)? {
+            .filter_map(|i| match facts.verdict(job, i)? {
                 Verdict::Selected => Some((i, None)),
                 v @ (Verdict::NotEnoughGpus { .. } | Verdict::RunnerLacks(_)) => {
                     Some((i, Some(v.to_string())))
@@ -865,7 +843,7 @@ impl<'a> Context<'a> {
         inst: &Instance<'a>,
         job_expr: &str,
         candidates: &[Candidate],
-        frameworks: &[Vec<&str>],
+        facts: &ClassFacts<'_, '_>,
         pytest_views: &PytestViews<'_>,
     ) -> Selection {
         let tests = &self.input.inventory.tests;
@@ -875,10 +853,10 @@ impl<'a> Context<'a> {
         let mut selection = Selection::default();
         let mut chosen = vec![false; tests.len()];
         for (i, unrunnable) in candidates {
-            let (Some(test), Some(fws)) = (tests.get(*i), frameworks.get(*i)) else {
+            let Some(test) = tests.get(*i) else {
                 continue;
             };
-            if framework_rejects(inst, fws).is_some() {
+            if framework_rejects(inst, facts.frameworks(*i)).is_some() {
                 continue;
             }
             if narrowing.is_some_and(|c| c.affected_reason(&test.id).is_none()) {
@@ -972,17 +950,23 @@ impl<'t> PytestViews<'t> {
     }
 }
 
-/// Every job's verdict on every class of tests (see [`SelectionClasses`]),
-/// and whether the pipeline's lifecycle stage covers each class.
-struct ClassVerdicts<'c> {
+/// What the planner needs of every class of tests (see
+/// [`SelectionClasses`]): every job's verdict, whether the pipeline's
+/// lifecycle stage covers it, and its frameworks; looked up per test.
+struct ClassFacts<'c, 'p> {
     classes: &'c SelectionClasses,
     /// Job name → verdict per class (`None`: the job is not the pipeline's).
     by_job: HashMap<&'c str, Vec<Option<Verdict>>>,
     stage_covers: Vec<bool>,
+    frameworks: Vec<Vec<&'p str>>,
 }
 
-impl<'c> ClassVerdicts<'c> {
-    fn new(ctx: &Context<'c>, classes: &'c SelectionClasses, instances: &[Instance<'c>]) -> Self {
+impl<'c, 'p> ClassFacts<'c, 'p> {
+    fn new(
+        ctx: &'p Context<'c>,
+        classes: &'c SelectionClasses,
+        instances: &[Instance<'c>],
+    ) -> Self {
         let tests = &ctx.input.inventory.tests;
         let mut jobs: Vec<&'c str> = instances.iter().map(|i| i.job_name).collect();
         jobs.sort_unstable();
@@ -998,35 +982,37 @@ impl<'c> ClassVerdicts<'c> {
                 (job, verdicts)
             })
             .collect();
-        let stage_covers = classes
-            .representatives()
-            .iter()
-            .map(|&i| ctx.selector.stage_covers(ctx.input.pipeline, &tests[i]))
-            .collect();
-        ClassVerdicts {
+        let representatives = || classes.representatives().iter().map(|&i| &tests[i]);
+        ClassFacts {
             classes,
             by_job,
-            stage_covers,
+            stage_covers: representatives()
+                .map(|t| ctx.selector.stage_covers(ctx.input.pipeline, t))
+                .collect(),
+            frameworks: representatives().map(|t| ctx.frameworks_of(t)).collect(),
         }
     }
 
     /// `job`'s verdict on the test at inventory index `test`.
-    fn get(&self, job: &str, test: usize) -> Option<&Verdict> {
+    fn verdict(&self, job: &str, test: usize) -> Option<&Verdict> {
         let class = self.classes.class_of(test)?;
         self.by_job.get(job)?.get(class)?.as_ref()
     }
 
-    /// Whether the pipeline's stage covers the test at index `test`
-    /// (`direct` asks the selector for a test outside the classes).
-    fn stage_covers(&self, test: usize, direct: impl FnOnce() -> bool) -> bool {
-        match self
-            .classes
+    /// Whether the pipeline's stage covers the test at inventory index `test`.
+    fn stage_covers(&self, test: usize) -> bool {
+        self.classes
             .class_of(test)
             .and_then(|c| self.stage_covers.get(c))
-        {
-            Some(&covers) => covers,
-            None => direct(),
-        }
+            .is_some_and(|&covers| covers)
+    }
+
+    /// The frameworks of the test at inventory index `test`.
+    fn frameworks(&self, test: usize) -> &[&'p str] {
+        self.classes
+            .class_of(test)
+            .and_then(|c| self.frameworks.get(c))
+            .map_or(&[], Vec::as_slice)
     }
 }
 
