@@ -100,6 +100,19 @@ impl Expression {
             .is_some_and(|root| root.evaluate(matcher))
     }
 
+    /// Every mark term as `(name, compares keyword arguments)`, in source
+    /// order (repeats included): what an evaluation can ask of a subject.
+    pub fn mark_terms(&self) -> Vec<(&str, bool)> {
+        let mut marks = Vec::new();
+        if let Some(root) = &self.root {
+            root.marks(&mut marks);
+        }
+        marks
+            .into_iter()
+            .map(|mark| (mark.name.as_str(), !mark.kwargs.is_empty()))
+            .collect()
+    }
+
     /// Every marker name the expression mentions, in source order (repeats
     /// included), with its byte range in [`Expression::source`]. pytest's
     /// strict-markers check uses the same names (`Expression.idents()`).

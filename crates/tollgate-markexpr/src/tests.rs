@@ -334,6 +334,16 @@ fn marker_names_in_source_order_with_byte_spans() {
 }
 
 #[test]
+fn mark_terms_say_which_compare_kwargs() {
+    let expr = parse("not a and (b(x=1) or a) and c(y='z')");
+    assert_eq!(
+        expr.mark_terms(),
+        vec![("a", false), ("b", true), ("a", false), ("c", true)]
+    );
+    assert!(parse("").mark_terms().is_empty());
+}
+
+#[test]
 fn kwargs_must_all_match_one_mark_of_the_item() {
     use std::collections::BTreeMap;
     use tollgate_inventory::{Language, MarkOrigin, MarkSource, MarkValue, Marker, TestItem};

@@ -24,7 +24,7 @@ use tollgate_config::{
 };
 use tollgate_inventory::{Inventory, Language, MarkSource, TestItem};
 use tollgate_markexpr::Expression;
-use tollgate_select::{SelectionClasses, Selector, Verdict};
+use tollgate_select::{MarkerRelevance, MarkerUse, SelectionClasses, Selector, Verdict};
 
 use crate::changes::{ChangeAnalysis, ChangeScope};
 use crate::commands::{self, CommandContext};
@@ -355,6 +355,20 @@ impl<'a> Context<'a> {
         found
     }
 
+    /// Which markers the plan reads of a test: the selector's (expressions,
+    /// stages, runners) and the framework markers (job instances and the
+    /// `-m` filters built for them).
+    fn marker_relevance(&self) -> MarkerRelevance<'_, 'a> {
+        let mut relevance = self.selector.marker_relevance();
+        for name in self.framework_markers.keys() {
+            relevance.read_as(name, MarkerUse::Name);
+        }
+        for name in self.stages.iter().flatten() {
+            relevance.read_as(name, MarkerUse::Name);
+        }
+        relevance
+    }
+
     /// What `inst` does with `test`; `frameworks` is [`Context::frameworks_of`]
     /// the test (computed once per test by the planner).
     pub(crate) fn outcome(
@@ -432,8 +446,11 @@ impl<'a> Context<'a> {
         // lifecycle coverage, and pytest's view of it, are computed once and
         // looked up per test. Then every test job's selection, in parallel.
         let tests = &inventory.tests;
-        let classes = SelectionClasses::new(tests, |_| true);
-        let pytest_views = PytestViews::new(tests);
+        let relevance = self.marker_relevance();
+        let (classes, pytest_views) = rayon::join(
+            || SelectionClasses::new(tests, |m| relevance.use_of(&m.name)),
+            || PytestViews::new(tests, &relevance),
+        );
         let instances = self.instances();
         let facts = ClassFacts::new(self, &classes, &instances);
         // A job's verdicts do not depend on the framework instance: compute
@@ -677,14 +694,18 @@ impl<'a> Context<'a> {
             });
         }
 
-        let not_run = self.not_run(&jobs, &all_instances, &facts);
-        // A test one job's runner cannot host but another job runs (a GPU
-        // unit test: `unit` cannot, `unit_1` does) is not worth a word.
-        let run: std::collections::HashSet<&str> = jobs
+        // Every id a planned job runs (foldhash: tens of thousands of ids,
+        // none from an adversary that could choose colliding ones to slow a
+        // plan down).
+        let run: RunIds<'_> = jobs
             .iter()
             .flat_map(|j| j.tests.iter().map(String::as_str))
             .collect();
+        let not_run = self.not_run(&run, &all_instances, &facts);
+        // A test one job's runner cannot host but another job runs (a GPU
+        // unit test: `unit` cannot, `unit_1` does) is not worth a word.
         unrunnable.retain(|u| !run.contains(u.test.as_str()));
+        drop(run);
         jobs.sort_by_key(|j| j.stage);
         let stages: Vec<u32> = jobs
             .iter()
@@ -728,14 +749,10 @@ impl<'a> Context<'a> {
     /// with the most telling reason any job instance gives.
     fn not_run(
         &self,
-        jobs: &[PlannedJob],
+        run: &RunIds<'_>,
         instances: &[Instance<'a>],
         facts: &ClassFacts<'_, '_>,
     ) -> Vec<UncoveredTest> {
-        let run: std::collections::HashSet<&str> = jobs
-            .iter()
-            .flat_map(|j| j.tests.iter().map(String::as_str))
-            .collect();
         let skipped: Vec<Option<String>> = instances.iter().map(|i| self.job_skipped(i)).collect();
         self.input
             .inventory
@@ -823,14 +840,19 @@ impl<'a> Context<'a> {
     /// select (by inventory index), each with the reason its runner cannot
     /// host it, if any.
     fn candidates(&self, job: &str, facts: &ClassFacts<'_, '_>) -> Vec<Candidate> {
+        let Some(verdicts) = facts.job_verdicts(job) else {
+            return Vec::new();
+        };
         (0..self.input.inventory.tests.len())
-            .filter_map(|i| match facts.verdict(job, i)? {
-                Verdict::Selected => Some((i, None)),
-                v @ (Verdict::NotEnoughGpus { .. } | Verdict::RunnerLacks(_)) => {
-                    Some((i, Some(v.to_string())))
-                }
-                _ => None,
-            })
+            .filter_map(
+                |i| match verdicts.get(facts.classes.class_of(i)?)?.as_ref()? {
+                    Verdict::Selected => Some((i, None)),
+                    v @ (Verdict::NotEnoughGpus { .. } | Verdict::RunnerLacks(_)) => {
+                        Some((i, Some(v.to_string())))
+                    }
+                    _ => None,
+                },
+            )
             .collect()
     }
 
@@ -933,8 +955,14 @@ struct PytestViews<'t> {
 }
 
 impl<'t> PytestViews<'t> {
-    fn new(tests: &'t [TestItem]) -> Self {
-        let classes = SelectionClasses::new(tests, |m| m.origin.source != MarkSource::ConfigRule);
+    fn new(tests: &'t [TestItem], relevance: &MarkerRelevance<'_, '_>) -> Self {
+        let classes = SelectionClasses::new(tests, |m| {
+            if m.origin.source == MarkSource::ConfigRule {
+                MarkerUse::Ignored
+            } else {
+                relevance.use_of(&m.name)
+            }
+        });
         let views = classes
             .representatives()
             .iter()
@@ -993,6 +1021,12 @@ impl<'c, 'p> ClassFacts<'c, 'p> {
         }
     }
 
+    /// `job`'s verdict on each class (`None`: the job is not the
+    /// pipeline's), looked up once for a pass over every test.
+    fn job_verdicts(&self, job: &str) -> Option<&[Option<Verdict>]> {
+        self.by_job.get(job).map(Vec::as_slice)
+    }
+
     /// `job`'s verdict on the test at inventory index `test`.
     fn verdict(&self, job: &str, test: usize) -> Option<&Verdict> {
         let class = self.classes.class_of(test)?;
@@ -1015,6 +1049,9 @@ impl<'c, 'p> ClassFacts<'c, 'p> {
             .map_or(&[], Vec::as_slice)
     }
 }
+
+/// The ids of the tests some planned job runs.
+type RunIds<'j> = std::collections::HashSet<&'j str, foldhash::fast::RandomState>;
 
 /// An inventory index, with why the job's runner cannot host the test.
 type Candidate = (usize, Option<String>);

@@ -15,9 +15,15 @@
 //! must be part of [`SelectionFacts`]. Two tests of one class get the same
 //! verdict from every job by construction; `classes_agree_with_direct_verdicts`
 //! checks it on an inventory that varies every field.
+//!
+//! Markers that nothing reads are left out of the key by the caller
+//! ([`MarkerUse`], from [`crate::Selector::marker_relevance`]): a `timeout`
+//! or `parametrize` mark that no expression, stage, runner or framework
+//! names cannot change a verdict, and counting its keyword arguments split
+//! the benchmark corpus into 16,000 classes where 200 say as much.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use tollgate_inventory::{MarkValue, Marker, TestItem};
 
@@ -31,23 +37,41 @@ pub struct SelectionClasses {
 }
 
 impl SelectionClasses {
-    /// Groups `tests` by their language, the names and keyword arguments of
-    /// the markers `keep` admits (as a set) and their Rust selection facts.
-    pub fn new(tests: &[TestItem], keep: impl Fn(&Marker) -> bool) -> Self {
-        let mut index: HashMap<SelectionFacts<'_>, u32, foldhash::fast::RandomState> =
-            HashMap::with_capacity_and_hasher(tests.len() / 4, Default::default());
+    /// Groups `tests` by their language, their markers as `use_of` says
+    /// (by name, or by name and keyword arguments; as a set) and their Rust
+    /// selection facts.
+    pub fn new(tests: &[TestItem], use_of: impl Fn(&Marker) -> MarkerUse) -> Self {
+        // Facts hash into buckets of classes; a test's facts are built in
+        // one reused buffer and kept only when they start a class (a few
+        // hundred), not once per test.
+        let state = foldhash::fast::RandomState::default();
+        let mut buckets: HashMap<u64, Vec<u32>, foldhash::fast::RandomState> = HashMap::default();
+        let mut facts_of_class: Vec<SelectionFacts<'_>> = Vec::new();
         let mut classes = SelectionClasses {
             class_of: Vec::with_capacity(tests.len()),
             representatives: Vec::new(),
         };
+        let mut buffer = Vec::new();
         for (i, test) in tests.iter().enumerate() {
-            let next = u32::try_from(classes.representatives.len()).unwrap_or(u32::MAX);
-            let class = *index
-                .entry(SelectionFacts::of(test, &keep))
-                .or_insert_with(|| {
+            let facts = SelectionFacts::of(test, &use_of, std::mem::take(&mut buffer));
+            let bucket = buckets.entry(state.hash_one(&facts)).or_default();
+            let known = bucket
+                .iter()
+                .copied()
+                .find(|&c| facts_of_class.get(c as usize) == Some(&facts));
+            let class = match known {
+                Some(class) => {
+                    buffer = facts.markers;
+                    class
+                }
+                None => {
+                    let class = u32::try_from(facts_of_class.len()).unwrap_or(u32::MAX);
+                    facts_of_class.push(facts);
+                    bucket.push(class);
                     classes.representatives.push(i);
-                    next
-                });
+                    class
+                }
+            };
             classes.class_of.push(class);
         }
         classes
@@ -74,6 +98,20 @@ impl SelectionClasses {
     }
 }
 
+/// How much of a marker selection reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkerUse {
+    /// Nothing: no expression, stage, runner or framework names it.
+    Ignored,
+    /// Its name only (no `-m` term compares its keyword arguments).
+    Name,
+    /// Its name and keyword arguments.
+    NameAndKwargs,
+}
+
+/// No keyword arguments, for markers counted by name only.
+static NO_KWARGS: BTreeMap<String, MarkValue> = BTreeMap::new();
+
 /// What selection reads of a test: equal facts, equal verdicts.
 ///
 /// Markers count by name and keyword arguments only, as a set: a `-m`
@@ -83,19 +121,25 @@ impl SelectionClasses {
 /// almost every test a class of its own.
 struct SelectionFacts<'t> {
     test: &'t TestItem,
-    /// The admitted markers' names and keyword arguments, sorted by name
+    /// The read markers' names and keyword arguments, sorted by name
     /// (ties in inventory order), repeats dropped.
     markers: Vec<(&'t str, &'t BTreeMap<String, MarkValue>)>,
 }
 
 impl<'t> SelectionFacts<'t> {
-    fn of(test: &'t TestItem, keep: &impl Fn(&Marker) -> bool) -> Self {
-        let mut markers: Vec<(&str, &BTreeMap<String, MarkValue>)> = test
-            .markers
-            .iter()
-            .filter(|m| keep(m))
-            .map(|m| (m.name.as_str(), &m.kwargs))
-            .collect();
+    /// The facts of `test`, built in `buffer` (emptied first).
+    fn of(
+        test: &'t TestItem,
+        use_of: &impl Fn(&Marker) -> MarkerUse,
+        mut buffer: Vec<(&'t str, &'t BTreeMap<String, MarkValue>)>,
+    ) -> Self {
+        buffer.clear();
+        let mut markers = buffer;
+        markers.extend(test.markers.iter().filter_map(|m| match use_of(m) {
+            MarkerUse::Ignored => None,
+            MarkerUse::Name => Some((m.name.as_str(), &NO_KWARGS)),
+            MarkerUse::NameAndKwargs => Some((m.name.as_str(), &m.kwargs)),
+        }));
         markers.sort_by(|a, b| a.0.cmp(b.0));
         markers.dedup();
         SelectionFacts { test, markers }

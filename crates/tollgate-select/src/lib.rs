@@ -31,7 +31,7 @@ use tollgate_config::{CargoOptions, Config, IgnoredTests, Runner};
 use tollgate_inventory::{Language, TestItem};
 use tollgate_markexpr::Expression;
 
-pub use crate::classes::SelectionClasses;
+pub use crate::classes::{MarkerUse, SelectionClasses};
 use crate::matcher::{AliasAwareMatcher, Spellings};
 pub use crate::verdict::Verdict;
 
@@ -181,6 +181,39 @@ impl<'c> Selector<'c> {
         })
     }
 
+    /// Which markers this selector's verdicts read: every `-m` term of every
+    /// job of every pipeline (by name; with keyword arguments when the term
+    /// compares them), every lifecycle stage, every marker that needs GPUs
+    /// or a runner. Tests that differ only in other markers get the same
+    /// verdicts (see [`SelectionClasses`]).
+    pub fn marker_relevance(&self) -> MarkerRelevance<'_, 'c> {
+        let mut relevance = MarkerRelevance {
+            spellings: &self.spellings,
+            read: HashMap::default(),
+        };
+        for job in self.pipelines.iter().flat_map(|p| &p.jobs) {
+            for (name, kwargs) in job.expr.iter().flat_map(Expression::mark_terms) {
+                relevance.read_as(
+                    name,
+                    if kwargs {
+                        MarkerUse::NameAndKwargs
+                    } else {
+                        MarkerUse::Name
+                    },
+                );
+            }
+        }
+        let by_name = self
+            .stages
+            .keys()
+            .chain(self.gpus.keys())
+            .chain(self.runner_markers.keys());
+        for name in by_name {
+            relevance.read_as(name, MarkerUse::Name);
+        }
+        relevance
+    }
+
     /// Whether `pipeline`'s lifecycle stage covers `test` (its earliest
     /// lifecycle marker is that stage or an earlier one); every test when the
     /// taxonomy has no lifecycle. False for an unknown pipeline.
@@ -282,6 +315,41 @@ impl<'c> Selector<'c> {
             }
         }
         None
+    }
+}
+
+/// Which markers selection reads, by canonical name: see
+/// [`Selector::marker_relevance`]. Callers that read more of a test (the
+/// planner's framework markers, say) add those names with
+/// [`MarkerRelevance::read_as`].
+#[derive(Debug)]
+pub struct MarkerRelevance<'s, 'c> {
+    spellings: &'s Spellings<'c>,
+    read: HashMap<String, MarkerUse, foldhash::fast::RandomState>,
+}
+
+impl MarkerRelevance<'_, '_> {
+    /// Records that `name` (any spelling) is read as `how`; the most read of
+    /// several records wins.
+    pub fn read_as(&mut self, name: &str, how: MarkerUse) {
+        let canonical = self.spellings.canonical(name);
+        let spellings =
+            std::iter::once(canonical).chain(self.spellings.aliases_of(canonical).iter().copied());
+        // Every spelling is a key: `use_of` is one lookup per marker.
+        for spelling in spellings {
+            let slot = self
+                .read
+                .entry(spelling.to_string())
+                .or_insert(MarkerUse::Ignored);
+            if how == MarkerUse::NameAndKwargs || *slot == MarkerUse::Ignored {
+                *slot = how;
+            }
+        }
+    }
+
+    /// How much of a marker called `name` (any spelling) is read.
+    pub fn use_of(&self, name: &str) -> MarkerUse {
+        self.read.get(name).copied().unwrap_or(MarkerUse::Ignored)
     }
 }
 

@@ -39,7 +39,7 @@ impl<'c> Spellings<'c> {
     }
 
     /// The aliases of the canonical marker `name`.
-    fn aliases_of(&self, name: &str) -> &[&'c str] {
+    pub(crate) fn aliases_of(&self, name: &str) -> &[&'c str] {
         self.aliases.get(name).map_or(&[], Vec::as_slice)
     }
 }

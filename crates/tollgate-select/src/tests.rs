@@ -371,12 +371,51 @@ fn classes_agree_with_direct_verdicts() {
         t.markers[0].origin.line = u32::try_from(arg).unwrap_or(0);
         tests.push(t);
     }
-    let classes = SelectionClasses::new(&tests, |_| true);
+    // A marker no job, stage or runner names, with kwargs.
+    for count in [1, 2] {
+        let mut t = python(&["pre_merge", "unit"]);
+        let mut repeat = marker("repeat");
+        repeat.kwargs.insert("count".into(), MarkValue::Int(count));
+        t.markers.push(repeat);
+        tests.push(t);
+    }
+    let classes = SelectionClasses::new(&tests, |_| MarkerUse::NameAndKwargs);
     assert!(classes.len() < tests.len(), "no two tests share a class");
     // (5, 1) and (5, 2) differ in a positional argument and an origin only.
     let n = tests.len();
-    assert_eq!(classes.class_of(n - 3), classes.class_of(n - 2));
-    assert_ne!(classes.class_of(n - 3), classes.class_of(n - 1));
+    assert_eq!(classes.class_of(n - 5), classes.class_of(n - 4));
+    assert_ne!(classes.class_of(n - 5), classes.class_of(n - 3));
+    assert_ne!(classes.class_of(n - 2), classes.class_of(n - 1));
+    // Keyed on what the selector reads only: `repeat` is named by no job,
+    // stage or runner, so its kwargs no longer split a class; `timeout`'s
+    // still do (a job compares them); and the spellings of one marker still
+    // do not merge (pytest's `-m` tells them apart).
+    let relevance = selector.marker_relevance();
+    assert_eq!(relevance.use_of("repeat"), MarkerUse::Ignored);
+    assert_eq!(relevance.use_of("timeout"), MarkerUse::NameAndKwargs);
+    assert_eq!(relevance.use_of("premerge"), MarkerUse::Name);
+    assert_eq!(relevance.use_of("pre_merge"), MarkerUse::Name);
+    let read = SelectionClasses::new(&tests, |m| relevance.use_of(&m.name));
+    assert!(
+        read.len() < classes.len(),
+        "{} vs {}",
+        read.len(),
+        classes.len()
+    );
+    assert_eq!(read.class_of(n - 2), read.class_of(n - 1));
+    assert_ne!(read.class_of(n - 5), read.class_of(n - 3));
+    let at = |id: &str| tests.iter().position(|t| t.id == id);
+    let (canonical, alias) = (at("t.py::test_0_4_false"), at("t.py::test_1_4_false"));
+    assert!(canonical.is_some() && alias.is_some());
+    assert_ne!(
+        canonical.and_then(|i| read.class_of(i)),
+        alias.and_then(|i| read.class_of(i))
+    );
+    assert_agree(&selector, &tests, &classes);
+    assert_agree(&selector, &tests, &read);
+}
+
+fn assert_agree(selector: &Selector<'_>, tests: &[TestItem], classes: &SelectionClasses) {
     for pipeline in ["pr", "nightly", "weekly"] {
         for job in selector.jobs(pipeline) {
             for (i, test) in tests.iter().enumerate() {
