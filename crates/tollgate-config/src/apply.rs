@@ -5,16 +5,47 @@
 //! Explicit markers always stay; rules only add, never remove, and never add
 //! a marker twice.
 
+use std::collections::{HashMap, HashSet};
+
 use globset::{GlobSet, GlobSetBuilder};
 use tollgate_inventory::{Inventory, MarkOrigin, MarkSource, Marker, TestItem};
 
 use crate::schema::{Config, Rule, RustAttribute, Taxonomy};
+
+type NameSet<'a> = HashSet<&'a str, foldhash::fast::RandomState>;
 
 /// A rule with its globs compiled once for the whole inventory.
 struct CompiledRule<'a> {
     rule: &'a Rule,
     paths: Option<GlobSet>,
     packages: Option<GlobSet>,
+    /// The canonical markers whose presence stops the rule: each `unless`
+    /// entry's marker, or every marker of the category it names.
+    unless: NameSet<'a>,
+}
+
+/// Every alias of the taxonomy → its canonical marker, hashed once per
+/// inventory: `Taxonomy::canonical` scans the alias list, and the rules ask
+/// it for every marker of every test.
+struct Canonical<'a>(HashMap<&'a str, &'a str, foldhash::fast::RandomState>);
+
+impl<'a> Canonical<'a> {
+    fn new(taxonomy: &'a Taxonomy) -> Self {
+        Canonical(
+            taxonomy
+                .aliases
+                .iter()
+                .filter_map(|(alias, _)| Some((alias, taxonomy.resolve_alias(alias)?)))
+                .collect(),
+        )
+    }
+
+    fn of<'n>(&self, name: &'n str) -> &'n str
+    where
+        'a: 'n,
+    {
+        self.0.get(name).copied().unwrap_or(name)
+    }
 }
 
 /// Compiles a list of globs; `None` when the list is empty (no condition).
@@ -37,11 +68,21 @@ fn glob_set(globs: &[String]) -> Option<GlobSet> {
 }
 
 impl<'a> CompiledRule<'a> {
-    fn new(rule: &'a Rule) -> Self {
+    fn new(rule: &'a Rule, taxonomy: &'a Taxonomy, canonical: &Canonical<'a>) -> Self {
+        let mut unless = NameSet::default();
+        for name in &rule.unless {
+            match taxonomy.categories.get(name) {
+                Some(category) => unless.extend(category.markers.iter().map(|(m, _)| m)),
+                None => {
+                    unless.insert(canonical.of(name));
+                }
+            }
+        }
         CompiledRule {
             rule,
             paths: glob_set(&rule.paths),
             packages: glob_set(&rule.packages),
+            unless,
         }
     }
 
@@ -52,7 +93,7 @@ impl<'a> CompiledRule<'a> {
 
     /// Whether the rule applies to `test`, whose file the rule's `paths`
     /// admit ([`CompiledRule::admits_file`], asked once per file).
-    fn matches_in_admitted_file(&self, test: &TestItem, taxonomy: &Taxonomy) -> bool {
+    fn matches_in_admitted_file(&self, test: &TestItem, canonical: &Canonical<'_>) -> bool {
         let rule = self.rule;
         if rule.language.is_some_and(|l| l != test.language) {
             return false;
@@ -89,26 +130,14 @@ impl<'a> CompiledRule<'a> {
                 }
             }
         }
-        !rule
-            .unless
-            .iter()
-            .any(|u| has_marker_or_category(test, u, taxonomy))
+        // `unless`: the test carries none of the named markers (under any
+        // alias spelling) nor any marker of a named category.
+        self.unless.is_empty()
+            || !test
+                .markers
+                .iter()
+                .any(|m| self.unless.contains(canonical.of(&m.name)))
     }
-}
-
-/// Whether the test carries `name` (as a marker, under any alias spelling)
-/// or any marker of the category called `name`.
-fn has_marker_or_category(test: &TestItem, name: &str, taxonomy: &Taxonomy) -> bool {
-    if let Some(category) = taxonomy.categories.get(name) {
-        return test
-            .markers
-            .iter()
-            .any(|m| category.markers.contains_key(taxonomy.canonical(&m.name)));
-    }
-    let wanted = taxonomy.canonical(name);
-    test.markers
-        .iter()
-        .any(|m| taxonomy.canonical(&m.name) == wanted)
 }
 
 impl Config {
@@ -131,7 +160,12 @@ impl Config {
     /// Each added [`Marker`] has [`MarkSource::ConfigRule`] and an origin
     /// pointing at the rule's `[[rules]]` line in this file.
     pub fn apply_rules(&self, inv: &mut Inventory) {
-        let rules: Vec<CompiledRule<'_>> = self.rules.iter().map(CompiledRule::new).collect();
+        let canonical = Canonical::new(&self.taxonomy);
+        let rules: Vec<CompiledRule<'_>> = self
+            .rules
+            .iter()
+            .map(|rule| CompiledRule::new(rule, &self.taxonomy, &canonical))
+            .collect();
         if rules.is_empty() {
             return;
         }
@@ -146,7 +180,7 @@ impl Config {
                 admitted_for = Some(test.file.clone());
             }
             for (compiled, _) in rules.iter().zip(&admitted).filter(|(_, ok)| **ok) {
-                if !compiled.matches_in_admitted_file(test, &self.taxonomy) {
+                if !compiled.matches_in_admitted_file(test, &canonical) {
                     continue;
                 }
                 for name in &compiled.rule.markers {
@@ -270,6 +304,54 @@ markers = ["kvbm"]
 
     fn names(test: &TestItem) -> Vec<&str> {
         test.markers.iter().map(|m| m.name.as_str()).collect()
+    }
+
+    /// `unless` names a marker (any spelling stops the rule, through an
+    /// alias chain too) or a category (any of its markers stops it).
+    #[test]
+    fn unless_follows_aliases_and_categories() {
+        let src = r#"
+[taxonomy.categories.type]
+markers = { unit = "u", e2e = "e" }
+
+[taxonomy.categories.hardware]
+markers = { gpu_1 = "g", gpu_2 = "g2", cpu_only = "c" }
+
+[taxonomy.aliases]
+gpus_needed_1 = "gpu_1"
+one_gpu = "gpus_needed_1"
+
+[[rules]]
+unless = ["gpu_1"]
+markers = ["cpu_only"]
+
+[[rules]]
+unless = ["type"]
+markers = ["unit"]
+"#;
+        let config = Config::from_str(src, "tollgate.toml").unwrap();
+        let mut inv = Inventory {
+            tests: vec![
+                python("t.py", &[]),
+                python("t.py", &["gpu_1"]),
+                python("t.py", &["one_gpu"]),
+                python("t.py", &["gpus_needed_1", "e2e"]),
+                python("t.py", &["gpu_2"]),
+            ],
+            diagnostics: Vec::new(),
+        };
+        config.apply_rules(&mut inv);
+        let got: Vec<Vec<&str>> = inv.tests.iter().map(names).collect();
+        assert_eq!(
+            got,
+            vec![
+                vec!["cpu_only", "unit"],
+                vec!["gpu_1", "unit"],
+                vec!["one_gpu", "unit"],
+                vec!["gpus_needed_1", "e2e"],
+                vec!["gpu_2", "cpu_only", "unit"],
+            ]
+        );
     }
 
     #[test]
