@@ -204,7 +204,14 @@ fn encode_test(w: &mut Writer, t: &TestItem) {
             w.str(k);
             encode_value(w, v);
         }
-        w.str(&m.origin.file);
+        // Nearly every mark is written in the test's own file: one byte
+        // then, not the path again (half the bytes of a cache entry).
+        if m.origin.file == t.file {
+            w.u8(0);
+        } else {
+            w.u8(1);
+            w.str(&m.origin.file);
+        }
         w.u64(m.origin.line.into());
         w.u8(source_tag(m.origin.source));
         w.opt_str(m.origin.learned.as_deref());
@@ -262,7 +269,11 @@ fn decode_test(r: &mut Reader<'_>) -> Result<TestItem, DecodeError> {
             kwargs.insert(k, decode_value(r, 0)?);
         }
         let origin = MarkOrigin {
-            file: r.str()?,
+            file: match r.u8()? {
+                0 => file.clone(),
+                1 => r.str()?,
+                _ => return Err(DecodeError("bad origin tag")),
+            },
             line: r.u32()?,
             source: source_from(r.u8()?)?,
             learned: r.opt_str()?,
