@@ -1163,6 +1163,50 @@ fn learned_files_upsert_by_path_and_key(loc: &Location) {
     assert_eq!(store.learned_by_keys(&refs).unwrap().len(), 450);
 }
 
+/// Names by id, read by range where ids lie close together and by list
+/// where they do not: exactly the ids asked for, whichever way.
+fn test_names_are_exactly_the_ids_asked_for(loc: &Location) {
+    let mut store = loc.open();
+    let tests: Vec<_> = (0..400).map(|i| passed(&format!("t{i:03}"), 0.1)).collect();
+    ingest_tests(
+        &mut store,
+        &run_meta("r", "c", "main", "p", 1),
+        "unit",
+        &tests,
+    );
+    let run = store.run("r").unwrap().unwrap();
+    let mut ids: Vec<i64> = store
+        .run_test_summary(run.id)
+        .unwrap()
+        .iter()
+        .map(|t| t.0)
+        .collect();
+    ids.sort_unstable();
+    let all = store.test_names(&ids).unwrap();
+    assert_eq!(all.len(), 400, "{}", loc.name());
+    // A dense stretch with holes, every third id elsewhere, a duplicate and
+    // an id no test has.
+    let mut asked: Vec<i64> = ids[10..300]
+        .iter()
+        .copied()
+        .filter(|i| i % 5 != 0)
+        .collect();
+    asked.extend(ids[300..].iter().step_by(3));
+    asked.push(ids[11]);
+    asked.push(ids[399] + 1_000);
+    let got = store.test_names(&asked).unwrap();
+    let mut expected: Vec<(i64, String)> = asked
+        .iter()
+        .filter_map(|i| Some((*i, all.get(i)?.clone())))
+        .collect();
+    expected.sort();
+    expected.dedup();
+    let mut got: Vec<(i64, String)> = got.into_iter().collect();
+    got.sort();
+    assert_eq!(got, expected, "{}", loc.name());
+    assert!(got.len() > 250, "{}: {}", loc.name(), got.len());
+}
+
 /// Every test above on a fresh SQLite file.
 mod sqlite {
     #[test]
@@ -1266,6 +1310,11 @@ mod sqlite {
     #[test]
     fn learned_files_upsert_by_path_and_key() {
         super::learned_files_upsert_by_path_and_key(&crate::common::sqlite());
+    }
+
+    #[test]
+    fn test_names_are_exactly_the_ids_asked_for() {
+        super::test_names_are_exactly_the_ids_asked_for(&crate::common::sqlite());
     }
 }
 
@@ -1394,5 +1443,11 @@ mod postgres {
     #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
     fn learned_files_upsert_by_path_and_key() {
         super::learned_files_upsert_by_path_and_key(&crate::common::postgres());
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
+    fn test_names_are_exactly_the_ids_asked_for() {
+        super::test_names_are_exactly_the_ids_asked_for(&crate::common::postgres());
     }
 }
