@@ -7,7 +7,7 @@
 //! ```text
 //! cargo run --release -p tollgate-store --example store_scale -- \
 //!     --results 1000000,10000000 --pg postgres://postgres@127.0.0.1:5432/test \
-//!     [--keep DIR] [--rounds 5]
+//!     [--keep DIR] [--rounds 5] [--repeat 3]
 //! ```
 //!
 //! `--keep DIR` keeps the generated stores (SQLite `DIR/history-N.db`,
@@ -20,9 +20,14 @@
 //! N / 60,000 runs. The last 30 days hold the same 8 runs whatever N is
 //! (two runs per commit; about 1% of tests fail their first attempt and pass
 //! the retry in a third of the runs); every older run lies before the window.
-//! Queries (every store is generated first; then `--rounds` rounds, each
-//! timing every query once on every store in turn, so that a change of load
-//! hits all sizes alike; the best round is reported):
+//! Queries (every store is generated first; then `--rounds` rounds of
+//! `--repeat` passes, each pass timing every query once on every store,
+//! query by query — the flaky query on every store in turn, then the
+//! baseline, then the durations — so that a change of load hits all sizes
+//! alike; the best time of each query on each store is reported. Queries of
+//! a few to tens of milliseconds on a machine with other work running need
+//! the samples: with one pass per round and each store's queries timed
+//! together, one burst of load could cost a size its whole round):
 //! - flaky: the flaky-rate query over the 30-day window (`tollgate flaky`, the gate);
 //! - baseline: the latest complete run of the pipeline and its failures (the gate);
 //! - durations: mean passing duration of every test over the window (sharding).
@@ -91,7 +96,6 @@ fn started_at(run: usize, runs: usize) -> i64 {
     }
 }
 
-#[derive(Default)]
 struct Figures {
     results: usize,
     ingest_s: Option<f64>,
@@ -101,6 +105,22 @@ struct Figures {
     flaky: Option<FlakyReport>,
     durations: Vec<TestDuration>,
     baseline: String,
+}
+
+impl Default for Figures {
+    fn default() -> Self {
+        Figures {
+            results: 0,
+            ingest_s: None,
+            // Best times: none yet.
+            flaky_s: f64::INFINITY,
+            baseline_s: f64::INFINITY,
+            durations_s: f64::INFINITY,
+            flaky: None,
+            durations: Vec::new(),
+            baseline: String::new(),
+        }
+    }
 }
 
 fn runs_for(n: usize) -> usize {
@@ -167,45 +187,51 @@ fn generate(
     Ok((stored, Some(ingest_s)))
 }
 
-fn timed<T>(
-    f: impl FnOnce() -> Result<T, tollgate_store::StoreError>,
-) -> Result<(f64, T), tollgate_store::StoreError> {
-    let started = Instant::now();
-    let out = f()?;
-    Ok((started.elapsed().as_secs_f64(), out))
+/// The queries timed.
+#[derive(Debug, Clone, Copy)]
+enum Query {
+    Flaky,
+    Baseline,
+    Durations,
 }
 
-/// One round on one store: every query once; keeps the best time of each.
-fn measure(store: &mut Store, f: &mut Figures) -> Result<(), Box<dyn std::error::Error>> {
+/// Times `query` once on `store`; keeps the best time and the answer.
+fn measure(
+    store: &mut Store,
+    f: &mut Figures,
+    query: Query,
+) -> Result<(), Box<dyn std::error::Error>> {
     let since = NOW_MS - 30 * DAY_MS;
-    let (flaky_s, flaky) = timed(|| {
-        store.flaky_tests(&FlakyQuery {
-            since_ms: since,
-            pipeline: Some("pre_merge".into()),
-            ..FlakyQuery::default()
-        })
-    })?;
-    let (baseline_s, baseline) = timed(|| {
-        let run = store
-            .baseline_run("pre_merge", "main")?
-            .ok_or_else(|| tollgate_store::StoreError::UnknownRun("baseline".into()))?;
-        let failures = store.run_failures(&run.run_key)?;
-        Ok(format!(
-            "{} ({} failed tests)",
-            run.run_key,
-            failures.failed_tests.len()
-        ))
-    })?;
-    let (durations_s, durations) =
-        timed(|| store.test_durations(since, NOW_MS, Some("pre_merge")))?;
-    let first = f.flaky.is_none();
-    let best = |old: f64, new: f64| if first { new } else { old.min(new) };
-    f.flaky_s = best(f.flaky_s, flaky_s);
-    f.baseline_s = best(f.baseline_s, baseline_s);
-    f.durations_s = best(f.durations_s, durations_s);
-    f.flaky = Some(flaky);
-    f.durations = durations;
-    f.baseline = baseline;
+    let started = Instant::now();
+    let best = |slot: &mut f64| *slot = slot.min(started.elapsed().as_secs_f64());
+    match query {
+        Query::Flaky => {
+            let flaky = store.flaky_tests(&FlakyQuery {
+                since_ms: since,
+                pipeline: Some("pre_merge".into()),
+                ..FlakyQuery::default()
+            })?;
+            best(&mut f.flaky_s);
+            f.flaky = Some(flaky);
+        }
+        Query::Baseline => {
+            let run = store
+                .baseline_run("pre_merge", "main")?
+                .ok_or_else(|| tollgate_store::StoreError::UnknownRun("baseline".into()))?;
+            let failures = store.run_failures(&run.run_key)?;
+            best(&mut f.baseline_s);
+            f.baseline = format!(
+                "{} ({} failed tests)",
+                run.run_key,
+                failures.failed_tests.len()
+            );
+        }
+        Query::Durations => {
+            let durations = store.test_durations(since, NOW_MS, Some("pre_merge"))?;
+            best(&mut f.durations_s);
+            f.durations = durations;
+        }
+    }
     Ok(())
 }
 
@@ -238,6 +264,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     sizes.sort_unstable();
     sizes.dedup();
     let rounds: usize = arg(&args, "--rounds").map_or(Ok(5), |r| r.parse())?;
+    let repeat: usize = arg(&args, "--repeat").map_or(Ok(3), |r| r.parse())?;
     let keep = arg(&args, "--keep").map(std::path::PathBuf::from);
     let pg = arg(&args, "--pg");
     let tmp = tempfile::tempdir()?;
@@ -293,12 +320,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let outcome = (|| -> Result<bool, Box<dyn std::error::Error>> {
         eprintln!(
-            "measuring: {rounds} rounds, load average {}",
+            "measuring: {rounds} rounds of {repeat} passes, load average {}",
             load_average()
         );
-        for _ in 0..rounds.max(1) {
-            for (_, _, store, figures) in stores.iter_mut() {
-                measure(store, figures)?;
+        for _ in 0..rounds.max(1) * repeat.max(1) {
+            for query in [Query::Flaky, Query::Baseline, Query::Durations] {
+                for (_, _, store, figures) in stores.iter_mut() {
+                    measure(store, figures, query)?;
+                }
             }
         }
         Ok(report(&sizes, &stores))

@@ -1033,6 +1033,19 @@ fn every_query_answers_as_on_sqlite(loc: &Location) {
         assert_eq!(Some(&va), obj(&jb).get(&key), "{}: {key}", loc.name());
     }
     assert_eq!(ja, jb, "{}", loc.name());
+    // Half of the jobs without a rollup (stored by an older tollgate): the
+    // queries read their attempts, and answer the same.
+    raw(loc, "DELETE FROM job_rollups WHERE job_id % 2 = 0");
+    let partly = every_answer(&mut b);
+    for (key, va) in obj(&ja) {
+        assert_eq!(
+            Some(&va),
+            obj(&partly).get(&key),
+            "{}: {key}, half of the rollups missing",
+            loc.name()
+        );
+    }
+    assert!(b.build_missing_rollups().unwrap() > 0, "{}", loc.name());
     assert_eq!(
         a.prune(6_000).unwrap(),
         b.prune(6_000).unwrap(),
@@ -1163,6 +1176,342 @@ fn learned_files_upsert_by_path_and_key(loc: &Location) {
     assert_eq!(store.learned_by_keys(&refs).unwrap().len(), 450);
 }
 
+/// A bytes literal in `loc`'s SQL.
+fn blob_literal(loc: &Location, bytes: &[u8]) -> String {
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    match loc {
+        Location::Sqlite { .. } => format!("X'{hex}'"),
+        Location::Postgres { .. } => format!("'\\x{hex}'::bytea"),
+    }
+}
+
+/// `(run key, job name, format byte)` of every job rollup, sorted.
+fn rollup_formats(loc: &Location) -> Vec<(String, String, u8)> {
+    let query = "SELECT r.run_key, j.name, x.summary FROM job_rollups x \
+                 JOIN jobs j ON j.id = x.job_id JOIN runs r ON r.id = x.run_id";
+    let mut out: Vec<(String, String, u8)> = match loc {
+        Location::Sqlite { path, .. } => {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            let mut stmt = conn.prepare(query).unwrap();
+            stmt.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, Vec<u8>>(2)?[0]))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+        }
+        Location::Postgres { url, .. } => {
+            let mut client = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+            client
+                .query(query, &[])
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get::<_, Vec<u8>>(2)[0]))
+                .collect()
+        }
+    };
+    out.sort();
+    out
+}
+
+/// Replaces the rollup of job `job` of run `run_key` by what the release
+/// that brought the rollups wrote (format 1: the general form without the
+/// passing seconds), encoded here byte by byte from the job's attempts.
+fn write_format_1_rollup(loc: &Location, store: &mut Store, run_key: &str, job: &str) {
+    let put_varint = |out: &mut Vec<u8>, mut v: u64| {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    };
+    let run = store.run(run_key).unwrap().unwrap();
+    let jobs = store.run_jobs(run_key).unwrap();
+    let index = jobs.iter().position(|j| j.name == job).unwrap();
+    let mut rows: Vec<_> = store
+        .run_test_rows_from_attempts(&run, &jobs)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.job == index)
+        .collect();
+    rows.sort_by_key(|r| r.test);
+    let mut blob = vec![1u8];
+    let mut previous = 0i64;
+    for r in &rows {
+        put_varint(&mut blob, (r.test - previous) as u64);
+        previous = r.test;
+        let counts = (r.attempts, r.passed, r.failed, r.skipped, r.last_failed);
+        match counts {
+            (1, 1, 0, 0, false) => blob.push(0),
+            (1, 0, 1, 0, true) => blob.push(1),
+            (1, 0, 0, 1, false) => blob.push(2),
+            _ => {
+                blob.push(3);
+                for n in [r.attempts, r.passed, r.failed, r.skipped] {
+                    put_varint(&mut blob, u64::from(n));
+                }
+                blob.push(u8::from(r.last_failed));
+            }
+        }
+        blob.extend_from_slice(&r.duration_s.to_le_bytes());
+    }
+    raw(
+        loc,
+        &format!(
+            "UPDATE job_rollups SET summary = {} WHERE job_id = \
+               (SELECT j.id FROM jobs j JOIN runs r ON r.id = j.run_id \
+                WHERE r.run_key = '{run_key}' AND j.name = '{job}')",
+            blob_literal(loc, &blob)
+        ),
+    );
+}
+
+/// The duration lookup and the failures of a run, from the job rollups and,
+/// for a job without one (or with a format-1 rollup lacking the passing
+/// seconds), from its attempts: the same answers, bit for bit, and after a
+/// prune what the attempts alone gave.
+fn durations_and_failures_read_rollups_and_attempts_alike(loc: &Location) {
+    let mut store = loc.open();
+    let r1 = run_meta("r1", "c1", "main", "p", 100);
+    let r2 = run_meta("r2", "c2", "main", "p", 200);
+    let r3 = run_meta("r3", "c3", "main", "other", 300);
+    // Ingested first, so that test ids and job ids do not follow the
+    // names' order.
+    ingest_tests(
+        &mut store,
+        &r1,
+        "zeta",
+        &[
+            failed("z_retried", 1.0),
+            result("z_retried", 2, Outcome::Passed, 0.1),
+            failed("m_broken", 0.5),
+            result("m_broken", 2, Outcome::Error, 0.25),
+            failed("a_fails", 4.0),
+            passed("b_ok", 0.3),
+        ],
+    );
+    ingest_tests(
+        &mut store,
+        &r1,
+        "alpha",
+        &[
+            passed("z_retried", 0.2),
+            failed("m_broken", 1.5),
+            result("c_skip", 1, Outcome::Skipped, 0.0),
+        ],
+    );
+    let mut mid = job("mid");
+    mid.status = "failed".into();
+    store
+        .ingest(&Batch {
+            // Passed, then failed: a failure, and 0.125 s of passing.
+            tests: &[
+                passed("a_fails", 0.125),
+                result("a_fails", 2, Outcome::Failed, 0.0625),
+            ],
+            ..empty_batch(&r1, &mid)
+        })
+        .unwrap();
+    ingest_tests(
+        &mut store,
+        &r2,
+        "zeta",
+        &[
+            passed("z_retried", 0.7),
+            failed("b_ok", 1.0),
+            result("b_ok", 2, Outcome::Passed, 0.6),
+            // Failed in r1: its name outlives r1's prune.
+            passed("m_broken", 0.5),
+        ],
+    );
+    ingest_tests(&mut store, &r3, "zeta", &[passed("z_retried", 100.0)]);
+    for (key, at) in [("r1", 150), ("r2", 250), ("r3", 350)] {
+        store.finish_run(key, at, true).unwrap();
+    }
+
+    type Answers = (
+        Vec<tollgate_store::TestDuration>,
+        Vec<tollgate_store::TestDuration>,
+        Vec<tollgate_store::TestDuration>,
+        tollgate_store::RunFailures,
+        tollgate_store::RunFailures,
+    );
+    let answers = |store: &mut Store| -> Answers {
+        (
+            store.test_durations(0, i64::MAX, Some("p")).unwrap(),
+            store.test_durations(0, i64::MAX, None).unwrap(),
+            store.test_durations(150, i64::MAX, Some("p")).unwrap(),
+            store.run_failures("r1").unwrap(),
+            store.run_failures("r2").unwrap(),
+        )
+    };
+    let expected = answers(&mut store);
+    // Only passing attempts count, added by run, then job, in order.
+    let durations: Vec<_> = expected
+        .0
+        .iter()
+        .map(|d| (d.test_id.as_str(), d.mean_s, d.samples))
+        .collect();
+    assert_eq!(
+        durations,
+        [
+            ("a_fails", 0.125, 1),
+            ("b_ok", (0.3 + 0.6) / 2.0, 2),
+            ("m_broken", 0.5, 1),
+            ("z_retried", (0.1 + 0.2 + 0.7) / 3.0, 3),
+        ],
+        "{}",
+        loc.name()
+    );
+    assert_eq!(
+        expected.1.last().map(|d| (d.samples, d.mean_s)),
+        Some((4, (0.1 + 0.2 + 0.7 + 100.0) / 4.0)),
+        "{}",
+        loc.name()
+    );
+    let failures: Vec<_> = expected
+        .3
+        .failed_tests
+        .iter()
+        .map(|t| (t.job.as_str(), t.test_id.as_str(), t.job_status.as_str()))
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            ("alpha", "m_broken", "passed"),
+            ("mid", "a_fails", "failed"),
+            ("zeta", "a_fails", "passed"),
+            ("zeta", "m_broken", "passed"),
+        ],
+        "{}",
+        loc.name()
+    );
+    assert_eq!(
+        expected.3.failed_jobs,
+        [("mid".to_string(), "failed".to_string())]
+    );
+    assert!(expected.4.failed_tests.is_empty(), "{}", loc.name());
+    assert_eq!(
+        rollup_formats(loc).iter().map(|f| f.2).collect::<Vec<_>>(),
+        [2; 5],
+        "{}: this build writes format 2",
+        loc.name()
+    );
+
+    // A job without a rollup beside jobs with one: read from its attempts.
+    raw(
+        loc,
+        "DELETE FROM job_rollups WHERE job_id IN (SELECT id FROM jobs WHERE name = 'alpha')",
+    );
+    assert_eq!(
+        answers(&mut store),
+        expected,
+        "{}: alpha without a rollup",
+        loc.name()
+    );
+    // A format-1 rollup: its general entries lack the passing seconds
+    // (z_retried failed, then passed), so durations read that job's
+    // attempts; the failures read its last-failed flags.
+    write_format_1_rollup(loc, &mut store, "r1", "zeta");
+    write_format_1_rollup(loc, &mut store, "r2", "zeta");
+    assert_eq!(
+        answers(&mut store),
+        expected,
+        "{}: format-1 rollups",
+        loc.name()
+    );
+    // `store migrate` builds the missing rollup and rewrites format 1.
+    assert_eq!(store.build_missing_rollups().unwrap(), 3, "{}", loc.name());
+    assert_eq!(store.build_missing_rollups().unwrap(), 0, "{}", loc.name());
+    assert_eq!(
+        rollup_formats(loc).iter().map(|f| f.2).collect::<Vec<_>>(),
+        [2; 5],
+        "{}",
+        loc.name()
+    );
+    assert_eq!(answers(&mut store), expected, "{}: rebuilt", loc.name());
+
+    // A prune drops r1's attempts: durations and failures read what is
+    // left, as they did from the attempts, though r1 keeps its rollups (one
+    // of them format 1, which stays: there is nothing to rebuild it from).
+    write_format_1_rollup(loc, &mut store, "r1", "zeta");
+    assert_eq!(store.prune(150).unwrap().runs, 1, "{}", loc.name());
+    assert_eq!(store.build_missing_rollups().unwrap(), 0, "{}", loc.name());
+    assert_eq!(
+        rollup_formats(loc)
+            .iter()
+            .map(|f| (f.0.as_str(), f.1.as_str(), f.2))
+            .collect::<Vec<_>>(),
+        [
+            ("r1", "alpha", 2),
+            ("r1", "mid", 2),
+            ("r1", "zeta", 1),
+            ("r2", "zeta", 2),
+            ("r3", "zeta", 2),
+        ],
+        "{}",
+        loc.name()
+    );
+    assert_eq!(
+        store.test_durations(0, i64::MAX, Some("p")).unwrap(),
+        expected.2,
+        "{}: after prune, r2 alone",
+        loc.name()
+    );
+    let pruned = store.run_failures("r1").unwrap();
+    assert_eq!(pruned.failed_jobs, expected.3.failed_jobs);
+    assert!(
+        pruned.failed_tests.is_empty(),
+        "{}: a pruned run's failed tests went with its attempts: {:?}",
+        loc.name(),
+        pruned.failed_tests
+    );
+}
+
+/// Names by id, read by range where ids lie close together and by list
+/// where they do not: exactly the ids asked for, whichever way.
+fn test_names_are_exactly_the_ids_asked_for(loc: &Location) {
+    let mut store = loc.open();
+    let tests: Vec<_> = (0..400).map(|i| passed(&format!("t{i:03}"), 0.1)).collect();
+    ingest_tests(
+        &mut store,
+        &run_meta("r", "c", "main", "p", 1),
+        "unit",
+        &tests,
+    );
+    let run = store.run("r").unwrap().unwrap();
+    let mut ids: Vec<i64> = store
+        .run_test_summary(run.id)
+        .unwrap()
+        .iter()
+        .map(|t| t.0)
+        .collect();
+    ids.sort_unstable();
+    let all = store.test_names(&ids).unwrap();
+    assert_eq!(all.len(), 400, "{}", loc.name());
+    // A dense stretch with holes, every third id elsewhere, a duplicate and
+    // an id no test has.
+    let mut asked: Vec<i64> = ids[10..300]
+        .iter()
+        .copied()
+        .filter(|i| i % 5 != 0)
+        .collect();
+    asked.extend(ids[300..].iter().step_by(3));
+    asked.push(ids[11]);
+    asked.push(ids[399] + 1_000);
+    let got = store.test_names(&asked).unwrap();
+    let mut expected: Vec<(i64, String)> = asked
+        .iter()
+        .filter_map(|i| Some((*i, all.get(i)?.clone())))
+        .collect();
+    expected.sort();
+    expected.dedup();
+    let mut got: Vec<(i64, String)> = got.into_iter().collect();
+    got.sort();
+    assert_eq!(got, expected, "{}", loc.name());
+    assert!(got.len() > 250, "{}: {}", loc.name(), got.len());
+}
+
 /// Every test above on a fresh SQLite file.
 mod sqlite {
     #[test]
@@ -1266,6 +1615,16 @@ mod sqlite {
     #[test]
     fn learned_files_upsert_by_path_and_key() {
         super::learned_files_upsert_by_path_and_key(&crate::common::sqlite());
+    }
+
+    #[test]
+    fn durations_and_failures_read_rollups_and_attempts_alike() {
+        super::durations_and_failures_read_rollups_and_attempts_alike(&crate::common::sqlite());
+    }
+
+    #[test]
+    fn test_names_are_exactly_the_ids_asked_for() {
+        super::test_names_are_exactly_the_ids_asked_for(&crate::common::sqlite());
     }
 }
 
@@ -1394,5 +1753,17 @@ mod postgres {
     #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
     fn learned_files_upsert_by_path_and_key() {
         super::learned_files_upsert_by_path_and_key(&crate::common::postgres());
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
+    fn durations_and_failures_read_rollups_and_attempts_alike() {
+        super::durations_and_failures_read_rollups_and_attempts_alike(&crate::common::postgres());
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL (TOLLGATE_TEST_PG, default postgres://postgres@127.0.0.1:5432/test); scripts/test.sh runs it when the server answers or CI is set"]
+    fn test_names_are_exactly_the_ids_asked_for() {
+        super::test_names_are_exactly_the_ids_asked_for(&crate::common::postgres());
     }
 }

@@ -190,7 +190,8 @@ pub fn run(args: &StoreArgs) -> anyhow::Result<Status> {
     }
 }
 
-/// Builds the rollups jobs stored without one lack, saying so when any were.
+/// Builds the rollups jobs stored without one lack, and rewrites those in an
+/// older format, saying so when any were.
 fn report_rollups(store: &mut Store, shown: &str) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let built = store
@@ -198,7 +199,7 @@ fn report_rollups(store: &mut Store, shown: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot build the per-job rollups of {shown}"))?;
     if built > 0 {
         println!(
-            "{shown}: built the rollups of {built} jobs stored without one ({:.1} s)",
+            "{shown}: built the rollups of {built} jobs stored without one or in an older format ({:.1} s)",
             started.elapsed().as_secs_f64()
         );
     }
