@@ -31,6 +31,7 @@
 //! [`MarkMatcher`]. Nothing here reads files or the environment.
 
 mod ast;
+mod compiled;
 mod error;
 mod lexer;
 mod matcher;
@@ -41,6 +42,7 @@ mod value;
 use std::fmt;
 use std::ops::Range;
 
+pub use compiled::{CompiledExpression, TermTable};
 pub use error::ParseError;
 pub use matcher::{MarkMatcher, NameSet};
 pub use parser::MAX_NESTING;

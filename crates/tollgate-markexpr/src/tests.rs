@@ -438,3 +438,81 @@ fn pytest_usage_messages() {
         "Wrong expression passed to '-m': None: at column 1: keyword argument repeated: k"
     );
 }
+
+/// Compiled against one shared table, every expression gives on every
+/// subject what evaluating it directly gives.
+#[test]
+fn compiled_expressions_agree_with_direct_evaluation() {
+    use tollgate_inventory::{Language, MarkOrigin, MarkSource, MarkValue, Marker, TestItem};
+
+    let texts = [
+        "a",
+        "not a",
+        "a and b",
+        "a or b and not c",
+        "(a or b) and (c or not d)",
+        "not (a and (b or not (c and d)))",
+        "gpu(count=2)",
+        "gpu(count=2) or not gpu",
+        "a and gpu(count=1, vendor='x')",
+        "",
+    ];
+    let expressions: Vec<Expression> = texts.iter().map(|t| parse(t)).collect();
+    let mut table = TermTable::default();
+    let compiled: Vec<CompiledExpression> = expressions.iter().map(|e| table.compile(e)).collect();
+    // Bare names are shared across expressions; kwargs terms are not.
+    assert_eq!(table.len(), 4 + 1 + 3);
+
+    let item = |marks: &[(&str, Option<i64>)]| TestItem {
+        id: "t.py::test_x".into(),
+        language: Language::Python,
+        file: "t.py".into(),
+        line: 1,
+        function: "t.py::test_x".into(),
+        markers: marks
+            .iter()
+            .map(|(name, count)| {
+                let mut m = Marker::new(
+                    *name,
+                    MarkOrigin {
+                        file: "t.py".into(),
+                        line: 1,
+                        source: MarkSource::FunctionDecorator,
+                        learned: None,
+                    },
+                );
+                if let Some(n) = count {
+                    m.kwargs.insert("count".into(), MarkValue::Int(*n));
+                    m.kwargs.insert("vendor".into(), MarkValue::Str("x".into()));
+                }
+                m
+            })
+            .collect(),
+        dynamic: None,
+        rust: None,
+    };
+    let names = ["a", "b", "c", "d"];
+    let mut subjects = Vec::new();
+    for bits in 0..16u32 {
+        let mut marks: Vec<(&str, Option<i64>)> = names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, n)| (*n, None))
+            .collect();
+        subjects.push(item(&marks));
+        marks.push(("gpu", Some(i64::from(bits % 3))));
+        subjects.push(item(&marks));
+    }
+    let mut both = [0usize; 2];
+    for subject in &subjects {
+        let answers = table.answers(subject);
+        for (expr, c) in expressions.iter().zip(&compiled) {
+            let direct = expr.evaluate(subject);
+            assert_eq!(c.evaluate(&answers), direct, "`{}`", expr.source());
+            both[usize::from(direct)] += 1;
+        }
+    }
+    // Both outcomes occur: the comparison is not vacuous.
+    assert!(both[0] > 50 && both[1] > 50, "{both:?}");
+}

@@ -23,7 +23,7 @@ use tollgate_config::{
     Pipeline, VarValue,
 };
 use tollgate_inventory::{Inventory, Language, MarkSource, TestItem};
-use tollgate_markexpr::Expression;
+use tollgate_markexpr::{CompiledExpression, Expression, TermTable};
 use tollgate_select::{MarkerRelevance, MarkerUse, SelectionClasses, Selector, Verdict};
 
 use crate::changes::{ChangeAnalysis, ChangeScope};
@@ -469,12 +469,43 @@ impl<'a> Context<'a> {
             .par_iter()
             .map(|(name, _)| (*name, self.candidates(name, &facts)))
             .collect();
-        let selections: Vec<Option<Selection>> = instances
-            .par_iter()
+        // Each instance's pytest `-m`, compiled against one table of terms,
+        // and every pytest class's answers to those terms: checking that a
+        // `-m` selects exactly the planned tests then asks each term of each
+        // class once, not once per instance.
+        let mut terms = TermTable::default();
+        let markexprs: Vec<Option<MarkExpr>> = instances
+            .iter()
             .map(|inst| {
                 let (_, expr) = test_jobs.iter().find(|(name, _)| *name == inst.job_name)?;
+                let (text, parsed) = self.markexpr_text(inst, expr)?;
+                Some(MarkExpr {
+                    compiled: terms.compile(&parsed),
+                    text,
+                })
+            })
+            .collect();
+        let answers: Vec<Vec<bool>> = pytest_views
+            .views
+            .par_iter()
+            .map(|view| terms.answers(view.as_ref()))
+            .collect();
+        let selections: Vec<Option<Selection>> = instances
+            .par_iter()
+            .zip(&markexprs)
+            .map(|(inst, markexpr)| {
+                test_jobs.iter().find(|(name, _)| *name == inst.job_name)?;
                 let candidates = candidates.get(inst.job_name)?;
-                Some(self.select(inst, expr, candidates, &facts, &pytest_views))
+                Some(
+                    self.select(
+                        inst,
+                        candidates,
+                        &facts,
+                        markexpr
+                            .as_ref()
+                            .map(|m| (m, &pytest_views, answers.as_slice())),
+                    ),
+                )
             })
             .collect();
 
@@ -863,10 +894,9 @@ impl<'a> Context<'a> {
     fn select(
         &self,
         inst: &Instance<'a>,
-        job_expr: &str,
         candidates: &[Candidate],
         facts: &ClassFacts<'_, '_>,
-        pytest_views: &PytestViews<'_>,
+        markexpr: Option<(&MarkExpr, &PytestViews<'_>, &[Vec<bool>])>,
     ) -> Selection {
         let tests = &self.input.inventory.tests;
         let narrowing = self
@@ -900,21 +930,17 @@ impl<'a> Context<'a> {
             .iter()
             .any(|&i| tests.get(i).is_some_and(|t| t.language == Language::Python));
         if has_python {
-            selection.markexpr = self.exact_markexpr(inst, job_expr, &chosen, pytest_views);
+            selection.markexpr = markexpr.and_then(|(markexpr, views, answers)| {
+                exact(markexpr, &chosen, views, answers).then(|| markexpr.text.clone())
+            });
         }
         selection
     }
 
-    /// The `-m` expression for `inst`, if pytest would select with it exactly
-    /// the planned Python tests (`chosen`, by inventory index) and it
-    /// survives the shell unchanged.
-    fn exact_markexpr(
-        &self,
-        inst: &Instance<'a>,
-        job_expr: &str,
-        chosen: &[bool],
-        pytest_views: &PytestViews<'_>,
-    ) -> Option<String> {
+    /// The `-m` expression for `inst`, when it parses and survives the
+    /// shell unchanged (see [`exact`] for whether it selects exactly the
+    /// planned tests).
+    fn markexpr_text(&self, inst: &Instance<'a>, job_expr: &str) -> Option<(String, Expression)> {
         let text = pytest_expr::build(
             &self.config().taxonomy,
             &self.spellings,
@@ -926,21 +952,37 @@ impl<'a> Context<'a> {
             return None;
         }
         let parsed = Expression::parse(&text).ok()?;
-        let by_class: Vec<bool> = pytest_views
-            .views
-            .iter()
-            .map(|view| parsed.evaluate(view.as_ref()))
-            .collect();
-        let exact = pytest_views.python.iter().all(|&i| {
-            pytest_views
-                .classes
-                .class_of(i)
-                .and_then(|c| by_class.get(c))
-                .copied()
-                == Some(chosen.get(i).copied().unwrap_or(false))
-        });
-        exact.then_some(text)
+        Some((text, parsed))
     }
+}
+
+/// An instance's pytest `-m`: its text and its terms in the plan's table.
+struct MarkExpr {
+    text: String,
+    compiled: CompiledExpression,
+}
+
+/// Whether `markexpr` selects exactly the planned Python tests (`chosen`,
+/// by inventory index) of pytest's view of the tree (`answers`: each pytest
+/// class's answers to the plan's terms).
+fn exact(
+    markexpr: &MarkExpr,
+    chosen: &[bool],
+    views: &PytestViews<'_>,
+    answers: &[Vec<bool>],
+) -> bool {
+    let by_class: Vec<bool> = answers
+        .iter()
+        .map(|a| markexpr.compiled.evaluate(a))
+        .collect();
+    views.python.iter().all(|&i| {
+        views
+            .classes
+            .class_of(i)
+            .and_then(|c| by_class.get(c))
+            .copied()
+            == Some(chosen.get(i).copied().unwrap_or(false))
+    })
 }
 
 /// pytest's view of the Python tests (markers of `[[rules]]` left out:
