@@ -5,12 +5,13 @@
 //! Explicit markers always stay; rules only add, never remove, and never add
 //! a marker twice.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use globset::{GlobSet, GlobSetBuilder};
 use tollgate_inventory::{Inventory, MarkOrigin, MarkSource, Marker, TestItem};
 
 use crate::schema::{Config, Rule, RustAttribute, Taxonomy};
+use crate::taxonomy::CanonicalNames;
 
 type NameSet<'a> = HashSet<&'a str, foldhash::fast::RandomState>;
 
@@ -22,30 +23,6 @@ struct CompiledRule<'a> {
     /// The canonical markers whose presence stops the rule: each `unless`
     /// entry's marker, or every marker of the category it names.
     unless: NameSet<'a>,
-}
-
-/// Every alias of the taxonomy → its canonical marker, hashed once per
-/// inventory: `Taxonomy::canonical` scans the alias list, and the rules ask
-/// it for every marker of every test.
-struct Canonical<'a>(HashMap<&'a str, &'a str, foldhash::fast::RandomState>);
-
-impl<'a> Canonical<'a> {
-    fn new(taxonomy: &'a Taxonomy) -> Self {
-        Canonical(
-            taxonomy
-                .aliases
-                .iter()
-                .filter_map(|(alias, _)| Some((alias, taxonomy.resolve_alias(alias)?)))
-                .collect(),
-        )
-    }
-
-    fn of<'n>(&self, name: &'n str) -> &'n str
-    where
-        'a: 'n,
-    {
-        self.0.get(name).copied().unwrap_or(name)
-    }
 }
 
 /// Compiles a list of globs; `None` when the list is empty (no condition).
@@ -68,7 +45,7 @@ fn glob_set(globs: &[String]) -> Option<GlobSet> {
 }
 
 impl<'a> CompiledRule<'a> {
-    fn new(rule: &'a Rule, taxonomy: &'a Taxonomy, canonical: &Canonical<'a>) -> Self {
+    fn new(rule: &'a Rule, taxonomy: &'a Taxonomy, canonical: &CanonicalNames<'a>) -> Self {
         let mut unless = NameSet::default();
         for name in &rule.unless {
             match taxonomy.categories.get(name) {
@@ -93,7 +70,7 @@ impl<'a> CompiledRule<'a> {
 
     /// Whether the rule applies to `test`, whose file the rule's `paths`
     /// admit ([`CompiledRule::admits_file`], asked once per file).
-    fn matches_in_admitted_file(&self, test: &TestItem, canonical: &Canonical<'_>) -> bool {
+    fn matches_in_admitted_file(&self, test: &TestItem, canonical: &CanonicalNames<'_>) -> bool {
         let rule = self.rule;
         if rule.language.is_some_and(|l| l != test.language) {
             return false;
@@ -160,7 +137,7 @@ impl Config {
     /// Each added [`Marker`] has [`MarkSource::ConfigRule`] and an origin
     /// pointing at the rule's `[[rules]]` line in this file.
     pub fn apply_rules(&self, inv: &mut Inventory) {
-        let canonical = Canonical::new(&self.taxonomy);
+        let canonical = self.taxonomy.canonical_names();
         let rules: Vec<CompiledRule<'_>> = self
             .rules
             .iter()

@@ -55,6 +55,7 @@ pub use markers::{marker_drift, marker_listing, pytest_markers_block, pytest_mar
 pub use ordered::OrderedMap;
 pub use schema::*;
 pub use suggest::closest;
+pub use taxonomy::CanonicalNames;
 pub use validate::PLACEHOLDERS;
 
 /// The file name [`Config::discover`] looks for.

@@ -1,6 +1,8 @@
 //! Questions asked of the taxonomy: is this a marker, what does this alias
 //! mean, which stages does a pipeline inherit.
 
+use std::collections::HashMap;
+
 use crate::schema::{Category, MarkerDef, Taxonomy};
 
 /// Aliases may chain (`a → b → c`); a chain longer than this is a cycle the
@@ -44,6 +46,18 @@ impl Taxonomy {
     /// `name` itself, or what it is an alias of.
     pub fn canonical<'a>(&'a self, name: &'a str) -> &'a str {
         self.resolve_alias(name).unwrap_or(name)
+    }
+
+    /// [`Taxonomy::canonical`] for callers that ask it of every marker of
+    /// every test: every alias resolved once and hashed (`canonical` scans
+    /// the alias list).
+    pub fn canonical_names(&self) -> CanonicalNames<'_> {
+        CanonicalNames(
+            self.aliases
+                .iter()
+                .filter_map(|(alias, _)| Some((alias, self.resolve_alias(alias)?)))
+                .collect(),
+        )
     }
 
     /// Markers in taxonomy order, each with its category, deduplicated (a
@@ -148,5 +162,21 @@ two_gpus = "gpu_2"
         assert_eq!(t.suggest("gpu2"), Some("gpu_2"));
         assert_eq!(t.suggest("nigthly"), Some("nightly"));
         assert_eq!(t.suggest("completely_different"), None);
+    }
+}
+
+/// Every alias of a taxonomy → its canonical marker (see
+/// [`Taxonomy::canonical_names`]). Hashed with foldhash: the keys are the
+/// config's own marker names, never chosen by an adversary.
+#[derive(Debug, Clone, Default)]
+pub struct CanonicalNames<'a>(HashMap<&'a str, &'a str, foldhash::fast::RandomState>);
+
+impl<'a> CanonicalNames<'a> {
+    /// `name` itself, or the marker it is an alias of.
+    pub fn of<'n>(&self, name: &'n str) -> &'n str
+    where
+        'a: 'n,
+    {
+        self.0.get(name).copied().unwrap_or(name)
     }
 }

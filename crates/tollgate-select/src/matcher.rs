@@ -6,36 +6,39 @@
 
 use std::collections::HashMap;
 
-use tollgate_config::Taxonomy;
+use tollgate_config::{CanonicalNames, Taxonomy};
 use tollgate_inventory::TestItem;
 use tollgate_markexpr::{KwargValue, MarkMatcher};
 
 /// Every spelling of every marker, hashed once per config.
 #[derive(Debug, Default)]
 pub(crate) struct Spellings<'c> {
-    /// Alias → canonical marker (chains already followed). Asked for every
-    /// term of every expression on every test: hashed with foldhash, not
-    /// SipHash (no untrusted keys here, only the config's marker names).
-    canonical: HashMap<&'c str, &'c str, foldhash::fast::RandomState>,
+    /// Alias → canonical marker (chains already followed), asked for every
+    /// term of every expression on every test.
+    canonical: CanonicalNames<'c>,
     /// Canonical marker → its aliases.
     aliases: HashMap<&'c str, Vec<&'c str>, foldhash::fast::RandomState>,
 }
 
 impl<'c> Spellings<'c> {
     pub(crate) fn new(taxonomy: &'c Taxonomy) -> Self {
-        let mut spellings = Spellings::default();
+        let mut aliases: HashMap<&'c str, Vec<&'c str>, foldhash::fast::RandomState> =
+            HashMap::default();
+        // In document order (not the hash map's).
         for (alias, _) in taxonomy.aliases.iter() {
             if let Some(target) = taxonomy.resolve_alias(alias) {
-                spellings.canonical.insert(alias, target);
-                spellings.aliases.entry(target).or_default().push(alias);
+                aliases.entry(target).or_default().push(alias);
             }
         }
-        spellings
+        Spellings {
+            canonical: taxonomy.canonical_names(),
+            aliases,
+        }
     }
 
     /// `name` itself, or the marker it is an alias of.
     pub(crate) fn canonical<'a>(&'a self, name: &'a str) -> &'a str {
-        self.canonical.get(name).copied().unwrap_or(name)
+        self.canonical.of(name)
     }
 
     /// The aliases of the canonical marker `name`.
